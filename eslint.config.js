@@ -1,0 +1,90 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: ['scratch/**', 'dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'views/static/vendor/**'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
+        document: 'readonly',
+        window: 'readonly',
+        EventSource: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='process'][property.name='env']",
+          message: 'Read configuration through src/config.ts only.',
+        },
+      ],
+    },
+  },
+  {
+    // The pure core: parsers, scorers and report assembly never touch the network.
+    files: [
+      'src/records/**',
+      'src/report/**',
+      'src/bounce/**',
+      'src/input/**',
+      'src/tls/evaluate.ts',
+      'src/smtp/reply.ts',
+      'src/smtp/ehlo.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:net',
+              importNames: ['connect', 'createConnection', 'createServer', 'Socket', 'Server'],
+              message: 'Pure modules must not do I/O; take facts as parameters.',
+            },
+            ...[
+              'node:tls',
+              'node:dgram',
+              'node:http',
+              'node:https',
+              'dns2',
+              'ioredis',
+              'express',
+              'bullmq',
+            ].map((name) => ({ name, message: 'Pure modules must not do I/O; take facts as parameters.' })),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config.ts', 'src/cli/main.ts', 'test/**', 'scripts/**', 'bin/**', 'bench/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['bin/**/*.js', 'scripts/**/*.mjs', 'views/static/**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { colorEnabled, loadConfig, parseDuration, parseResolver } from '../config.js';
+import type { ConfigOverrides, ResolverAddress } from '../config.js';
+import { runCheck } from '../checks/run.js';
+import { normalizeDomain } from '../input/domain.js';
+import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
+import type { CheckOptions } from '../report/model.js';
+import { EXIT, UsageError } from './errors.js';
+import { formatReport } from './format.js';
+
+interface CheckFlags {
+  json?: boolean;
+  resolver?: ResolverAddress[];
+  allowPrivate?: boolean;
+  timeout?: number;
+  dnsTimeout?: number;
+  port?: number;
+  verbose?: boolean;
+}
+
+function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
+  try {
+    return [...previous, parseResolver(value, '--resolver')];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function durationFlag(flag: string) {
+  return (value: string): number => {
+    try {
+      return parseDuration(value, flag);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+}
+
+function portFlag(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new UsageError(`--port ${JSON.stringify(value)} must be a port number from 1 to 65535`);
+  }
+  return Number(value);
+}
+
+export function registerCheck(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('check')
+    .description("check a domain's mail setup: MX records and their hosts")
+    .argument('<domain>', 'domain name, IDN, or email address (its domain is checked)')
+    .option('--json', 'print the report as JSON (exactly the report, nothing else)')
+    .option(
+      '--resolver <ip[:port]>',
+      'DNS resolver to use (repeatable; default: MXDOCTOR_RESOLVERS or /etc/resolv.conf)',
+      collectResolver,
+    )
+    .option(
+      '--allow-private',
+      'allow connecting to loopback, private and reserved addresses (MXDOCTOR_ALLOW_PRIVATE)',
+    )
+    .option(
+      '--timeout <duration>',
+      'overall deadline, e.g. 120s (MXDOCTOR_CHECK_DEADLINE)',
+      durationFlag('--timeout'),
+    )
+    .option(
+      '--dns-timeout <duration>',
+      'timeout of one DNS query attempt, e.g. 3s (MXDOCTOR_DNS_TIMEOUT)',
+      durationFlag('--dns-timeout'),
+    )
+    .option('--port <port>', 'SMTP port to probe (MXDOCTOR_SMTP_PORT; default 25)', portFlag)
+    .option(
+      '-v, --verbose',
+      'show details: finding IDs, fixes for every finding, SMTP transcripts, the DNS log',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 no finding failed; 1 at least one finding failed; 2 usage or input error; 3 internal error.
+
+Examples:
+  mxdoctor check example.com
+  mxdoctor check user@bücher.example --json
+  mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v`,
+    )
+    .action(async (rawDomain: string, flags: CheckFlags) => {
+      const parsed = normalizeDomain(rawDomain);
+      if (!parsed.ok) throw new UsageError(parsed.error);
+      const overrides: ConfigOverrides = {
+        dns: {
+          ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
+          ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
+        },
+        net: flags.allowPrivate ? { allowPrivate: true } : {},
+        check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
+        smtp: flags.port !== undefined ? { port: flags.port } : {},
+      };
+      const config = loadConfig(undefined, overrides);
+      const options: CheckOptions = { ...DEFAULT_CHECK_OPTIONS };
+      const report = await runCheck(parsed.domain, options, { config });
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      } else {
+        process.stdout.write(
+          formatReport(report, { color: colorEnabled(process.stdout), verbose: Boolean(flags.verbose) }),
+        );
+      }
+      setExit(report.verdict === 'fail' ? EXIT.fail : EXIT.ok);
+    });
+}

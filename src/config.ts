@@ -1,0 +1,259 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * mxdoctor's one configuration. Every setting has an environment variable, a default and a
+ * description (the README's configuration table is generated from SETTINGS); CLI flags
+ * override the environment. Nothing else in the code base reads process.env.
+ */
+
+export interface ResolverAddress {
+  host: string;
+  port: number;
+}
+
+export const ConfigSchema = z.object({
+  dns: z.object({
+    resolvers: z.array(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) })).min(1),
+    timeoutMs: z.number().int().min(1),
+    retries: z.number().int().min(0).max(10),
+    /** Where the default resolvers came from, for the report ("MXDOCTOR_RESOLVERS", "/etc/resolv.conf"). */
+    resolversSource: z.string(),
+  }),
+  check: z.object({ deadlineMs: z.number().int().min(100) }),
+  probe: z.object({ ehloName: z.string().min(1), mailFrom: z.string().min(3) }),
+  net: z.object({ allowPrivate: z.boolean() }),
+  smtp: z.object({ port: z.number().int().min(1).max(65535) }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface Setting {
+  env: string;
+  path: string;
+  description: string;
+  /** Default as shown in documentation. */
+  defaultText: string;
+  parse: (value: string, env: string) => unknown;
+  default: () => unknown;
+}
+
+export function parseDuration(value: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
+  if (!m) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} is not a duration; use milliseconds (e.g. 5000) or a number with ms, s, m or h (e.g. 5s, 2m)`,
+    );
+  }
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'ms').toLowerCase();
+  const factor = unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1;
+  return Math.round(n * factor);
+}
+
+export function parseBoolean(value: string, name: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(
+    `${name}=${JSON.stringify(value)} is not a boolean; use true/false, yes/no, on/off or 1/0`,
+  );
+}
+
+export function parseInteger(value: string, name: string, min: number, max: number): number {
+  if (!/^\s*\d+\s*$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+/** Parses "ip", "ip:port", "[v6]:port" or bare IPv6. */
+export function parseResolver(text: string, name: string): ResolverAddress {
+  const t = text.trim();
+  let host = t;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
+  if (bracket) {
+    host = bracket[1]!;
+    if (bracket[2]) port = Number(bracket[2]);
+  } else if (isIP(t) === 0 && /^[^:]+:\d+$/.test(t)) {
+    const i = t.lastIndexOf(':');
+    host = t.slice(0, i);
+    port = Number(t.slice(i + 1));
+  }
+  if (isIP(host) === 0 || !(port >= 1 && port <= 65535)) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(text)} is not a resolver address; use ip or ip:port, e.g. 9.9.9.9, 127.0.0.1:5353 or [2620:fe::fe]:53`,
+    );
+  }
+  return { host, port };
+}
+
+export function parseResolverList(value: string, name: string): ResolverAddress[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0)
+    throw new ConfigError(`${name} is empty; give one or more resolvers as ip[:port], comma-separated`);
+  return items.map((item) => parseResolver(item, name));
+}
+
+/** The nameservers of /etc/resolv.conf (glibc falls back to 127.0.0.1 when there are none). */
+export function systemResolvers(path = '/etc/resolv.conf'): ResolverAddress[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [{ host: '127.0.0.1', port: 53 }];
+  }
+  const found: ResolverAddress[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const host = m[1]!.replace(/%.*$/, '');
+    if (isIP(host)) found.push({ host, port: 53 });
+  }
+  return found.length ? found : [{ host: '127.0.0.1', port: 53 }];
+}
+
+function defaultEhloName(): string {
+  return hostname().toLowerCase() || 'localhost';
+}
+
+export const SETTINGS: Setting[] = [
+  {
+    env: 'MXDOCTOR_RESOLVERS',
+    path: 'dns.resolvers',
+    description:
+      'DNS resolvers to query, comma-separated ip[:port]. Use a validating resolver to get DNSSEC status.',
+    defaultText: 'nameservers from /etc/resolv.conf',
+    parse: parseResolverList,
+    default: () => systemResolvers(),
+  },
+  {
+    env: 'MXDOCTOR_DNS_TIMEOUT',
+    path: 'dns.timeoutMs',
+    description: 'Timeout of one DNS query attempt (ms, or with a unit: 3s).',
+    defaultText: '3s',
+    parse: parseDuration,
+    default: () => 3000,
+  },
+  {
+    env: 'MXDOCTOR_DNS_RETRIES',
+    path: 'dns.retries',
+    description: 'Further attempts after a DNS query times out, rotating through the resolvers.',
+    defaultText: '2',
+    parse: (v, n) => parseInteger(v, n, 0, 10),
+    default: () => 2,
+  },
+  {
+    env: 'MXDOCTOR_CHECK_DEADLINE',
+    path: 'check.deadlineMs',
+    description: 'Overall deadline of one domain check; checks still running then are reported as "error".',
+    defaultText: '120s',
+    parse: parseDuration,
+    default: () => 120_000,
+  },
+  {
+    env: 'MXDOCTOR_EHLO_NAME',
+    path: 'probe.ehloName',
+    description:
+      'Name the SMTP probe announces in EHLO. Use a fully qualified name whose A record and PTR match the probing host.',
+    defaultText: "this machine's host name",
+    parse: (v) => v.trim(),
+    default: defaultEhloName,
+  },
+  {
+    env: 'MXDOCTOR_MAIL_FROM',
+    path: 'probe.mailFrom',
+    description: 'Envelope sender (MAIL FROM) the SMTP probe uses for recipient verification.',
+    defaultText: 'mxdoctor@<EHLO name>',
+    parse: (v) => v.trim(),
+    default: () => '',
+  },
+  {
+    env: 'MXDOCTOR_ALLOW_PRIVATE',
+    path: 'net.allowPrivate',
+    description: 'Allow connections to loopback, private, link-local and other non-public addresses.',
+    defaultText: 'false',
+    parse: parseBoolean,
+    default: () => false,
+  },
+  {
+    env: 'MXDOCTOR_SMTP_PORT',
+    path: 'smtp.port',
+    description: 'TCP port of the SMTP probe (25 in the real world; tests use high ports).',
+    defaultText: '25',
+    parse: (v, n) => parseInteger(v, n, 1, 65535),
+    default: () => 25,
+  },
+];
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** A deep-partial view of Config, for CLI flag overrides. */
+export type ConfigOverrides = { [K in keyof Config]?: Partial<Config[K]> };
+
+/**
+ * Reads configuration from `env` and applies `overrides` (CLI flags). Throws ConfigError
+ * with one message naming the offending variable.
+ */
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const value = env[s.env];
+    setPath(raw, s.path, value !== undefined && value !== '' ? s.parse(value, s.env) : s.default());
+  }
+  const fromEnv = env.MXDOCTOR_RESOLVERS !== undefined && env.MXDOCTOR_RESOLVERS !== '';
+  setPath(raw, 'dns.resolversSource', fromEnv ? 'MXDOCTOR_RESOLVERS' : '/etc/resolv.conf');
+  for (const [group, values] of Object.entries(overrides)) {
+    for (const [key, value] of Object.entries(values ?? {})) {
+      if (value !== undefined) setPath(raw, `${group}.${key}`, value);
+    }
+  }
+  const probe = raw.probe as { ehloName: string; mailFrom: string };
+  if (!probe.mailFrom) probe.mailFrom = `mxdoctor@${probe.ehloName}`;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(probe.mailFrom)) {
+    throw new ConfigError(
+      `MXDOCTOR_MAIL_FROM=${JSON.stringify(probe.mailFrom)} is not an address like probe@example.com`,
+    );
+  }
+  if (!/^[a-z0-9.-]+$/i.test(probe.ehloName)) {
+    throw new ConfigError(`MXDOCTOR_EHLO_NAME=${JSON.stringify(probe.ehloName)} is not a host name`);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.join('.');
+    const setting = SETTINGS.find((s) => path.startsWith(s.path));
+    throw new ConfigError(`${setting?.env ?? path}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Colour for human output: on for a TTY unless NO_COLOR is set (https://no-color.org); FORCE_COLOR forces it. */
+export function colorEnabled(stream: { isTTY?: boolean }, env: Env = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}

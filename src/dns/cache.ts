@@ -1,0 +1,79 @@
+import type { DnsAnswer } from './types.js';
+
+/**
+ * Answer caches. A DnsClient dedupes identical in-flight queries and remembers answers
+ * through a DnsCache. The default, CheckCache, lives as long as one check and ignores TTLs
+ * (a check must see one consistent view of DNS). TtlCache honours TTLs and a size bound, so
+ * one instance can be shared across checks by a long-running worker.
+ */
+export interface DnsCache {
+  get(key: string): Promise<DnsAnswer> | undefined;
+  /** Stores a pending answer; the cache learns the TTL when it settles. */
+  set(key: string, answer: Promise<DnsAnswer>): void;
+}
+
+export class CheckCache implements DnsCache {
+  private readonly entries = new Map<string, Promise<DnsAnswer>>();
+  get(key: string): Promise<DnsAnswer> | undefined {
+    return this.entries.get(key);
+  }
+  set(key: string, answer: Promise<DnsAnswer>): void {
+    this.entries.set(key, answer);
+    // A rejected promise (an aborted query) must not poison later lookups.
+    answer.catch(() => this.entries.delete(key));
+  }
+}
+
+export interface TtlCacheOptions {
+  /** Most entries kept; the oldest are evicted first. @defaultValue 10000 */
+  maxEntries?: number;
+  /** Upper bound on how long anything is kept, in seconds. @defaultValue 3600 */
+  maxTtlSec?: number;
+  /** How long failures (TIMEOUT, SERVFAIL…) are kept, in seconds (RFC 2308 §7.1). @defaultValue 5 */
+  failureTtlSec?: number;
+  now?: () => number;
+}
+
+export class TtlCache implements DnsCache {
+  private readonly entries = new Map<string, { answer: Promise<DnsAnswer>; expiresAt: number }>();
+  private readonly maxEntries: number;
+  private readonly maxTtlSec: number;
+  private readonly failureTtlSec: number;
+  private readonly now: () => number;
+
+  constructor(options: TtlCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxTtlSec = options.maxTtlSec ?? 3600;
+    this.failureTtlSec = options.failureTtlSec ?? 5;
+    this.now = options.now ?? Date.now;
+  }
+
+  get(key: string): Promise<DnsAnswer> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.answer;
+  }
+
+  set(key: string, answer: Promise<DnsAnswer>): void {
+    // While pending, keep it for in-flight dedupe; fix the expiry once it settles.
+    const entry = { answer, expiresAt: Number.POSITIVE_INFINITY };
+    this.entries.set(key, entry);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    answer.then(
+      (a) => {
+        const definite = a.rcode === 'NOERROR' || a.rcode === 'NXDOMAIN';
+        const ttl = definite ? Math.min(a.ttl ?? 0, this.maxTtlSec) : this.failureTtlSec;
+        entry.expiresAt = this.now() + ttl * 1000;
+        if (ttl <= 0) this.entries.delete(key);
+      },
+      () => this.entries.delete(key),
+    );
+  }
+}

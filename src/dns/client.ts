@@ -1,0 +1,271 @@
+import { randomInt } from 'node:crypto';
+import { abortReason } from '../net/deadline.js';
+import { isProbeError, describeError } from '../net/errors.js';
+import { CheckCache } from './cache.js';
+import type { DnsCache } from './cache.js';
+import { tcpExchange, udpExchange } from './transport.js';
+import type { ServerAddress } from './transport.js';
+import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
+import type { DecodedMessage } from './wire.js';
+import type { DnsAnswer, DnsLogEntry, DnsRcode, DnsRecord, QueryOptions, RecordOf, RrType } from './types.js';
+
+/**
+ * mxdoctor's stub resolver: asks the configured recursive resolvers, UDP first and TCP when
+ * the answer is truncated, with a per-attempt timeout and retries that rotate through the
+ * resolvers. Follows CNAME chains (asking again when a resolver returns only part of one),
+ * dedupes identical queries through a cache and logs every exchange on the wire.
+ * Outcomes — NXDOMAIN, SERVFAIL, a timeout — come back as data; only an abort throws.
+ */
+export interface DnsClientOptions {
+  servers: ServerAddress[];
+  /** Per-attempt timeout in milliseconds. */
+  timeoutMs: number;
+  /** Further attempts after the first, on timeout or network error. */
+  retries: number;
+  cache?: DnsCache;
+  /** Where wire exchanges are logged; a fresh array by default. */
+  log?: DnsLogEntry[];
+  /** Signal applied to every query (e.g. the check's deadline), combined with per-call ones. */
+  signal?: AbortSignal;
+}
+
+/** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
+const MAX_CNAME_HOPS = 10;
+
+export class DnsClient {
+  readonly servers: ServerAddress[];
+  readonly log: DnsLogEntry[];
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly cache: DnsCache;
+  private readonly signal: AbortSignal | undefined;
+  private readonly startedAt = performance.now();
+  private next = 0;
+
+  constructor(options: DnsClientOptions) {
+    if (options.servers.length === 0) throw new Error('DnsClient needs at least one resolver');
+    this.servers = options.servers;
+    this.timeoutMs = options.timeoutMs;
+    this.retries = options.retries;
+    this.cache = options.cache ?? new CheckCache();
+    this.log = options.log ?? [];
+    this.signal = options.signal;
+  }
+
+  /** Queries `name` for `type`. Never rejects for DNS outcomes; rejects when aborted. */
+  query<T extends RrType>(
+    name: string,
+    type: T,
+    options: QueryOptions = {},
+  ): Promise<DnsAnswer<RecordOf<T>>> {
+    const qname = canonical(name);
+    const key = `${qname}|${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached as Promise<DnsAnswer<RecordOf<T>>>;
+    const pending = this.resolve(qname, type, options);
+    this.cache.set(key, pending as Promise<DnsAnswer>);
+    return pending;
+  }
+
+  /** A and AAAA of a host, asked concurrently. */
+  async addresses(
+    name: string,
+    options: QueryOptions = {},
+  ): Promise<{ a: DnsAnswer<RecordOf<'A'>>; aaaa: DnsAnswer<RecordOf<'AAAA'>> }> {
+    const [a, aaaa] = await Promise.all([this.query(name, 'A', options), this.query(name, 'AAAA', options)]);
+    return { a, aaaa };
+  }
+
+  private async resolve<T extends RrType>(
+    qname: string,
+    type: T,
+    options: QueryOptions,
+  ): Promise<DnsAnswer<RecordOf<T>>> {
+    const started = performance.now();
+    const chain: string[] = [];
+    let current = qname;
+    let ad = true;
+    const visited = new Set([qname]);
+    for (let hop = 0; ; hop++) {
+      const exchange = await this.exchange(current, type, options);
+      if (!exchange.message) {
+        return {
+          name: qname,
+          type,
+          rcode: exchange.rcode,
+          records: [],
+          cnameChain: chain,
+          ad: false,
+          ms: Math.round(performance.now() - started),
+          ...(exchange.server ? { server: exchange.server } : {}),
+          ...(exchange.error ? { error: exchange.error } : {}),
+        };
+      }
+      const message = exchange.message;
+      ad = ad && message.ad;
+      const walked = followChain(current, type, message.answers);
+      chain.push(...walked.chain);
+      const done =
+        walked.records.length > 0 ||
+        walked.chain.length === 0 ||
+        message.rcode !== 'NOERROR' ||
+        hop >= MAX_CNAME_HOPS ||
+        visited.has(walked.end);
+      if (done) {
+        const answer: DnsAnswer<RecordOf<T>> = {
+          name: qname,
+          type,
+          rcode: message.rcode,
+          records: walked.records as RecordOf<T>[],
+          cnameChain: chain,
+          ad,
+          ms: Math.round(performance.now() - started),
+          ...(exchange.server ? { server: exchange.server } : {}),
+        };
+        const ttl = answerTtl(walked.records, walked.cnames, message);
+        if (ttl !== undefined) answer.ttl = ttl;
+        return answer;
+      }
+      // The resolver (or an authoritative-only server) gave us the CNAME but not its
+      // target's data: ask for the target ourselves.
+      current = walked.end;
+      visited.add(current);
+    }
+  }
+
+  /** One question, with retries across servers. Returns a message or a failure rcode. */
+  private async exchange(
+    name: string,
+    type: RrType,
+    options: QueryOptions,
+  ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string }> {
+    const signal = combine(this.signal, options.signal);
+    let lastFailure: { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } = {
+      rcode: 'TIMEOUT',
+      error: 'no resolver answered',
+    };
+    const tried = new Set<number>();
+    const attempts = this.retries + 1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (signal?.aborted) throw abortReason(signal);
+      const index = this.next++ % this.servers.length;
+      const server = this.servers[index]!;
+      const serverText = server.host.includes(':')
+        ? `[${server.host}]:${server.port}`
+        : `${server.host}:${server.port}`;
+      const result = await this.attempt(server, serverText, name, type, options, signal);
+      if (result.message) {
+        const rc = result.message.rcode;
+        // SERVFAIL/REFUSED from one resolver: another may do better (a stub's usual
+        // behaviour); give up once each resolver has said so.
+        if ((rc === 'SERVFAIL' || rc === 'REFUSED') && tried.size + 1 < this.servers.length) {
+          tried.add(index);
+          lastFailure = { message: result.message, rcode: rc, server: serverText };
+          continue;
+        }
+        return { message: result.message, rcode: rc, server: serverText };
+      }
+      tried.add(index);
+      lastFailure = { rcode: result.rcode, server: serverText, error: result.error };
+    }
+    return lastFailure;
+  }
+
+  private async attempt(
+    server: ServerAddress,
+    serverText: string,
+    name: string,
+    type: RrType,
+    options: QueryOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; error: string }> {
+    const id = randomInt(0x10000);
+    const query = encodeQuery(id, name, type, options);
+    for (const transport of ['udp', 'tcp'] as const) {
+      const t0 = performance.now();
+      const entry: DnsLogEntry = {
+        name,
+        type,
+        server: serverText,
+        transport,
+        rcode: 'TIMEOUT',
+        answers: 0,
+        ad: false,
+        truncated: false,
+        ms: 0,
+        atMs: Math.round(t0 - this.startedAt),
+      };
+      try {
+        const raw =
+          transport === 'udp'
+            ? await udpExchange(server, query, id, this.timeoutMs, signal)
+            : await tcpExchange(server, query, this.timeoutMs, signal);
+        const message = decodeResponse(raw);
+        if (message.questionName !== undefined && message.questionName !== name) {
+          throw new Error(`answer is for ${message.questionName}, not ${name}`);
+        }
+        if (message.questionType !== undefined && typeName(message.questionType) !== type) {
+          throw new Error(`answer is for type ${typeName(message.questionType)}, not ${type}`);
+        }
+        Object.assign(entry, {
+          rcode: message.rcode,
+          answers: message.answers.length,
+          ad: message.ad,
+          truncated: message.truncated,
+          ms: Math.round(performance.now() - t0),
+        });
+        this.log.push(entry);
+        // RFC 7766 §5: a truncated UDP answer is retried over TCP.
+        if (transport === 'udp' && message.truncated) continue;
+        return { message, rcode: message.rcode, error: '' };
+      } catch (err) {
+        if (signal?.aborted) throw abortReason(signal);
+        const timeout = isProbeError(err, 'ETIMEDOUT');
+        Object.assign(entry, {
+          rcode: timeout ? 'TIMEOUT' : 'NETWORK_ERROR',
+          ms: Math.round(performance.now() - t0),
+          error: describeError(err),
+        });
+        this.log.push(entry);
+        return { rcode: entry.rcode, error: entry.error ?? '' };
+      }
+    }
+    return { rcode: 'NETWORK_ERROR', error: 'unreachable' };
+  }
+}
+
+function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return AbortSignal.any([a, b]);
+}
+
+/** Walks the answer section from `start` through CNAMEs to the records of `type`. */
+export function followChain(
+  start: string,
+  type: RrType,
+  answers: DnsRecord[],
+): { records: DnsRecord[]; chain: string[]; cnames: DnsRecord[]; end: string } {
+  const chain: string[] = [];
+  const cnames: DnsRecord[] = [];
+  let current = start;
+  for (let i = 0; i <= MAX_CNAME_HOPS; i++) {
+    const records = answers.filter((r) => r.name === current && r.type === type);
+    if (records.length > 0 || type === 'CNAME') return { records, chain, cnames, end: current };
+    const cname = answers.find((r) => r.name === current && r.type === 'CNAME');
+    if (!cname || cname.type !== 'CNAME' || chain.includes(cname.target)) break;
+    cnames.push(cname);
+    chain.push(cname.target);
+    current = cname.target;
+  }
+  return { records: [], chain, cnames, end: current };
+}
+
+function answerTtl(records: DnsRecord[], cnames: DnsRecord[], message: DecodedMessage): number | undefined {
+  const all = [...records, ...cnames];
+  if (all.length > 0) return Math.min(...all.map((r) => r.ttl));
+  // RFC 2308 §5: negative answers are cached for min(SOA TTL, SOA MINIMUM).
+  const soa = message.authorities.find((r) => r.type === 'SOA');
+  if (soa && soa.type === 'SOA') return Math.min(soa.ttl, soa.minimum);
+  return undefined;
+}

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+
+/**
+ * The report: plain JSON, versioned, described by zod schemas from which the published JSON
+ * Schema (docs/report.schema.json) is generated. Bump SCHEMA_VERSION on any change that
+ * removes or renames a field or changes its meaning; adding optional fields does not.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const STATUSES = ['pass', 'warn', 'fail', 'info', 'error'] as const;
+export const StatusSchema = z
+  .enum(STATUSES)
+  .describe(
+    'pass: as it should be; warn: weakens delivery or security; fail: breaks delivery or is clearly wrong; info: a neutral fact; error: could not be determined (never a failure of the domain)',
+  );
+export type Status = z.infer<typeof StatusSchema>;
+
+/** Finding IDs are dotted snake_case names, e.g. "mx.ip_literal", "tls.certificate.expiry". */
+export const FINDING_ID = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
+
+export const SubjectSchema = z
+  .object({
+    host: z.string().optional().describe('MX host (or other host) the finding is about'),
+    address: z.string().optional().describe('IP address the finding is about'),
+    name: z.string().optional().describe('DNS name, email address or selector the finding is about'),
+  })
+  .describe('What the finding is about, when it is about one MX host, address or name');
+export type Subject = z.infer<typeof SubjectSchema>;
+
+export const FindingSchema = z.object({
+  id: z.string().regex(FINDING_ID).describe('Stable finding ID; see docs/checks.md'),
+  status: StatusSchema,
+  title: z.string().describe('Short name of what was checked'),
+  summary: z.string().describe('What was found, in plain words, quoting the exact value at fault'),
+  details: z.record(z.string(), z.unknown()).describe('Machine-readable facts behind the finding'),
+  remedy: z.string().optional().describe('How to fix it (present for warn and fail)'),
+  subject: SubjectSchema.optional(),
+  check: z.string().describe('Name of the check that produced the finding'),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+export const DnsLogEntrySchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  server: z.string(),
+  transport: z.enum(['udp', 'tcp']),
+  rcode: z.enum([
+    'NOERROR',
+    'FORMERR',
+    'SERVFAIL',
+    'NXDOMAIN',
+    'NOTIMP',
+    'REFUSED',
+    'OTHER',
+    'TIMEOUT',
+    'NETWORK_ERROR',
+  ]),
+  answers: z.number().int(),
+  ad: z.boolean(),
+  truncated: z.boolean(),
+  ms: z.number(),
+  atMs: z.number(),
+  error: z.string().optional(),
+});
+
+export const AddressSchema = z.object({
+  address: z.string(),
+  family: z.union([z.literal(4), z.literal(6)]),
+  category: z
+    .string()
+    .describe('"public", or the special-purpose range it falls in (private, loopback, documentation…)'),
+});
+export type MxAddress = z.infer<typeof AddressSchema>;
+
+export const MxHostSchema = z.object({
+  name: z.string().describe('Host name (ASCII, lower case, no trailing dot)'),
+  preference: z.number().int(),
+  implicit: z.boolean().describe('No MX record: the domain itself is used (RFC 5321 §5.1)'),
+  ipLiteral: z.boolean().describe('The MX target is an IP address written as a name'),
+  cnameChain: z.array(z.string()).describe('CNAMEs followed from the MX target to its addresses'),
+  addresses: z.array(AddressSchema),
+  lookup: z
+    .object({ a: z.string(), aaaa: z.string() })
+    .describe('Outcome (rcode) of the A and AAAA lookups of this host'),
+});
+export type MxHost = z.infer<typeof MxHostSchema>;
+
+export const MxSetSchema = z.object({
+  kind: z
+    .enum(['mx', 'implicit', 'null', 'none', 'nxdomain', 'error'])
+    .describe(
+      'mx: MX records; implicit: no MX, the domain A/AAAA is used; null: RFC 7505 null MX; none: no MX and no address; nxdomain: domain does not exist; error: could not be determined',
+    ),
+  hosts: z.array(MxHostSchema).describe('MX hosts in preference order'),
+  ttl: z.number().optional(),
+});
+export type MxSet = z.infer<typeof MxSetSchema>;
+
+export const DomainSchema = z.object({
+  input: z.string().describe('What was asked, verbatim'),
+  ascii: z.string().describe('Normalised domain in ASCII (punycode)'),
+  unicode: z.string().describe('Normalised domain in Unicode'),
+});
+
+export const CountsSchema = z.object({
+  pass: z.number().int(),
+  warn: z.number().int(),
+  fail: z.number().int(),
+  info: z.number().int(),
+  error: z.number().int(),
+});
+
+/** Options a check was run with (recorded in the report, and part of a job's identity). */
+export const CheckOptionsSchema = z.object({
+  verify: z.array(z.string()).describe('Addresses whose delivery was verified by RCPT TO'),
+  dkimSelectors: z.array(z.string()).describe('DKIM selectors asked for in addition to the built-in list'),
+  smtp: z.boolean().describe('Whether MX hosts were contacted over SMTP'),
+  greylistRetryMs: z.number().int().describe('Delay before re-trying greylisted recipients; 0 = no retry'),
+  dnsbls: z.array(z.string()).optional().describe('DNSBL zones to query instead of the default list'),
+});
+export type CheckOptions = z.infer<typeof CheckOptionsSchema>;
+
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
+  verify: [],
+  dkimSelectors: [],
+  smtp: true,
+  greylistRetryMs: 0,
+};
+
+/** Builds the report schema; `data` holds each check's own output, keyed by check name. */
+export function buildReportSchema(dataShape: Record<string, z.ZodType>) {
+  return z
+    .object({
+      schemaVersion: z.literal(SCHEMA_VERSION),
+      tool: z.object({ name: z.literal('mxdoctor'), version: z.string() }),
+      domain: DomainSchema,
+      startedAt: z.string().describe('ISO 8601'),
+      finishedAt: z.string().describe('ISO 8601'),
+      durationMs: z.number(),
+      verdict: z
+        .enum(['pass', 'warn', 'fail'])
+        .describe('fail if any finding failed, else warn if any warned, else pass'),
+      complete: z.boolean().describe('false when some finding is "error" (could not be determined)'),
+      counts: CountsSchema,
+      options: CheckOptionsSchema,
+      resolvers: z.array(z.string()).describe('DNS resolvers used, ip:port'),
+      mx: MxSetSchema,
+      checks: z.array(FindingSchema).describe('Findings, in check order'),
+      data: z
+        .object(Object.fromEntries(Object.entries(dataShape).map(([k, v]) => [k, v.optional()])))
+        .describe('Per-check details (transcripts, parsed records…), keyed by check name'),
+      dnsLog: z.array(DnsLogEntrySchema).describe('Every DNS query sent on the wire during the check'),
+    })
+    .describe('mxdoctor domain check report');
+}
+
+export type ReportBase = z.infer<ReturnType<typeof buildReportSchema>>;
+export type Report = Omit<ReportBase, 'data'> & { data: Record<string, unknown> };

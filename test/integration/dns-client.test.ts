@@ -1,0 +1,180 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DnsClient } from '../../src/dns/client.js';
+import { TtlCache } from '../../src/dns/cache.js';
+import { startFixtureDns } from '../support/dns-server.js';
+import type { FixtureDns } from '../support/dns-server.js';
+
+describe('DnsClient against a loopback resolver', () => {
+  let dns: FixtureDns;
+  let second: FixtureDns;
+
+  before(async () => {
+    dns = await startFixtureDns({
+      zones: {
+        'example.org': {
+          A: ['93.184.215.14'],
+          TXT: ['v=spf1 -all', ['v=DKIM1; p=', 'MIIB', 'IjAN']],
+          SOA: ['ns1.example.org hostmaster.example.org 1 3600 600 86400 120'],
+        },
+        'www.example.org': { CNAME: ['web.example.org'] },
+        'web.example.org': { CNAME: ['edge.cdn.example.net'] },
+        'edge.cdn.example.net': { A: ['93.184.215.15'] },
+        'loop1.example.org': { CNAME: ['loop2.example.org'] },
+        'loop2.example.org': { CNAME: ['loop1.example.org'] },
+        '_25._tcp.mx.example.org': {
+          TLSA: ['3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6'],
+        },
+        'signed.example.org': { A: ['93.184.215.16'] },
+        'bogus.example.org': { A: ['93.184.215.17'] },
+        'sub.empty.example.org': { A: ['93.184.215.18'] },
+      },
+      behaviour: {
+        'signed.example.org': { ad: true },
+        'bogus.example.org': { bogus: true },
+        'slow.example.org': { delayMs: 5000 },
+        'dead.example.org': { silent: true },
+      },
+    });
+    second = await startFixtureDns({ zones: { 'example.org': { A: ['93.184.215.99'] } }, ad: true });
+  });
+  after(async () => {
+    await dns.stop();
+    await second.stop();
+  });
+
+  const client = (
+    servers: FixtureDns[] = [dns],
+    opts: Partial<ConstructorParameters<typeof DnsClient>[0]> = {},
+  ) =>
+    new DnsClient({
+      servers: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+      timeoutMs: 300,
+      retries: 1,
+      ...opts,
+    });
+
+  it('returns records with TTLs and logs the exchange', async () => {
+    const c = client();
+    const a = await c.query('EXAMPLE.org.', 'A');
+    assert.equal(a.rcode, 'NOERROR');
+    assert.deepEqual(a.records, [{ name: 'example.org', ttl: 300, type: 'A', address: '93.184.215.14' }]);
+    assert.equal(a.ttl, 300);
+    assert.equal(c.log.length, 1);
+    assert.equal(c.log[0]!.name, 'example.org');
+    assert.equal(c.log[0]!.answers, 1);
+  });
+
+  it('joins TXT character-strings without separators (RFC 7208 §3.3)', async () => {
+    const a = await client().query('example.org', 'TXT');
+    assert.deepEqual(a.records.map((r) => r.text).sort(), ['v=DKIM1; p=MIIBIjAN', 'v=spf1 -all']);
+  });
+
+  it('distinguishes NXDOMAIN from NODATA and gives the negative TTL from the SOA', async () => {
+    const c = client();
+    const nx = await c.query('missing.example.org', 'A');
+    assert.equal(nx.rcode, 'NXDOMAIN');
+    assert.equal(nx.ttl, 120);
+    const nodata = await c.query('example.org', 'MX');
+    assert.equal(nodata.rcode, 'NOERROR');
+    assert.equal(nodata.records.length, 0);
+    const ent = await c.query('empty.example.org', 'A');
+    assert.equal(ent.rcode, 'NOERROR', 'an empty non-terminal exists (RFC 8020)');
+  });
+
+  it('follows a CNAME chain and reports it', async () => {
+    const a = await client().query('www.example.org', 'A');
+    assert.deepEqual(a.cnameChain, ['web.example.org', 'edge.cdn.example.net']);
+    assert.deepEqual(
+      a.records.map((r) => r.address),
+      ['93.184.215.15'],
+    );
+  });
+
+  it('stops on a CNAME loop', async () => {
+    const a = await client().query('loop1.example.org', 'A');
+    assert.equal(a.records.length, 0);
+    assert.ok(a.cnameChain.length <= 11);
+  });
+
+  it('decodes TLSA (type 52), which dns2 keeps as raw rdata', async () => {
+    const a = await client().query('_25._tcp.mx.example.org', 'TLSA');
+    assert.deepEqual(
+      a.records.map((r) => [r.usage, r.selector, r.matchingType, r.data]),
+      [[3, 1, 1, '0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6']],
+    );
+  });
+
+  it('asks with AD set (RFC 6840 §5.7) and reports the AD bit of the answer', async () => {
+    const c = client();
+    const signed = await c.query('signed.example.org', 'A');
+    assert.equal(signed.ad, true);
+    assert.equal((await c.query('example.org', 'A')).ad, false);
+    assert.ok(dns.queries.some((q) => q.name === 'signed.example.org' && q.ad));
+  });
+
+  it('sees a bogus answer as SERVFAIL, and its data with CD set', async () => {
+    const c = client();
+    assert.equal((await c.query('bogus.example.org', 'A')).rcode, 'SERVFAIL');
+    const cd = await c.query('bogus.example.org', 'A', { checkingDisabled: true });
+    assert.equal(cd.rcode, 'NOERROR');
+    assert.equal(cd.records.length, 1);
+  });
+
+  it('times out, retries, and reports TIMEOUT as data', async () => {
+    const c = client([dns], { retries: 2, timeoutMs: 100 });
+    const t0 = performance.now();
+    const a = await c.query('dead.example.org', 'A');
+    assert.equal(a.rcode, 'TIMEOUT');
+    assert.equal(c.log.length, 3);
+    assert.ok(performance.now() - t0 < 1000);
+  });
+
+  it('moves to the next resolver after a timeout', async () => {
+    const dead = await startFixtureDns({ zones: {}, behaviour: { 'example.org': { silent: true } } });
+    try {
+      const c = client([dead, second], { retries: 1, timeoutMs: 150 });
+      const a = await c.query('example.org', 'A');
+      assert.equal(a.rcode, 'NOERROR');
+      assert.equal(a.server, `127.0.0.1:${second.port}`);
+      assert.deepEqual(
+        c.log.map((e) => e.rcode),
+        ['TIMEOUT', 'NOERROR'],
+      );
+    } finally {
+      await dead.stop();
+    }
+  });
+
+  it('makes identical in-flight queries once', async () => {
+    const c = client();
+    const before = dns.queries.length;
+    const results = await Promise.all(Array.from({ length: 10 }, () => c.query('example.org', 'A')));
+    assert.equal(dns.queries.length - before, 1);
+    assert.ok(results.every((r) => r === results[0]));
+  });
+
+  it('honours an AbortSignal at once', async () => {
+    const c = client([dns], { timeoutMs: 10_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('cancelled by test')), 50);
+    const t0 = performance.now();
+    await assert.rejects(
+      c.query('slow.example.org', 'A', { signal: controller.signal }),
+      /cancelled by test/,
+    );
+    assert.ok(performance.now() - t0 < 1000);
+  });
+
+  it('shares answers across clients through a TtlCache until they expire', async () => {
+    let now = 1_000_000;
+    const cache = new TtlCache({ now: () => now });
+    const before = dns.queries.length;
+    await client([dns], { cache }).query('example.org', 'A');
+    await client([dns], { cache }).query('example.org', 'A');
+    assert.equal(dns.queries.length - before, 1);
+    now += 301_000;
+    await client([dns], { cache }).query('example.org', 'A');
+    assert.equal(dns.queries.length - before, 2);
+  });
+});

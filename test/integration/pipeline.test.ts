@@ -1,0 +1,146 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCheck } from '../../src/checks/run.js';
+import { mxCheck } from '../../src/checks/mx.js';
+import { defineFindings } from '../../src/checks/findings.js';
+import type { Check, ProgressUpdate } from '../../src/checks/types.js';
+import { loadConfig } from '../../src/config.js';
+import { normalizeDomain } from '../../src/input/domain.js';
+import { DEFAULT_CHECK_OPTIONS } from '../../src/report/model.js';
+import { sleep } from '../../src/net/deadline.js';
+import { startFixtureDns } from '../support/dns-server.js';
+import type { FixtureDns } from '../support/dns-server.js';
+import { MX_ZONES } from '../fixtures/zones/mx.js';
+
+const T = defineFindings('test', {
+  'test.ok': { title: 'Test', statuses: ['pass'], meaning: 'test' },
+});
+
+describe('check pipeline', () => {
+  let dns: FixtureDns;
+  before(async () => {
+    dns = await startFixtureDns({ zones: MX_ZONES });
+  });
+  after(async () => dns.stop());
+
+  const config = (deadlineMs = 10_000) =>
+    loadConfig(
+      { MXDOCTOR_RESOLVERS: `127.0.0.1:${dns.port}`, MXDOCTOR_DNS_TIMEOUT: '300' },
+      { check: { deadlineMs } },
+    );
+  const domain = (d: string) => {
+    const r = normalizeDomain(d);
+    if (!r.ok) throw new Error(r.error);
+    return r.domain;
+  };
+
+  it('passes upstream data to dependent checks and keeps the others when one throws', async () => {
+    let seen: unknown;
+    const dependent: Check = {
+      name: 'dependent',
+      title: 'Dependent',
+      dependsOn: ['mx'],
+      findings: T.specs,
+      async run(ctx) {
+        seen = ctx.upstream('mx');
+        return { findings: [T.make('test.ok', 'pass', { summary: 'ok' })], data: { hosts: 2 } };
+      },
+    };
+    const broken: Check = {
+      name: 'broken',
+      title: 'Broken check',
+      findings: [],
+      async run() {
+        throw new TypeError('cannot read properties of undefined');
+      },
+    };
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(),
+      checks: [mxCheck as Check, dependent, broken],
+    });
+    assert.equal((seen as { kind: string }).kind, 'mx');
+    assert.deepEqual(report.data.dependent, { hosts: 2 });
+    const err = report.checks.find((f) => f.id === 'pipeline.check_error')!;
+    assert.equal(err.status, 'error');
+    assert.match(err.summary, /Broken check stopped with an error: cannot read properties of undefined/);
+    assert.ok(report.checks.some((f) => f.id === 'mx.records' && f.status === 'pass'));
+    assert.ok(report.checks.some((f) => f.id === 'test.ok'));
+  });
+
+  it('turns a check that overruns the deadline into an error finding, on time', async () => {
+    const slow: Check = {
+      name: 'slow',
+      title: 'Slow check',
+      findings: [],
+      async run() {
+        await sleep(60_000); // ignores the signal on purpose
+        return { findings: [] };
+      },
+    };
+    const t0 = performance.now();
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(500),
+      checks: [mxCheck as Check, slow],
+    });
+    assert.ok(performance.now() - t0 < 2000);
+    const f = report.checks.find((x) => x.id === 'pipeline.deadline')!;
+    assert.match(f.summary, /Slow check did not finish/);
+    assert.ok(report.checks.some((x) => x.id === 'mx.records' && x.status === 'pass'));
+  });
+
+  it('skips checks whose dependency failed', async () => {
+    const failing: Check = {
+      name: 'a',
+      title: 'A',
+      findings: [],
+      run: async () => Promise.reject(new Error('x')),
+    };
+    const dependent: Check = {
+      name: 'b',
+      title: 'B',
+      dependsOn: ['a'],
+      findings: [],
+      run: async () => ({ findings: [] }),
+    };
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(),
+      checks: [failing, dependent],
+    });
+    assert.ok(
+      report.checks.some(
+        (f) => f.id === 'pipeline.dependency_failed' && /B was not run because a failed/.test(f.summary),
+      ),
+    );
+  });
+
+  it('emits increasing progress ending at 100', async () => {
+    const updates: ProgressUpdate[] = [];
+    await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(),
+      onProgress: (u) => updates.push(u),
+    });
+    assert.ok(updates.length >= 3);
+    assert.ok(updates.some((u) => u.step === 'mx' && u.total === 2));
+    for (let i = 1; i < updates.length; i++) assert.ok(updates[i]!.percent >= updates[i - 1]!.percent);
+    assert.equal(updates.at(-1)!.percent, 100);
+  });
+
+  it('rejects when the caller cancels', async () => {
+    const controller = new AbortController();
+    const slow: Check = {
+      name: 'slow',
+      title: 'Slow',
+      findings: [],
+      run: (ctx) => sleep(60_000, ctx.signal).then(() => ({ findings: [] })),
+    };
+    setTimeout(() => controller.abort(new Error('job cancelled')), 100);
+    await assert.rejects(
+      runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+        config: config(),
+        checks: [slow],
+        signal: controller.signal,
+      }),
+      /job cancelled/,
+    );
+  });
+});

@@ -1,0 +1,324 @@
+import dns2 from 'dns2';
+import type { Packet } from 'dns2';
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Server as TcpServer } from 'node:net';
+import { encodeTlsaRdata } from '../../src/dns/wire.js';
+
+/**
+ * A DNS server on loopback for tests, built with dns2, that behaves like a recursive
+ * resolver over fixture zones: NXDOMAIN for names that do not exist, NODATA for names that
+ * exist without the asked type (including empty non-terminals, RFC 8020), CNAME chains
+ * followed within the zone data, and per-name misbehaviour: SERVFAIL, REFUSED, silence,
+ * forced truncation. Records every query so tests can assert the lookup sequence.
+ *
+ * Zone shape: { "name": { TYPE: [records] } }, records in presentation-like form:
+ *   A/AAAA: "192.0.2.1"          MX: "10 mx1.example.com" (or "0 ." for null MX)
+ *   TXT: "text" or ["part1", "part2"] (one record, several character-strings; long
+ *        strings are split at 255 octets)
+ *   CNAME/PTR/NS: "target.example.com"
+ *   TLSA: "3 1 1 <hex>"          SOA: "ns.example.com hostmaster.example.com 1 3600 600 86400 300"
+ *   SRV: "0 5 443 host.example.com"   CAA: '0 issue "ca.example"'
+ */
+export type ZoneRecords = Partial<Record<string, (string | string[])[]>>;
+export type Zones = Record<string, ZoneRecords>;
+
+export interface NameBehaviour {
+  servfail?: boolean;
+  refused?: boolean;
+  /** Never answer (the client must time out). */
+  silent?: boolean;
+  /** Answer UDP queries with TC=1 and no records, forcing TCP. */
+  truncate?: boolean;
+  /** Answer only after this many milliseconds. */
+  delayMs?: number;
+  /** Override the server-wide AD flag for this name. */
+  ad?: boolean;
+  /** SERVFAIL unless the query has CD set (emulates a bogus DNSSEC answer). */
+  bogus?: boolean;
+}
+
+export interface FixtureDnsOptions {
+  zones: Zones;
+  /** Per-name behaviour (applies to every type of that name). */
+  behaviour?: Record<string, NameBehaviour>;
+  /** Set AD on NOERROR/NXDOMAIN answers, emulating a validating resolver. */
+  ad?: boolean;
+  ttl?: number;
+}
+
+export interface LoggedQuery {
+  name: string;
+  type: string;
+  transport: 'udp' | 'tcp';
+  cd: boolean;
+  ad: boolean;
+}
+
+const TYPE_CODES: Record<string, number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  DS: 43,
+  TLSA: 52,
+  CAA: 257,
+  SPF: 99,
+};
+const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_CODES).map(([k, v]) => [v, k]));
+
+function lower(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+function splitTxt(value: string | string[]): string[] {
+  const parts = Array.isArray(value) ? value : [value];
+  return parts.flatMap((p) => {
+    const buf = Buffer.from(p, 'utf8');
+    if (buf.length <= 255) return [p];
+    const chunks: string[] = [];
+    for (let i = 0; i < buf.length; i += 255) chunks.push(buf.subarray(i, i + 255).toString('latin1'));
+    return chunks;
+  });
+}
+
+function toResource(
+  name: string,
+  type: string,
+  value: string | string[],
+  ttl: number,
+): Record<string, unknown> {
+  const base = { name, type: TYPE_CODES[type], class: 1, ttl };
+  const text = Array.isArray(value) ? value.join('') : value;
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+      return { ...base, address: text };
+    case 'MX': {
+      const [pref, exchange] = text.split(/\s+/);
+      return { ...base, priority: Number(pref), exchange: exchange === '.' ? '' : exchange };
+    }
+    case 'TXT':
+    case 'SPF':
+      return { ...base, data: splitTxt(value) };
+    case 'CNAME':
+    case 'PTR':
+      return { ...base, domain: text };
+    case 'NS':
+      return { ...base, ns: text };
+    case 'SOA': {
+      const [primary, admin, serial, refresh, retry, expiration, minimum] = text.split(/\s+/);
+      return {
+        ...base,
+        primary,
+        admin,
+        serial: Number(serial),
+        refresh: Number(refresh),
+        retry: Number(retry),
+        expiration: Number(expiration),
+        minimum: Number(minimum),
+      };
+    }
+    case 'SRV': {
+      const [priority, weight, port, target] = text.split(/\s+/);
+      return { ...base, priority: Number(priority), weight: Number(weight), port: Number(port), target };
+    }
+    case 'CAA': {
+      const m = /^(\d+)\s+(\S+)\s+"?(.*?)"?$/.exec(text)!;
+      return { ...base, flags: Number(m[1]), tag: m[2], value: m[3] };
+    }
+    case 'TLSA': {
+      const [usage, selector, matching, data] = text.split(/\s+/);
+      return {
+        ...base,
+        data: encodeTlsaRdata(Number(usage), Number(selector), Number(matching), data ?? ''),
+      };
+    }
+    default:
+      return { ...base, data: Buffer.from(text, 'hex') };
+  }
+}
+
+export class FixtureDns {
+  readonly queries: LoggedQuery[] = [];
+  port = 0;
+  private server: ReturnType<typeof dns2.createServer> | undefined;
+  private readonly zones = new Map<string, ZoneRecords>();
+  private readonly behaviour = new Map<string, NameBehaviour>();
+  private readonly ttl: number;
+  private ad: boolean;
+
+  constructor(options: FixtureDnsOptions) {
+    for (const [name, records] of Object.entries(options.zones)) this.zones.set(lower(name), records);
+    for (const [name, b] of Object.entries(options.behaviour ?? {})) this.behaviour.set(lower(name), b);
+    this.ttl = options.ttl ?? 300;
+    this.ad = options.ad ?? false;
+  }
+
+  /** "127.0.0.1:port", for --resolver and MXDOCTOR_RESOLVERS. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Replace or add zone data while running (e.g. a record changes between runs). */
+  set(name: string, records: ZoneRecords | undefined): void {
+    if (records) this.zones.set(lower(name), records);
+    else this.zones.delete(lower(name));
+  }
+
+  setBehaviour(name: string, behaviour: NameBehaviour | undefined): void {
+    if (behaviour) this.behaviour.set(lower(name), behaviour);
+    else this.behaviour.delete(lower(name));
+  }
+
+  setAd(ad: boolean): void {
+    this.ad = ad;
+  }
+
+  async start(): Promise<this> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const server = dns2.createServer({
+        udp: true,
+        tcp: true,
+        handle: (request: Packet, send: (r: Packet) => Promise<Buffer>, rinfo: unknown) =>
+          this.handle(request, send, rinfo),
+      });
+      server.on('requestError', () => {});
+      try {
+        // UDP first on an ephemeral port, then TCP on the same number (the client falls back to TCP on TC).
+        const udp = (
+          server as unknown as {
+            servers: { udp: UdpSocket; tcp: TcpServer };
+          }
+        ).servers;
+        await new Promise<void>((resolve, reject) => {
+          udp.udp.once('error', reject);
+          udp.udp.bind(0, '127.0.0.1', () => resolve());
+        });
+        const port = udp.udp.address().port;
+        await new Promise<void>((resolve, reject) => {
+          udp.tcp.once('error', reject);
+          udp.tcp.listen(port, '127.0.0.1', () => resolve());
+        });
+        this.server = server;
+        this.port = port;
+        return this;
+      } catch {
+        await server.close().catch(() => {});
+      }
+    }
+    throw new Error('could not bind a fixture DNS server on UDP and TCP');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    const servers = (s as unknown as { servers: { udp: UdpSocket; tcp: TcpServer } }).servers;
+    await new Promise<void>((resolve) => {
+      try {
+        servers.udp.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+    await new Promise<void>((resolve) => servers.tcp.close(() => resolve()));
+  }
+
+  private exists(name: string): boolean {
+    if (this.zones.has(name)) return true;
+    for (const key of this.zones.keys()) if (key.endsWith(`.${name}`)) return true;
+    return false;
+  }
+
+  private soaFor(name: string): Record<string, unknown> | undefined {
+    const labels = name.split('.');
+    for (let i = 0; i < labels.length; i++) {
+      const zone = labels.slice(i).join('.');
+      const soa = this.zones.get(zone)?.SOA?.[0];
+      if (soa) return toResource(zone, 'SOA', soa, this.ttl);
+    }
+    return undefined;
+  }
+
+  private handle(request: Packet, sendRaw: (r: Packet) => Promise<Buffer>, rinfo: unknown): void {
+    const send = (r: Packet): void => void sendRaw(r).catch(() => {});
+    const question = request.questions[0] as { name: string; type: number } | undefined;
+    const header = request.header as unknown as { cd?: number; ad?: number };
+    const transport: 'udp' | 'tcp' =
+      rinfo && typeof (rinfo as { write?: unknown }).write === 'function' ? 'tcp' : 'udp';
+    const response = dns2.Packet.createResponseFromRequest(request);
+    const rh = response.header as unknown as Record<string, number>;
+    rh.ra = 1;
+    if (!question) {
+      rh.rcode = 1;
+      send(response);
+      return;
+    }
+    const qname = lower(question.name);
+    const qtype = TYPE_NAMES[question.type] ?? `TYPE${question.type}`;
+    this.queries.push({
+      name: qname,
+      type: qtype,
+      transport,
+      cd: Boolean(header.cd),
+      ad: Boolean(header.ad),
+    });
+    const b = this.behaviour.get(qname) ?? {};
+    const respond = (): void => {
+      if (b.silent) return;
+      if (b.servfail || (b.bogus && !header.cd)) {
+        rh.rcode = 2;
+        send(response);
+        return;
+      }
+      if (b.refused) {
+        rh.rcode = 5;
+        send(response);
+        return;
+      }
+      if (b.truncate && transport === 'udp') {
+        rh.tc = 1;
+        send(response);
+        return;
+      }
+      let ad = b.ad ?? this.ad;
+      let current = qname;
+      for (let hop = 0; hop < 12; hop++) {
+        const records = this.zones.get(current);
+        const wanted = records?.[qtype];
+        if (wanted && wanted.length) {
+          for (const v of wanted) response.answers.push(toResource(current, qtype, v, this.ttl) as never);
+          break;
+        }
+        const cname = records?.CNAME?.[0];
+        if (cname && qtype !== 'CNAME') {
+          response.answers.push(toResource(current, 'CNAME', cname, this.ttl) as never);
+          const target = lower(Array.isArray(cname) ? cname.join('') : cname);
+          const tb = this.behaviour.get(target);
+          if (tb?.ad !== undefined) ad = ad && tb.ad;
+          current = target;
+          continue;
+        }
+        if (!this.exists(current)) {
+          rh.rcode = 3;
+        }
+        const soa = this.soaFor(current);
+        if (soa) response.authorities.push(soa as never);
+        break;
+      }
+      rh.ad = ad && !header.cd ? 1 : 0;
+      send(response);
+    };
+    if (b.delayMs) setTimeout(respond, b.delayMs).unref();
+    else respond();
+  }
+}
+
+export async function startFixtureDns(options: FixtureDnsOptions): Promise<FixtureDns> {
+  return new FixtureDns(options).start();
+}
