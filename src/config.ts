@@ -26,6 +26,12 @@ export const ConfigSchema = z.object({
   probe: z.object({ ehloName: z.string().min(1), mailFrom: z.string().min(3) }),
   net: z.object({ allowPrivate: z.boolean() }),
   smtp: z.object({ port: z.number().int().min(1).max(65535) }),
+  tls: z.object({
+    /** Extra trusted CAs (PEM) from --ca-file / MXDOCTOR_CA_FILE. */
+    caFile: z.string().optional(),
+    /** NODE_EXTRA_CA_CERTS, which Node drops when an explicit `ca` is passed; re-added by trust-store.ts. */
+    extraCaCertsFile: z.string().optional(),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -192,6 +198,15 @@ export const SETTINGS: Setting[] = [
     default: () => false,
   },
   {
+    env: 'MXDOCTOR_CA_FILE',
+    path: 'tls.caFile',
+    description:
+      'PEM file of extra certificate authorities to trust when judging certificates (in addition to the system roots and NODE_EXTRA_CA_CERTS).',
+    defaultText: 'none',
+    parse: (v) => v.trim(),
+    default: () => undefined,
+  },
+  {
     env: 'MXDOCTOR_SMTP_PORT',
     path: 'smtp.port',
     description: 'TCP port of the SMTP probe (25 in the real world; tests use high ports).',
@@ -224,6 +239,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     const value = env[s.env];
     setPath(raw, s.path, value !== undefined && value !== '' ? s.parse(value, s.env) : s.default());
   }
+  setPath(raw, 'tls.extraCaCertsFile', env.NODE_EXTRA_CA_CERTS || undefined);
   const fromEnv = env.MXDOCTOR_RESOLVERS !== undefined && env.MXDOCTOR_RESOLVERS !== '';
   setPath(raw, 'dns.resolversSource', fromEnv ? 'MXDOCTOR_RESOLVERS' : '/etc/resolv.conf');
   for (const [group, values] of Object.entries(overrides)) {
@@ -240,6 +256,17 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   }
   if (!/^[a-z0-9.-]+$/i.test(probe.ehloName)) {
     throw new ConfigError(`MXDOCTOR_EHLO_NAME=${JSON.stringify(probe.ehloName)} is not a host name`);
+  }
+  const caFile = (raw.tls as { caFile?: string }).caFile;
+  if (caFile) {
+    try {
+      const text = readFileSync(caFile, 'utf8');
+      if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error('it contains no PEM certificate');
+    } catch (err) {
+      throw new ConfigError(
+        `MXDOCTOR_CA_FILE / --ca-file ${JSON.stringify(caFile)} cannot be used: ${(err as Error).message}`,
+      );
+    }
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { Config } from '../config.js';
+
+/**
+ * The certificates mxdoctor trusts when it judges a server's chain (SMTP STARTTLS, the
+ * MTA-STS policy host): Node's bundled Mozilla roots, plus NODE_EXTRA_CA_CERTS, plus the
+ * operator's --ca-file / MXDOCTOR_CA_FILE. Passing `ca` to tls.connect replaces Node's
+ * default store (and with it NODE_EXTRA_CA_CERTS), so the three are assembled here once.
+ */
+export interface TrustStore {
+  /** PEM certificates, for tls.connect({ ca }). */
+  pems: string[];
+  /** Where they came from, for reports: "node roots (146)", "NODE_EXTRA_CA_CERTS (1)", … */
+  sources: string[];
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function readPemFile(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  const blocks = text.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw new Error(`${path} contains no PEM certificate`);
+  return blocks;
+}
+
+let cache: { key: string; store: TrustStore } | undefined;
+
+export function loadTrustStore(config: Pick<Config, 'tls'>): TrustStore {
+  const extra = config.tls.extraCaCertsFile;
+  const file = config.tls.caFile;
+  const key = `${extra ?? ''}|${file ?? ''}`;
+  if (cache?.key === key) return cache.store;
+  const pems = [...rootCertificates];
+  const sources = [`Node.js bundled roots (${rootCertificates.length})`];
+  if (extra) {
+    // Node itself only warns when NODE_EXTRA_CA_CERTS cannot be read; do the same.
+    try {
+      const blocks = readPemFile(extra);
+      pems.push(...blocks);
+      sources.push(`NODE_EXTRA_CA_CERTS ${extra} (${blocks.length})`);
+    } catch {
+      sources.push(`NODE_EXTRA_CA_CERTS ${extra} (unreadable, ignored)`);
+    }
+  }
+  if (file) {
+    const blocks = readPemFile(file);
+    pems.push(...blocks);
+    sources.push(`${file} (${blocks.length})`);
+  }
+  const store = { pems, sources };
+  cache = { key, store };
+  return store;
+}
