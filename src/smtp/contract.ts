@@ -57,3 +57,24 @@ export function tlsObservationsOf(smtpData: unknown): TlsObservation[] {
   const tls = (smtpData as { tls?: unknown } | undefined)?.tls;
   return Array.isArray(tls) ? (tls as TlsObservation[]) : [];
 }
+
+/**
+ * Per-session facts other checks read (PTR consistency compares the banner and EHLO host
+ * names with the address's PTR; consistency and monitoring compare sessions). Read through
+ * `sessionSummariesOf(ctx.upstream('smtp'))`.
+ */
+export const SessionSummarySchema = z.object({
+  host: z.string(),
+  address: z.string(),
+  /** The host name the 220 greeting announces (first word after the code), when it does. */
+  bannerHostname: z.string().optional(),
+  /** The host name in the first line of the EHLO reply, when given. */
+  ehloHostname: z.string().optional(),
+});
+export type SessionSummary = z.infer<typeof SessionSummarySchema>;
+
+/** Reads the session summaries out of the SMTP check's data (`data.smtp.sessions`). */
+export function sessionSummariesOf(smtpData: unknown): SessionSummary[] {
+  const sessions = (smtpData as { sessions?: unknown } | undefined)?.sessions;
+  return Array.isArray(sessions) ? (sessions as SessionSummary[]) : [];
+}
