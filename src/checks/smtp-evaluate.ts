@@ -1,12 +1,25 @@
 import { isDefiniteVerdict } from '../smtp/classify.js';
 import type { RcptVerdict } from '../smtp/classify.js';
 import type { CertFacts, TlsObservation } from '../smtp/contract.js';
-import type { RcptResult, RcptVerdictRecord, SessionRecord, SmtpData, TransactionTest } from '../smtp/model.js';
+import type {
+  RcptResult,
+  RcptVerdictRecord,
+  SessionRecord,
+  SmtpData,
+  TransactionTest,
+} from '../smtp/model.js';
 import { recipientSession } from '../smtp/probe.js';
 import type { AddressProbe, Skipped } from '../smtp/probe.js';
 import { quoteReply } from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
-import { expiryOf, hostnameMatches, keyStrength, signatureStrength, EXPIRY_FAIL_DAYS, EXPIRY_WARN_DAYS } from '../tls/evaluate.js';
+import {
+  expiryOf,
+  hostnameMatches,
+  keyStrength,
+  signatureStrength,
+  EXPIRY_FAIL_DAYS,
+  EXPIRY_WARN_DAYS,
+} from '../tls/evaluate.js';
 import type { Finding, Status } from '../report/model.js';
 import { defineFindings } from './findings.js';
 
@@ -142,7 +155,7 @@ export const F = defineFindings('smtp', {
     title: 'Probe identity',
     statuses: ['info', 'warn'],
     meaning:
-      "How mxdoctor introduced itself (EHLO name, MAIL FROM) and the address servers saw (info). warn when that identity is likely to skew results: an EHLO name that is not a fully qualified domain name or says \"localhost\", which many servers penalise.",
+      'How mxdoctor introduced itself (EHLO name, MAIL FROM) and the address servers saw (info). warn when that identity is likely to skew results: an EHLO name that is not a fully qualified domain name or says "localhost", which many servers penalise.',
   },
 });
 
@@ -207,7 +220,12 @@ export function evaluateSmtp(facts: SmtpFacts): SmtpEvaluation {
 function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const out: Finding[] = [];
   const m = p.main;
-  const make = (id: Id, status: Status, summary: string, extra: { remedy?: string; details?: Record<string, unknown> } = {}): void => {
+  const make = (
+    id: Id,
+    status: Status,
+    summary: string,
+    extra: { remedy?: string; details?: Record<string, unknown> } = {},
+  ): void => {
     out.push(F.make(id, status, { summary, subject: where(p), ...extra }));
   };
 
@@ -215,12 +233,18 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   if (!m.connect.ok) {
     const c = m.connect;
     const port = `port ${m.port}`;
-    if (c.failure === 'forbidden') make('smtp.connect', 'error', `Not tested: ${c.error}.`, { details: { failure: c.failure } });
+    if (c.failure === 'forbidden')
+      make('smtp.connect', 'error', `Not tested: ${c.error}.`, { details: { failure: c.failure } });
     else if (c.failure === 'refused')
-      make('smtp.connect', 'fail', `Connection to ${port} refused: nothing accepts SMTP connections at this address, so senders cannot deliver here.`, {
-        remedy: `Make sure the mail server listens on ${port} of ${p.address} and that no firewall rejects connections to it.`,
-        details: { failure: c.failure, error: c.error },
-      });
+      make(
+        'smtp.connect',
+        'fail',
+        `Connection to ${port} refused: nothing accepts SMTP connections at this address, so senders cannot deliver here.`,
+        {
+          remedy: `Make sure the mail server listens on ${port} of ${p.address} and that no firewall rejects connections to it.`,
+          details: { failure: c.failure, error: c.error },
+        },
+      );
     else if (c.failure === 'timeout')
       make(
         'smtp.connect',
@@ -235,34 +259,57 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
         `Could not reach the address: ${c.error}. Could not test: ${m.family === 6 ? "mxdoctor's host may have no IPv6 connectivity" : 'there is no route from mxdoctor to it'}.`,
         { details: { failure: c.failure, error: c.error } },
       );
-    else make('smtp.connect', 'error', `Could not connect: ${c.error}. Could not test.`, { details: { failure: c.failure, error: c.error } });
+    else
+      make('smtp.connect', 'error', `Could not connect: ${c.error}. Could not test.`, {
+        details: { failure: c.failure, error: c.error },
+      });
     return out;
   }
-  make('smtp.connect', 'pass', `Connected to port ${m.port}${cachedNote(p)}.`, { details: { ms: m.connect.ms } });
+  make('smtp.connect', 'pass', `Connected to port ${m.port}${cachedNote(p)}.`, {
+    details: { ms: m.connect.ms },
+  });
 
   // Banner.
   const b = m.banner;
   if (!b) {
     const e = m.error;
     if (e?.code === 'ELIMIT')
-      make('smtp.banner', 'fail', `The greeting broke the read limits: ${e.message}. RFC 5321 §4.5.3.1.5 limits reply lines to 512 octets; senders drop such servers.`, {
-        remedy: 'Check what listens on the SMTP port: it does not behave like a mail server.',
-        details: { error: e },
-      });
+      make(
+        'smtp.banner',
+        'fail',
+        `The greeting broke the read limits: ${e.message}. RFC 5321 §4.5.3.1.5 limits reply lines to 512 octets; senders drop such servers.`,
+        {
+          remedy: 'Check what listens on the SMTP port: it does not behave like a mail server.',
+          details: { error: e },
+        },
+      );
     else if (e?.code === 'EPROTOCOL')
       make('smtp.banner', 'fail', `The server does not speak SMTP: ${e.message}.`, {
         remedy: `Check what listens on port ${m.port} of ${p.address}: it is not a mail server (or a middlebox answers for it).`,
         details: { error: e },
       });
     else if (e?.code === 'ETIMEDOUT')
-      make('smtp.banner', 'error', `No complete greeting: ${e.message}. Could not test: the server is a tarpit, overloaded, or delays greetings on purpose.`, { details: { error: e } });
-    else make('smtp.banner', 'error', `No greeting: ${e ? e.message : 'the session ended'}. Could not test.`, { details: { error: e ?? null } });
+      make(
+        'smtp.banner',
+        'error',
+        `No complete greeting: ${e.message}. Could not test: the server is a tarpit, overloaded, or delays greetings on purpose.`,
+        { details: { error: e } },
+      );
+    else
+      make('smtp.banner', 'error', `No greeting: ${e ? e.message : 'the session ended'}. Could not test.`, {
+        details: { error: e ?? null },
+      });
     return out;
   }
   if (b.reply.code === 421) {
-    make('smtp.banner', 'error', `The server refused the session temporarily at connect: ${q(b.reply)}. Could not test (rate limit, too many connections, or maintenance).`, {
-      details: { reply: b.reply },
-    });
+    make(
+      'smtp.banner',
+      'error',
+      `The server refused the session temporarily at connect: ${q(b.reply)}. Could not test (rate limit, too many connections, or maintenance).`,
+      {
+        details: { reply: b.reply },
+      },
+    );
     return out;
   }
   if (b.reply.code === 554 || b.reply.code >= 500) {
@@ -282,12 +329,19 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
     return out;
   }
   const bannerIssues: string[] = [];
-  if (b.unsolicited?.length) bannerIssues.push(`it sent ${b.unsolicited.length} more line${b.unsolicited.length > 1 ? 's' : ''} before mxdoctor spoke (${JSON.stringify(b.unsolicited[0]!.slice(0, 60))}), which breaks the command/reply order of RFC 5321 §4.2`);
-  if (m.bareLineFeeds > 0) bannerIssues.push(`${m.bareLineFeeds} line${m.bareLineFeeds > 1 ? 's' : ''} ended with a bare LF instead of CRLF (RFC 5321 §2.3.8)`);
+  if (b.unsolicited?.length)
+    bannerIssues.push(
+      `it sent ${b.unsolicited.length} more line${b.unsolicited.length > 1 ? 's' : ''} before mxdoctor spoke (${JSON.stringify(b.unsolicited[0]!.slice(0, 60))}), which breaks the command/reply order of RFC 5321 §4.2`,
+    );
+  if (m.bareLineFeeds > 0)
+    bannerIssues.push(
+      `${m.bareLineFeeds} line${m.bareLineFeeds > 1 ? 's' : ''} ended with a bare LF instead of CRLF (RFC 5321 §2.3.8)`,
+    );
   const greeting = `Greeted with ${q(b.reply)}${cachedNote(p)}`;
   if (bannerIssues.length)
     make('smtp.banner', 'warn', `${greeting}; but ${bannerIssues.join('; ')}.`, {
-      remedy: 'Fix the server (or the middlebox in front of it) so that it sends exactly one greeting, with CRLF line ends.',
+      remedy:
+        'Fix the server (or the middlebox in front of it) so that it sends exactly one greeting, with CRLF line ends.',
       details: { reply: b.reply, ms: b.ms, unsolicited: b.unsolicited ?? [], bareLineFeeds: m.bareLineFeeds },
     });
   else make('smtp.banner', 'pass', `${greeting}.`, { details: { reply: b.reply, ms: b.ms } });
@@ -295,15 +349,28 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   // Greeting host name.
   const announced = m.bannerHostname;
   if (!announced || announced === 'localhost' || !announced.includes('.')) {
-    make('smtp.banner_hostname', 'warn', `The greeting ${q(b.reply)} does not start with a fully qualified host name${announced ? ` ("${announced}")` : ''}; RFC 5321 §4.3.1 requires the server's domain there.`, {
-      remedy: `Configure the server's host name (e.g. Postfix "myhostname = ${p.host}", Exim "primary_hostname").`,
-      details: { announced: announced ?? null },
-    });
-  } else if (announced === p.host) make('smtp.banner_hostname', 'pass', `The greeting names the MX host, ${announced}.`, { details: { announced } });
-  else
-    make('smtp.banner_hostname', 'info', `The greeting names ${announced}, not the MX name ${p.host}. This is normal for hosted mail and shared servers; the PTR check compares it with the address's reverse DNS.`, {
+    make(
+      'smtp.banner_hostname',
+      'warn',
+      `The greeting ${q(b.reply)} does not start with a fully qualified host name${announced ? ` ("${announced}")` : ''}; RFC 5321 §4.3.1 requires the server's domain there.`,
+      {
+        remedy: `Configure the server's host name (e.g. Postfix "myhostname = ${p.host}", Exim "primary_hostname").`,
+        details: { announced: announced ?? null },
+      },
+    );
+  } else if (announced === p.host)
+    make('smtp.banner_hostname', 'pass', `The greeting names the MX host, ${announced}.`, {
       details: { announced },
     });
+  else
+    make(
+      'smtp.banner_hostname',
+      'info',
+      `The greeting names ${announced}, not the MX name ${p.host}. This is normal for hosted mail and shared servers; the PTR check compares it with the address's reverse DNS.`,
+      {
+        details: { announced },
+      },
+    );
 
   // EHLO.
   const eh = m.ehlo;
@@ -314,19 +381,43 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
         remedy: 'Senders give up on such replies; check the server (or middlebox) software.',
         details: { error: e },
       });
-    else make('smtp.ehlo', 'error', `EHLO was not answered: ${e ? e.message : 'the session ended'}. Could not test, so STARTTLS and the extensions are unknown.`, { details: { error: e ?? null } });
-    if (m.error) make('smtp.starttls', 'error', `Could not test STARTTLS: ${stopReason(m)}.`, { details: { error: m.error } });
+    else
+      make(
+        'smtp.ehlo',
+        'error',
+        `EHLO was not answered: ${e ? e.message : 'the session ended'}. Could not test, so STARTTLS and the extensions are unknown.`,
+        { details: { error: e ?? null } },
+      );
+    if (m.error)
+      make('smtp.starttls', 'error', `Could not test STARTTLS: ${stopReason(m)}.`, {
+        details: { error: m.error },
+      });
     return out;
   }
-  if (eh.verb === 'EHLO') make('smtp.ehlo', 'pass', `EHLO ${facts.ehloName} accepted: ${q(eh.reply)}.`, { details: { reply: eh.reply } });
+  if (eh.verb === 'EHLO')
+    make(
+      'smtp.ehlo',
+      'pass',
+      `EHLO ${facts.ehloName} accepted${m.ehloHostname ? ` by ${m.ehloHostname}` : ''}.`,
+      { details: { reply: eh.reply } },
+    );
   else {
     const refused = eh.ehloRefused!;
-    const policy = refused.code === 421 || refused.code === 554 || refused.enhanced?.startsWith('5.7') || refused.enhanced?.startsWith('4.7');
+    const policy =
+      refused.code === 421 ||
+      refused.code === 554 ||
+      refused.enhanced?.startsWith('5.7') ||
+      refused.enhanced?.startsWith('4.7');
     if (eh.reply.code !== 250) {
       if (policy || eh.reply.code === 421 || eh.reply.enhanced?.split('.')[1] === '7')
-        make('smtp.ehlo', 'error', `EHLO and HELO were refused: ${q(refused)}, then ${q(eh.reply)}. Could not test: the server refuses mxdoctor's name or address by policy.`, {
-          details: { ehlo: refused, helo: eh.reply },
-        });
+        make(
+          'smtp.ehlo',
+          'error',
+          `EHLO and HELO were refused: ${q(refused)}, then ${q(eh.reply)}. Could not test: the server refuses mxdoctor's name or address by policy.`,
+          {
+            details: { ehlo: refused, helo: eh.reply },
+          },
+        );
       else
         make('smtp.ehlo', 'fail', `EHLO and HELO were both refused: ${q(refused)}, then ${q(eh.reply)}.`, {
           remedy: 'The server must accept EHLO (RFC 5321 §4.1.1.1) from any client with a valid name.',
@@ -335,37 +426,76 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
       return out;
     }
     if (policy)
-      make('smtp.ehlo', 'error', `EHLO was refused by policy (${q(refused)}); HELO was accepted. The server may treat mxdoctor specially, so its ESMTP extensions could not be seen.`, {
-        details: { ehlo: refused, helo: eh.reply },
-      });
+      make(
+        'smtp.ehlo',
+        'error',
+        `EHLO was refused by policy (${q(refused)}); HELO was accepted. The server may treat mxdoctor specially, so its ESMTP extensions could not be seen.`,
+        {
+          details: { ehlo: refused, helo: eh.reply },
+        },
+      );
     else
-      make('smtp.ehlo', 'warn', `EHLO was refused (${q(refused)}); only HELO works, so the server offers no ESMTP extensions: no STARTTLS, no SIZE, no 8BITMIME.`, {
-        remedy: 'Upgrade or reconfigure the server to support ESMTP (RFC 5321, EHLO).',
-        details: { ehlo: refused, helo: eh.reply },
-      });
+      make(
+        'smtp.ehlo',
+        'warn',
+        `EHLO was refused (${q(refused)}); only HELO works, so the server offers no ESMTP extensions: no STARTTLS, no SIZE, no 8BITMIME.`,
+        {
+          remedy: 'Upgrade or reconfigure the server to support ESMTP (RFC 5321, EHLO).',
+          details: { ehlo: refused, helo: eh.reply },
+        },
+      );
   }
 
   // Extensions.
   const caps = eh.capabilities;
   if (caps) {
     const after = m.ehloTls?.capabilities;
-    const shown = caps.keywords.map((k) => (k === 'SIZE' && caps.size !== undefined ? `SIZE ${caps.size}` : k === 'AUTH' ? `AUTH ${caps.auth.join(' ')}` : k));
+    const shown = caps.keywords.map((k) =>
+      k === 'SIZE' && caps.size !== undefined
+        ? `SIZE ${caps.size}`
+        : k === 'AUTH'
+          ? `AUTH ${caps.auth.join(' ')}`
+          : k,
+    );
     const issues: string[] = [];
     const remedies: string[] = [];
     if (caps.auth.length > 0) {
-      issues.push(`AUTH (${caps.auth.join(', ')}) is offered before STARTTLS on the MX port ${m.port}: passwords could be sent in clear text, and the MX invites password guessing`);
-      remedies.push('Offer AUTH only on the submission ports (587, 465) or only after STARTTLS (Postfix: smtpd_tls_auth_only = yes; on port 25, smtpd_sasl_auth_enable = no).');
+      issues.push(
+        `AUTH (${caps.auth.join(', ')}) is offered before STARTTLS on the MX port ${m.port}: passwords could be sent in clear text, and the MX invites password guessing`,
+      );
+      remedies.push(
+        'Offer AUTH only on the submission ports (587, 465) or only after STARTTLS (Postfix: smtpd_tls_auth_only = yes; on port 25, smtpd_sasl_auth_enable = no).',
+      );
     }
     if (caps.size !== undefined && caps.size > 0 && caps.size < 10 * 1024 * 1024) {
-      issues.push(`the SIZE limit is ${(caps.size / 1048576).toFixed(1)} MiB, so ordinary messages with attachments bounce`);
+      issues.push(
+        `the SIZE limit is ${(caps.size / 1048576).toFixed(1)} MiB, so ordinary messages with attachments bounce`,
+      );
       remedies.push('Raise the message size limit to at least 25 MiB (Postfix: message_size_limit).');
     }
-    const changes = m.ehloTls ? [...m.ehloTls.added.map((k) => `+${k}`), ...m.ehloTls.removed.map((k) => `-${k}`), ...m.ehloTls.changed.map((k) => `~${k}`)] : [];
+    const changes = m.ehloTls
+      ? [
+          ...m.ehloTls.added.map((k) => `+${k}`),
+          ...m.ehloTls.removed.map((k) => `-${k}`),
+          ...m.ehloTls.changed.map((k) => `~${k}`),
+        ]
+      : [];
     const summary = `Offers ${shown.join(', ') || 'no extensions'}${m.ehloTls ? `; after STARTTLS: ${changes.length ? changes.join(', ') : 'unchanged'}` : ''}${after?.auth.length && !caps.auth.length ? ` (AUTH ${after.auth.join(' ')} only after TLS)` : ''}.`;
-    make('smtp.extensions', issues.length ? 'warn' : 'info', issues.length ? `${summary} But ${issues.join('; ')}.` : summary, {
-      ...(remedies.length ? { remedy: remedies.join(' ') } : {}),
-      details: { before: caps, after: after ?? null, added: m.ehloTls?.added ?? [], removed: m.ehloTls?.removed ?? [], changed: m.ehloTls?.changed ?? [] },
-    });
+    make(
+      'smtp.extensions',
+      issues.length ? 'warn' : 'info',
+      issues.length ? `${summary} But ${issues.join('; ')}.` : summary,
+      {
+        ...(remedies.length ? { remedy: remedies.join(' ') } : {}),
+        details: {
+          before: caps,
+          after: after ?? null,
+          added: m.ehloTls?.added ?? [],
+          removed: m.ehloTls?.removed ?? [],
+          changed: m.ehloTls?.changed ?? [],
+        },
+      },
+    );
   }
 
   // STARTTLS.
@@ -378,31 +508,59 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
         ? 'EHLO was answered without STARTTLS: mail to this server travels unencrypted and can be read or changed on the way.'
         : `The server does not support EHLO (${q(eh.ehloRefused)}), so it cannot offer STARTTLS: mail travels unencrypted.`,
       {
-        remedy: 'Enable STARTTLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files; Exim: tls_advertise_hosts = *).',
+        remedy:
+          'Enable STARTTLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may, smtpd_tls_chain_files; Exim: tls_advertise_hosts = *).',
         details: { keywords: caps?.keywords ?? [] },
       },
     );
   } else if (tls.starttls === 'offered') {
     const st = m.starttls;
     if (st?.handshake)
-      make('smtp.starttls', 'pass', `STARTTLS offered and the handshake succeeded (${st.handshake.protocol})${cachedNote(p)}.`, {
-        details: { reply: st.reply ?? null, handshake: st.handshake },
-      });
+      make(
+        'smtp.starttls',
+        'pass',
+        `STARTTLS offered and the handshake succeeded (${st.handshake.protocol})${cachedNote(p)}.`,
+        {
+          details: { reply: st.reply ?? null, handshake: st.handshake },
+        },
+      );
     else if (st?.reply && st.reply.code !== 220) {
-      if (st.reply.code === 421) make('smtp.starttls', 'error', `Could not test: the server closed the session in answer to STARTTLS: ${q(st.reply)}.`, { details: { reply: st.reply } });
+      if (st.reply.code === 421)
+        make(
+          'smtp.starttls',
+          'error',
+          `Could not test: the server closed the session in answer to STARTTLS: ${q(st.reply)}.`,
+          { details: { reply: st.reply } },
+        );
       else
-        make('smtp.starttls', 'fail', `STARTTLS is offered but refused: ${q(st.reply)}. Senders that try it fall back to plain text or defer the mail.`, {
-          remedy: 'Fix the TLS configuration (certificate and key files readable by the server, TLS library available), or stop advertising STARTTLS.',
-          details: { reply: st.reply },
-        });
+        make(
+          'smtp.starttls',
+          'fail',
+          `STARTTLS is offered but refused: ${q(st.reply)}. Senders that try it fall back to plain text or defer the mail.`,
+          {
+            remedy:
+              'Fix the TLS configuration (certificate and key files readable by the server, TLS library available), or stop advertising STARTTLS.',
+            details: { reply: st.reply },
+          },
+        );
     } else if (st?.reply)
-      make('smtp.starttls', 'fail', `STARTTLS is offered but the TLS handshake failed: ${st.error ?? 'unknown error'}.`, {
-        remedy: `Test with "openssl s_client -starttls smtp -connect ${p.host}:${m.port} -servername ${p.host}" and fix the server's TLS settings (protocols, ciphers, certificate and key).`,
-        details: { reply: st.reply, error: st.error ?? null },
+      make(
+        'smtp.starttls',
+        'fail',
+        `STARTTLS is offered but the TLS handshake failed: ${st.error ?? 'unknown error'}.`,
+        {
+          remedy: `Test with "openssl s_client -starttls smtp -connect ${p.host}:${m.port} -servername ${p.host}" and fix the server's TLS settings (protocols, ciphers, certificate and key).`,
+          details: { reply: st.reply, error: st.error ?? null },
+        },
+      );
+    else
+      make('smtp.starttls', 'error', `STARTTLS is offered, but could not be tested: ${stopReason(m)}.`, {
+        details: { error: m.error ?? null },
       });
-    else make('smtp.starttls', 'error', `STARTTLS is offered, but could not be tested: ${stopReason(m)}.`, { details: { error: m.error ?? null } });
   } else if (m.error) {
-    make('smtp.starttls', 'error', `Could not test STARTTLS: ${stopReason(m)}.`, { details: { error: m.error } });
+    make('smtp.starttls', 'error', `Could not test STARTTLS: ${stopReason(m)}.`, {
+      details: { error: m.error },
+    });
   }
 
   out.push(...tlsFindings(p, facts));
@@ -412,7 +570,12 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
 
 function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const out: Finding[] = [];
-  const make = (id: Id, status: Status, summary: string, extra: { remedy?: string; details?: Record<string, unknown> } = {}): void => {
+  const make = (
+    id: Id,
+    status: Status,
+    summary: string,
+    extra: { remedy?: string; details?: Record<string, unknown> } = {},
+  ): void => {
     out.push(F.make(id, status, { summary, subject: where(p), ...extra }));
   };
   const hs = p.main.starttls?.handshake;
@@ -429,30 +592,57 @@ function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
         details: { ...hs },
       });
     else if (!fs || weakCipher)
-      make('tls.version', 'warn', `Negotiated ${desc}: ${!fs ? 'no forward secrecy (RSA key exchange)' : 'a legacy cipher'}.`, {
-        remedy: 'Prefer ECDHE key exchange with AES-GCM or ChaCha20 ciphers (e.g. Mozilla "intermediate" settings).',
-        details: { ...hs },
-      });
+      make(
+        'tls.version',
+        'warn',
+        `Negotiated ${desc}: ${!fs ? 'no forward secrecy (RSA key exchange)' : 'a legacy cipher'}.`,
+        {
+          remedy:
+            'Prefer ECDHE key exchange with AES-GCM or ChaCha20 ciphers (e.g. Mozilla "intermediate" settings).',
+          details: { ...hs },
+        },
+      );
     else make('tls.version', 'pass', `Negotiated ${desc}.`, { details: { ...hs } });
   } else if (legacyProtocol && p.main.starttls?.reply?.code === 220) {
-    make('tls.version', 'fail', `The TLS handshake with TLS 1.2/1.3 failed, but a handshake limited to TLS 1.0/1.1 succeeded (${legacyProtocol}): the server only supports deprecated TLS versions.`, {
-      remedy: 'Enable TLS 1.2 and 1.3 on the server (and update its TLS library).',
-      details: { legacy },
-    });
+    make(
+      'tls.version',
+      'fail',
+      `The TLS handshake with TLS 1.2/1.3 failed, but a handshake limited to TLS 1.0/1.1 succeeded (${legacyProtocol}): the server only supports deprecated TLS versions.`,
+      {
+        remedy: 'Enable TLS 1.2 and 1.3 on the server (and update its TLS library).',
+        details: { legacy },
+      },
+    );
   }
 
   if (p.legacy && facts.legacyTlsProbe) {
     if (legacy?.accepted)
-      make('tls.legacy_protocols', 'warn', `Still accepts ${legacy.protocol} (${legacy.cipher}) in a handshake limited to TLS 1.0/1.1. RFC 8996 deprecates both; no current sender needs them.`, {
-        remedy: 'Disable TLS 1.0 and 1.1 (Postfix: smtpd_tls_protocols = >=TLSv1.2; Exim: openssl_options = +no_tlsv1 +no_tlsv1_1).',
-        details: { legacy },
-      });
+      make(
+        'tls.legacy_protocols',
+        'warn',
+        `Still accepts ${legacy.protocol} (${legacy.cipher}) in a handshake limited to TLS 1.0/1.1. RFC 8996 deprecates both; no current sender needs them.`,
+        {
+          remedy:
+            'Disable TLS 1.0 and 1.1 (Postfix: smtpd_tls_protocols = >=TLSv1.2; Exim: openssl_options = +no_tlsv1 +no_tlsv1_1).',
+          details: { legacy },
+        },
+      );
     else if (legacy && legacy.errorCode !== 'ETIMEDOUT' && legacy.errorCode !== 'EABORTED')
-      make('tls.legacy_protocols', 'pass', `Refuses TLS 1.0 and 1.1 (${legacy.error ?? 'handshake refused'}).`, { details: { legacy } });
+      make(
+        'tls.legacy_protocols',
+        'pass',
+        `Refuses TLS 1.0 and 1.1 (${legacy.error ?? 'handshake refused'}).`,
+        { details: { legacy } },
+      );
     else if (p.main.starttls?.reply?.code === 220)
-      make('tls.legacy_protocols', 'error', `Could not test TLS 1.0/1.1: ${legacy?.error ?? (p.legacy.error ? stopReason(p.legacy) : 'the probe did not reach the handshake')}.`, {
-        details: { legacy: legacy ?? null, error: p.legacy.error ?? null },
-      });
+      make(
+        'tls.legacy_protocols',
+        'error',
+        `Could not test TLS 1.0/1.1: ${legacy?.error ?? (p.legacy.error ? stopReason(p.legacy) : 'the probe did not reach the handshake')}.`,
+        {
+          details: { legacy: legacy ?? null, error: p.legacy.error ?? null },
+        },
+      );
   }
 
   const chain = p.tls.chain;
@@ -462,60 +652,112 @@ function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const describe = (c: CertFacts): string => `${c.commonName ?? c.subject} (issued by ${issuerName(c)})`;
 
   if (p.tls.trusted)
-    make('tls.certificate.trust', 'pass', `The certificate ${describe(leaf)} chains to a trusted root.`, { details: { chain: chainSummary(chain) } });
-  else
-    make('tls.certificate.trust', 'warn', `The certificate ${describe(leaf)} is not trusted: ${p.tls.trustError ?? 'no path to a trusted root'}. ${OPPORTUNISTIC}`, {
-      remedy: /missing|incomplete/i.test(p.tls.trustError ?? '')
-        ? 'Configure the server with the full chain: the leaf certificate followed by the intermediate certificates (e.g. Let\'s Encrypt "fullchain.pem").'
-        : `Use a certificate from a public CA (e.g. Let's Encrypt) for ${p.host}, with its intermediate certificates. If you rely on DANE (TLSA "3 1 1"), a self-signed certificate is fine for DANE-aware senders.`,
-      details: { chain: chainSummary(chain), error: p.tls.trustError ?? null },
+    make('tls.certificate.trust', 'pass', `The certificate ${describe(leaf)} chains to a trusted root.`, {
+      details: { chain: chainSummary(chain) },
     });
+  else
+    make(
+      'tls.certificate.trust',
+      'warn',
+      `The certificate ${describe(leaf)} is not trusted: ${p.tls.trustError ?? 'no path to a trusted root'}. ${OPPORTUNISTIC}`,
+      {
+        remedy: /missing|incomplete/i.test(p.tls.trustError ?? '')
+          ? 'Configure the server with the full chain: the leaf certificate followed by the intermediate certificates (e.g. Let\'s Encrypt "fullchain.pem").'
+          : `Use a certificate from a public CA (e.g. Let's Encrypt) for ${p.host}, with its intermediate certificates. If you rely on DANE (TLSA "3 1 1"), a self-signed certificate is fine for DANE-aware senders.`,
+        details: { chain: chainSummary(chain), error: p.tls.trustError ?? null },
+      },
+    );
 
   if (names.matches)
-    make('tls.certificate.hostname', 'pass', `The certificate is valid for ${p.host} (${names.matched}${names.via === 'cn' ? ', from the subject CN: the certificate has no DNS subjectAltName' : ''}).`, {
-      details: { names: names.names, via: names.via },
-    });
+    make(
+      'tls.certificate.hostname',
+      'pass',
+      `The certificate is valid for ${p.host} (${names.matched}${names.via === 'cn' ? ', from the subject CN: the certificate has no DNS subjectAltName' : ''}).`,
+      {
+        details: { names: names.names, via: names.via },
+      },
+    );
   else
-    make('tls.certificate.hostname', 'warn', `The certificate is not valid for the MX name ${p.host}: it names ${names.names.length ? names.names.slice(0, 6).join(', ') : 'no host'}. ${OPPORTUNISTIC}`, {
-      remedy: `Get a certificate whose subjectAltName includes ${p.host}, or point the MX record at a name the certificate covers.`,
-      details: { names: names.names, via: names.via },
-    });
+    make(
+      'tls.certificate.hostname',
+      'warn',
+      `The certificate is not valid for the MX name ${p.host}: it names ${names.names.length ? names.names.slice(0, 6).join(', ') : 'no host'}. ${OPPORTUNISTIC}`,
+      {
+        remedy: `Get a certificate whose subjectAltName includes ${p.host}, or point the MX record at a name the certificate covers.`,
+        details: { names: names.names, via: names.via },
+      },
+    );
 
   const exp = expiryOf(leaf, facts.now);
   const dateText = leaf.notAfter.slice(0, 10);
   if (exp.state === 'expired')
-    make('tls.certificate.expiry', 'fail', `The certificate expired on ${dateText} (${-exp.daysLeft} days ago).`, {
-      remedy: 'Renew the certificate and reload the mail server; automate renewal (ACME) and monitor it.',
-      details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter, daysLeft: exp.daysLeft },
-    });
+    make(
+      'tls.certificate.expiry',
+      'fail',
+      `The certificate expired on ${dateText} (${-exp.daysLeft} days ago).`,
+      {
+        remedy: 'Renew the certificate and reload the mail server; automate renewal (ACME) and monitor it.',
+        details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter, daysLeft: exp.daysLeft },
+      },
+    );
   else if (exp.state === 'not_yet_valid')
-    make('tls.certificate.expiry', 'fail', `The certificate is not valid before ${leaf.notBefore}: the server's clock or the certificate is wrong.`, {
-      remedy: "Check the server's clock (NTP) and the certificate's dates.",
-      details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter },
-    });
+    make(
+      'tls.certificate.expiry',
+      'fail',
+      `The certificate is not valid before ${leaf.notBefore}: the server's clock or the certificate is wrong.`,
+      {
+        remedy: "Check the server's clock (NTP) and the certificate's dates.",
+        details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter },
+      },
+    );
   else if (exp.state === 'expires_very_soon' || exp.state === 'expires_soon')
-    make('tls.certificate.expiry', exp.state === 'expires_very_soon' ? 'fail' : 'warn', `The certificate expires on ${dateText}, in ${exp.daysLeft} day${exp.daysLeft === 1 ? '' : 's'}.`, {
-      remedy: 'Renew the certificate now and reload the mail server (a renewed certificate on disk does not help until the server re-reads it).',
+    make(
+      'tls.certificate.expiry',
+      exp.state === 'expires_very_soon' ? 'fail' : 'warn',
+      `The certificate expires on ${dateText}, in ${exp.daysLeft} day${exp.daysLeft === 1 ? '' : 's'}.`,
+      {
+        remedy:
+          'Renew the certificate now and reload the mail server (a renewed certificate on disk does not help until the server re-reads it).',
+        details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter, daysLeft: exp.daysLeft },
+      },
+    );
+  else
+    make('tls.certificate.expiry', 'pass', `Valid until ${dateText} (${exp.daysLeft} days).`, {
       details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter, daysLeft: exp.daysLeft },
     });
-  else make('tls.certificate.expiry', 'pass', `Valid until ${dateText} (${exp.daysLeft} days).`, { details: { notBefore: leaf.notBefore, notAfter: leaf.notAfter, daysLeft: exp.daysLeft } });
 
   const keys = keyStrength(chain);
   const keyText = `${leaf.keyAlgorithm.toUpperCase()} ${leaf.keyBits}-bit${leaf.curve ? ` (${leaf.curve})` : ''}`;
-  if (keys.ok) make('tls.certificate.key', 'pass', `The certificate key is ${keyText}.`, { details: { keyAlgorithm: leaf.keyAlgorithm, keyBits: leaf.keyBits } });
-  else
-    make('tls.certificate.key', 'fail', `Weak key${keys.weak.length > 1 ? 's' : ''}: ${keys.weak.map((w) => `${w.reason} in ${w.subject}`).join('; ')}. Current TLS libraries refuse them, so senders fail the handshake.`, {
-      remedy: 'Issue a new certificate with an RSA 2048+ bit or an ECDSA P-256 key.',
-      details: { weak: keys.weak },
+  if (keys.ok)
+    make('tls.certificate.key', 'pass', `The certificate key is ${keyText}.`, {
+      details: { keyAlgorithm: leaf.keyAlgorithm, keyBits: leaf.keyBits },
     });
+  else
+    make(
+      'tls.certificate.key',
+      'fail',
+      `Weak key${keys.weak.length > 1 ? 's' : ''}: ${keys.weak.map((w) => `${w.reason} in ${w.subject}`).join('; ')}. Current TLS libraries refuse them, so senders fail the handshake.`,
+      {
+        remedy: 'Issue a new certificate with an RSA 2048+ bit or an ECDSA P-256 key.',
+        details: { weak: keys.weak },
+      },
+    );
 
   const sigs = signatureStrength(chain);
-  if (sigs.ok) make('tls.certificate.signature', 'pass', `Signed with ${leaf.signatureAlgorithm}.`, { details: { algorithms: chain.map((c) => c.signatureAlgorithm) } });
-  else
-    make('tls.certificate.signature', 'fail', `Weak signature${sigs.weak.length > 1 ? 's' : ''}: ${sigs.weak.map((w) => `${w.subject} (${w.algorithm})`).join('; ')}. SHA-1 and MD5 signatures are refused by current TLS libraries.`, {
-      remedy: 'Replace the certificate (and intermediates) with SHA-256-signed ones.',
-      details: { weak: sigs.weak },
+  if (sigs.ok)
+    make('tls.certificate.signature', 'pass', `Signed with ${leaf.signatureAlgorithm}.`, {
+      details: { algorithms: chain.map((c) => c.signatureAlgorithm) },
     });
+  else
+    make(
+      'tls.certificate.signature',
+      'fail',
+      `Weak signature${sigs.weak.length > 1 ? 's' : ''}: ${sigs.weak.map((w) => `${w.subject} (${w.algorithm})`).join('; ')}. SHA-1 and MD5 signatures are refused by current TLS libraries.`,
+      {
+        remedy: 'Replace the certificate (and intermediates) with SHA-256-signed ones.',
+        details: { weak: sigs.weak },
+      },
+    );
   return out;
 }
 
@@ -524,7 +766,9 @@ function issuerName(c: CertFacts): string {
   return cn ? cn[1]!.replace(/\\(.)/g, '$1') : c.issuer;
 }
 
-function chainSummary(chain: CertFacts[]): { subject: string; issuer: string; notAfter: string; sha256: string }[] {
+function chainSummary(
+  chain: CertFacts[],
+): { subject: string; issuer: string; notAfter: string; sha256: string }[] {
   return chain.map((c) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, sha256: c.sha256 }));
 }
 
@@ -544,7 +788,12 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const out: Finding[] = [];
   const s = recipientSession(p);
   if (!s) return out;
-  const make = (id: Id, status: Status, summary: string, extra: { remedy?: string; details?: Record<string, unknown> } = {}): void => {
+  const make = (
+    id: Id,
+    status: Status,
+    summary: string,
+    extra: { remedy?: string; details?: Record<string, unknown> } = {},
+  ): void => {
     out.push(F.make(id, status, { summary, subject: where(p), ...extra }));
   };
   const via = s.kind === 'plain_fallback' ? ' (asked without TLS after the handshake failed)' : '';
@@ -552,7 +801,10 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const pm = answerFor(p, postmaster);
   if (pm) {
     const why = verdictWhy(pm, s);
-    if (pm.verdict === 'deliverable') make('smtp.postmaster', 'pass', `${postmaster} is accepted${via}: ${why}.`, { details: { reply: pm.reply } });
+    if (pm.verdict === 'deliverable')
+      make('smtp.postmaster', 'pass', `${postmaster} is accepted${via}: ${why}.`, {
+        details: { reply: pm.reply },
+      });
     else if (pm.verdict === 'undeliverable')
       make(
         'smtp.postmaster',
@@ -568,8 +820,15 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
           details: { reply: pm.reply, reason: pm.reason },
         },
       );
-    else if (pm.verdict === 'mailbox_full') make('smtp.postmaster', 'warn', `${postmaster}'s mailbox is full: ${why}.`, { remedy: 'Empty or enlarge the postmaster mailbox.', details: { reply: pm.reply } });
-    else make('smtp.postmaster', 'error', `Could not test ${postmaster}: ${verdictText(pm.verdict)} — ${why}.`, { details: { reply: pm.reply ?? null, verdict: pm.verdict, reason: pm.reason } });
+    else if (pm.verdict === 'mailbox_full')
+      make('smtp.postmaster', 'warn', `${postmaster}'s mailbox is full: ${why}.`, {
+        remedy: 'Empty or enlarge the postmaster mailbox.',
+        details: { reply: pm.reply },
+      });
+    else
+      make('smtp.postmaster', 'error', `Could not test ${postmaster}: ${verdictText(pm.verdict)} — ${why}.`, {
+        details: { reply: pm.reply ?? null, verdict: pm.verdict, reason: pm.reason },
+      });
   }
 
   const ns = s.nullSender;
@@ -579,21 +838,46 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   return out;
 }
 
-function nullSenderFinding(t: TransactionTest, p: AddressProbe, facts: SmtpFacts, s: SessionRecord): Finding[] {
+function nullSenderFinding(
+  t: TransactionTest,
+  p: AddressProbe,
+  facts: SmtpFacts,
+  s: SessionRecord,
+): Finding[] {
   const subject = where(p);
   const details = { mailReply: t.mailReply ?? null, rcptReply: t.rcptReply ?? null, error: t.error ?? null };
   if (!t.mailReply || (t.mailReply.code === 250 && !t.rcptReply))
-    return [F.make('smtp.null_sender', 'error', { summary: `Could not test the null sender: ${t.error ?? stopReason(s)}.`, subject, details })];
-  const rejectedAt = t.mailReply.code !== 250 ? t.mailReply : t.rcptReply!.code >= 400 ? t.rcptReply! : undefined;
+    return [
+      F.make('smtp.null_sender', 'error', {
+        summary: `Could not test the null sender: ${t.error ?? stopReason(s)}.`,
+        subject,
+        details,
+      }),
+    ];
+  const rejectedAt =
+    t.mailReply.code !== 250 ? t.mailReply : t.rcptReply!.code >= 400 ? t.rcptReply! : undefined;
   if (!rejectedAt)
-    return [F.make('smtp.null_sender', 'pass', { summary: `MAIL FROM:<> to postmaster@${facts.domain} is accepted: bounces and delivery reports can be delivered.`, subject, details })];
+    return [
+      F.make('smtp.null_sender', 'pass', {
+        summary: `MAIL FROM:<> to postmaster@${facts.domain} is accepted: bounces and delivery reports can be delivered.`,
+        subject,
+        details,
+      }),
+    ];
   const temporary = rejectedAt.code < 500 || rejectedAt.code === 421;
   if (temporary)
-    return [F.make('smtp.null_sender', 'error', { summary: `Could not test the null sender: ${q(rejectedAt)} (temporary).`, subject, details })];
+    return [
+      F.make('smtp.null_sender', 'error', {
+        summary: `Could not test the null sender: ${q(rejectedAt)} (temporary).`,
+        subject,
+        details,
+      }),
+    ];
   return [
     F.make('smtp.null_sender', 'fail', {
       summary: `The null sender is refused: MAIL FROM:<> ${t.mailReply.code !== 250 ? 'was' : 'then RCPT TO:<postmaster> was'} answered ${q(rejectedAt)}. Bounces and delivery status notifications to ${facts.domain} are lost (RFC 5321 §4.5.5 requires accepting them).`,
-      remedy: 'Accept the null reverse-path "<>"; filter bounce spam by other means (e.g. BATV, or accept <> only for existing users).',
+      remedy:
+        'Accept the null reverse-path "<>"; filter bounce spam by other means (e.g. BATV, or accept <> only for existing users).',
       subject,
       details,
     }),
@@ -602,24 +886,55 @@ function nullSenderFinding(t: TransactionTest, p: AddressProbe, facts: SmtpFacts
 
 function relayFinding(t: TransactionTest, p: AddressProbe, s: SessionRecord): Finding[] {
   const subject = where(p);
-  const details = { from: t.from, to: t.to, mailReply: t.mailReply ?? null, rcptReply: t.rcptReply ?? null, error: t.error ?? null };
+  const details = {
+    from: t.from,
+    to: t.to,
+    mailReply: t.mailReply ?? null,
+    rcptReply: t.rcptReply ?? null,
+    error: t.error ?? null,
+  };
   if (!t.mailReply || (t.mailReply.code === 250 && !t.rcptReply))
-    return [F.make('smtp.open_relay', 'error', { summary: `Could not test relaying: ${t.error ?? stopReason(s)}.`, subject, details })];
+    return [
+      F.make('smtp.open_relay', 'error', {
+        summary: `Could not test relaying: ${t.error ?? stopReason(s)}.`,
+        subject,
+        details,
+      }),
+    ];
   if (t.mailReply.code !== 250)
-    return [F.make('smtp.open_relay', 'error', { summary: `Could not test relaying: the probe sender was refused (${q(t.mailReply)}).`, subject, details })];
+    return [
+      F.make('smtp.open_relay', 'error', {
+        summary: `Could not test relaying: the probe sender was refused (${q(t.mailReply)}).`,
+        subject,
+        details,
+      }),
+    ];
   const r = t.rcptReply!;
   if (r.code === 250 || r.code === 251)
     return [
       F.make('smtp.open_relay', 'fail', {
         summary: `Open relay: RCPT TO:<${t.to}> (a foreign domain) from <${t.from}> was accepted with ${q(r)}. Spammers can send through this server. (mxdoctor stopped before DATA; nothing was relayed.)`,
-        remedy: 'Restrict relaying to your own networks and authenticated users (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination).',
+        remedy:
+          'Restrict relaying to your own networks and authenticated users (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination).',
         subject,
         details,
       }),
     ];
   if (r.code >= 500 || /relay/i.test(r.text))
-    return [F.make('smtp.open_relay', 'pass', { summary: `Relaying to ${t.to.split('@')[1]} is refused: ${q(r)}.`, subject, details })];
-  return [F.make('smtp.open_relay', 'error', { summary: `Could not test relaying: ${q(r)} (temporary).`, subject, details })];
+    return [
+      F.make('smtp.open_relay', 'pass', {
+        summary: `Relaying to ${t.to.split('@')[1]} is refused: ${q(r)}.`,
+        subject,
+        details,
+      }),
+    ];
+  return [
+    F.make('smtp.open_relay', 'error', {
+      summary: `Could not test relaying: ${q(r)} (temporary).`,
+      subject,
+      details,
+    }),
+  ];
 }
 
 function verdictText(v: RcptVerdict | 'risky'): string {
@@ -672,10 +987,13 @@ function catchAllAt(p: AddressProbe, randoms: string[]): CatchAllState {
   const answers = randoms.map((r) => answerFor(p, r)).filter((a): a is RcptResult => a !== undefined);
   const first = answers[0];
   if (!first || !isDefiniteVerdict(first.verdict)) return { state: 'unknown' };
-  if (first.verdict !== 'deliverable') return { state: 'no', confidence: first.reason === 'user_unknown' ? 'high' : 'medium' };
+  if (first.verdict !== 'deliverable')
+    return { state: 'no', confidence: first.reason === 'user_unknown' ? 'high' : 'medium' };
   const more = answers.slice(1);
   if (more.length === 0) return { state: 'yes', confidence: 'medium' };
-  return more.every((a) => a.verdict === 'deliverable') ? { state: 'yes', confidence: 'high' } : { state: 'yes', confidence: 'low' };
+  return more.every((a) => a.verdict === 'deliverable')
+    ? { state: 'yes', confidence: 'high' }
+    : { state: 'yes', confidence: 'low' };
 }
 
 function recipientFindings(facts: SmtpFacts): {
@@ -686,7 +1004,11 @@ function recipientFindings(facts: SmtpFacts): {
 } {
   const findings: Finding[] = [];
   const perProbeCatchAll = new Map<AddressProbe, CatchAllState>();
-  for (const p of facts.probes) if (recipientSession(p)) perProbeCatchAll.set(p, catchAllAt(p, facts.randoms));
+  // Only sessions that got as far as the envelope count (a 554 greeting says nothing here).
+  for (const p of facts.probes) {
+    const s = recipientSession(p);
+    if (s && (s.mail || s.rcpts.length > 0)) perProbeCatchAll.set(p, catchAllAt(p, facts.randoms));
+  }
   // The domain's catch-all state: the most preferred address with a definite answer.
   const decided = [...perProbeCatchAll].find(([, s]) => s.state !== 'unknown');
   const catchAll: SmtpData['catchAll'] = { state: decided?.[1].state ?? 'unknown', probes: facts.randoms };
@@ -700,7 +1022,8 @@ function recipientFindings(facts: SmtpFacts): {
         findings.push(
           F.make('rcpt.catch_all', 'warn', {
             summary: `${facts.domain} accepts mail for any address: the random address ${first} was accepted (${q(answer.reply)}; confidence ${s.confidence}${s.confidence === 'high' ? ': a second random address was accepted too' : s.confidence === 'low' ? ': a second random address was refused, so the server may be counting or rate-limiting' : ''}). Accepted recipients can only be called risky, and mistyped mail is never bounced (or bounced later, as backscatter).`,
-            remedy: 'Reject unknown recipients at RCPT time (Postfix: reject_unlisted_recipient, local_recipient_maps; Exchange: recipient filtering). If the catch-all is deliberate, keep it but expect more spam.',
+            remedy:
+              'Reject unknown recipients at RCPT time (Postfix: reject_unlisted_recipient, local_recipient_maps; Exchange: recipient filtering). If the catch-all is deliberate, keep it but expect more spam.',
             subject: where(p),
             details: { probes: facts.randoms, reply: answer.reply, confidence: s.confidence },
           }),
@@ -760,9 +1083,23 @@ function recipientFindings(facts: SmtpFacts): {
     const why = verdictWhy(result, recipientSession(probe));
     const details = { ...record };
     if (risky)
-      findings.push(F.make('rcpt.verify', 'warn', { title, summary: `${address}: risky — accepted (${why}), but ${facts.domain} accepts every address, so this does not show that the mailbox exists.`, subject, details }));
+      findings.push(
+        F.make('rcpt.verify', 'warn', {
+          title,
+          summary: `${address}: risky — accepted (${why}), but ${facts.domain} accepts every address, so this does not show that the mailbox exists.`,
+          subject,
+          details,
+        }),
+      );
     else if (result.verdict === 'deliverable')
-      findings.push(F.make('rcpt.verify', 'pass', { title, summary: `${address} is deliverable: ${why}.`, subject, details }));
+      findings.push(
+        F.make('rcpt.verify', 'pass', {
+          title,
+          summary: `${address} is deliverable: ${why}.`,
+          subject,
+          details,
+        }),
+      );
     else if (result.verdict === 'undeliverable')
       findings.push(
         F.make('rcpt.verify', 'fail', {
@@ -771,7 +1108,10 @@ function recipientFindings(facts: SmtpFacts): {
             result.reason === 'relay_denied'
               ? `${address} is undeliverable through ${probe.host}: the server refuses mail for ${facts.domain} (${why}).`
               : `${address} is undeliverable: ${why}.`,
-          remedy: result.reason === 'relay_denied' ? `Configure ${probe.host} to accept mail for ${facts.domain}.` : `Check the spelling of the address; if it should exist, create the mailbox or alias.`,
+          remedy:
+            result.reason === 'relay_denied'
+              ? `Configure ${probe.host} to accept mail for ${facts.domain}.`
+              : `Check the spelling of the address; if it should exist, create the mailbox or alias.`,
           subject,
           details,
         }),
@@ -808,17 +1148,28 @@ function greylistFindings(facts: SmtpFacts): Finding[] {
     const first = grey[0]!;
     let outcome: string;
     if (p.retry) {
-      const after = p.retry.rcpts.map((r) => `${r.to}: ${r.reply ? `"${quoteReply(r.reply, 80)}"` : r.reason}`);
+      const after = p.retry.rcpts.map(
+        (r) => `${r.to}: ${r.reply ? `"${quoteReply(r.reply, 80)}"` : r.reason}`,
+      );
       const still = p.retry.rcpts.filter((r) => r.verdict === 'greylisted').length;
       outcome = still
         ? ` Asked again after ${secs(facts.greylistRetryMs)}: still greylisted (${after.join('; ')}); its greylisting delay is longer.`
         : ` Asked again after ${secs(facts.greylistRetryMs)}: ${after.join('; ')}.`;
-    } else outcome = facts.greylistRetryMs > 0 ? ' It was not asked again (the session could not be repeated).' : ' Not asked again (use --greylist-retry to do so).';
+    } else
+      outcome =
+        facts.greylistRetryMs > 0
+          ? ' It was not asked again (the session could not be repeated).'
+          : ' Not asked again (use --greylist-retry to do so).';
     out.push(
       F.make('smtp.greylisting', 'info', {
         summary: `The server greylists: ${grey.length} recipient${grey.length > 1 ? 's were' : ' was'} answered ${q(first.reply)}. Legitimate mail is delayed until the sender retries (usually minutes).${outcome}`,
         subject: where(p),
-        details: { greylisted: grey.map((r) => r.to), reply: first.reply ?? null, retried: Boolean(p.retry), retryMs: facts.greylistRetryMs },
+        details: {
+          greylisted: grey.map((r) => r.to),
+          reply: first.reply ?? null,
+          retried: Boolean(p.retry),
+          retryMs: facts.greylistRetryMs,
+        },
       }),
     );
   }
@@ -855,25 +1206,40 @@ function consistencyFindings(facts: SmtpFacts, catchAll: Map<AddressProbe, Catch
   const withTls = reached.filter((p) => p.tls.starttls === 'offered' && p.tls.handshake === 'ok');
   if (withTls.length > 0 && withTls.length < reached.length) {
     const without = reached.filter((p) => !withTls.includes(p));
-    problems.push(`STARTTLS works on ${withTls.map(label).join(', ')} but not on ${without.map(label).join(', ')}`);
+    problems.push(
+      `STARTTLS works on ${withTls.map(label).join(', ')} but not on ${without.map(label).join(', ')}`,
+    );
   }
   // Trust / name on some but not all.
   const good = withTls.filter((p) => p.tls.trusted && p.tls.hostnameMatches);
   if (good.length > 0 && good.length < withTls.length) {
-    problems.push(`the certificate is trusted and matches on ${good.map(label).join(', ')} but not on ${withTls.filter((p) => !good.includes(p)).map(label).join(', ')}`);
+    problems.push(
+      `the certificate is trusted and matches on ${good.map(label).join(', ')} but not on ${withTls
+        .filter((p) => !good.includes(p))
+        .map(label)
+        .join(', ')}`,
+    );
   }
   // TLS versions.
   const versions = new Set(withTls.map((p) => p.tls.protocol));
-  if (versions.size > 1) problems.push(`TLS versions differ: ${withTls.map((p) => `${label(p)} ${p.tls.protocol}`).join(', ')}`);
+  if (versions.size > 1)
+    problems.push(`TLS versions differ: ${withTls.map((p) => `${label(p)} ${p.tls.protocol}`).join(', ')}`);
   // Legacy protocols.
   const legacyOn = reached.filter((p) => p.legacy?.legacy?.accepted);
   const legacyOff = reached.filter((p) => p.legacy?.legacy && !p.legacy.legacy.accepted);
-  if (legacyOn.length && legacyOff.length) problems.push(`TLS 1.0/1.1 are accepted by ${legacyOn.map(label).join(', ')} but refused by ${legacyOff.map(label).join(', ')}`);
+  if (legacyOn.length && legacyOff.length)
+    problems.push(
+      `TLS 1.0/1.1 are accepted by ${legacyOn.map(label).join(', ')} but refused by ${legacyOff.map(label).join(', ')}`,
+    );
   // IPv6 weaker than IPv4 on one host.
   for (const host of new Set(reached.map((p) => p.host))) {
     const v4 = reached.filter((p) => p.host === host && p.family === 4);
     const v6 = reached.filter((p) => p.host === host && p.family === 6);
-    if (v4.length && v6.length && Math.min(...v6.map((p) => tlsRank(p.tls))) < Math.max(...v4.map((p) => tlsRank(p.tls)))) {
+    if (
+      v4.length &&
+      v6.length &&
+      Math.min(...v6.map((p) => tlsRank(p.tls))) < Math.max(...v4.map((p) => tlsRank(p.tls)))
+    ) {
       problems.push(`IPv6 is weaker than IPv4 on ${host}`);
     }
   }
@@ -889,7 +1255,10 @@ function consistencyFindings(facts: SmtpFacts, catchAll: Map<AddressProbe, Catch
     const backups = reached.filter((p) => p.preference !== prefs[0]);
     const best = Math.min(...primary.map((p) => tlsRank(p.tls)));
     const weaker = backups.filter((p) => tlsRank(p.tls) < best);
-    if (weaker.length) problems.push(`backup MX ${[...new Set(weaker.map((p) => p.host))].join(', ')} ha${weaker.length > 1 ? 've' : 's'} weaker TLS than the primary (attackers can force mail onto it)`);
+    if (weaker.length)
+      problems.push(
+        `backup MX ${[...new Set(weaker.map((p) => p.host))].join(', ')} ha${weaker.length > 1 ? 've' : 's'} weaker TLS than the primary (attackers can force mail onto it)`,
+      );
     const primaryCatchAll = primary.map((p) => catchAll.get(p)).filter((s) => s && s.state !== 'unknown');
     const backupAll = backups.filter((p) => catchAll.get(p)?.state === 'yes');
     if (primaryCatchAll.length && primaryCatchAll.every((s) => s!.state === 'no') && backupAll.length) {
@@ -903,10 +1272,21 @@ function consistencyFindings(facts: SmtpFacts, catchAll: Map<AddressProbe, Catch
     const r = recipientSession(p)?.relay?.rcptReply;
     return r && (r.code === 250 || r.code === 251);
   });
-  if (relays.length && relays.length < reached.length) problems.push(`${relays.map(label).join(', ')} relay${relays.length === 1 ? 's' : ''} for foreign domains while the others refuse`);
+  if (relays.length && relays.length < reached.length)
+    problems.push(
+      `${relays.map(label).join(', ')} relay${relays.length === 1 ? 's' : ''} for foreign domains while the others refuse`,
+    );
 
   const details = {
-    compared: reached.map((p) => ({ host: p.host, address: p.address, starttls: p.tls.starttls, handshake: p.tls.handshake, protocol: p.tls.protocol ?? null, trusted: p.tls.trusted ?? null, certificate: p.tls.chain[0]?.sha256 ?? null })),
+    compared: reached.map((p) => ({
+      host: p.host,
+      address: p.address,
+      starttls: p.tls.starttls,
+      handshake: p.tls.handshake,
+      protocol: p.tls.protocol ?? null,
+      trusted: p.tls.trusted ?? null,
+      certificate: p.tls.chain[0]?.sha256 ?? null,
+    })),
     problems,
     notes,
   };
@@ -914,27 +1294,43 @@ function consistencyFindings(facts: SmtpFacts, catchAll: Map<AddressProbe, Catch
     return [
       F.make('smtp.consistency', 'warn', {
         summary: `The MX servers of ${facts.domain} differ: ${problems.join('; ')}.${notes.length ? ` Also: ${notes.join('; ')}.` : ''}`,
-        remedy: 'Configure every MX host and address alike; a sender may use any of them, and an attacker can steer mail to the weakest.',
+        remedy:
+          'Configure every MX host and address alike; a sender may use any of them, and an attacker can steer mail to the weakest.',
         details,
       }),
     ];
-  if (notes.length) return [F.make('smtp.consistency', 'info', { summary: `${notes.join('; ')} (all valid).`, details })];
-  return [F.make('smtp.consistency', 'pass', { summary: `All ${reached.length} MX addresses that answered behave alike.`, details })];
+  if (notes.length)
+    return [F.make('smtp.consistency', 'info', { summary: `${notes.join('; ')} (all valid).`, details })];
+  return [
+    F.make('smtp.consistency', 'pass', {
+      summary: `All ${reached.length} MX addresses that answered behave alike.`,
+      details,
+    }),
+  ];
 }
 
 function identityFinding(facts: SmtpFacts): Finding {
-  const seen = [...new Set(facts.probes.map((p) => p.main.ehlo?.clientAddress ?? p.rcpt?.ehlo?.clientAddress).filter((a): a is string => Boolean(a)))];
+  const seen = [
+    ...new Set(
+      facts.probes
+        .map((p) => p.main.ehlo?.clientAddress ?? p.rcpt?.ehlo?.clientAddress)
+        .filter((a): a is string => Boolean(a)),
+    ),
+  ];
   const name = facts.ehloName;
   const problems: string[] = [];
-  if (name === 'localhost' || name.startsWith('localhost.')) problems.push(`the EHLO name "${name}" says localhost`);
+  if (name === 'localhost' || name.startsWith('localhost.'))
+    problems.push(`the EHLO name "${name}" says localhost`);
   else if (!name.includes('.')) problems.push(`the EHLO name "${name}" is not a fully qualified domain name`);
-  else if (/\.(local|localdomain|lan|internal|home|corp)$/i.test(name)) problems.push(`the EHLO name "${name}" is not a public domain name`);
+  else if (/\.(local|localdomain|lan|internal|home|corp)$/i.test(name))
+    problems.push(`the EHLO name "${name}" is not a public domain name`);
   const text = `mxdoctor said EHLO ${name}, used MAIL FROM:<${facts.mailFrom}>${seen.length ? `, and servers saw it as ${seen.join(', ')}` : ''}.`;
   const details = { ehloName: name, mailFrom: facts.mailFrom, clientAddresses: seen };
   if (problems.length)
     return F.make('probe.identity', 'warn', {
       summary: `${text} But ${problems.join(', ')}: many servers refuse or penalise such clients, which can make results look worse than what real senders get.`,
-      remedy: 'Set MXDOCTOR_EHLO_NAME (or --helo) to the fully qualified name of the probing host, with matching A and PTR records.',
+      remedy:
+        'Set MXDOCTOR_EHLO_NAME (or --helo) to the fully qualified name of the probing host, with matching A and PTR records.',
       details,
     });
   return F.make('probe.identity', 'info', { summary: text, details });
@@ -960,13 +1356,17 @@ function collapsePerHost(findings: Finding[], probes: AddressProbe[]): Finding[]
     const group = groups.get(key)!;
     const first = group[0]!;
     const host = first.subject?.host;
-    const all = host ? addressesOf.get(host) ?? [] : [];
+    const all = host ? (addressesOf.get(host) ?? []) : [];
     if (group.length < 2 || !host || group.length !== all.length) return first;
     return {
       ...first,
       subject: { host },
       summary: `${first.summary} (all ${all.length} addresses: ${all.join(', ')})`,
-      details: { ...first.details, addresses: all, perAddress: Object.fromEntries(group.map((f) => [f.subject?.address ?? '', f.details])) },
+      details: {
+        ...first.details,
+        addresses: all,
+        perAddress: Object.fromEntries(group.map((f) => [f.subject?.address ?? '', f.details])),
+      },
     };
   });
 }

@@ -37,28 +37,40 @@ export interface TestPlanInput {
 /** The recipients and transactions one session asks about. */
 export function recipientTests(input: TestPlanInput): RecipientTests & { randoms: string[] } {
   const domain = input.domain;
-  const randoms = input.randoms?.length ? [...input.randoms] : randomLocalParts(2).map((l) => `${l}@${domain}`);
+  const randoms = input.randoms?.length
+    ? [...input.randoms]
+    : randomLocalParts(2).map((l) => `${l}@${domain}`);
   const postmaster = `postmaster@${domain}`;
   const domainTests = input.domainTests ?? true;
   const recipients = [
     ...(domainTests ? [{ to: postmaster, role: 'postmaster' as const }] : []),
-    ...input.verify.filter((v) => v !== postmaster || !domainTests).map((to) => ({ to, role: 'verify' as const })),
+    ...input.verify
+      .filter((v) => v !== postmaster || !domainTests)
+      .map((to) => ({ to, role: 'verify' as const })),
     ...(randoms[0] ? [{ to: randoms[0], role: 'random' as const }] : []),
   ];
   const mailFromDomain = input.mailFrom.slice(input.mailFrom.lastIndexOf('@') + 1).toLowerCase();
-  const relaySender = mailFromDomain === domain || mailFromDomain.endsWith(`.${domain}`) ? `mxdoctor-relay-test@${relayDomain(domain)}` : input.mailFrom;
+  const relaySender =
+    mailFromDomain === domain || mailFromDomain.endsWith(`.${domain}`)
+      ? `mxdoctor-relay-test@${relayDomain(domain)}`
+      : input.mailFrom;
   return {
     recipients,
     extraRandom: randoms.slice(1),
     randoms,
     ...(domainTests
-      ? { nullSenderTo: postmaster, relay: { from: relaySender, to: `${randomLocalParts(1)[0]}@${relayDomain(domain)}` } }
+      ? {
+          nullSenderTo: postmaster,
+          relay: { from: relaySender, to: `${randomLocalParts(1)[0]}@${relayDomain(domain)}` },
+        }
       : {}),
   };
 }
 
 function sessionsOf(probe: DomainProbe): SessionRecord[] {
-  return probe.probes.flatMap((p) => [p.main, p.legacy, p.fallback, p.rcpt, p.retry].filter((s): s is SessionRecord => s !== undefined));
+  return probe.probes.flatMap((p) =>
+    [p.main, p.legacy, p.fallback, p.rcpt, p.retry].filter((s): s is SessionRecord => s !== undefined),
+  );
 }
 
 function buildData(
@@ -74,7 +86,9 @@ function buildData(
     probe: {
       ehloName: settings.heloName,
       mailFrom: settings.mailFrom,
-      clientAddresses: [...new Set(sessions.map((s) => s.ehlo?.clientAddress).filter((a): a is string => Boolean(a)))],
+      clientAddresses: [
+        ...new Set(sessions.map((s) => s.ehlo?.clientAddress).filter((a): a is string => Boolean(a))),
+      ],
     },
     tested: probe.targets.map((t) => ({ host: t.host, address: t.address })),
     skipped: probe.skipped,
@@ -99,7 +113,9 @@ function nothingToProbe(mx: MxSet | undefined): string | undefined {
     case 'error':
       return 'its MX records could not be looked up';
     default:
-      return mx.hosts.some((h) => !h.ipLiteral && h.addresses.length > 0) ? undefined : 'no MX host has an address';
+      return mx.hosts.some((h) => !h.ipLiteral && h.addresses.length > 0)
+        ? undefined
+        : 'no MX host has an address';
   }
 }
 
@@ -119,7 +135,13 @@ export interface SmtpRunInput {
 export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[]; data?: SmtpData }> {
   const why = nothingToProbe(input.mx);
   if (why) {
-    return { findings: [F.make('smtp.connect', 'info', { summary: `No SMTP test: ${why}, so there is no server to connect to.` })] };
+    return {
+      findings: [
+        F.make('smtp.connect', 'info', {
+          summary: `No SMTP test: ${why}, so there is no server to connect to.`,
+        }),
+      ],
+    };
   }
   const settings = probeSettings(input.config);
   const tests = recipientTests({ domain: input.domain, verify: input.verify, mailFrom: settings.mailFrom });
@@ -149,7 +171,10 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
     legacyTlsProbe: settings.legacyTls,
     now: input.now(),
   });
-  return { findings: evaluation.findings, data: buildData(settings, probe, evaluation, tests.randoms, input.greylistRetryMs) };
+  return {
+    findings: evaluation.findings,
+    data: buildData(settings, probe, evaluation, tests.randoms, input.greylistRetryMs),
+  };
 }
 
 export const smtpCheck: Check<SmtpData> = {
@@ -172,7 +197,8 @@ export const smtpCheck: Check<SmtpData> = {
       services: smtpServicesOf(ctx.services),
       signal: ctx.signal,
       now: ctx.now,
-      onProgress: (message, done, total) => ctx.progress(message, total ? done / total : 1, { index: done, total }),
+      onProgress: (message, done, total) =>
+        ctx.progress(message, total ? done / total : 1, { index: done, total }),
     });
     return result.data ? { findings: result.findings, data: result.data } : { findings: result.findings };
   },
@@ -181,7 +207,8 @@ export const smtpCheck: Check<SmtpData> = {
 function smtpServicesOf(services: Record<string, unknown>): SmtpServices {
   const out: SmtpServices = {};
   if (services.addressLimiter) out.addressLimiter = services.addressLimiter as SmtpServices['addressLimiter'];
-  if (services.connectionCache) out.connectionCache = services.connectionCache as SmtpServices['connectionCache'];
+  if (services.connectionCache)
+    out.connectionCache = services.connectionCache as SmtpServices['connectionCache'];
   return out;
 }
 
@@ -225,7 +252,11 @@ export interface VerifyRecipientsResult {
 export async function verifyRecipients(input: VerifyRecipientsInput): Promise<VerifyRecipientsResult> {
   const domain = typeof input.domain === 'string' ? input.domain.toLowerCase() : input.domain.ascii;
   const now = input.now ?? (() => new Date());
-  const d = deadline(input.signal, input.timeoutMs ?? input.config.check.deadlineMs, 'recipient verification');
+  const d = deadline(
+    input.signal,
+    input.timeoutMs ?? input.config.check.deadlineMs,
+    'recipient verification',
+  );
   try {
     const settings = { ...probeSettings(input.config), legacyTls: false };
     const tests = recipientTests({
@@ -253,7 +284,9 @@ export async function verifyRecipients(input: VerifyRecipientsInput): Promise<Ve
       settings: { ...settings, maxAddressesPerHost: 1 },
       tests,
       config: input.config,
-      services: { ...(input.services?.addressLimiter ? { addressLimiter: input.services.addressLimiter } : {}) },
+      services: {
+        ...(input.services?.addressLimiter ? { addressLimiter: input.services.addressLimiter } : {}),
+      },
       signal: d.signal,
       now,
       greylistRetryMs: input.greylistRetryMs ?? 0,
@@ -313,7 +346,8 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
   const now = input.now ?? (() => new Date());
   const d = deadline(input.signal, input.timeoutMs ?? input.config.check.deadlineMs, 'STARTTLS probe');
   try {
-    if (nothingToProbe(input.mx)) return { domain, tls: [], sessions: [], findings: [], checkedAt: now().toISOString() };
+    if (nothingToProbe(input.mx))
+      return { domain, tls: [], sessions: [], findings: [], checkedAt: now().toISOString() };
     const settings = probeSettings(input.config);
     const probe = await probeDomain({
       domain,
@@ -348,7 +382,9 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
         ...(p.main.bannerHostname ? { bannerHostname: p.main.bannerHostname } : {}),
         ...(p.main.ehloHostname ? { ehloHostname: p.main.ehloHostname } : {}),
       })),
-      findings: evaluation.findings.filter((f) => /^(smtp\.(connect|banner|ehlo|extensions|starttls)|tls\.)/.test(f.id)),
+      findings: evaluation.findings.filter((f) =>
+        /^(smtp\.(connect|banner|ehlo|extensions|starttls)|tls\.)/.test(f.id),
+      ),
       checkedAt: now().toISOString(),
     };
   } finally {

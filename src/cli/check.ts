@@ -36,7 +36,10 @@ export function normalizeVerify(addresses: readonly string[], domain: Normalized
   for (const raw of addresses) {
     const text = raw.trim();
     const at = text.lastIndexOf('@');
-    if (at <= 0) throw new UsageError(`--verify ${JSON.stringify(raw)} is not an email address; give one like user@${domain.unicode}`);
+    if (at <= 0)
+      throw new UsageError(
+        `--verify ${JSON.stringify(raw)} is not an email address; give one like user@${domain.unicode}`,
+      );
     const parsed = normalizeDomain(text.slice(at + 1));
     if (!parsed.ok || parsed.domain.ascii !== domain.ascii) {
       throw new UsageError(
@@ -51,7 +54,8 @@ export function normalizeVerify(addresses: readonly string[], domain: Normalized
     }
     if (!out.includes(address)) out.push(address);
   }
-  if (out.length > 50) throw new UsageError(`--verify was given ${out.length} times; at most 50 addresses per check`);
+  if (out.length > 50)
+    throw new UsageError(`--verify was given ${out.length} times; at most 50 addresses per check`);
   return out;
 }
 
@@ -112,7 +116,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       collect,
     )
     .option('--ca-file <pem>', 'also trust the CA certificates in this PEM file (MXDOCTOR_CA_FILE)')
-    .option('--helo <name>', "name the SMTP probe announces in EHLO (MXDOCTOR_EHLO_NAME; default: this host's name)")
+    .option(
+      '--helo <name>',
+      "name the SMTP probe announces in EHLO (MXDOCTOR_EHLO_NAME; default: this host's name)",
+    )
     .option('--mail-from <address>', 'envelope sender of the SMTP probe (MXDOCTOR_MAIL_FROM)')
     .option('--no-smtp', 'do not connect to the MX hosts (DNS checks only)')
     .option(

@@ -22,7 +22,8 @@ export function mergeRecipientReprobe(report: Report, reprobe: RecipientReprobe)
   const firstOld = next.checks.findIndex((f) => f.id.startsWith('rcpt.'));
   const kept = next.checks.filter((f) => !f.id.startsWith('rcpt.'));
   // Keep the new findings where the old ones were (or at the end of the SMTP findings).
-  let at = firstOld >= 0 ? next.checks.slice(0, firstOld).filter((f) => !f.id.startsWith('rcpt.')).length : -1;
+  let at =
+    firstOld >= 0 ? next.checks.slice(0, firstOld).filter((f) => !f.id.startsWith('rcpt.')).length : -1;
   if (at < 0) {
     const lastSmtp = kept.map((f) => f.check).lastIndexOf('smtp');
     at = lastSmtp >= 0 ? lastSmtp + 1 : kept.length;

@@ -23,6 +23,7 @@ export type SmtpVerb = SmtpCommand['verb'];
  * deliberately stricter than RFC 5321 §4.1.2 (no quoted local parts): what matters is that
  * a user-supplied address can never inject a line break (and with it DATA).
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
 const ADDRESS = /^[^\s<>@\u0000-\u001f\u007f]{1,64}@[^\s<>@\u0000-\u001f\u007f]{1,255}$/u;
 const DOMAIN_ARG = /^(?:[A-Za-z0-9.-]{1,255}|\[[0-9A-Fa-f.:]{2,60}\]|\[IPv6:[0-9A-Fa-f.:]{2,60}\])$/;
 
@@ -42,14 +43,16 @@ export function serializeCommand(cmd: SmtpCommand): string {
   switch (cmd.verb) {
     case 'EHLO':
     case 'HELO':
-      if (!DOMAIN_ARG.test(cmd.domain)) throw new CommandError(`invalid ${cmd.verb} name ${JSON.stringify(cmd.domain)}`);
+      if (!DOMAIN_ARG.test(cmd.domain))
+        throw new CommandError(`invalid ${cmd.verb} name ${JSON.stringify(cmd.domain)}`);
       return `${cmd.verb} ${cmd.domain}`;
     case 'MAIL':
       if (cmd.from !== '' && !isProbeAddress(cmd.from))
         throw new CommandError(`invalid MAIL FROM address ${JSON.stringify(cmd.from)}`);
       return `MAIL FROM:<${cmd.from}>`;
     case 'RCPT':
-      if (!isProbeAddress(cmd.to)) throw new CommandError(`invalid RCPT TO address ${JSON.stringify(cmd.to)}`);
+      if (!isProbeAddress(cmd.to))
+        throw new CommandError(`invalid RCPT TO address ${JSON.stringify(cmd.to)}`);
       return `RCPT TO:<${cmd.to}>`;
     case 'STARTTLS':
     case 'RSET':

@@ -94,10 +94,14 @@ export class ConnectError extends ProbeError {
     message: string,
     cause?: unknown,
   ) {
-    super(failure === 'timeout' ? 'ETIMEDOUT' : failure === 'forbidden' ? 'EFORBIDDEN' : 'ECONNECTION', message, {
-      phase: 'connect',
-      cause,
-    });
+    super(
+      failure === 'timeout' ? 'ETIMEDOUT' : failure === 'forbidden' ? 'EFORBIDDEN' : 'ECONNECTION',
+      message,
+      {
+        phase: 'connect',
+        cause,
+      },
+    );
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }
@@ -117,9 +121,12 @@ export class SmtpConnection {
   private lines: string[] = [];
   private wake: (() => void) | undefined;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
-  private readonly onEnd = (): void => this.fail(new ProbeError('ECONNECTION', 'the server closed the connection'));
+  private readonly onEnd = (): void =>
+    this.fail(new ProbeError('ECONNECTION', 'the server closed the connection'));
   private readonly onError = (err: Error): void =>
-    this.fail(new ProbeError('ECONNECTION', `connection error: ${mapConnectError(err).text}`, { cause: err }));
+    this.fail(
+      new ProbeError('ECONNECTION', `connection error: ${mapConnectError(err).text}`, { cause: err }),
+    );
 
   private constructor(
     socket: Socket,
@@ -132,7 +139,10 @@ export class SmtpConnection {
   }
 
   /** Opens a TCP connection. Rejects with ConnectError naming the exact failure. */
-  static open(options: ConnectOptions, t0 = performance.now()): Promise<{ conn: SmtpConnection; ms: number }> {
+  static open(
+    options: ConnectOptions,
+    t0 = performance.now(),
+  ): Promise<{ conn: SmtpConnection; ms: number }> {
     const { address, port, timeoutMs, signal, limits } = options;
     return new Promise((resolve, reject) => {
       const started = performance.now();
@@ -161,7 +171,8 @@ export class SmtpConnection {
         cleanup();
         socket.destroy();
         const reason: unknown = d.signal.reason;
-        if (isProbeError(reason, 'ETIMEDOUT')) reject(new ConnectError('timeout', `no answer to TCP connect within ${timeoutMs} ms`));
+        if (isProbeError(reason, 'ETIMEDOUT'))
+          reject(new ConnectError('timeout', `no answer to TCP connect within ${timeoutMs} ms`));
         else reject(reason instanceof Error ? reason : new ProbeError('EABORTED', 'aborted'));
       };
       socket.once('connect', onConnect);
@@ -255,7 +266,9 @@ export class SmtpConnection {
         }
         if (this.failure) {
           done();
-          reject(new ProbeError(this.failure.code, this.failure.message, { phase, cause: this.failure.cause }));
+          reject(
+            new ProbeError(this.failure.code, this.failure.message, { phase, cause: this.failure.cause }),
+          );
           return true;
         }
         return false;
@@ -264,8 +277,13 @@ export class SmtpConnection {
         done();
         const reason: unknown = signal.reason;
         if (isProbeError(reason, 'ETIMEDOUT')) {
-          const got = this.partial.length > 0 ? `; received so far: ${JSON.stringify(DEFAULT_LINE_DECODER.decode(this.partial).slice(0, 80))}` : '; nothing received';
-          reject(new ProbeError('ETIMEDOUT', `no complete ${phase} reply within ${timeoutMs} ms${got}`, { phase }));
+          const got =
+            this.partial.length > 0
+              ? `; received so far: ${JSON.stringify(DEFAULT_LINE_DECODER.decode(this.partial).slice(0, 80))}`
+              : '; nothing received';
+          reject(
+            new ProbeError('ETIMEDOUT', `no complete ${phase} reply within ${timeoutMs} ms${got}`, { phase }),
+          );
         } else reject(reason instanceof Error ? reason : new ProbeError('EABORTED', 'aborted', { phase }));
       };
       const done = (): void => {
@@ -285,7 +303,12 @@ export class SmtpConnection {
     if (this.failure) return;
     this.bytesIn += chunk.length;
     if (this.bytesIn > this.limits.maxSessionBytes) {
-      this.fail(new ProbeError('ELIMIT', `the server sent more than ${this.limits.maxSessionBytes} bytes in one session`));
+      this.fail(
+        new ProbeError(
+          'ELIMIT',
+          `the server sent more than ${this.limits.maxSessionBytes} bytes in one session`,
+        ),
+      );
       this.socket.destroy();
       return;
     }
@@ -318,7 +341,9 @@ export class SmtpConnection {
       line: `${DEFAULT_LINE_DECODER.decode(this.partial.subarray(0, 120))}… (line longer than ${this.limits.maxLineBytes} bytes, cut)`,
     });
     this.partial = Buffer.alloc(0);
-    this.fail(new ProbeError('ELIMIT', `the server sent a reply line longer than ${this.limits.maxLineBytes} bytes`));
+    this.fail(
+      new ProbeError('ELIMIT', `the server sent a reply line longer than ${this.limits.maxLineBytes} bytes`),
+    );
     this.socket.destroy();
   }
 
@@ -390,7 +415,10 @@ export class SmtpConnection {
         };
         if (cipher.standardName) handshake.cipherStandardName = cipher.standardName;
         if (ephemeral && 'type' in ephemeral && ephemeral.type) {
-          handshake.group = ephemeral.type === 'ECDH' ? (ephemeral.name ?? 'ECDH') : `${ephemeral.type} ${ephemeral.size ?? ''}`.trim();
+          handshake.group =
+            ephemeral.type === 'ECDH'
+              ? (ephemeral.name ?? 'ECDH')
+              : `${ephemeral.type} ${ephemeral.size ?? ''}`.trim();
         }
         if (typeof secure.alpnProtocol === 'string') handshake.alpn = secure.alpnProtocol;
         resolve(handshake);
@@ -398,17 +426,23 @@ export class SmtpConnection {
       const onError = (err: Error): void => {
         cleanup();
         secure.destroy();
-        const failure = new ProbeError('ETLS', `TLS handshake failed: ${tlsErrorText(err)}`, { phase: 'tls', cause: err });
+        const failure = new ProbeError('ETLS', `TLS handshake failed: ${tlsErrorText(err)}`, {
+          phase: 'tls',
+          cause: err,
+        });
         this.fail(failure);
         reject(failure);
       };
-      const onClose = (): void => onError(new Error('the server closed the connection during the TLS handshake'));
+      const onClose = (): void =>
+        onError(new Error('the server closed the connection during the TLS handshake'));
       const onAbort = (): void => {
         cleanup();
         secure.destroy();
         const reason: unknown = d.signal.reason;
         const failure = isProbeError(reason, 'ETIMEDOUT')
-          ? new ProbeError('ETIMEDOUT', `TLS handshake not finished within ${options.timeoutMs} ms`, { phase: 'tls' })
+          ? new ProbeError('ETIMEDOUT', `TLS handshake not finished within ${options.timeoutMs} ms`, {
+              phase: 'tls',
+            })
           : reason instanceof ProbeError
             ? reason
             : new ProbeError('EABORTED', 'aborted', { phase: 'tls' });

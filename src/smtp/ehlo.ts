@@ -81,8 +81,6 @@ export function diffExtensions(
 ): { added: string[]; removed: string[]; changed: string[] } {
   const added = after.keywords.filter((k) => !(k in before.params));
   const removed = before.keywords.filter((k) => !(k in after.params));
-  const changed = after.keywords.filter(
-    (k) => k in before.params && before.params[k] !== after.params[k],
-  );
+  const changed = after.keywords.filter((k) => k in before.params && before.params[k] !== after.params[k]);
   return { added, removed, changed };
 }

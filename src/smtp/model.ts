@@ -51,7 +51,9 @@ export const VerdictSchema = z.enum([
 export const RcptResultSchema = z.object({
   to: z.string(),
   role: RcptRoleSchema,
-  reply: ReplySchema.optional().describe('Absent when no reply came (timeout, connection lost, MAIL refused)'),
+  reply: ReplySchema.optional().describe(
+    'Absent when no reply came (timeout, connection lost, MAIL refused)',
+  ),
   verdict: VerdictSchema,
   reason: z.string().describe('user_unknown, relay_denied, dnsbl, sender_rejected, mail_refused, timeout …'),
   /** Phase at which the answer was given: "rcpt", or "mail" when MAIL FROM was already refused. */
@@ -183,7 +185,9 @@ export const SmtpDataSchema = z.object({
     .describe('MX hosts and addresses not probed, and why'),
   tls: z.array(TlsObservationSchema),
   sessions: z.array(SessionRecordSchema),
-  recipients: z.array(RcptVerdictRecordSchema).describe('Verdict per verified address (postmaster and --verify)'),
+  recipients: z
+    .array(RcptVerdictRecordSchema)
+    .describe('Verdict per verified address (postmaster and --verify)'),
   catchAll: z.object({
     state: z.enum(['yes', 'no', 'unknown']),
     confidence: z.enum(['high', 'medium', 'low']).optional(),

@@ -48,7 +48,11 @@ export function probeSettings(config: Config): ProbeSettings {
       tlsMs: s.tlsTimeoutMs,
       sessionMs: s.sessionTimeoutMs,
     },
-    limits: { maxLineBytes: s.maxLineBytes, maxReplyLines: s.maxReplyLines, maxSessionBytes: s.maxSessionBytes },
+    limits: {
+      maxLineBytes: s.maxLineBytes,
+      maxReplyLines: s.maxReplyLines,
+      maxSessionBytes: s.maxSessionBytes,
+    },
     maxHosts: s.maxHosts,
     maxAddressesPerHost: s.maxAddressesPerHost,
     perAddressConcurrency: s.perAddressConcurrency,
@@ -76,14 +80,21 @@ export interface Skipped {
  * The MX addresses to probe: hosts in preference order (at most maxHosts), and per host at
  * most maxAddressesPerHost addresses, alternating IPv4 and IPv6 so both families are seen.
  */
-export function selectTargets(mx: MxSet, settings: Pick<ProbeSettings, 'maxHosts' | 'maxAddressesPerHost'>): { targets: Target[]; skipped: Skipped[] } {
+export function selectTargets(
+  mx: MxSet,
+  settings: Pick<ProbeSettings, 'maxHosts' | 'maxAddressesPerHost'>,
+): { targets: Target[]; skipped: Skipped[] } {
   const targets: Target[] = [];
   const skipped: Skipped[] = [];
   const hosts = mx.hosts.filter((h) => !h.ipLiteral);
-  for (const h of mx.hosts.filter((x) => x.ipLiteral)) skipped.push({ host: h.name, why: 'the MX target is an IP address, not a host name' });
+  for (const h of mx.hosts.filter((x) => x.ipLiteral))
+    skipped.push({ host: h.name, why: 'the MX target is an IP address, not a host name' });
   hosts.forEach((host, i) => {
     if (i >= settings.maxHosts) {
-      skipped.push({ host: host.name, why: `only the first ${settings.maxHosts} MX hosts are probed (MXDOCTOR_SMTP_MAX_HOSTS)` });
+      skipped.push({
+        host: host.name,
+        why: `only the first ${settings.maxHosts} MX hosts are probed (MXDOCTOR_SMTP_MAX_HOSTS)`,
+      });
       return;
     }
     if (host.addresses.length === 0) {
@@ -99,9 +110,19 @@ export function selectTargets(mx: MxSet, settings: Pick<ProbeSettings, 'maxHosts
     }
     ordered.forEach((a, rank) => {
       if (rank >= settings.maxAddressesPerHost) {
-        skipped.push({ host: host.name, address: a.address, why: `only ${settings.maxAddressesPerHost} addresses per host are probed (MXDOCTOR_SMTP_MAX_ADDRESSES)` });
+        skipped.push({
+          host: host.name,
+          address: a.address,
+          why: `only ${settings.maxAddressesPerHost} addresses per host are probed (MXDOCTOR_SMTP_MAX_ADDRESSES)`,
+        });
       } else {
-        targets.push({ host: host.name, preference: host.preference, address: a.address, family: a.family, rank });
+        targets.push({
+          host: host.name,
+          preference: host.preference,
+          address: a.address,
+          family: a.family,
+          rank,
+        });
       }
     });
   });
@@ -117,7 +138,8 @@ export class InProcessLimiter implements AddressLimiter {
 
   acquire(address: string, signal: AbortSignal): Promise<() => void> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted)
+        return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       const grant = (): void => {
         signal.removeEventListener('abort', onAbort);
         this.active.set(address, (this.active.get(address) ?? 0) + 1);
@@ -135,7 +157,11 @@ export class InProcessLimiter implements AddressLimiter {
       };
       const onAbort = (): void => {
         const q = this.queues.get(address);
-        if (q) this.queues.set(address, q.filter((g) => g !== grant));
+        if (q)
+          this.queues.set(
+            address,
+            q.filter((g) => g !== grant),
+          );
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
       if ((this.active.get(address) ?? 0) < this.perAddress) return grant();
@@ -163,7 +189,10 @@ export function randomLocalParts(count: number): string[] {
 }
 
 /** Cache key of one MX address's connection-level facts: address, host name and probe options. */
-export function connectionCacheKey(target: Pick<Target, 'host' | 'address'>, settings: ProbeSettings): string {
+export function connectionCacheKey(
+  target: Pick<Target, 'host' | 'address'>,
+  settings: ProbeSettings,
+): string {
   const options = createHash('sha256')
     .update(JSON.stringify([settings.port, settings.heloName, settings.legacyTls, settings.limits]))
     .digest('hex')
@@ -206,7 +235,12 @@ export interface RecipientTests {
 }
 
 /** Builds the TLS observation of a session from its handshake and presented chain. */
-export function observeTls(main: SessionRecord, chainDer: readonly Uint8Array[], config: Pick<Config, 'tls'>, now: Date): TlsObservation {
+export function observeTls(
+  main: SessionRecord,
+  chainDer: readonly Uint8Array[],
+  config: Pick<Config, 'tls'>,
+  now: Date,
+): TlsObservation {
   const caps = main.ehlo?.capabilities;
   const refusedEhlo = main.ehlo?.ehloRefused;
   const starttls: TlsObservation['starttls'] = caps
@@ -225,7 +259,8 @@ export function observeTls(main: SessionRecord, chainDer: readonly Uint8Array[],
     chain: [],
   };
   if (main.starttls?.error) obs.error = main.starttls.error;
-  else if (starttls === 'offered' && !main.starttls && main.error) obs.error = `not attempted: ${main.error.message}`;
+  else if (starttls === 'offered' && !main.starttls && main.error)
+    obs.error = `not attempted: ${main.error.message}`;
   const hs = main.starttls?.handshake;
   if (hs) {
     obs.protocol = hs.protocol;
@@ -252,7 +287,10 @@ function connectionPart(record: SessionRecord): SessionRecord {
   copy.rcpts = [];
   const cut = copy.transcript.findIndex((l) => l.dir === 'C' && /^(MAIL|RCPT)\b/i.test(l.line));
   if (cut >= 0) {
-    copy.transcript = [...copy.transcript.slice(0, cut), { atMs: copy.transcript[cut]!.atMs, dir: '*', line: '(recipient tests omitted from the shared cache)' }];
+    copy.transcript = [
+      ...copy.transcript.slice(0, cut),
+      { atMs: copy.transcript[cut]!.atMs, dir: '*', line: '(recipient tests omitted from the shared cache)' },
+    ];
   }
   return copy;
 }
@@ -333,7 +371,13 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
   if (main.starttls?.reply && settings.legacyTls && !signal.aborted) {
-    result.legacy = await run({ ...base, kind: 'legacy_tls', starttls: true, legacyTls: true, recipients: [] });
+    result.legacy = await run({
+      ...base,
+      kind: 'legacy_tls',
+      starttls: true,
+      legacyTls: true,
+      recipients: [],
+    });
   }
   // A failed handshake kills the session before the recipients: ask them without TLS, as an
   // opportunistic sender falls back to plaintext.
@@ -426,8 +470,15 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
       return p;
     }),
   );
-  if (input.greylistRetryMs > 0 && probes.some((p) => recipientSession(p)?.rcpts.some((r) => r.verdict === 'greylisted'))) {
-    input.onProgress?.(`greylisted: asking again in ${Math.round(input.greylistRetryMs / 1000)} s`, done, targets.length);
+  if (
+    input.greylistRetryMs > 0 &&
+    probes.some((p) => recipientSession(p)?.rcpts.some((r) => r.verdict === 'greylisted'))
+  ) {
+    input.onProgress?.(
+      `greylisted: asking again in ${Math.round(input.greylistRetryMs / 1000)} s`,
+      done,
+      targets.length,
+    );
     await sleep(input.greylistRetryMs, input.signal);
     await Promise.all(
       probes.map(async (p) => {

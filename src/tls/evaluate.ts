@@ -75,6 +75,15 @@ function issues(child: X509Certificate, parent: X509Certificate): boolean {
   }
 }
 
+/** Subject equals issuer and the signature verifies with the certificate's own key (keyUsage aside). */
+function isSelfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.subject === cert.issuer && cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 function oneLine(subject: string): string {
   return subject.split('\n').join(', ');
 }
@@ -85,12 +94,18 @@ function oneLine(subject: string): string {
  * validity. The leaf's own dates are judged separately (expiry), not here.
  */
 export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAnchors, now: Date): TrustResult {
-  if (chainDer.length === 0) return { trusted: false, problem: 'no_certificate', error: 'the server sent no certificate', path: [] };
+  if (chainDer.length === 0)
+    return { trusted: false, problem: 'no_certificate', error: 'the server sent no certificate', path: [] };
   let certs: X509Certificate[];
   try {
     certs = chainDer.map((der) => new X509Certificate(Buffer.from(der)));
   } catch (err) {
-    return { trusted: false, problem: 'unparseable', error: `a certificate could not be parsed: ${(err as Error).message}`, path: [] };
+    return {
+      trusted: false,
+      problem: 'unparseable',
+      error: `a certificate could not be parsed: ${(err as Error).message}`,
+      path: [],
+    };
   }
   const leaf = certs[0]!;
   const path: X509Certificate[] = [leaf];
@@ -129,7 +144,7 @@ export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAncho
       current = next;
       continue;
     }
-    const selfIssued = issues(current, current);
+    const selfIssued = isSelfSigned(current);
     if (selfIssued) {
       return current === leaf
         ? { trusted: false, problem: 'self_signed', error: 'the certificate is self-signed', path: names() }
@@ -156,7 +171,12 @@ export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAncho
       path: names(),
     };
   }
-  return { trusted: false, problem: 'incomplete_chain', error: 'chain longer than 10 certificates', path: names() };
+  return {
+    trusted: false,
+    problem: 'incomplete_chain',
+    error: 'chain longer than 10 certificates',
+    path: names(),
+  };
 }
 
 /** Lower-case ASCII, no trailing dot. */
@@ -232,9 +252,15 @@ export function keyStrength(chain: readonly CertFacts[], anchors?: TrustAnchors)
   const weak: { subject: string; reason: string }[] = [];
   for (const cert of chain) {
     if (isAnchor(cert, anchors)) continue;
-    if (cert.keyAlgorithm === 'rsa' && cert.keyBits < MIN_RSA_BITS) weak.push({ subject: cert.subject, reason: `RSA ${cert.keyBits}-bit key` });
-    else if (cert.keyAlgorithm === 'dsa') weak.push({ subject: cert.subject, reason: `DSA ${cert.keyBits}-bit key` });
-    else if (cert.keyAlgorithm === 'ec' && cert.keyBits < 256) weak.push({ subject: cert.subject, reason: `EC ${cert.curve ?? ''} ${cert.keyBits}-bit key`.replace('  ', ' ') });
+    if (cert.keyAlgorithm === 'rsa' && cert.keyBits < MIN_RSA_BITS)
+      weak.push({ subject: cert.subject, reason: `RSA ${cert.keyBits}-bit key` });
+    else if (cert.keyAlgorithm === 'dsa')
+      weak.push({ subject: cert.subject, reason: `DSA ${cert.keyBits}-bit key` });
+    else if (cert.keyAlgorithm === 'ec' && cert.keyBits < 256)
+      weak.push({
+        subject: cert.subject,
+        reason: `EC ${cert.curve ?? ''} ${cert.keyBits}-bit key`.replace('  ', ' '),
+      });
   }
   return { ok: weak.length === 0, weak };
 }

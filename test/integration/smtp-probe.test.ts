@@ -35,20 +35,71 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
       return { key: leaf.keyPem, cert: leaf.chainPem };
     };
     const well = (host: string, name: string, extra: Partial<Parameters<typeof startSmtpFake>[0]> = {}) =>
-      startSmtpFake({ host, port, name, tls: cert(name), users: ['alice'], domains: [name.replace(/^mx\d?\./, '')], ...extra });
+      startSmtpFake({
+        host,
+        port,
+        name,
+        tls: cert(name),
+        users: ['alice'],
+        domains: [name.replace(/^mx\d?\./, '')],
+        ...extra,
+      });
 
-    fakes.push(await well(H.good, 'mx.good.test'));
-    if (ipv6) fakes.push(await well('::1', 'mx.good.test'));
+    // The same certificate on both addresses, as one server would have.
+    const goodTls = cert('mx.good.test');
+    fakes.push(await well(H.good, 'mx.good.test', { tls: goodTls }));
+    if (ipv6) fakes.push(await well('::1', 'mx.good.test', { tls: goodTls }));
     fakes.push(await well(H.catchAll, 'mx.catchall.test', { catchAll: true }));
-    fakes.push(await startSmtpFake({ host: H.noStarttls, port, name: 'mx.nostarttls.test', users: ['alice'], domains: ['nostarttls.test'] }));
-    fakes.push(await well(H.expired, 'mx.expired.test', { tls: cert('mx.expired.test', { names: ['mx.expired.test'], notBefore: DAYS(-100), notAfter: DAYS(-2) }) }));
-    fakes.push(await well(H.notYetValid, 'mx.notyet.test', { tls: cert('mx.notyet.test', { names: ['mx.notyet.test'], notBefore: DAYS(5), notAfter: DAYS(95) }) }));
-    fakes.push(await well(H.selfSigned, 'mx.selfsigned.test', { tls: cert('mx.selfsigned.test', { names: ['mx.selfsigned.test'], selfSigned: true }) }));
-    fakes.push(await well(H.wrongName, 'mx.wrongname.test', { tls: cert('other.example.test', { names: ['other.example.test', '*.wrongname.test.example'] }) }));
+    fakes.push(
+      await startSmtpFake({
+        host: H.noStarttls,
+        port,
+        name: 'mx.nostarttls.test',
+        users: ['alice'],
+        domains: ['nostarttls.test'],
+      }),
+    );
+    fakes.push(
+      await well(H.expired, 'mx.expired.test', {
+        tls: cert('mx.expired.test', {
+          names: ['mx.expired.test'],
+          notBefore: DAYS(-100),
+          notAfter: DAYS(-2),
+        }),
+      }),
+    );
+    fakes.push(
+      await well(H.notYetValid, 'mx.notyet.test', {
+        tls: cert('mx.notyet.test', { names: ['mx.notyet.test'], notBefore: DAYS(5), notAfter: DAYS(95) }),
+      }),
+    );
+    fakes.push(
+      await well(H.selfSigned, 'mx.selfsigned.test', {
+        tls: cert('mx.selfsigned.test', { names: ['mx.selfsigned.test'], selfSigned: true }),
+      }),
+    );
+    fakes.push(
+      await well(H.wrongName, 'mx.wrongname.test', {
+        tls: cert('other.example.test', { names: ['other.example.test', '*.wrongname.test.example'] }),
+      }),
+    );
     fakes.push(await well(H.greylist, 'mx.greylist.test', { greylistMs: 1000 }));
-    fakes.push(await well(H.rejectSender, 'mx.rejectsender.test', { rejectSender: 'probe@mxdoctor.test', ownEnhancedCodes: true }));
+    fakes.push(
+      await well(H.rejectSender, 'mx.rejectsender.test', {
+        rejectSender: 'probe@mxdoctor.test',
+        ownEnhancedCodes: true,
+      }),
+    );
     fakes.push(await well(H.multiPrimary, 'mx1.multi.test'));
-    fakes.push(await startSmtpFake({ host: H.multiBackup, port, name: 'mx2.multi.test', domains: ['multi.test'], catchAll: true }));
+    fakes.push(
+      await startSmtpFake({
+        host: H.multiBackup,
+        port,
+        name: 'mx2.multi.test',
+        domains: ['multi.test'],
+        catchAll: true,
+      }),
+    );
     fakes.push(await well(H.openRelay, 'mx.openrelay.test', { openRelay: true, auth: true }));
 
     // STARTTLS advertised, 220 given, then plaintext garbage instead of a TLS handshake.
@@ -148,7 +199,10 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
               maxVersion: 'TLSv1.1',
               ciphers: 'DEFAULT:@SECLEVEL=0',
             }),
-          reply: (line) => (/^RCPT/i.test(line) && /mxdoctor-|example\.(net|org)/.test(line) ? '550 5.1.1 No such user' : undefined),
+          reply: (line) =>
+            /^RCPT/i.test(line) && /mxdoctor-|example\.(net|org)/.test(line)
+              ? '550 5.1.1 No such user'
+              : undefined,
         }),
       ),
     );
@@ -176,13 +230,21 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     MXDOCTOR_SMTP_MAX_LINE: '4096',
   });
 
-  async function check(domain: string, extra: string[] = []): Promise<{ code: number | null; report: Report; smtp: SmtpData; stdout: string }> {
-    const result = await runMxdoctor(['check', domain, '--json', '--resolver', dns.address, '--dns-timeout', '500ms', ...extra], { env: ENV() });
+  async function check(
+    domain: string,
+    extra: string[] = [],
+  ): Promise<{ code: number | null; report: Report; smtp: SmtpData; stdout: string }> {
+    const result = await runMxdoctor(
+      ['check', domain, '--json', '--resolver', dns.address, '--dns-timeout', '500ms', ...extra],
+      { env: ENV() },
+    );
     let report: Report;
     try {
       report = JSON.parse(result.stdout) as Report;
     } catch {
-      assert.fail(`stdout is not JSON (exit ${result.code}): ${result.stdout.slice(0, 500)}\n${result.stderr}`);
+      assert.fail(
+        `stdout is not JSON (exit ${result.code}): ${result.stdout.slice(0, 500)}\n${result.stderr}`,
+      );
     }
     assert.deepEqual(validate(report), [], 'report matches docs/report.schema.json');
     for (const f of fakes) f.assertNoMessageSent();
@@ -193,7 +255,10 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   function findings(report: Report): string[] {
     return report.checks
       .filter((f) => /^(smtp|tls|rcpt|probe)\./.test(f.id))
-      .map((f) => `${f.id}:${f.status}${f.subject?.host ? `@${f.subject.host}` : ''}${f.subject?.name ? `<${f.subject.name}>` : ''}`)
+      .map(
+        (f) =>
+          `${f.id}:${f.status}${f.subject?.host ? `@${f.subject.host}` : ''}${f.subject?.name ? `<${f.subject.name}>` : ''}`,
+      )
       .sort();
   }
 
@@ -204,32 +269,40 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   }
 
   it('passes a well-configured server and verifies recipients without sending', async () => {
-    const { code, report, smtp } = await check('good.test', ['--verify', 'alice@good.test', '--verify', 'bob@GOOD.test']);
+    const { code, report, smtp } = await check('good.test', [
+      '--verify',
+      'alice@good.test',
+      '--verify',
+      'bob@GOOD.test',
+    ]);
     assert.equal(code, 1, 'bob is undeliverable, which fails');
     const h = '@mx.good.test';
-    assert.deepEqual(findings(report), [
-      'probe.identity:info',
-      'rcpt.catch_all:pass@mx.good.test',
-      `rcpt.verify:fail${h}<bob@good.test>`,
-      `rcpt.verify:pass${h}<alice@good.test>`,
-      `smtp.banner:pass${h}`,
-      `smtp.banner_hostname:pass${h}`,
-      `smtp.connect:pass${h}`,
-      ipv6 ? 'smtp.consistency:pass' : 'smtp.consistency:info',
-      `smtp.ehlo:pass${h}`,
-      `smtp.extensions:info${h}`,
-      `smtp.null_sender:pass${h}`,
-      `smtp.open_relay:pass${h}`,
-      `smtp.postmaster:pass${h}`,
-      `smtp.starttls:pass${h}`,
-      `tls.certificate.expiry:pass${h}`,
-      `tls.certificate.hostname:pass${h}`,
-      `tls.certificate.key:pass${h}`,
-      `tls.certificate.signature:pass${h}`,
-      `tls.certificate.trust:pass${h}`,
-      `tls.legacy_protocols:pass${h}`,
-      `tls.version:pass${h}`,
-    ].sort());
+    assert.deepEqual(
+      findings(report),
+      [
+        'probe.identity:info',
+        'rcpt.catch_all:pass@mx.good.test',
+        `rcpt.verify:fail${h}<bob@good.test>`,
+        `rcpt.verify:pass${h}<alice@good.test>`,
+        `smtp.banner:pass${h}`,
+        `smtp.banner_hostname:pass${h}`,
+        `smtp.connect:pass${h}`,
+        ipv6 ? 'smtp.consistency:pass' : 'smtp.consistency:info',
+        `smtp.ehlo:pass${h}`,
+        `smtp.extensions:info${h}`,
+        `smtp.null_sender:pass${h}`,
+        `smtp.open_relay:pass${h}`,
+        `smtp.postmaster:pass${h}`,
+        `smtp.starttls:pass${h}`,
+        `tls.certificate.expiry:pass${h}`,
+        `tls.certificate.hostname:pass${h}`,
+        `tls.certificate.key:pass${h}`,
+        `tls.certificate.signature:pass${h}`,
+        `tls.certificate.trust:pass${h}`,
+        `tls.legacy_protocols:pass${h}`,
+        `tls.version:pass${h}`,
+      ].sort(),
+    );
     assert.deepEqual(report.options.verify, ['alice@good.test', 'bob@good.test']);
     assert.deepEqual(
       smtp.recipients.map((r) => [r.address, r.verdict]),
@@ -256,7 +329,9 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     assert.ok(session.transcript.some((l) => l.dir === 'C' && l.line === 'STARTTLS'));
     assert.ok(session.transcript.some((l) => l.dir === '*' && /^TLS handshake: TLSv1\.[23]/.test(l.line)));
     // Never DATA or BDAT, and the session ended politely.
-    const sent = smtp.sessions.flatMap((s) => s.transcript.filter((l) => l.dir === 'C').map((l) => l.line.split(' ')[0]));
+    const sent = smtp.sessions.flatMap((s) =>
+      s.transcript.filter((l) => l.dir === 'C').map((l) => l.line.split(' ')[0]),
+    );
     assert.ok(!sent.some((v) => /^(DATA|BDAT)$/i.test(v!)));
     assert.ok(session.quit);
     if (ipv6) {
@@ -275,10 +350,10 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
 
   it('warns about a catch-all and calls accepted addresses risky', async () => {
     const { report, smtp } = await check('catchall.test', ['--verify', 'nobody@catchall.test']);
-    assert.deepEqual(findings(report).filter((f) => f.startsWith('rcpt.')), [
-      'rcpt.catch_all:warn@mx.catchall.test',
-      'rcpt.verify:warn@mx.catchall.test<nobody@catchall.test>',
-    ]);
+    assert.deepEqual(
+      findings(report).filter((f) => f.startsWith('rcpt.')),
+      ['rcpt.catch_all:warn@mx.catchall.test', 'rcpt.verify:warn@mx.catchall.test<nobody@catchall.test>'],
+    );
     assert.equal(smtp.catchAll.state, 'yes');
     assert.equal(smtp.catchAll.confidence, 'high', 'two random addresses accepted');
     assert.equal(smtp.recipients.find((r) => r.address === 'nobody@catchall.test')!.verdict, 'risky');
@@ -410,7 +485,12 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     assert.equal(finding(first.report, 'rcpt.verify').status, 'error');
     assert.match(finding(first.report, 'rcpt.verify').summary, /greylisted.*--greylist-retry/);
 
-    const second = await check('greylist.test', ['--verify', 'bob@greylist.test', '--greylist-retry', '1500ms']);
+    const second = await check('greylist.test', [
+      '--verify',
+      'bob@greylist.test',
+      '--greylist-retry',
+      '1500ms',
+    ]);
     assert.equal(finding(second.report, 'rcpt.verify').status, 'fail', 'bob does not exist');
     assert.equal(finding(second.report, 'smtp.postmaster').status, 'pass');
     assert.equal(finding(second.report, 'rcpt.catch_all').status, 'pass');
@@ -424,7 +504,10 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     assert.equal(code, 0);
     assert.equal(finding(report, 'rcpt.verify').status, 'error');
     assert.match(finding(report, 'rcpt.verify').summary, /refused the probe itself.*5\.7\.1/);
-    assert.equal(smtp.recipients.find((r) => r.address === 'alice@rejectsender.test')!.verdict, 'blocked_probe');
+    assert.equal(
+      smtp.recipients.find((r) => r.address === 'alice@rejectsender.test')!.verdict,
+      'blocked_probe',
+    );
     assert.equal(finding(report, 'smtp.postmaster').status, 'error');
     assert.equal(finding(report, 'smtp.open_relay').status, 'error');
     assert.equal(finding(report, 'smtp.null_sender').status, 'pass');
@@ -432,11 +515,16 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
 
   it('names the backup MX that lacks STARTTLS and accepts every address', async () => {
     const { report } = await check('multi.test');
-    const starttls = report.checks.filter((f) => f.id === 'smtp.starttls').map((f) => `${f.status}@${f.subject?.host}`);
+    const starttls = report.checks
+      .filter((f) => f.id === 'smtp.starttls')
+      .map((f) => `${f.status}@${f.subject?.host}`);
     assert.deepEqual(starttls.sort(), ['fail@mx2.multi.test', 'pass@mx1.multi.test']);
     const c = finding(report, 'smtp.consistency');
     assert.equal(c.status, 'warn');
-    assert.match(c.summary, /STARTTLS works on mx1\.multi\.test 127\.0\.0\.17 but not on mx2\.multi\.test 127\.0\.0\.18/);
+    assert.match(
+      c.summary,
+      /STARTTLS works on mx1\.multi\.test 127\.0\.0\.17 but not on mx2\.multi\.test 127\.0\.0\.18/,
+    );
     assert.match(c.summary, /backup MX mx2\.multi\.test accepts every address while the primary rejects/);
     assert.equal(finding(report, 'rcpt.catch_all').status, 'pass', 'the primary decides');
   });
@@ -446,13 +534,19 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     assert.equal(finding(report, 'smtp.open_relay').status, 'fail');
     assert.match(finding(report, 'smtp.open_relay').summary, /nothing was relayed/);
     assert.equal(finding(report, 'smtp.extensions').status, 'warn');
-    assert.match(finding(report, 'smtp.extensions').summary, /AUTH \(PLAIN, LOGIN\) is offered before STARTTLS/);
+    assert.match(
+      finding(report, 'smtp.extensions').summary,
+      /AUTH \(PLAIN, LOGIN\) is offered before STARTTLS/,
+    );
   });
 
   it('fails a server that only speaks TLS 1.0/1.1', async () => {
     const { report } = await check('legacy.test');
     assert.equal(finding(report, 'smtp.starttls').status, 'fail');
-    assert.match(finding(report, 'smtp.starttls').summary, /protocol version|unsupported protocol|no protocols/i);
+    assert.match(
+      finding(report, 'smtp.starttls').summary,
+      /protocol version|unsupported protocol|no protocols/i,
+    );
     assert.equal(finding(report, 'tls.version').status, 'fail');
     assert.equal(finding(report, 'tls.legacy_protocols').status, 'warn');
     assert.match(finding(report, 'tls.legacy_protocols').summary, /TLSv1\.1/);
@@ -467,7 +561,10 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   });
 
   it('refuses --verify addresses at another domain', async () => {
-    const result = await runMxdoctor(['check', 'good.test', '--verify', 'alice@example.com', '--resolver', dns.address], { env: ENV() });
+    const result = await runMxdoctor(
+      ['check', 'good.test', '--verify', 'alice@example.com', '--resolver', dns.address],
+      { env: ENV() },
+    );
     assert.equal(result.code, 2);
     assert.match(result.stderr, /only addresses at good\.test/);
   });

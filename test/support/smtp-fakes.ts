@@ -40,7 +40,9 @@ function base(host: string, port: number): Omit<FakeBase, 'stop'> {
     connections: 0,
     assertNoMessageSent() {
       if (fake.violations.length > 0) {
-        throw new Error(`the probe sent a message command to the fake at ${host}: ${fake.violations.join(' | ')}`);
+        throw new Error(
+          `the probe sent a message command to the fake at ${host}: ${fake.violations.join(' | ')}`,
+        );
       }
     },
   };
@@ -88,7 +90,6 @@ export interface SmtpFake extends FakeBase {
   rcpts: { to: string; from: string; code: number }[];
 }
 
-
 export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake> {
   const fake = base(options.host, options.port) as SmtpFake;
   fake.rcpts = [];
@@ -97,9 +98,12 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
   const domains = new Set(options.domains.map((d) => d.toLowerCase()));
   const commandsOf = new Map<string, string[]>();
   const smtpError = (code: number, message: string): Error & { responseCode: number } =>
-    Object.assign(new Error(options.ownEnhancedCodes ? message : message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')), {
-      responseCode: code,
-    });
+    Object.assign(
+      new Error(options.ownEnhancedCodes ? message : message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')),
+      {
+        responseCode: code,
+      },
+    );
   const logger = {
     level: () => undefined,
     trace: () => undefined,
@@ -118,7 +122,7 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
   };
   const server = new SMTPServer({
     name: options.name,
-    banner: 'ESMTP mxdoctor test fake',
+    banner: 'mxdoctor test fake',
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     hideSTARTTLS: !options.tls || options.starttls === false,
     hideENHANCEDSTATUSCODES: options.ownEnhancedCodes === true,
@@ -155,7 +159,10 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
         const first = greylist.get(key);
         if (first === undefined) greylist.set(key, Date.now());
         if (first === undefined || Date.now() - first < options.greylistMs) {
-          return answer(450, smtpError(450, '4.7.1 Recipient address rejected: Greylisted, please try again later'));
+          return answer(
+            450,
+            smtpError(450, '4.7.1 Recipient address rejected: Greylisted, please try again later'),
+          );
         }
       }
       if (from === '' && options.rejectNullSender) {
@@ -164,8 +171,12 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
       if (local === 'postmaster' && options.rejectPostmaster) {
         return answer(550, smtpError(550, '5.1.1 <postmaster>: Recipient address rejected: User unknown'));
       }
-      if (options.catchAll || local === 'postmaster' || users.has(local) || !domains.has(domain)) return answer(250);
-      return answer(550, smtpError(550, `5.1.1 <${to}>: Recipient address rejected: User unknown in local recipient table`));
+      if (options.catchAll || local === 'postmaster' || users.has(local) || !domains.has(domain))
+        return answer(250);
+      return answer(
+        550,
+        smtpError(550, `5.1.1 <${to}>: Recipient address rejected: User unknown in local recipient table`),
+      );
     },
     onData(stream, _session, callback) {
       fake.violations.push('DATA (message body reached onData)');
@@ -192,7 +203,9 @@ export interface PlaybookConnection {
   /** Next command line from the client (undefined when it hung up). */
   read(): Promise<string | undefined>;
   /** Upgrades to TLS as the server side of STARTTLS. */
-  startTls(options: SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string }): Promise<void>;
+  startTls(
+    options: SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string },
+  ): Promise<void>;
   /** Protocol of the TLS session, once upgraded. */
   tlsProtocol(): string | undefined;
   sleep(ms: number): Promise<void>;
@@ -353,7 +366,10 @@ export interface ScriptedMtaOptions {
   /** Called on STARTTLS; return false to keep the plain connection. */
   onStartTls?: (conn: PlaybookConnection) => Promise<void>;
   /** Replies per command verb, or a function of the command line. */
-  reply?: (line: string, conn: PlaybookConnection) => Promise<string | string[] | undefined> | string | string[] | undefined;
+  reply?: (
+    line: string,
+    conn: PlaybookConnection,
+  ) => Promise<string | string[] | undefined> | string | string[] | undefined;
 }
 
 /**
@@ -375,7 +391,9 @@ export function scriptedMta(options: ScriptedMtaOptions): (conn: PlaybookConnect
       }
       const verb = line.split(' ')[0]!.toUpperCase();
       if (verb === 'EHLO') {
-        const ext = (options.extensions ?? ['PIPELINING', '8BITMIME']).filter((e) => !(secure && e === 'STARTTLS'));
+        const ext = (options.extensions ?? ['PIPELINING', '8BITMIME']).filter(
+          (e) => !(secure && e === 'STARTTLS'),
+        );
         conn.send(...ehloLines(options.name, ext));
       } else if (verb === 'HELO') conn.send(`250 ${options.name}`);
       else if (verb === 'STARTTLS' && options.onStartTls && !secure) {

@@ -73,7 +73,10 @@ function makeCert(options: {
   cert.serialNumber = nextSerial();
   cert.validity.notBefore = options.notBefore;
   cert.validity.notAfter = options.notAfter;
-  const subject = [{ name: 'commonName', value: options.subject }, { name: 'organizationName', value: 'mxdoctor tests' }];
+  const subject = [
+    { name: 'commonName', value: options.subject },
+    { name: 'organizationName', value: 'mxdoctor tests' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : subject);
   const extensions: object[] = [
@@ -91,7 +94,10 @@ function makeCert(options: {
     });
   }
   if (options.issuer) {
-    extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: options.issuer.cert.generateSubjectKeyIdentifier().getBytes() });
+    extensions.push({
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: options.issuer.cert.generateSubjectKeyIdentifier().getBytes(),
+    });
   }
   cert.setExtensions(extensions);
   const md = options.sha1 ? forge.md.sha1.create() : forge.md.sha256.create();
@@ -111,7 +117,11 @@ export function createTestPki(name = 'mxdoctor test'): TestPki {
     notBefore: new Date(now - 30 * DAY),
     notAfter: new Date(now + 3650 * DAY),
   });
-  const root: Issued = { cert: rootCert, certPem: pki.certificateToPem(rootCert), keyPem: pki.privateKeyToPem(rootKeys.privateKey) };
+  const root: Issued = {
+    cert: rootCert,
+    certPem: pki.certificateToPem(rootCert),
+    keyPem: pki.privateKeyToPem(rootKeys.privateKey),
+  };
   // Intermediates use their own key so that signatures really chain.
   const interKeys = pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
   const interCert = makeCert({
