@@ -118,7 +118,8 @@ export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAncho
     const anchor = (anchors.bySubject.get(current.issuer) ?? []).find((a) => issues(current, a));
     if (anchor) {
       path.push(anchor);
-      return { trusted: true, path: names(), anchor: oneLine(anchor.subject) };
+      const sentRoot = certs.some((c) => c.fingerprint256 === anchor.fingerprint256);
+      return { trusted: true, path: names(), anchor: oneLine(anchor.subject), sentRoot };
     }
     const next = certs.find((c) => !path.includes(c) && issues(current, c));
     if (next) {
@@ -250,8 +251,8 @@ export interface KeyResult {
 /** RSA under 2048 bits, DSA, and EC curves under 256 bits are weak (NIST SP 800-57, BSI TR-02102). */
 export function keyStrength(chain: readonly CertFacts[], anchors?: TrustAnchors): KeyResult {
   const weak: { subject: string; reason: string }[] = [];
-  for (const cert of chain) {
-    if (isAnchor(cert, anchors)) continue;
+  for (const [i, cert] of chain.entries()) {
+    if (i > 0 && isAnchor(cert, anchors)) continue;
     if (cert.keyAlgorithm === 'rsa' && cert.keyBits < MIN_RSA_BITS)
       weak.push({ subject: cert.subject, reason: `RSA ${cert.keyBits}-bit key` });
     else if (cert.keyAlgorithm === 'dsa')
