@@ -4,10 +4,9 @@ import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 import { runMxdoctor } from '../support/cli.js';
 import { reportValidator } from '../support/schema.js';
-import { freePort, ipv6Available, scriptedMta, startPlaybook, startSmtpFake } from '../support/smtp-fakes.js';
 import type { FakeBase } from '../support/smtp-fakes.js';
-import { DAYS, createTestPki } from '../support/test-ca.js';
-import type { TestPki } from '../support/test-ca.js';
+import { startSmtpFixtures } from '../fixtures/smtp-servers.js';
+import type { SmtpFixtures } from '../fixtures/smtp-servers.js';
 import { SMTP_HOSTS as H, smtpZones } from '../fixtures/zones/smtp.js';
 import type { Report } from '../../src/report/model.js';
 import type { SmtpData } from '../../src/smtp/model.js';
@@ -20,215 +19,23 @@ import type { SmtpData } from '../../src/smtp/model.js';
  */
 describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   let dns: FixtureDns;
-  let pki: TestPki;
-  let port: number;
+  let fx: SmtpFixtures;
   let ipv6 = false;
-  const fakes: FakeBase[] = [];
+  let fakes: FakeBase[] = [];
   const validate = reportValidator();
 
   before(async () => {
-    ipv6 = await ipv6Available();
-    pki = createTestPki();
-    port = await freePort();
-    const cert = (name: string, options: Parameters<TestPki['leaf']>[0] = { names: [name] }) => {
-      const leaf = pki.leaf(options);
-      return { key: leaf.keyPem, cert: leaf.chainPem };
-    };
-    const well = (host: string, name: string, extra: Partial<Parameters<typeof startSmtpFake>[0]> = {}) =>
-      startSmtpFake({
-        host,
-        port,
-        name,
-        tls: cert(name),
-        users: ['alice'],
-        domains: [name.replace(/^mx\d?\./, '')],
-        ...extra,
-      });
-
-    // The same certificate on both addresses, as one server would have.
-    const goodTls = cert('mx.good.test');
-    fakes.push(await well(H.good, 'mx.good.test', { tls: goodTls }));
-    if (ipv6) fakes.push(await well('::1', 'mx.good.test', { tls: goodTls }));
-    fakes.push(await well(H.catchAll, 'mx.catchall.test', { catchAll: true }));
-    fakes.push(
-      await startSmtpFake({
-        host: H.noStarttls,
-        port,
-        name: 'mx.nostarttls.test',
-        users: ['alice'],
-        domains: ['nostarttls.test'],
-      }),
-    );
-    fakes.push(
-      await well(H.expired, 'mx.expired.test', {
-        tls: cert('mx.expired.test', {
-          names: ['mx.expired.test'],
-          notBefore: DAYS(-100),
-          notAfter: DAYS(-2),
-        }),
-      }),
-    );
-    fakes.push(
-      await well(H.notYetValid, 'mx.notyet.test', {
-        tls: cert('mx.notyet.test', { names: ['mx.notyet.test'], notBefore: DAYS(5), notAfter: DAYS(95) }),
-      }),
-    );
-    fakes.push(
-      await well(H.selfSigned, 'mx.selfsigned.test', {
-        tls: cert('mx.selfsigned.test', { names: ['mx.selfsigned.test'], selfSigned: true }),
-      }),
-    );
-    fakes.push(
-      await well(H.wrongName, 'mx.wrongname.test', {
-        tls: cert('other.example.test', { names: ['other.example.test', '*.wrongname.test.example'] }),
-      }),
-    );
-    fakes.push(await well(H.greylist, 'mx.greylist.test', { greylistMs: 1000 }));
-    fakes.push(
-      await well(H.rejectSender, 'mx.rejectsender.test', {
-        rejectSender: 'probe@mxdoctor.test',
-        ownEnhancedCodes: true,
-      }),
-    );
-    fakes.push(await well(H.multiPrimary, 'mx1.multi.test'));
-    fakes.push(
-      await startSmtpFake({
-        host: H.multiBackup,
-        port,
-        name: 'mx2.multi.test',
-        domains: ['multi.test'],
-        catchAll: true,
-      }),
-    );
-    fakes.push(await well(H.openRelay, 'mx.openrelay.test', { openRelay: true, auth: true }));
-
-    // STARTTLS advertised, 220 given, then plaintext garbage instead of a TLS handshake.
-    fakes.push(
-      await startPlaybook(
-        H.brokenTls,
-        port,
-        scriptedMta({
-          name: 'mx.brokentls.test',
-          extensions: ['PIPELINING', 'STARTTLS'],
-          reply: (line, conn) => {
-            if (/^STARTTLS/i.test(line)) {
-              conn.raw('220 Go ahead\r\nthis is not a TLS server hello\r\n');
-              return [];
-            }
-            if (/^RCPT TO:<(postmaster|alice)@/i.test(line)) return '250 2.1.5 Ok';
-            if (/^RCPT/i.test(line) && /brokentls\.test>/i.test(line)) return '550 5.1.1 User unknown';
-            if (/^RCPT/i.test(line)) return '554 5.7.1 Relay access denied';
-            return undefined;
-          },
-        }),
-      ),
-    );
-    fakes.push(
-      await startPlaybook(H.banner554, port, async (conn) => {
-        conn.send('554 5.7.1 mx.banner554.test: your IP 127.0.0.1 is listed at bl.example.test');
-        const line = await conn.read();
-        if (line !== undefined) conn.send('221 Bye');
-        conn.close();
-      }),
-    );
-    fakes.push(
-      await startPlaybook(H.busy, port, async (conn) => {
-        conn.send('421 4.7.0 mx.busy.test Too many connections, try again later');
-        conn.close();
-      }),
-    );
-    // A tarpit: the greeting one byte per second.
-    fakes.push(
-      await startPlaybook(H.tarpit, port, async (conn) => {
-        for (const ch of '220 mx.tarpit.test ESMTP slowly\r\n') {
-          if (conn.closed) return;
-          conn.raw(ch);
-          await conn.sleep(1000);
-        }
-      }),
-    );
-    fakes.push(
-      await startPlaybook(H.silentEhlo, port, async (conn) => {
-        conn.send('220 mx.silentehlo.test ESMTP');
-        while ((await conn.read()) !== undefined) {
-          // never answers
-        }
-      }),
-    );
-    // An endless EHLO reply line.
-    fakes.push(
-      await startPlaybook(H.endlessLine, port, async (conn) => {
-        conn.send('220 mx.endless.test ESMTP');
-        await conn.read();
-        conn.raw('250-mx.endless.test ');
-        for (let i = 0; i < 200 && !conn.closed; i++) {
-          conn.raw('x'.repeat(1024));
-          await conn.sleep(5);
-        }
-      }),
-    );
-    fakes.push(
-      await startPlaybook(
-        H.dropAfterMail,
-        port,
-        scriptedMta({
-          name: 'mx.dropmail.test',
-          reply: (line, conn) => {
-            if (/^MAIL/i.test(line)) {
-              conn.close();
-              return [];
-            }
-            return undefined;
-          },
-        }),
-      ),
-    );
-    const legacyLeaf = pki.leaf({ names: ['mx.legacy.test'] });
-    fakes.push(
-      await startPlaybook(
-        H.legacyOnly,
-        port,
-        scriptedMta({
-          name: 'mx.legacy.test',
-          extensions: ['PIPELINING', 'STARTTLS'],
-          onStartTls: (conn) =>
-            conn.startTls({
-              key: legacyLeaf.keyPem,
-              cert: legacyLeaf.chainPem,
-              minVersion: 'TLSv1',
-              maxVersion: 'TLSv1.1',
-              ciphers: 'DEFAULT:@SECLEVEL=0',
-            }),
-          reply: (line) =>
-            /^RCPT/i.test(line) && /mxdoctor-|example\.(net|org)/.test(line)
-              ? '550 5.1.1 No such user'
-              : undefined,
-        }),
-      ),
-    );
-
+    fx = await startSmtpFixtures();
+    ({ ipv6, fakes } = fx);
     dns = await startFixtureDns({ zones: smtpZones(ipv6) });
   });
 
   after(async () => {
-    await Promise.all(fakes.map((f) => f.stop()));
+    await fx?.stop();
     await dns?.stop();
   });
 
-  const ENV = () => ({
-    MXDOCTOR_ALLOW_PRIVATE: '1',
-    MXDOCTOR_SMTP_PORT: String(port),
-    MXDOCTOR_CA_FILE: pki.rootFile,
-    MXDOCTOR_EHLO_NAME: 'probe.mxdoctor.test',
-    MXDOCTOR_MAIL_FROM: 'probe@mxdoctor.test',
-    MXDOCTOR_SMTP_CONNECT_TIMEOUT: '2s',
-    MXDOCTOR_SMTP_BANNER_TIMEOUT: '2s',
-    MXDOCTOR_SMTP_COMMAND_TIMEOUT: '2s',
-    MXDOCTOR_SMTP_RCPT_TIMEOUT: '2s',
-    MXDOCTOR_SMTP_TLS_TIMEOUT: '2s',
-    MXDOCTOR_SMTP_SESSION_TIMEOUT: '10s',
-    MXDOCTOR_SMTP_MAX_LINE: '4096',
-  });
+  const ENV = () => fx.env();
 
   async function check(
     domain: string,
