@@ -627,7 +627,9 @@ function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
           details: { legacy },
         },
       );
-    else if (legacy && legacy.errorCode !== 'ETIMEDOUT' && legacy.errorCode !== 'EABORTED')
+    else if (!hs && legacy) {
+      // TLS does not work at all here (smtp.starttls says why): a refused legacy handshake proves nothing.
+    } else if (legacy && legacy.errorCode !== 'ETIMEDOUT' && legacy.errorCode !== 'EABORTED')
       make(
         'tls.legacy_protocols',
         'pass',
