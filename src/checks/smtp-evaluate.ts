@@ -837,6 +837,12 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   if (ns) out.push(...nullSenderFinding(ns, p, facts, s));
   const relay = s.relay;
   if (relay) out.push(...relayFinding(relay, p, s));
+  // The session ended during the recipients: the transactions after them never ran.
+  const domainTests = s.rcpts.some((r) => r.role === 'postmaster');
+  if (domainTests && s.error && !ns)
+    make('smtp.null_sender', 'error', `Could not test the null sender: ${stopReason(s)}.`, { details: { error: s.error } });
+  if (domainTests && s.error && !relay)
+    make('smtp.open_relay', 'error', `Could not test relaying: ${stopReason(s)}.`, { details: { error: s.error } });
   return out;
 }
 
