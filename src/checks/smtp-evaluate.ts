@@ -840,9 +840,13 @@ function transactionFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   // The session ended during the recipients: the transactions after them never ran.
   const domainTests = s.rcpts.some((r) => r.role === 'postmaster');
   if (domainTests && s.error && !ns)
-    make('smtp.null_sender', 'error', `Could not test the null sender: ${stopReason(s)}.`, { details: { error: s.error } });
+    make('smtp.null_sender', 'error', `Could not test the null sender: ${stopReason(s)}.`, {
+      details: { error: s.error },
+    });
   if (domainTests && s.error && !relay)
-    make('smtp.open_relay', 'error', `Could not test relaying: ${stopReason(s)}.`, { details: { error: s.error } });
+    make('smtp.open_relay', 'error', `Could not test relaying: ${stopReason(s)}.`, {
+      details: { error: s.error },
+    });
   return out;
 }
 
