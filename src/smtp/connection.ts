@@ -276,13 +276,18 @@ export class SmtpConnection {
       const onAbort = (): void => {
         done();
         const reason: unknown = signal.reason;
-        if (isProbeError(reason, 'ETIMEDOUT')) {
+        if (isProbeError(reason, 'ETIMEDOUT') && reason.message.startsWith(`${phase} reply`)) {
           const got =
             this.partial.length > 0
               ? `; received so far: ${JSON.stringify(DEFAULT_LINE_DECODER.decode(this.partial).slice(0, 80))}`
               : '; nothing received';
           reject(
             new ProbeError('ETIMEDOUT', `no complete ${phase} reply within ${timeoutMs} ms${got}`, { phase }),
+          );
+        } else if (reason instanceof ProbeError) {
+          // The session deadline (or the caller) ended the wait, not this reply's own timeout.
+          reject(
+            new ProbeError(reason.code, `${reason.message} (waiting for the ${phase} reply)`, { phase }),
           );
         } else reject(reason instanceof Error ? reason : new ProbeError('EABORTED', 'aborted', { phase }));
       };
