@@ -53,6 +53,11 @@ export default tseslint.config(
       'src/tls/evaluate.ts',
       'src/smtp/reply.ts',
       'src/smtp/ehlo.ts',
+      'src/smtp/command.ts',
+      'src/smtp/classify.ts',
+      'src/smtp/model.ts',
+      'src/tls/certificate.ts',
+      'src/checks/smtp-evaluate.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -25,7 +25,26 @@ export const ConfigSchema = z.object({
   check: z.object({ deadlineMs: z.number().int().min(100) }),
   probe: z.object({ ehloName: z.string().min(1), mailFrom: z.string().min(3) }),
   net: z.object({ allowPrivate: z.boolean() }),
-  smtp: z.object({ port: z.number().int().min(1).max(65535) }),
+  smtp: z.object({
+    port: z.number().int().min(1).max(65535),
+    /** Per-phase timeouts of the SMTP probe, in milliseconds. */
+    connectTimeoutMs: z.number().int().min(1),
+    bannerTimeoutMs: z.number().int().min(1),
+    commandTimeoutMs: z.number().int().min(1),
+    envelopeTimeoutMs: z.number().int().min(1),
+    tlsTimeoutMs: z.number().int().min(1),
+    sessionTimeoutMs: z.number().int().min(1),
+    maxHosts: z.number().int().min(1).max(32),
+    maxAddressesPerHost: z.number().int().min(1).max(16),
+    perAddressConcurrency: z.number().int().min(1).max(16),
+    maxLineBytes: z.number().int().min(512),
+    maxReplyLines: z.number().int().min(1),
+    maxSessionBytes: z.number().int().min(4096),
+    /** Default delay before asking greylisted recipients again; 0 = no retry. */
+    greylistRetryMs: z.number().int().min(0),
+    legacyTlsProbe: z.boolean(),
+    cacheTtlMs: z.number().int().min(0),
+  }),
   tls: z.object({
     /** Extra trusted CAs (PEM) from --ca-file / MXDOCTOR_CA_FILE. */
     caFile: z.string().optional(),
@@ -214,7 +233,149 @@ export const SETTINGS: Setting[] = [
     parse: (v, n) => parseInteger(v, n, 1, 65535),
     default: () => 25,
   },
+  ...smtpSettings(),
 ];
+
+function smtpSettings(): Setting[] {
+  const duration = (env: string, key: string, ms: number, text: string, description: string): Setting => ({
+    env,
+    path: `smtp.${key}`,
+    description,
+    defaultText: text,
+    parse: parseDuration,
+    default: () => ms,
+  });
+  const integer = (
+    env: string,
+    key: string,
+    value: number,
+    min: number,
+    max: number,
+    description: string,
+  ): Setting => ({
+    env,
+    path: `smtp.${key}`,
+    description,
+    defaultText: String(value),
+    parse: (v, n) => parseInteger(v, n, min, max),
+    default: () => value,
+  });
+  return [
+    duration(
+      'MXDOCTOR_SMTP_CONNECT_TIMEOUT',
+      'connectTimeoutMs',
+      20_000,
+      '20s',
+      'SMTP probe: timeout of the TCP connect to an MX address.',
+    ),
+    duration(
+      'MXDOCTOR_SMTP_BANNER_TIMEOUT',
+      'bannerTimeoutMs',
+      30_000,
+      '30s',
+      'SMTP probe: time allowed for the complete 220 greeting (RFC 5321 §4.5.3.2 allows 5 min; a server slower than this is reported as a tarpit).',
+    ),
+    duration(
+      'MXDOCTOR_SMTP_COMMAND_TIMEOUT',
+      'commandTimeoutMs',
+      30_000,
+      '30s',
+      'SMTP probe: time allowed for the reply to EHLO, HELO, STARTTLS, RSET and QUIT.',
+    ),
+    duration(
+      'MXDOCTOR_SMTP_RCPT_TIMEOUT',
+      'envelopeTimeoutMs',
+      60_000,
+      '60s',
+      'SMTP probe: time allowed for the reply to MAIL FROM and RCPT TO.',
+    ),
+    duration(
+      'MXDOCTOR_SMTP_TLS_TIMEOUT',
+      'tlsTimeoutMs',
+      20_000,
+      '20s',
+      'SMTP probe: time allowed for a TLS handshake after STARTTLS.',
+    ),
+    duration(
+      'MXDOCTOR_SMTP_SESSION_TIMEOUT',
+      'sessionTimeoutMs',
+      90_000,
+      '90s',
+      'SMTP probe: deadline of one whole SMTP session.',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_MAX_HOSTS',
+      'maxHosts',
+      10,
+      1,
+      32,
+      'SMTP probe: MX hosts probed, in preference order.',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_MAX_ADDRESSES',
+      'maxAddressesPerHost',
+      2,
+      1,
+      16,
+      'SMTP probe: addresses probed per MX host (IPv4 and IPv6 alternately).',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_PER_ADDRESS',
+      'perAddressConcurrency',
+      2,
+      1,
+      16,
+      'SMTP probe: most concurrent sessions to one MX address from this process.',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_MAX_LINE',
+      'maxLineBytes',
+      2048,
+      512,
+      1_048_576,
+      'SMTP probe: longest reply line accepted, in bytes (RFC 5321 §4.5.3.1.5 says 512).',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_MAX_REPLY_LINES',
+      'maxReplyLines',
+      100,
+      1,
+      10_000,
+      'SMTP probe: most lines in one reply.',
+    ),
+    integer(
+      'MXDOCTOR_SMTP_MAX_BYTES',
+      'maxSessionBytes',
+      262_144,
+      4096,
+      67_108_864,
+      'SMTP probe: most bytes received in one session.',
+    ),
+    duration(
+      'MXDOCTOR_GREYLIST_RETRY',
+      'greylistRetryMs',
+      0,
+      '0 (no retry)',
+      'Delay after which greylisted recipients are asked again (e.g. 60s); the default for `--greylist-retry`.',
+    ),
+    {
+      env: 'MXDOCTOR_SMTP_LEGACY_TLS',
+      path: 'smtp.legacyTlsProbe',
+      description:
+        'SMTP probe: try a TLS 1.0/1.1-only handshake to see whether a server still accepts them (one extra session per address).',
+      defaultText: 'true',
+      parse: parseBoolean,
+      default: () => true,
+    },
+    duration(
+      'MXDOCTOR_SMTP_CACHE_TTL',
+      'cacheTtlMs',
+      600_000,
+      '10m',
+      'How long the service shares connection-level SMTP results (banner, EHLO, TLS, certificate) of one MX address between checks; the CLI has no cache.',
+    ),
+  ];
+}
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
@@ -251,11 +412,11 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (!probe.mailFrom) probe.mailFrom = `mxdoctor@${probe.ehloName}`;
   if (!/^[^\s@<>]+@[^\s@<>]+$/.test(probe.mailFrom)) {
     throw new ConfigError(
-      `MXDOCTOR_MAIL_FROM=${JSON.stringify(probe.mailFrom)} is not an address like probe@example.com`,
+      `MXDOCTOR_MAIL_FROM / --mail-from ${JSON.stringify(probe.mailFrom)} is not an address like probe@example.com`,
     );
   }
   if (!/^[a-z0-9.-]+$/i.test(probe.ehloName)) {
-    throw new ConfigError(`MXDOCTOR_EHLO_NAME=${JSON.stringify(probe.ehloName)} is not a host name`);
+    throw new ConfigError(`MXDOCTOR_EHLO_NAME / --helo ${JSON.stringify(probe.ehloName)} is not a host name`);
   }
   const caFile = (raw.tls as { caFile?: string }).caFile;
   if (caFile) {

@@ -3,6 +3,8 @@ import { colorEnabled, loadConfig, parseDuration, parseResolver } from '../confi
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
 import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';
+import type { NormalizedDomain } from '../input/domain.js';
+import { isProbeAddress } from '../smtp/command.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
@@ -16,6 +18,45 @@ interface CheckFlags {
   dnsTimeout?: number;
   port?: number;
   verbose?: boolean;
+  verify?: string[];
+  caFile?: string;
+  helo?: string;
+  mailFrom?: string;
+  smtp?: boolean;
+  greylistRetry?: number;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** --verify addresses: well-formed, at the checked domain, normalised (domain in ASCII, lower case). */
+export function normalizeVerify(addresses: readonly string[], domain: NormalizedDomain): string[] {
+  const out: string[] = [];
+  for (const raw of addresses) {
+    const text = raw.trim();
+    const at = text.lastIndexOf('@');
+    if (at <= 0)
+      throw new UsageError(
+        `--verify ${JSON.stringify(raw)} is not an email address; give one like user@${domain.unicode}`,
+      );
+    const parsed = normalizeDomain(text.slice(at + 1));
+    if (!parsed.ok || parsed.domain.ascii !== domain.ascii) {
+      throw new UsageError(
+        `--verify ${JSON.stringify(raw)}: only addresses at ${domain.unicode}, the domain being checked, can be verified`,
+      );
+    }
+    const address = `${text.slice(0, at)}@${parsed.domain.ascii}`;
+    if (!isProbeAddress(address) || /[^\x21-\x7e]/.test(text.slice(0, at))) {
+      throw new UsageError(
+        `--verify ${JSON.stringify(raw)}: the local part must be printable ASCII without spaces or angle brackets (quoted and non-ASCII local parts are not supported)`,
+      );
+    }
+    if (!out.includes(address)) out.push(address);
+  }
+  if (out.length > 50)
+    throw new UsageError(`--verify was given ${out.length} times; at most 50 addresses per check`);
+  return out;
 }
 
 function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
@@ -46,7 +87,7 @@ function portFlag(value: string): number {
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
   program
     .command('check')
-    .description("check a domain's mail setup: MX records and their hosts")
+    .description("check a domain's mail setup: MX records, and the MX servers over SMTP and TLS")
     .argument('<domain>', 'domain name, IDN, or email address (its domain is checked)')
     .option('--json', 'print the report as JSON (exactly the report, nothing else)')
     .option(
@@ -70,6 +111,23 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     )
     .option('--port <port>', 'SMTP port to probe (MXDOCTOR_SMTP_PORT; default 25)', portFlag)
     .option(
+      '--verify <address>',
+      'verify that this address exists, with RCPT TO only (repeatable; same domain only; nothing is sent)',
+      collect,
+    )
+    .option('--ca-file <pem>', 'also trust the CA certificates in this PEM file (MXDOCTOR_CA_FILE)')
+    .option(
+      '--helo <name>',
+      "name the SMTP probe announces in EHLO (MXDOCTOR_EHLO_NAME; default: this host's name)",
+    )
+    .option('--mail-from <address>', 'envelope sender of the SMTP probe (MXDOCTOR_MAIL_FROM)')
+    .option('--no-smtp', 'do not connect to the MX hosts (DNS checks only)')
+    .option(
+      '--greylist-retry <duration>',
+      'when greylisted, ask again after this delay, e.g. 60s (MXDOCTOR_GREYLIST_RETRY; default: no retry)',
+      durationFlag('--greylist-retry'),
+    )
+    .option(
       '-v, --verbose',
       'show details: finding IDs, fixes for every finding, SMTP transcripts, the DNS log',
     )
@@ -81,7 +139,9 @@ Exit codes: 0 no finding failed; 1 at least one finding failed; 2 usage or input
 Examples:
   mxdoctor check example.com
   mxdoctor check user@bücher.example --json
-  mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v`,
+  mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v
+  mxdoctor check example.com --verify alice@example.com --helo probe.example.org
+  mxdoctor check example.com --no-smtp`,
     )
     .action(async (rawDomain: string, flags: CheckFlags) => {
       const parsed = normalizeDomain(rawDomain);
@@ -94,9 +154,22 @@ Examples:
         net: flags.allowPrivate ? { allowPrivate: true } : {},
         check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
         smtp: flags.port !== undefined ? { port: flags.port } : {},
+        probe: {
+          ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
+          ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
+        },
+        tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
       };
       const config = loadConfig(undefined, overrides);
-      const options: CheckOptions = { ...DEFAULT_CHECK_OPTIONS };
+      const greylistRetryMs = flags.greylistRetry ?? config.smtp.greylistRetryMs;
+      // The retry waits inside the check: give the deadline that much more, unless set explicitly.
+      if (greylistRetryMs > 0 && flags.timeout === undefined) config.check.deadlineMs += greylistRetryMs;
+      const options: CheckOptions = {
+        ...DEFAULT_CHECK_OPTIONS,
+        smtp: flags.smtp !== false,
+        verify: normalizeVerify(flags.verify ?? [], parsed.domain),
+        greylistRetryMs,
+      };
       const report = await runCheck(parsed.domain, options, { config });
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');

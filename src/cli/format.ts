@@ -107,9 +107,19 @@ export function formatReport(report: Report, options: FormatOptions): string {
  */
 function transcriptsOf(report: Report): { title: string; lines: string[] }[] {
   const smtp = report.data.smtp as
-    { sessions?: { host?: string; address?: string; transcript?: unknown[] }[] } | undefined;
+    | {
+        sessions?: {
+          host?: string;
+          address?: string;
+          kind?: string;
+          cached?: { storedAt?: string };
+          transcript?: unknown[];
+        }[];
+      }
+    | undefined;
   return (smtp?.sessions ?? []).map((s) => ({
-    title: `${s.host ?? ''} ${s.address ?? ''}`.trim(),
+    title:
+      `${s.host ?? ''} ${s.address ?? ''}${s.kind && s.kind !== 'probe' ? ` (${s.kind.replace('_', ' ')})` : ''}${s.cached?.storedAt ? ` (cached, observed ${s.cached.storedAt})` : ''}`.trim(),
     lines: (s.transcript ?? []).map((l) =>
       typeof l === 'string'
         ? l

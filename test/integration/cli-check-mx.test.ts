@@ -31,6 +31,8 @@ describe('mxdoctor check: MX resolution', () => {
       dns.address,
       '--dns-timeout',
       '400ms',
+      // These fixtures point at public-looking addresses: stay MX-focused, never connect.
+      '--no-smtp',
       ...extra,
     ]);
     let report: Report;

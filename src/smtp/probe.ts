@@ -1,0 +1,491 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../config.js';
+import { sleep } from '../net/deadline.js';
+import type { MxSet } from '../report/model.js';
+import { chainFacts } from '../tls/certificate.js';
+import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
+import { loadTrustStore } from '../tls/trust-store.js';
+import type { TlsObservation } from './contract.js';
+import type { SessionRecord } from './model.js';
+import type { AddressLimiter, ConnectionCache, SmtpServices } from './services.js';
+import { chains, runSession } from './session.js';
+import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
+
+/**
+ * Orchestrates the SMTP sessions of one domain: which MX addresses to probe (caps, IPv4 and
+ * IPv6 alternately), politeness (at most N sessions per address, through the service's
+ * limiter when it has one), the shared connection cache, the legacy-TLS and plain-fallback
+ * sessions, and the delayed greylisting retry. Returns raw sessions and TLS observations;
+ * judging them is checks/smtp-evaluate.ts's job.
+ */
+
+export interface ProbeSettings {
+  port: number;
+  heloName: string;
+  mailFrom: string;
+  allowPrivate: boolean;
+  timeouts: SmtpTimeouts;
+  limits: SessionPlan['limits'];
+  maxHosts: number;
+  maxAddressesPerHost: number;
+  perAddressConcurrency: number;
+  legacyTls: boolean;
+  cacheTtlMs: number;
+}
+
+export function probeSettings(config: Config): ProbeSettings {
+  const s = config.smtp;
+  return {
+    port: s.port,
+    heloName: config.probe.ehloName,
+    mailFrom: config.probe.mailFrom,
+    allowPrivate: config.net.allowPrivate,
+    timeouts: {
+      connectMs: s.connectTimeoutMs,
+      bannerMs: s.bannerTimeoutMs,
+      commandMs: s.commandTimeoutMs,
+      envelopeMs: s.envelopeTimeoutMs,
+      tlsMs: s.tlsTimeoutMs,
+      sessionMs: s.sessionTimeoutMs,
+    },
+    limits: {
+      maxLineBytes: s.maxLineBytes,
+      maxReplyLines: s.maxReplyLines,
+      maxSessionBytes: s.maxSessionBytes,
+    },
+    maxHosts: s.maxHosts,
+    maxAddressesPerHost: s.maxAddressesPerHost,
+    perAddressConcurrency: s.perAddressConcurrency,
+    legacyTls: s.legacyTlsProbe,
+    cacheTtlMs: s.cacheTtlMs,
+  };
+}
+
+export interface Target {
+  host: string;
+  preference: number;
+  address: string;
+  family: 4 | 6;
+  /** Position of the address within its host's tested addresses (0 = first). */
+  rank: number;
+}
+
+export interface Skipped {
+  host: string;
+  address?: string;
+  why: string;
+}
+
+/**
+ * The MX addresses to probe: hosts in preference order (at most maxHosts), and per host at
+ * most maxAddressesPerHost addresses, alternating IPv4 and IPv6 so both families are seen.
+ */
+export function selectTargets(
+  mx: MxSet,
+  settings: Pick<ProbeSettings, 'maxHosts' | 'maxAddressesPerHost'>,
+): { targets: Target[]; skipped: Skipped[] } {
+  const targets: Target[] = [];
+  const skipped: Skipped[] = [];
+  const hosts = mx.hosts.filter((h) => !h.ipLiteral);
+  for (const h of mx.hosts.filter((x) => x.ipLiteral))
+    skipped.push({ host: h.name, why: 'the MX target is an IP address, not a host name' });
+  hosts.forEach((host, i) => {
+    if (i >= settings.maxHosts) {
+      skipped.push({
+        host: host.name,
+        why: `only the first ${settings.maxHosts} MX hosts are probed (MXDOCTOR_SMTP_MAX_HOSTS)`,
+      });
+      return;
+    }
+    if (host.addresses.length === 0) {
+      skipped.push({ host: host.name, why: 'the host has no address' });
+      return;
+    }
+    const v4 = host.addresses.filter((a) => a.family === 4);
+    const v6 = host.addresses.filter((a) => a.family === 6);
+    const ordered: typeof host.addresses = [];
+    for (let k = 0; k < Math.max(v4.length, v6.length); k++) {
+      if (v4[k]) ordered.push(v4[k]!);
+      if (v6[k]) ordered.push(v6[k]!);
+    }
+    ordered.forEach((a, rank) => {
+      if (rank >= settings.maxAddressesPerHost) {
+        skipped.push({
+          host: host.name,
+          address: a.address,
+          why: `only ${settings.maxAddressesPerHost} addresses per host are probed (MXDOCTOR_SMTP_MAX_ADDRESSES)`,
+        });
+      } else {
+        targets.push({
+          host: host.name,
+          preference: host.preference,
+          address: a.address,
+          family: a.family,
+          rank,
+        });
+      }
+    });
+  });
+  return { targets, skipped };
+}
+
+/** The default AddressLimiter: a counting semaphore per address, shared by the whole process. */
+export class InProcessLimiter implements AddressLimiter {
+  private readonly active = new Map<string, number>();
+  private readonly queues = new Map<string, (() => void)[]>();
+
+  constructor(private readonly perAddress: number) {}
+
+  acquire(address: string, signal: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted)
+        return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const grant = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.active.set(address, (this.active.get(address) ?? 0) + 1);
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          const n = (this.active.get(address) ?? 1) - 1;
+          if (n === 0) this.active.delete(address);
+          else this.active.set(address, n);
+          const next = this.queues.get(address)?.shift();
+          if (this.queues.get(address)?.length === 0) this.queues.delete(address);
+          next?.();
+        });
+      };
+      const onAbort = (): void => {
+        const q = this.queues.get(address);
+        if (q)
+          this.queues.set(
+            address,
+            q.filter((g) => g !== grant),
+          );
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if ((this.active.get(address) ?? 0) < this.perAddress) return grant();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.queues.set(address, [...(this.queues.get(address) ?? []), grant]);
+    });
+  }
+}
+
+const limiters = new Map<number, InProcessLimiter>();
+
+/** The process-wide default limiter for a concurrency. */
+export function defaultLimiter(perAddress: number): AddressLimiter {
+  let limiter = limiters.get(perAddress);
+  if (!limiter) {
+    limiter = new InProcessLimiter(perAddress);
+    limiters.set(perAddress, limiter);
+  }
+  return limiter;
+}
+
+/** Random local parts that no real mailbox has (catch-all detection). */
+export function randomLocalParts(count: number): string[] {
+  return Array.from({ length: count }, () => `mxdoctor-${randomBytes(8).toString('hex').slice(0, 12)}`);
+}
+
+/** Cache key of one MX address's connection-level facts: address, host name and probe options. */
+export function connectionCacheKey(
+  target: Pick<Target, 'host' | 'address'>,
+  settings: ProbeSettings,
+): string {
+  const options = createHash('sha256')
+    .update(JSON.stringify([settings.port, settings.heloName, settings.legacyTls, settings.limits]))
+    .digest('hex')
+    .slice(0, 16);
+  return `smtp-conn:v1:${target.address}:${settings.port}:${target.host}:${options}`;
+}
+
+export interface CachedConnection {
+  main: SessionRecord;
+  legacy?: SessionRecord;
+  tls: TlsObservation;
+}
+
+/** What one MX address showed, across the sessions held with it. */
+export interface AddressProbe extends Target {
+  /** The full session (or its cached connection-level part). */
+  main: SessionRecord;
+  legacy?: SessionRecord;
+  /** Recipients without TLS after a failed handshake. */
+  fallback?: SessionRecord;
+  /** Recipients only, when `main` came from the cache. */
+  rcpt?: SessionRecord;
+  retry?: SessionRecord;
+  tls: TlsObservation;
+  cachedAt?: string;
+}
+
+/** The session whose recipient answers count for an address. */
+export function recipientSession(p: AddressProbe): SessionRecord | undefined {
+  if (p.rcpt) return p.rcpt;
+  if (p.fallback) return p.fallback;
+  return p.main.cached ? undefined : p.main;
+}
+
+export interface RecipientTests {
+  recipients: RcptPlan[];
+  extraRandom: string[];
+  nullSenderTo?: string;
+  relay?: { from: string; to: string };
+}
+
+/** Builds the TLS observation of a session from its handshake and presented chain. */
+export function observeTls(
+  main: SessionRecord,
+  chainDer: readonly Uint8Array[],
+  config: Pick<Config, 'tls'>,
+  now: Date,
+): TlsObservation {
+  const caps = main.ehlo?.capabilities;
+  const refusedEhlo = main.ehlo?.ehloRefused;
+  const starttls: TlsObservation['starttls'] = caps
+    ? caps.starttls
+      ? 'offered'
+      : 'not_offered'
+    : refusedEhlo && (refusedEhlo.code === 500 || refusedEhlo.code === 502)
+      ? 'not_offered'
+      : 'unknown';
+  const obs: TlsObservation = {
+    host: main.host,
+    address: main.address,
+    port: main.port,
+    starttls,
+    handshake: main.starttls?.handshake ? 'ok' : main.starttls ? 'failed' : 'not_attempted',
+    chain: [],
+  };
+  if (main.starttls?.error) obs.error = main.starttls.error;
+  else if (starttls === 'offered' && !main.starttls && main.error)
+    obs.error = `not attempted: ${main.error.message}`;
+  const hs = main.starttls?.handshake;
+  if (hs) {
+    obs.protocol = hs.protocol;
+    obs.cipher = hs.cipher;
+    const parsed = chainFacts(chainDer);
+    obs.chain = parsed.chain;
+    if (parsed.errors.length > 0) main.starttls!.chainErrors = parsed.errors;
+    const store = loadTrustStore(config);
+    const trust = verifyChain(chainDer, trustAnchors(store.pems), now);
+    obs.trusted = trust.trusted;
+    if (trust.error) obs.trustError = trust.error;
+    const leaf = parsed.chain[0];
+    if (leaf) obs.hostnameMatches = hostnameMatches(leaf, main.host).matches;
+  }
+  return obs;
+}
+
+/** A copy of a session record without anything about recipients (for the shared cache). */
+function connectionPart(record: SessionRecord): SessionRecord {
+  const copy = structuredClone(record);
+  delete copy.mail;
+  delete copy.nullSender;
+  delete copy.relay;
+  copy.rcpts = [];
+  const cut = copy.transcript.findIndex((l) => l.dir === 'C' && /^(MAIL|RCPT)\b/i.test(l.line));
+  if (cut >= 0) {
+    copy.transcript = [
+      ...copy.transcript.slice(0, cut),
+      { atMs: copy.transcript[cut]!.atMs, dir: '*', line: '(recipient tests omitted from the shared cache)' },
+    ];
+  }
+  return copy;
+}
+
+export interface ProbeAddressInput {
+  target: Target;
+  settings: ProbeSettings;
+  tests: RecipientTests;
+  /** Whether this address must run the recipient tests even when its connection facts are cached. */
+  needsRecipientTests: boolean;
+  config: Pick<Config, 'tls'>;
+  services: SmtpServices;
+  signal: AbortSignal;
+  now: () => Date;
+}
+
+/** Probes one MX address: full session (or cache), legacy TLS, plain fallback. */
+export async function probeAddress(input: ProbeAddressInput): Promise<AddressProbe> {
+  const { target, settings, tests, services, signal } = input;
+  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const cache: ConnectionCache | undefined = services.connectionCache;
+  const key = connectionCacheKey(target, settings);
+  const base: Omit<SessionPlan, 'kind' | 'recipients' | 'starttls'> = {
+    host: target.host,
+    address: target.address,
+    port: settings.port,
+    heloName: settings.heloName,
+    mailFrom: settings.mailFrom,
+    timeouts: settings.timeouts,
+    limits: settings.limits,
+    allowPrivate: settings.allowPrivate,
+    signal,
+  };
+  const run = async (plan: SessionPlan): Promise<SessionRecord> => {
+    const release = await limiter.acquire(target.address, signal);
+    try {
+      return await runSession(plan);
+    } finally {
+      release();
+    }
+  };
+  const withTests = (kind: SessionPlan['kind'], starttls: boolean): SessionPlan => ({
+    ...base,
+    kind,
+    starttls,
+    recipients: tests.recipients,
+    extraRandom: tests.extraRandom,
+    ...(tests.nullSenderTo ? { nullSenderTo: tests.nullSenderTo } : {}),
+    ...(tests.relay ? { relay: tests.relay } : {}),
+  });
+
+  let cached: { value: unknown; storedAt: string } | undefined;
+  if (cache) {
+    try {
+      cached = await cache.get(key);
+    } catch {
+      cached = undefined; // a cache outage must not fail the check
+    }
+  }
+  if (cached && isCachedConnection(cached.value)) {
+    const value = cached.value;
+    const stamp = { storedAt: cached.storedAt };
+    const result: AddressProbe = {
+      ...target,
+      main: { ...value.main, cached: stamp },
+      tls: { ...value.tls, cached: stamp },
+      cachedAt: cached.storedAt,
+    };
+    if (value.legacy) result.legacy = { ...value.legacy, cached: stamp };
+    if (input.needsRecipientTests && tests.recipients.length > 0) {
+      // STARTTLS as a sender would, when the cached handshake worked.
+      result.rcpt = await run(withTests('rcpt', value.tls.handshake === 'ok'));
+    }
+    return result;
+  }
+
+  const main = await run(withTests('probe', true));
+  const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
+  const result: AddressProbe = { ...target, main, tls };
+  if (main.starttls?.reply && settings.legacyTls && !signal.aborted) {
+    result.legacy = await run({
+      ...base,
+      kind: 'legacy_tls',
+      starttls: true,
+      legacyTls: true,
+      recipients: [],
+    });
+  }
+  // A failed handshake kills the session before the recipients: ask them without TLS, as an
+  // opportunistic sender falls back to plaintext.
+  const handshakeFailed = main.starttls && !main.starttls.handshake;
+  if (handshakeFailed && tests.recipients.length > 0 && !signal.aborted) {
+    result.fallback = await run(withTests('plain_fallback', false));
+  }
+  if (cache && main.ehlo && !main.error?.code.startsWith('EABORT')) {
+    const value: CachedConnection = { main: connectionPart(main), tls };
+    if (result.legacy) value.legacy = result.legacy;
+    await cache.set(key, JSON.parse(JSON.stringify(value)), settings.cacheTtlMs).catch(() => undefined);
+  }
+  return result;
+}
+
+function isCachedConnection(value: unknown): value is CachedConnection {
+  const v = value as Partial<CachedConnection> | undefined;
+  return Boolean(v && typeof v === 'object' && v.main && v.tls && Array.isArray(v.main.transcript));
+}
+
+/** Asks greylisted recipients of an address again, after the delay, in a new session. */
+export async function retryGreylisted(
+  probe: AddressProbe,
+  settings: ProbeSettings,
+  services: SmtpServices,
+  signal: AbortSignal,
+): Promise<SessionRecord | undefined> {
+  const session = recipientSession(probe);
+  const greylisted = (session?.rcpts ?? []).filter((r) => r.verdict === 'greylisted');
+  if (greylisted.length === 0) return undefined;
+  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const release = await limiter.acquire(probe.address, signal);
+  try {
+    return await runSession({
+      kind: 'greylist_retry',
+      host: probe.host,
+      address: probe.address,
+      port: settings.port,
+      heloName: settings.heloName,
+      mailFrom: settings.mailFrom,
+      starttls: probe.tls.handshake === 'ok',
+      recipients: greylisted.map((r) => ({ to: r.to, role: r.role })),
+      timeouts: settings.timeouts,
+      limits: settings.limits,
+      allowPrivate: settings.allowPrivate,
+      signal,
+    });
+  } finally {
+    release();
+  }
+}
+
+export interface DomainProbeInput {
+  domain: string;
+  mx: MxSet;
+  settings: ProbeSettings;
+  tests: RecipientTests;
+  config: Pick<Config, 'tls'>;
+  services: SmtpServices;
+  signal: AbortSignal;
+  now: () => Date;
+  greylistRetryMs: number;
+  onProgress?: (message: string, done: number, total: number) => void;
+}
+
+export interface DomainProbe {
+  targets: Target[];
+  skipped: Skipped[];
+  probes: AddressProbe[];
+}
+
+/** Probes every selected MX address concurrently (politeness is the limiter's job). */
+export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe> {
+  const { targets, skipped } = selectTargets(input.mx, input.settings);
+  let done = 0;
+  const probes = await Promise.all(
+    targets.map(async (target) => {
+      const p = await probeAddress({
+        target,
+        settings: input.settings,
+        tests: input.tests,
+        needsRecipientTests: target.rank === 0,
+        config: input.config,
+        services: input.services,
+        signal: input.signal,
+        now: input.now,
+      });
+      done++;
+      input.onProgress?.(`${target.host} [${target.address}]`, done, targets.length);
+      return p;
+    }),
+  );
+  if (
+    input.greylistRetryMs > 0 &&
+    probes.some((p) => recipientSession(p)?.rcpts.some((r) => r.verdict === 'greylisted'))
+  ) {
+    input.onProgress?.(
+      `greylisted: asking again in ${Math.round(input.greylistRetryMs / 1000)} s`,
+      done,
+      targets.length,
+    );
+    await sleep(input.greylistRetryMs, input.signal);
+    await Promise.all(
+      probes.map(async (p) => {
+        const retry = await retryGreylisted(p, input.settings, input.services, input.signal);
+        if (retry) p.retry = retry;
+      }),
+    );
+  }
+  return { targets, skipped, probes };
+}

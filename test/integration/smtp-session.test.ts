@@ -1,0 +1,162 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runSession } from '../../src/smtp/session.js';
+import type { SessionPlan } from '../../src/smtp/session.js';
+import { freePort, scriptedMta, startPlaybook } from '../support/smtp-fakes.js';
+import type { Playbook } from '../support/smtp-fakes.js';
+
+/** The session state machine against raw playbook servers: deadlines, limits, guard, pipelining. */
+describe('SMTP session', () => {
+  let port: number;
+  const fakes: Playbook[] = [];
+  const host = (n: number): string => `127.0.0.${40 + n}`;
+
+  before(async () => {
+    port = await freePort();
+    // 0: a tarpit greeting, one byte per 300 ms.
+    fakes.push(
+      await startPlaybook(host(0), port, async (conn) => {
+        for (const ch of '220 slow.example.test ESMTP\r\n') {
+          if (conn.closed) return;
+          conn.raw(ch);
+          await conn.sleep(300);
+        }
+      }),
+    );
+    // 1: an EHLO reply with endless continuation lines.
+    fakes.push(
+      await startPlaybook(host(1), port, async (conn) => {
+        conn.send('220 many.example.test ESMTP');
+        await conn.read();
+        for (let i = 0; i < 5000 && !conn.closed; i++) {
+          conn.send(`250-EXTENSION${i}`);
+          if (i % 100 === 0) await conn.sleep(1);
+        }
+      }),
+    );
+    // 2: no PIPELINING, and at most two recipients per transaction.
+    fakes.push(
+      await startPlaybook(
+        host(2),
+        port,
+        (() => {
+          let rcpts = 0;
+          return scriptedMta({
+            name: 'strict.example.test',
+            extensions: ['8BITMIME'],
+            reply: (line) => {
+              if (/^(MAIL|RSET)/i.test(line)) rcpts = 0;
+              if (/^RCPT/i.test(line))
+                return ++rcpts > 2 ? '452 4.5.3 Error: too many recipients' : '250 2.1.5 Ok';
+              return undefined;
+            },
+          });
+        })(),
+      ),
+    );
+    // 3: silent after the greeting.
+    fakes.push(
+      await startPlaybook(host(3), port, async (conn) => {
+        conn.send('220 quiet.example.test ESMTP');
+        while ((await conn.read()) !== undefined) {
+          // never answers
+        }
+      }),
+    );
+  });
+  after(async () => {
+    for (const f of fakes) f.assertNoMessageSent();
+    await Promise.all(fakes.map((f) => f.stop()));
+  });
+
+  const plan = (n: number, extra: Partial<SessionPlan> = {}): SessionPlan => ({
+    kind: 'probe',
+    host: `mx${n}.example.test`,
+    address: host(n),
+    port,
+    heloName: 'probe.mxdoctor.test',
+    mailFrom: 'probe@mxdoctor.test',
+    starttls: true,
+    recipients: [],
+    timeouts: {
+      connectMs: 2000,
+      bannerMs: 2000,
+      commandMs: 2000,
+      envelopeMs: 2000,
+      tlsMs: 2000,
+      sessionMs: 10_000,
+    },
+    limits: { maxLineBytes: 2048, maxReplyLines: 100, maxSessionBytes: 262_144 },
+    allowPrivate: true,
+    signal: new AbortController().signal,
+    ...extra,
+  });
+
+  it('ends a session at its overall deadline, naming the phase it was in', async () => {
+    const t0 = Date.now();
+    const r = await runSession(
+      plan(0, { timeouts: { ...plan(0).timeouts, bannerMs: 30_000, sessionMs: 1200 } }),
+    );
+    assert.equal(r.error?.code, 'ETIMEDOUT');
+    assert.match(r.error!.message, /SMTP session timed out after 1200 ms \(waiting for the banner reply\)/);
+    assert.ok(Date.now() - t0 < 3000);
+  });
+
+  it('cancels everything when the caller aborts, and rejects', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('job cancelled')), 300);
+    await assert.rejects(runSession(plan(3, { signal: controller.signal })), /job cancelled/);
+  });
+
+  it('stops a reply with too many lines at the limit', async () => {
+    const r = await runSession(plan(1));
+    assert.equal(r.error?.code, 'ELIMIT');
+    assert.match(r.error!.message, /more than 100 lines/);
+    assert.equal(r.ehlo, undefined);
+  });
+
+  it('stops at the session byte budget', async () => {
+    const r = await runSession(
+      plan(1, { limits: { maxLineBytes: 2048, maxReplyLines: 100_000, maxSessionBytes: 8192 } }),
+    );
+    assert.equal(r.error?.code, 'ELIMIT');
+    assert.match(r.error!.message, /more than 8192 bytes/);
+    assert.ok(r.bytesIn < 8192 + 65_536);
+  });
+
+  it('refuses a loopback address unless private addresses are allowed, without connecting', async () => {
+    const before = fakes[2]!.connections;
+    const r = await runSession(plan(2, { allowPrivate: false }));
+    assert.equal(r.connect.failure, 'forbidden');
+    assert.match(r.connect.error!, /loopback/);
+    assert.equal(fakes[2]!.connections, before);
+  });
+
+  it('asks recipients one by one without PIPELINING, and opens a new transaction after "too many recipients"', async () => {
+    const recipients = ['a', 'b', 'c', 'd'].map((l) => ({
+      to: `${l}@example.test`,
+      role: 'verify' as const,
+    }));
+    const r = await runSession(plan(2, { recipients }));
+    assert.deepEqual(
+      r.rcpts.map((x) => [x.to, x.verdict]),
+      recipients.map((x) => [x.to, 'deliverable']),
+    );
+    const sent = fakes[2]!.commands.at(-1)!;
+    assert.deepEqual(sent, [
+      'EHLO probe.mxdoctor.test',
+      'MAIL FROM:<probe@mxdoctor.test>',
+      'RCPT TO:<a@example.test>',
+      'RCPT TO:<b@example.test>',
+      'RCPT TO:<c@example.test>',
+      'RCPT TO:<d@example.test>',
+      'RSET',
+      'MAIL FROM:<probe@mxdoctor.test>',
+      'RCPT TO:<c@example.test>',
+      'RCPT TO:<d@example.test>',
+      'RSET',
+      'QUIT',
+    ]);
+    assert.equal(r.quit, true);
+  });
+});
