@@ -53,24 +53,20 @@ interface Candidate {
 /** Context text counts less than the diagnostic itself. */
 const CONTEXT_FACTOR = 0.7;
 
-/** Reasons that a refusal at MAIL FROM keeps (they are about the sending host or message, not the sender address). */
-const KEPT_AT_MAIL: ReadonlySet<Reason> = new Set([
-  'blocked',
-  'bad_reputation',
-  'require_ptr',
-  'auth_failure',
-  'security_error',
-  'rate_limited',
-  'relaying_denied',
-  'tls_required',
-  'spam_detected',
-  'virus_detected',
-  'system_error',
-  'system_full',
-  'network_error',
-  'syntax_error',
-  'message_too_large',
-  'rejected',
+/**
+ * Verdicts about a recipient that cannot be right when the refusal came at MAIL FROM, before
+ * any recipient was named: there it was the envelope sender that was refused.
+ */
+const RECIPIENT_SHAPED: ReadonlySet<Reason> = new Set([
+  'user_unknown',
+  'host_unknown',
+  'not_accept',
+  'suspended',
+  'filtered',
+  'has_moved',
+  'mailbox_full',
+  'policy_violation',
+  'unknown',
 ]);
 
 export function candidatesFor(input: ClassifyInput): Candidate[] {
@@ -114,15 +110,15 @@ function statusClass(input: ClassifyInput): number | null {
 export function classify(input: ClassifyInput): Classification {
   const action = input.action?.toLowerCase() ?? null;
   const cls = statusClass(input);
-  const permanent = cls === 5 || action === 'failed';
+  const permanent = action !== 'delayed' && (cls === 5 || action === 'failed');
 
-  // Success and delay notices are not failures (RFC 3464 §2.3.3).
+  // Success notices are not failures (RFC 3464 §2.3.3). A delay notice is classified by its
+  // cause — that is what its reader wants to know — but is neither permanent nor hard.
   if (
     action === 'delivered' ||
     action === 'relayed' ||
     action === 'expanded' ||
-    action === 'delayed' ||
-    cls === 2
+    parseStatus(input.status)?.class === 2
   ) {
     return {
       reason: 'delivered',
@@ -140,16 +136,21 @@ export function classify(input: ClassifyInput): Classification {
   const rules: string[] = [];
 
   // The stage of the SMTP conversation refines weak or recipient-shaped verdicts.
-  if (input.command === 'MAIL' && !KEPT_AT_MAIL.has(best.reason) && best.weight < W.exactPhrase) {
+  if (input.command === 'MAIL' && RECIPIENT_SHAPED.has(best.reason) && best.weight < W.exactPhrase) {
     best = { reason: 'rejected', weight: Math.max(best.weight, W.phrase), id: 'rule:refused_at_mail_from' };
     rules.push(best.id);
-  } else if (input.command === 'DATA' && best.reason === 'user_unknown' && !best.id.startsWith('status:')) {
+  } else if (
+    input.command === 'DATA' &&
+    best.reason === 'user_unknown' &&
+    !best.id.startsWith('status:') &&
+    best.weight < W.exactPhrase
+  ) {
     best = { reason: 'filtered', weight: best.weight, id: 'rule:user_unknown_after_data' };
     rules.push(best.id);
   } else if (
     input.command === 'CONNECT' &&
     best.weight < W.phrase &&
-    !['network_error', 'rate_limited', 'system_error'].includes(best.reason)
+    !['network_error', 'rate_limited'].includes(best.reason)
   ) {
     best = { reason: 'blocked', weight: W.weakPhrase, id: 'rule:refused_at_greeting' };
     rules.push(best.id);
@@ -161,12 +162,13 @@ export function classify(input: ClassifyInput): Classification {
     rules.push(best.id);
   }
 
-  // A connection that never produced a reply, in a final report: the MTA gave up retrying.
+  // Connections that never got a final answer, in a report that gives up: the MTA stopped retrying.
   const connectionOnly =
     best.id === 'phrase:generic.connection' ||
     best.id === 'context:generic.connection' ||
     (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
-  if (connectionOnly && input.replyCode === null && (action === 'failed' || action === null)) {
+  const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
+  if (connectionOnly && noFinalAnswer && action !== 'delayed') {
     best = { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_connection_failures' };
     rules.push(best.id);
   }

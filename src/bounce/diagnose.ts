@@ -6,7 +6,7 @@ import { domainOf, explain } from './explain.js';
 import { decodeText, header, headers, looksLikeMessage, readMessage, stripMbox } from './mime.js';
 import type { HeaderField, MessageView } from './mime.js';
 import { BOUNCE_SCHEMA_VERSION } from './model.js';
-import type { BounceRecord, Diagnosis, Kind, Original, Reason, ReceivedHop } from './model.js';
+import type { BounceRecord, Diagnosis, Kind, Original, Reason } from './model.js';
 import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
 import type { TextRecipient } from './ndr.js';
 import { MAX_HOPS, ipInDiagnostic, parseReceived, sendingHop } from './received.js';
@@ -102,15 +102,17 @@ function formatSize(n: number): string {
   return `${n} bytes`;
 }
 
-/** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF) or any NUL. */
+/** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF), or many NULs. */
 function isBinary(bytes: Buffer): boolean {
   const head = bytes.subarray(0, 8192);
   let control = 0;
+  let nul = 0;
   for (const b of head) {
-    if (b === 0) return true;
+    if (b === 0) nul++;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x1b && b !== 0x0c) control++;
   }
-  return control > head.length / 10;
+  // A stray NUL happens in real bounces (a mailing-list footer); many do not.
+  return control > head.length / 10 || (nul > 4 && nul > head.length / 200);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,11 +150,11 @@ function fromBareReply(code: number, status: string | null, text: string, raw: s
 // Messages and pasted text
 
 const BOUNCE_SENDER =
-  /^(?:mailer-daemon|mail-daemon|postmaster|mail\.delivery\.system|mail-delivery|maildelivery|mdaemon|bounce|bounces|nobody|root|system|administrator|notifications?)@|mail delivery (?:system|subsystem|service)|mailer-daemon|postmaster/i;
+  /^(?:mailer-daemon|mail-daemon|postmaster|mail\.delivery\.system|mail-delivery|maildelivery|mdaemon|bounce|bounces|nobody|root|system|administrator|notifications?)@|mail delivery (?:system|subsystem|service)|mailer-daemon|post_?master/i;
 const BOUNCE_SUBJECT =
   /undeliver|undelivered|non[- ]?deliver|delivery (?:status notification|failure|failed|has failed|problem|report|notification|error)|returned mail|returned to sender|failure notice|failed delivery|mail delivery|could not be delivered|bounce|rejected|not delivered|delivery (?:status|warning|delayed)|warning: could not send|mail system error|nicht zustellbar|unzustellbar|non remis|no entregado|mail failure|delivery failure|message not delivered|配信|不達|エラー|returned/i;
 const BOUNCE_TEXT =
-  /could not be delivered|couldn'?t be delivered|was not delivered|wasn'?t delivered|not be delivered|undeliverable|failed permanently|permanent (?:error|failure|fatal)|delivery to the following recipient|delivery has failed|unable to deliver|delivery failed|could not deliver|wasn'?t able to deliver|the following address(?:es)? (?:had|failed)|did not reach (?:the following|some or all)|message (?:was )?(?:rejected|refused|returned)|delivery (?:status notification|problem)|error delivering your mail|i'?m sorry to (?:have to )?inform you|could not be sent|has been delayed|delivery (?:is )?delayed|temporary failure|will (?:continue|keep) trying|remote (?:host|server) (?:said|returned|replied)|rejected your message|technical details of (?:permanent|temporary) failure|the error that the other server returned|mail delivery failed|message delivery has failed|smtp error from remote mail server|said: [245]\d\d|<<< [245]\d\d/i;
+  /could not be delivered|couldn'?t be delivered|was not delivered|wasn'?t delivered|not be delivered|undeliverable|failed permanently|permanent (?:error|failure|fatal)|delivery to the following recipient|delivery has failed|unable to deliver|delivery failed|could not deliver|wasn'?t able to deliver|the following address(?:es)? (?:had|failed)|did not reach (?:the following|some or all)|message (?:was )?(?:rejected|refused|returned)|delivery (?:status notification|problem)|error delivering your mail|i'?m sorry to (?:have to )?inform you|could not be sent|has been delayed|delivery (?:is )?delayed|temporary failure|will (?:continue|keep) trying|remote (?:host|server) (?:said|returned|replied)|rejected your message|technical details of (?:permanent|temporary) failure|the error that the other server returned|mail delivery failed|message delivery has failed|smtp error from remote mail server|said: [245]\d\d|<<< [245]\d\d|requested action not taken|error message below/i;
 const AUTO_REPLY_SUBJECT =
   /^\s*(?:auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|réponse)|auto:|autoreply|out of (?:the )?office|ooo\b|vacation|away from|abwesen|absence|réponse automatique|risposta automatica|respuesta automática|自動応答|自動返信|不在)/i;
 const DELAY_TEXT =
@@ -254,6 +256,7 @@ function fromMessage(view: MessageView): Diagnosis {
       action,
       diagnostic,
       context: squash(notice).slice(0, 4000),
+      sharedContext: recipients.length > 1,
       remoteMta: findRemoteMta(r.block || notice),
     });
   });
@@ -364,6 +367,7 @@ function dsnRecords(
       dsnStatus: r.status,
       diagnostic: diagnostic.slice(0, MAX_DIAGNOSTIC),
       context: squash(text || notice).slice(0, 4000),
+      sharedContext: !text && report.recipients.length > 1,
       diagnosticType: r.diagnosticType,
       remoteMta: r.remoteMta ?? findRemoteMta(text),
       reportingMta: report.reportingMta,
@@ -396,6 +400,8 @@ interface RecordFacts {
   replyCode?: number | null;
   original: Original;
   forceReason?: Reason;
+  /** The context is the whole report, shared by several recipients: its SMTP stage is not this one's. */
+  sharedContext?: boolean;
 }
 
 function blankFacts(original: Original): RecordFacts {
@@ -422,11 +428,14 @@ function buildRecord(f: RecordFacts): BounceRecord {
   const replyCode = f.replyCode ?? findReplyCode(diagnostic) ?? (f.context ? findReplyCode(f.context) : null);
   const textStatuses = findStatuses(diagnostic);
   const contextStatus = textStatuses.length === 0 && f.context ? findStatus(f.context) : null;
-  const command = findCommand(diagnostic) ?? (f.context ? findCommand(f.context) : null);
+  const command = findCommand(diagnostic) ?? (f.context && !f.sharedContext ? findCommand(f.context) : null);
   const action = f.action && ACTIONS.has(f.action) ? (f.action as BounceRecord['action']) : null;
+  // The remote server's own enhanced code outranks the reporting MTA's summary of it
+  // (a DSN often says "Status: 5.0.0" for "550 5.7.1 …").
+  const remoteStatus = textStatuses[0] ?? null;
   const input: ClassifyInput = {
-    status: f.dsnStatus,
-    textStatuses: contextStatus ? [contextStatus] : textStatuses,
+    status: remoteStatus ?? f.dsnStatus,
+    textStatuses: remoteStatus ? [...textStatuses.slice(1), ...(f.dsnStatus ? [f.dsnStatus] : [])] : contextStatus ? [contextStatus] : [],
     replyCode,
     diagnostic,
     context: f.context,
@@ -446,10 +455,13 @@ function buildRecord(f: RecordFacts): BounceRecord {
     : classify(input);
   let status: string | null = null;
   let statusSource: BounceRecord['statusSource'] = 'none';
-  if (f.dsnStatus) {
+  if (remoteStatus) {
+    status = remoteStatus;
+    statusSource = 'reply';
+  } else if (f.dsnStatus) {
     status = f.dsnStatus;
     statusSource = 'dsn';
-  } else if (textStatuses[0] ?? contextStatus) {
+  } else if (contextStatus) {
     status = textStatuses[0] ?? contextStatus;
     statusSource = 'reply';
   } else if (c.derivedStatus && !f.forceReason) {

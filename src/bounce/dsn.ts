@@ -102,6 +102,7 @@ export function parseDeliveryStatus(text: string): DsnReport {
     const startsNew =
       !current ||
       (RECIPIENT_START.has(name) &&
+        (current.fields['final-recipient'] !== undefined || current.fields['original-recipient'] !== undefined) &&
         (blankBefore ||
           current.fields[name] !== undefined ||
           current.fields['action'] !== undefined ||

@@ -56,8 +56,18 @@ function headerFields(parsed: ParsedMail): HeaderField[] {
   return parsed.headerLines.map(({ key, line }) => {
     const colon = line.indexOf(':');
     const raw = colon >= 0 ? line.slice(colon + 1) : '';
-    return { name: key, value: decodeWords(raw.replace(/\r?\n[ \t]+/g, ' ').trim()) };
+    return { name: key, value: decodeWords(eightBit(raw.replace(/\r?\n[ \t]+/g, ' ').trim())) };
   });
+}
+
+/** Raw 8-bit header bytes (read as Latin-1 by the parser) that are really UTF-8, re-decoded. */
+function eightBit(value: string): string {
+  if (!/[\x80-\xff]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
 }
 
 /** RFC 2047 encoded words, decoded tolerantly (mailparser already decodes structured headers). */
@@ -185,6 +195,14 @@ export async function readMessage(bytes: Buffer): Promise<MessageView> {
     }
   }
   if (!view.text && parsed.html) view.text = htmlToText(parsed.html);
+  if (!view.text.trim() && view.deliveryStatus.length === 0 && view.returned.length === 0) {
+    // Nothing came out of the MIME structure (boundaries that do not match, say): read the body as text.
+    const at = bytes.indexOf('\n\n') >= 0 ? bytes.indexOf('\n\n') : bytes.indexOf('\r\n\r\n');
+    if (at >= 0) {
+      view.text = decodeText(bytes.subarray(at));
+      if (view.mime) warnings.push('The MIME structure is broken (parts not found); the body was read as plain text.');
+    }
+  }
   if (extraTexts.length) view.text = [view.text, ...extraTexts].filter(Boolean).join('\n\n');
   return view;
 }

@@ -91,7 +91,7 @@ export interface TextRecipient {
 }
 
 const LABELS =
-  /^(?:(?:final[- ]|original[- ]|failed[- ]|invalid[- ]|unknown[- ]|bad[- ])?recipient(?:s|\(s\))?(?:[- ]address(?:es)?)?|(?:e-?mail )?address(?:es)?|delivery (?:has )?failed(?: to)?|delivery to|failed(?: address(?:es)?)?|undeliverable(?: to)?|destinataire|empf(?:ä|ae)nger|宛先|受信者|送信先|[\w ]*mailbox)\s*[:：]\s*/i;
+  /^(?:(?:final[- ]|original[- ]|failed[- ]|invalid[- ]|unknown[- ]|bad[- ])?recipient(?:s|\(s\))?(?:[- ]address(?:es)?)?|(?:e-?mail )?address(?:es)?|delivery (?:has )?failed(?: to)?|delivery to|failed(?: address(?:es)?)?|undeliverable(?: to)?|rcpt to|(?:could not|cannot|couldn'?t) be delivered to|destinataire|empf(?:ä|ae)nger|宛先|受信者|送信先|[\w ]*mailbox)\s*[:：]\s*/i;
 const BULLET = /^(?:[*•·>-]|\d+[.)])\s+/;
 /** What may follow an address that starts a recipient line. */
 const AFTER_ADDRESS =

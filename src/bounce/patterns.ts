@@ -35,8 +35,8 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'gmail.no_such_user',
     'user_unknown',
     W.exactPhrase,
-    'Gmail SMTP error reference (5.1.1)',
-    /the email account that you tried to reach does not exist/i,
+    'Gmail SMTP error reference (5.1.1); Gmail NDR "the address couldn\'t be found"',
+    /the email account that you tried to reach does not exist|because the address couldn'?t be found|\baddress not found\b/i,
   ),
   rule(
     'microsoft.recipient_not_found',
@@ -92,7 +92,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'user_unknown',
     W.weakPhrase,
     'Mailbox-unavailable wordings',
-    /\bmailbox (?:unavailable|not available)\b|\baddress rejected\b|\brecipient (?:address )?rejected\b(?!: (?:access denied|greylist|relay))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b|\bunrouteable mail domain\b(?!)/i,
+    /\bmailbox (?:unavailable|not available)\b|\baddress rejected\b|\brecipient (?:address )?rejected\b(?!: (?:access denied|greylist|relay))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
   ),
   rule(
     'generic.inactive_address',
@@ -113,7 +113,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'user_unknown',
     W.phrase,
     'Lotus Domino: user not listed in the directory',
-    /(?:not listed in|was not found in) (?:the )?(?:public )?(?:domino )?(?:name and address book|directory)/i,
+    /(?:not listed in|was not found in) (?:the )?(?:public )?(?:domino )?(?:name (?:and|&) address book|directory)/i,
   ),
 
   // --- host_unknown ------------------------------------------------------------------------
@@ -147,13 +147,27 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
   rule(
     'opensmtpd.no_mx',
-    'host_unknown',
+    'not_accept',
     W.phrase,
     'OpenSMTPD: "Domain not found", "no MX found for domain"',
     /\bno (?:mx|mail exchanger)(?: (?:record|host)s?)? (?:found|for)\b/i,
   ),
 
   // --- not_accept --------------------------------------------------------------------------
+  rule(
+    'cpanel.may_not_exist',
+    'host_unknown',
+    W.exactPhrase + 0.02,
+    'cPanel/Exim stock text: "The account or domain may not exist, they may be blacklisted, or missing the proper dns entries"',
+    /the account or domain may not exist/i,
+  ),
+  rule(
+    'generic.hostname_does_not_exist',
+    'host_unknown',
+    W.phrase,
+    'A host or domain name said not to exist (sendmail, Exim relays)',
+    /(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,}\.? (?:does not exist|doesn'?t exist|not found)\b/i,
+  ),
   rule(
     'rfc7505.null_mx',
     'not_accept',
@@ -304,6 +318,20 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /domain of sender address .{0,80}(?:does not exist|does not resolve)|sender address rejected|sender domain (?:must exist|does not exist|not found|unknown)|sender (?:address )?(?:is )?(?:invalid|not allowed|rejected|refused|denied|unknown)|bad sender|invalid sender|sender verify failed|sender verification failed|unroutable sender|unverified sender|sender (?:was|is) rejected|need fully-qualified address|(?:from|sender) (?:address )?(?:is )?blacklisted|sending to\/from an address that has been blacklisted|envelope sender|return-?path (?:is )?invalid/i,
   ),
   rule(
+    'exim.sender_blacklisted',
+    'rejected',
+    W.exactPhrase + 0.02,
+    'Exim ACL stock text for a listed envelope address: "you are sending to/from an address that has been blacklisted"',
+    /sending to\/from an address that has been blacklisted|(?:sender|from) address (?:is |has been )?(?:black|block)listed/i,
+  ),
+  rule(
+    'generic.from_domain_invalid',
+    'rejected',
+    W.phrase,
+    'Refusals of the sender domain after DATA ("From: Domain is invalid")',
+    /from:? (?:domain|address) (?:is )?(?:invalid|not valid|unknown)|(?:sender|from) domain (?:is )?(?:invalid|not valid|unknown)/i,
+  ),
+  rule(
     'qmail.sender_rejected',
     'rejected',
     W.phrase,
@@ -314,8 +342,8 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'googlegroups.no_permission',
     'rejected',
     W.exactPhrase,
-    'Google Groups: "You do not have permission to post to this group" / "group does not exist"',
-    /you (?:do not|don'?t) have permission to post|not allowed to post to this group|only members can post|group .{0,60}(?:may not exist|does not exist)/i,
+    'Google Groups: "the group you tried to contact may not exist, or you may not have permission to post" (every language links groups.google.com/support)',
+    /you (?:do not|don'?t|may not) have permission to post|not allowed to post to this group|only members can post|group .{0,60}(?:may not exist|does not exist)|groups\.google\.com\/support/i,
   ),
 
   // --- auth_failure ------------------------------------------------------------------------
@@ -377,7 +405,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   rule(
     'generic.auth_required',
     'security_error',
-    W.exactPhrase,
+    W.exactPhrase + 0.01,
     'RFC 4954 530/535, Microsoft 5.7.57, Symantec "Please turn on SMTP Authentication"',
     /authentication (?:is )?required|turn on smtp authentication|smtp auth(?:entication)? (?:is )?required|unauthenticated senders? (?:not allowed|are not allowed)|not authenticated to send anonymous mail|authentication (?:credentials )?(?:invalid|failed)|client was not authenticated|sender is not authenticated/i,
   ),
@@ -395,16 +423,16 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   rule(
     'generic.virus',
     'virus_detected',
-    W.exactPhrase,
+    W.exactPhrase + 0.01,
     'Anti-virus scanners (ClamAV, amavisd-new, vendors)',
-    /\bvirus\b|\bmalware\b|\binfected\b|\bworm\b|\btrojan\b|\bpotential security issue\b|\bdangerous attachment\b|\bbanned attachment\b|\bexecutable attachment\b/i,
+    /\bvirus\b|\bmalware\b|\binfected\b|\bworm\b|\btrojan\b|\bdangerous attachment\b|\bbanned attachment\b|\bexecutable attachment\b/i,
   ),
 
   // --- not_compliant_rfc -------------------------------------------------------------------
   rule(
     'generic.rfc5322',
     'not_compliant_rfc',
-    W.exactPhrase,
+    W.exactPhrase + 0.01,
     'Gmail "not RFC 5322 compliant", Microsoft 5.7.512',
     /rfc ?5322|rfc ?2822|rfc ?822 compliant|multiple (?:addresses in from|\w+ headers)|duplicate (?:header|from|date|message-id|subject)|missing (?:a )?(?:valid )?(?:from|date|message-id) header|(?:no|missing|invalid) (?:from|date|message-id) header|header (?:is )?(?:missing|malformed|invalid|duplicated)/i,
   ),
@@ -419,6 +447,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- policy_violation --------------------------------------------------------------------
+  rule(
+    'gmail.security_issue',
+    'policy_violation',
+    W.exactPhrase + 0.02,
+    'Gmail 552 5.7.0: "This message was blocked because its content presents a potential security issue"',
+    /content presents a potential security issue/i,
+  ),
   rule(
     'yahoo.policy',
     'policy_violation',
@@ -465,16 +500,23 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'rate_limited',
     W.exactPhrase,
     'Rate limits: Gmail 4.2.1/4.5.3/5.4.5, GoDaddy IB607, QQ "frequency limited", Postfix "too many connections"',
-    /too many (?:recipients|connections|messages|mails|emails|sessions|concurrent|errors)|rate limit(?:ed|ing)?|receiving (?:mail|email|messages) (?:too quickly|at a rate)|\bfrequency limit|(?:sending |daily |hourly )?(?:quota|limit) (?:exceeded|reached)|exceeded (?:the )?(?:sending|daily|hourly|maximum) (?:quota|limit|number)|sent to too many recipients|too fast|throttl(?:ed|ing)|slow down|max(?:imum)? (?:message|messages|connections|recipients) per|too much (?:mail|traffic)|try again later.{0,40}too many/i,
+    /too many (?:recipients|connections|messages|mails|emails|sessions|concurrent|errors)|rate limit(?:ed|ing)?|receiving (?:mail|email|messages) (?:too quickly|at a rate)|\bfrequency limit|(?:sending|daily|hourly|rate|connection|recipient|message rate) (?:quota|limit) (?:exceeded|reached)|exceeded (?:the )?(?:sending|daily|hourly|maximum) (?:quota|limit|number)|sent to too many recipients|too fast|throttl(?:ed|ing)|slow down|max(?:imum)? (?:message|messages|connections|recipients) per|too much (?:mail|traffic)|try again later.{0,40}too many/i,
   ),
 
   // --- expired -----------------------------------------------------------------------------
   rule(
+    'generic.queue_expired',
+    'expired',
+    W.phrase,
+    'Queue lifetime expiry: Exim "retry timeout exceeded", sendmail "could not be delivered for N days", OpenSMTPD "Envelope expired", Microsoft 5.4.300',
+    /retry (?:timeout|time) (?:exceeded|not reached)|(?:could not be delivered|cannot send message|has not been delivered|couldn'?t be delivered|was not delivered) (?:for|within|in) (?:the (?:last|past) )?\d+ (?:days?|hours?)|(?:message|envelope) (?:has )?expired|(?:queue|delivery) (?:lifetime|time) (?:exceeded|expired)|delivery time expired|maximum (?:queue|retry) time|have been failing for a long time|expired after|retry period (?:expired|exceeded)|undeliverable for \d+|could not find a gateway for/i,
+  ),
+  rule(
     'generic.gave_up',
     'expired',
-    W.exactPhrase,
-    'Queue lifetime expiry: Exim "retry timeout exceeded", sendmail "could not be delivered for N days", qmail "in the queue too long", Postfix "delivery temporarily suspended" in a final bounce',
-    /retry (?:timeout|time) (?:exceeded|not reached)|(?:could not be delivered|cannot send message|has not been delivered|couldn'?t be delivered|was not delivered) (?:for|within|in) (?:the (?:last|past) )?\d+ (?:days?|hours?)|in the queue too long|message (?:has )?expired|(?:queue|delivery) (?:lifetime|time) (?:exceeded|expired)|too long in (?:the )?queue|delivery time expired|maximum (?:queue|retry) time|have been failing for a long time|gave up|giving up|i'?m not going to try again|no longer (?:be )?retr|expired after|retry period|undeliverable for \d+/i,
+    W.weakPhrase,
+    'MTAs giving up without saying why: qmail "I\'m not going to try again; this message has been in the queue too long", "giving up"',
+    /in the queue too long|too long in (?:the )?queue|gave up|giving up|i'?m not going to try again|no longer (?:be )?retr/i,
   ),
 
   // --- network_error -----------------------------------------------------------------------
