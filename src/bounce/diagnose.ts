@@ -77,6 +77,51 @@ export async function diagnoseBounce(
     );
   }
 
+  const messages = splitMbox(bytes);
+  if (messages.length > 1) return fromMbox(messages);
+  return diagnoseOne(bytes);
+}
+
+/** mbox "From " separator lines (the envelope sender and an asctime date). */
+const MBOX_SEPARATOR =
+  /(?:^|\n)From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d(?: \S+)? \d{4}[ \t]*\r?(?=\n)/g;
+
+/** The messages of an mbox (input that starts with a "From " line and has several), or the input as one message. */
+function splitMbox(bytes: Buffer): Buffer[] {
+  const text = bytes.toString('latin1');
+  const starts = [...text.matchAll(MBOX_SEPARATOR)].map((m) => m.index + (m[0].startsWith('\n') ? 1 : 0));
+  // Only a real mbox (starting with a separator): a "From " line inside a body is quoted text.
+  if (starts.length < 2 || starts[0] !== 0) return [bytes];
+  const bounds = starts;
+  return bounds
+    .map((start, i) => bytes.subarray(start, bounds[i + 1] ?? bytes.length))
+    .filter((b) => b.toString('latin1').trim());
+}
+
+/** Several messages (an mbox): every bounce among them, in order. */
+async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
+  const results: Diagnosis[] = [];
+  let firstError: unknown = null;
+  for (const m of messages.slice(0, 100)) {
+    try {
+      results.push(await diagnoseOne(m));
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (results.length === 0) throw firstError;
+  const first = results[0]!;
+  return {
+    ...first,
+    bounces: results.flatMap((r) => r.bounces).slice(0, MAX_RECORDS),
+    warnings: [
+      `The input holds ${messages.length} messages (an mbox); ${results.length} of them ${results.length === 1 ? 'is a bounce' : 'are bounces'}, and the original message and reporter shown are the first one's.`,
+      ...results.flatMap((r) => r.warnings),
+    ],
+  };
+}
+
+async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
   const asText = decodeText(stripMbox(bytes));
   if (!looksLikeMessage(asText)) {
     const reply = parseBareReply(asText);
@@ -435,7 +480,11 @@ function buildRecord(f: RecordFacts): BounceRecord {
   const remoteStatus = textStatuses[0] ?? null;
   const input: ClassifyInput = {
     status: remoteStatus ?? f.dsnStatus,
-    textStatuses: remoteStatus ? [...textStatuses.slice(1), ...(f.dsnStatus ? [f.dsnStatus] : [])] : contextStatus ? [contextStatus] : [],
+    textStatuses: remoteStatus
+      ? [...textStatuses.slice(1), ...(f.dsnStatus ? [f.dsnStatus] : [])]
+      : contextStatus
+        ? [contextStatus]
+        : [],
     replyCode,
     diagnostic,
     context: f.context,

@@ -102,11 +102,9 @@ export function parseDeliveryStatus(text: string): DsnReport {
     const startsNew =
       !current ||
       (RECIPIENT_START.has(name) &&
-        (current.fields['final-recipient'] !== undefined || current.fields['original-recipient'] !== undefined) &&
-        (blankBefore ||
-          current.fields[name] !== undefined ||
-          current.fields['action'] !== undefined ||
-          current.fields['status'] !== undefined));
+        (current.fields['final-recipient'] !== undefined ||
+          current.fields['original-recipient'] !== undefined) &&
+        (blankBefore || current.fields[name] !== undefined));
     if (startsNew) {
       current = emptyRecipient();
       report.recipients.push(current);

@@ -200,7 +200,8 @@ export async function readMessage(bytes: Buffer): Promise<MessageView> {
     const at = bytes.indexOf('\n\n') >= 0 ? bytes.indexOf('\n\n') : bytes.indexOf('\r\n\r\n');
     if (at >= 0) {
       view.text = decodeText(bytes.subarray(at));
-      if (view.mime) warnings.push('The MIME structure is broken (parts not found); the body was read as plain text.');
+      if (view.mime)
+        warnings.push('The MIME structure is broken (parts not found); the body was read as plain text.');
     }
   }
   if (extraTexts.length) view.text = [view.text, ...extraTexts].filter(Boolean).join('\n\n');

@@ -95,7 +95,7 @@ const LABELS =
 const BULLET = /^(?:[*•·>-]|\d+[.)])\s+/;
 /** What may follow an address that starts a recipient line. */
 const AFTER_ADDRESS =
-  /^(?:$|\s*[:;,]|\s*\.\.\.|\s+on\s|\s*\[|\s*\(|\s+-+\s|\s*<|\s+\w+ (?:error|failed|unknown|rejected)|\s+(?:user|mailbox|recipient|address) )/i;
+  /^(?:$|\s*[:;,]|\s*\.\.\.|\s+on\s|\s*\[|\s*\(|\s+-+\s|\s*<|\s.*(?:\b(?:error|invalid|unknown|fail(?:ed|ure)?|reject(?:ed)?|refused|denied|full|quota|unable|no such|does not|not (?:found|exist|reachable|valid))\b|\b[245]\d\d\b))/i;
 
 interface Hit {
   line: number;

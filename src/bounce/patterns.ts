@@ -88,11 +88,18 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /\b(?:user|mailbox|recipient|address|account|addressee)(?: name)? (?:is )?(?:unknown|not found|not known|does not exist|doesn'?t exist|not exist|invalid|unavailable)\b|\bunknown (?:user|recipient|mailbox|local[- ]part|address|account)\b|\bno such (?:user|mailbox|recipient|account|address|person)\b|\binvalid (?:recipient|mailbox|user|address)\b|\bno (?:user|mailbox|account) (?:by that name|here)\b/i,
   ),
   rule(
+    'trendmicro.check_address',
+    'user_unknown',
+    W.phrase,
+    'Trend Micro InterScan (IMSS): "Unable to deliver message to <\u2026>. Please check if address is correct."',
+    /please check if (?:the )?(?:e-?mail )?address is correct/i,
+  ),
+  rule(
     'generic.not_our_user',
     'user_unknown',
     W.weakPhrase,
     'Mailbox-unavailable wordings',
-    /\bmailbox (?:unavailable|not available)\b|\baddress rejected\b|\brecipient (?:address )?rejected\b(?!: (?:access denied|greylist|relay))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
+    /\bmailbox (?:unavailable|not available)\b|\baddress rejected\b|\brecipient (?:address )?rejected\b(?!: (?:access denied|greylist|relay|delivery not authori[sz]ed))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
   ),
   rule(
     'generic.inactive_address',
@@ -221,7 +228,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'suspended',
     W.phrase,
     'Stock texts: disabled, suspended, locked, frozen accounts',
-    /\b(?:account|mailbox|user|address|recipient) (?:has been |is |was )?(?:temporar(?:il)?y )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|closed|discontinued|expired|not active)\b|\bdisabled (?:recipient|mailbox|account|user)\b|\b(?:account|mailbox) (?:disabled|suspended|locked|frozen)\b|\bmailbox disabled for this recipient\b|\bhas been disabled or discontinued\b|\bvdelivermail: account is locked\b/i,
+    /\b(?:account|mailbox|user|address|recipient) (?:has been |is |was )?(?:temporar(?:il)?y )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|closed|discontinued|expired|not active)\b|\btemporar(?:il)?y (?:locked|disabled|suspended|blocked)\b|\bdisabled (?:recipient|mailbox|account|user)\b|\b(?:account|mailbox) (?:disabled|suspended|locked|frozen)\b|\bmailbox disabled for this recipient\b|\bhas been disabled or discontinued\b|\bvdelivermail: account is locked\b/i,
   ),
 
   // --- exceed_limit / message_too_large ----------------------------------------------------
@@ -403,6 +410,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
 
   // --- security_error ----------------------------------------------------------------------
   rule(
+    'generic.not_authorized',
+    'security_error',
+    W.phrase,
+    'Postfix/sendmail access maps: "Recipient address rejected: Delivery not authorized" (the RFC 3463 X.7.1 text)',
+    /delivery not authori[sz]ed/i,
+  ),
+  rule(
     'generic.auth_required',
     'security_error',
     W.exactPhrase + 0.01,
@@ -411,6 +425,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- spam_detected -----------------------------------------------------------------------
+  rule(
+    'orange.ofr_506',
+    'spam_detected',
+    W.exactPhrase,
+    'Orange/Wanadoo postmaster codes: "550 5.2.0 Mail rejete. Mail rejected. OFR_506" (refused by the anti-spam filter)',
+    /\b(?:ofr|lpn)_?506\b/i,
+  ),
   rule(
     'generic.spam',
     'spam_detected',
@@ -438,6 +459,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- content_error -----------------------------------------------------------------------
+  rule(
+    'generic.media_error',
+    'content_error',
+    W.phrase,
+    'The RFC 3463 X.6.x texts: "Media error", "Media not supported", "Conversion required and prohibited"',
+    /\bmedia (?:error|not supported)\b|\bconversion (?:required|failed|with loss)\b/i,
+  ),
   rule(
     'generic.content',
     'content_error',
@@ -482,7 +510,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'filtered',
     W.phrase,
     'Recipient-side filter refusals',
-    /\b(?:rejected|refused|blocked|discarded) by (?:the )?(?:recipient'?s?|user'?s?|content|header|mail)? ?(?:filter|rules?)\b|\bfiltered\b|\bfilter(?:ing)? (?:rule|settings)\b|\brecipient (?:has )?(?:blocked|refused) (?:you|your|mail|messages|the sender)\b|\bsender (?:is )?blocked by (?:the )?recipient\b|\bblocked by (?:the )?(?:recipient|user)\b|\bdomain (?:is )?(?:blocked|rejected) by (?:the )?recipient\b/i,
+    /\b(?:rejected|refused|blocked|discarded) by (?:the )?(?:recipient'?s?|user'?s?|content|header|mail)? ?(?:filter|rules?)\b|\bfiltered\b(?![\w.-]*@)|\bfilter(?:ing)? (?:rule|settings)\b|\brecipient (?:has )?(?:blocked|refused) (?:you|your|mail|messages|the sender)\b|\bsender (?:is )?blocked by (?:the )?recipient\b|\bblocked by (?:the )?(?:recipient|user)\b|\bdomain (?:is )?(?:blocked|rejected) by (?:the )?recipient\b/i,
   ),
 
   // --- suppressed --------------------------------------------------------------------------
@@ -539,7 +567,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'network_error',
     W.phrase,
     'Connection failures: Postfix "connect to … Connection refused/timed out", qmail "wasn\'t able to establish an SMTP connection", Gmail "did not accept our requests to connect"',
-    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?unreachable|no route to host|host (?:is )?(?:unreachable|down)|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
+    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?unreachable|no route to host|host (?:is )?(?:unreachable|down|not reachable)|network error|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
   ),
 
   // --- system_full / system_error / mailer_error ------------------------------------------
@@ -558,11 +586,18 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /\bprocmail\b|\bmaildrop\b|command (?:died|output|failed)|unknown mailer error|mailer error|\bX-Unix\b|\bpipe to (?:program|command)\b|local delivery (?:failed|error)|\bexit (?:code|status) \d+/i,
   ),
   rule(
+    'generic.temporary',
+    'system_error',
+    W.weakPhrase - 0.05,
+    'Vague temporary refusals: "Service unavailable", "try again later", "Requested action aborted"',
+    /service (?:currently |temporarily )?unavailable|temporary (?:local )?(?:problem|failure|error)|try again later|requested action aborted|server (?:is )?(?:busy|overloaded)|resources temporarily unavailable/i,
+  ),
+  rule(
     'generic.system',
     'system_error',
     W.phrase,
     'Server-side faults: "Local error in processing", "System error", configuration errors',
-    /local error in processing|(?:internal|system|server|configuration) (?:error|failure|problem)|service (?:currently |temporarily )?unavailable|temporary (?:local )?(?:problem|failure|error)|try again later|requested action aborted|mail system (?:error|problem)|server (?:is )?(?:busy|overloaded)|unable to contact ldap|ldap (?:error|server)|could not load|misconfigur|resources temporarily unavailable|processing error/i,
+    /local error in processing|(?:internal|system|server|configuration) (?:error|failure|problem)|mail system (?:error|problem)|unable to contact ldap|ldap (?:error|server)|could not load|misconfigur|processing error/i,
   ),
 
   // --- syntax_error ------------------------------------------------------------------------
@@ -571,7 +606,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'syntax_error',
     W.phrase,
     'RFC 5321 500/501 texts, Exim "malformed address"',
-    /syntax error|malformed (?:address|command)|bad (?:destination )?(?:mailbox )?address syntax|command (?:not )?(?:recognized|unrecognized|not implemented)|bad sequence of commands|invalid (?:command|argument|parameter)|unrecognized command|line too long|improper use of smtp command pipelining/i,
+    /syntax error|malformed (?:address|command)|command (?:not )?(?:recognized|unrecognized|not implemented)|bad sequence of commands|invalid (?:command|argument|parameter)|unrecognized command|line too long|improper use of smtp command pipelining/i,
   ),
 ];
 

@@ -73,7 +73,7 @@ export function findCommand(text: string): SmtpCommand | null {
   const t = text.toLowerCase();
   const rules: [RegExp, SmtpCommand][] = [
     [
-      /in reply to (?:end of )?data|after (?:end of )?data|(?:final )?data(?: command)? (?:send|was rejected)|did not like our (?:final )?data|after the message|failed after i sent the message|after message|step: data|\bend of data\b|>>> data|after sending (?:the )?(?:message|data)|data (?:phase|stage)|smtp:data/,
+      /in reply to (?:end of )?data|after (?:end of )?data|(?:final )?data(?: command)? (?:send|was rejected)|did not like our (?:final )?data|after the message|failed after i sent the message|after message|step: data|\bend of data\b|>>> data|after sending (?:the )?(?:message|data)|data (?:phase|stage)|smtp:data|for text command/,
       'DATA',
     ],
     [
