@@ -518,7 +518,8 @@ function buildRecord(f: RecordFacts): BounceRecord {
     statusSource = 'derived';
   }
   const recipientDomain = domainOf(f.recipient);
-  const sendingIp = ipInDiagnostic(diagnostic) ?? f.original.sendingIp;
+  const clientIp = ipInDiagnostic(diagnostic);
+  const sendingIp = clientIp ?? f.original.sendingIp;
   const sender = f.original.sender ?? f.original.from;
   return {
     recipient: f.recipient,
@@ -533,6 +534,7 @@ function buildRecord(f: RecordFacts): BounceRecord {
     permanent: c.permanent,
     remoteMta: f.remoteMta ? squash(f.remoteMta) : null,
     reportingMta: f.reportingMta,
+    clientIp,
     diagnostic,
     confidence: c.confidence,
     matched: c.matched,

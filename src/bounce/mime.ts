@@ -62,7 +62,7 @@ function headerFields(parsed: ParsedMail): HeaderField[] {
 
 /** Raw 8-bit header bytes (read as Latin-1 by the parser) that are really UTF-8, re-decoded. */
 function eightBit(value: string): string {
-  if (!/[\x80-\xff]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  if (!/[\x80-\xff]/.test(value) || [...value].some((c) => c.charCodeAt(0) > 0xff)) return value;
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
   } catch {

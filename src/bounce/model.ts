@@ -143,6 +143,12 @@ export const BounceRecordSchema = z.object({
     .describe('The failure is final: a 5xx reply or 5.x.x status, or the sending MTA gave up'),
   remoteMta: z.string().nullable().describe('The server that refused, e.g. "mx.example.com [192.0.2.1]"'),
   reportingMta: z.string().nullable().describe('The MTA that wrote the bounce (RFC 3464 Reporting-MTA)'),
+  clientIp: z
+    .string()
+    .nullable()
+    .describe(
+      'The sending IP address the refusal itself names ("Client host [192.0.2.1] blocked …"), when it names one',
+    ),
   diagnostic: z.string().describe('The remote server’s reply or the MTA’s reason, whitespace-normalised'),
   confidence: z.number().min(0).max(1).describe('How sure the classification is, 0–1'),
   matched: z

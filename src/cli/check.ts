@@ -18,7 +18,7 @@ interface CheckFlags {
   verbose?: boolean;
 }
 
-function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
+export function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
   try {
     return [...previous, parseResolver(value, '--resolver')];
   } catch (err) {
@@ -26,7 +26,7 @@ function collectResolver(value: string, previous: ResolverAddress[] = []): Resol
   }
 }
 
-function durationFlag(flag: string) {
+export function durationFlag(flag: string) {
   return (value: string): number => {
     try {
       return parseDuration(value, flag);
