@@ -8,6 +8,7 @@ import type { HeaderField, MessageView } from './mime.js';
 import { BOUNCE_SCHEMA_VERSION } from './model.js';
 import type { BounceRecord, Diagnosis, Kind, Original, Reason } from './model.js';
 import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
+import { PHRASE_RULES } from './patterns.js';
 import type { TextRecipient } from './ndr.js';
 import { MAX_HOPS, ipInDiagnostic, parseReceived, sendingHop } from './received.js';
 import {
@@ -272,10 +273,16 @@ function fromMessage(view: MessageView): Diagnosis {
     return finish('auto-reply', [record], original, reporter, warnings);
   }
 
-  if (
-    bounceSignals < 2 &&
-    !(bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice))
-  ) {
+  // Pasted text without headers was given to us as a bounce: an error code, a recipient line or a
+  // known refusal phrase is enough. A whole message needs stronger signs (it may be ordinary mail).
+  const pasted = view.headers.length === 0;
+  const errorLike =
+    /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) ||
+    PHRASE_RULES.some((r) => r.re.test(notice));
+  const usable = pasted
+    ? errorLike || textRecipients.length > 0
+    : bounceSignals >= 2 || (bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice));
+  if (!usable) {
     throw new BounceInputError(
       'not_a_bounce',
       `No bounce found: this does not look like a non-delivery report, a delivery status notification or an SMTP error reply. ${BOUNCE_ACCEPTS}`,

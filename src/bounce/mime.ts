@@ -137,7 +137,7 @@ export function looksLikeMessage(text: string): boolean {
       .replace(/^\uFEFF/, '')
       .replace(/^\s*\n/, '')
       .split(/\r?\n/, 1)[0] ?? '';
-  return /^From \S/.test(first) || /^[\x21-\x39\x3b-\x7e]{1,76}:[ \t]*\S?/.test(first);
+  return /^From \S/.test(first) || /^[A-Za-z0-9][A-Za-z0-9-]{0,75}:[ \t]*\S?/.test(first);
 }
 
 /** Removes an mbox "From " envelope line, which is not part of RFC 5322. */
