@@ -18,10 +18,14 @@ export function parseReceived(value: string): ReceivedHop {
   const fromPart = /^from\s/i.test(v) ? (byAt > 0 ? v.slice(0, byAt) : v) : '';
   const byMatch = /\bby\s+([^\s;()]+)/i.exec(v);
   const fromName = /^from\s+([^\s;()]+)/i.exec(fromPart)?.[1] ?? null;
+  // The connecting address is the one the receiver saw, in the comment: "from helo (rdns [ip])";
+  // a bracketed address before it is only what the client claimed in HELO.
   let ip: string | null = null;
-  for (const m of fromPart.matchAll(
-    /\[(?:IPv6:)?([0-9a-f:.]+)\]|\(([0-9a-f:.]{7,})\)|(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])/gi,
-  )) {
+  const seen = /\([^()]*?\[(?:IPv6:)?([0-9a-f:.]+)\]/i.exec(fromPart)?.[1]?.replace(/^::ffff:/i, '');
+  if (seen && isIP(seen)) ip = seen;
+  const anyAddress =
+    /\[(?:IPv6:)?([0-9a-f:.]+)\]|\(([0-9a-f:.]{7,})\)|(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])/gi;
+  for (const m of ip ? [] : fromPart.matchAll(anyAddress)) {
     const candidate = (m[1] ?? m[2] ?? m[3] ?? '').replace(/^::ffff:/i, '');
     if (isIP(candidate)) {
       ip = candidate;
@@ -30,7 +34,11 @@ export function parseReceived(value: string): ReceivedHop {
   }
   // Prefer the looked-up name in "(rdns [ip])" over the HELO name.
   const rdns = /\(\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[/i.exec(fromPart)?.[1] ?? null;
-  const name = rdns ?? (fromName && !/^\[/.test(fromName) && !isIP(fromName) ? fromName : null);
+  const name =
+    rdns ??
+    (fromName && !/^\[/.test(fromName) && !isIP(fromName) && !/^(?:unknown|localhost)$/i.test(fromName)
+      ? fromName
+      : null);
   return {
     from: name ? name.toLowerCase().replace(/\.$/, '') : null,
     ip,
