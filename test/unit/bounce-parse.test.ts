@@ -79,15 +79,18 @@ describe('unusable input is refused with a clear error', () => {
   it('empty input', async () => {
     await refused('  \n\n ', 'empty');
   });
-  it('binary junk', () =>
-    refused(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'binary');
+  it('binary junk', async () => {
+    await refused(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'binary');
   });
   it('an ordinary message', async () => {
     await refused(
       'From: a@example.com\nTo: b@example.com\nSubject: lunch?\n\nAre we still on for lunch?\n',
       'not_a_bounce',
-    ));
-  it('ordinary text', () => refused('Hello, can you tell me why my mail does not arrive?', 'not_a_bounce'));
+    );
+  });
+  it('ordinary text', async () => {
+    await refused('Hello, can you tell me why my mail does not arrive?', 'not_a_bounce');
+  });
 });
 
 describe('robustness: no input makes the parser throw anything but BounceInputError', () => {
