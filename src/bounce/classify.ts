@@ -162,13 +162,14 @@ export function classify(input: ClassifyInput): Classification {
     rules.push(best.id);
   }
 
-  // Connections that never got a final answer, in a report that gives up: the MTA stopped retrying.
+  // Connections that never got a final answer: the MTA is retrying against the clock, and a
+  // report about it (final, or a warning on the way) is about the queue time running out.
   const connectionOnly =
     best.id === 'phrase:generic.connection' ||
     best.id === 'context:generic.connection' ||
     (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
   const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
-  if (connectionOnly && noFinalAnswer && action !== 'delayed') {
+  if (connectionOnly && noFinalAnswer) {
     best = { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_connection_failures' };
     rules.push(best.id);
   }

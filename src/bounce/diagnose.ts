@@ -408,7 +408,7 @@ function dsnRecords(
           (t.originalRecipient && t.originalRecipient.toLowerCase() === alt),
       )?.block ?? (report.recipients.length === 1 ? stripBoilerplate(notice) : '');
     const diagnostic = r.diagnostic
-      ? joinMultiline(squash(r.diagnostic))
+      ? joinMultiline(squash(completeReply(r.diagnostic, text || notice)))
       : diagnosticOf(text, notice, recipient ?? '');
     return buildRecord({
       ...blankFacts(original),
@@ -427,6 +427,23 @@ function dsnRecords(
       willRetryUntil: r.willRetryUntil,
     });
   });
+}
+
+/**
+ * sendmail and others put only the first line of a multi-line reply ("552-5.7.0 This message
+ * was blocked because …") into Diagnostic-Code; the notice's transcript has the rest.
+ */
+function completeReply(diagnostic: string, notice: string): string {
+  const m = /^\s*([245]\d\d)-/.exec(diagnostic);
+  if (!m) return diagnostic;
+  const lines = notice
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\s*(?:<<<\s*)?/, ''))
+    .filter((l) => l.startsWith(`${m[1]}-`) || l.startsWith(`${m[1]} `));
+  const full = lines.join(' ');
+  return full.length > diagnostic.length && full.startsWith(diagnostic.trim().slice(0, 20))
+    ? full
+    : diagnostic;
 }
 
 function lowerDomain(address: string): string {

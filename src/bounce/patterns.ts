@@ -228,7 +228,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'suspended',
     W.phrase,
     'Stock texts: disabled, suspended, locked, frozen accounts',
-    /\b(?:account|mailbox|user|address|recipient) (?:has been |is |was )?(?:temporar(?:il)?y )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|closed|discontinued|expired|not active)\b|\btemporar(?:il)?y (?:locked|disabled|suspended|blocked)\b|\bdisabled (?:recipient|mailbox|account|user)\b|\b(?:account|mailbox) (?:disabled|suspended|locked|frozen)\b|\bmailbox disabled for this recipient\b|\bhas been disabled or discontinued\b|\bvdelivermail: account is locked\b/i,
+    /\b(?:account|mailbox|user|address|recipient) (?:has been |is |was )?(?:temporar(?:il)?y )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|closed|discontinued|expired|not active)\b|\b(?:user|account|mailbox|address)\b.{0,60}\btemporar(?:il)?y (?:locked|disabled|suspended|blocked)\b|\bdisabled (?:recipient|mailbox|account|user)\b|\b(?:account|mailbox) (?:disabled|suspended|locked|frozen)\b|\bmailbox disabled for this recipient\b|\bhas been disabled or discontinued\b|\bvdelivermail: account is locked\b/i,
   ),
 
   // --- exceed_limit / message_too_large ----------------------------------------------------
@@ -563,11 +563,18 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /host not found, try again|name service error|dns (?:error|failure|lookup failed|timeout|temporary|problem)|temporary (?:dns|lookup) failure|servfail|malformed or unexpected name server reply|lookup of \S+ (?:failed|responded with code)|name server (?:failure|timeout)/i,
   ),
   rule(
+    'generic.network',
+    'network_error',
+    W.phrase,
+    'Network failures named as such: OpenSMTPD "Network error on destination MXs"',
+    /\bnetwork (?:error|failure|problem)\b/i,
+  ),
+  rule(
     'generic.connection',
     'network_error',
     W.phrase,
     'Connection failures: Postfix "connect to … Connection refused/timed out", qmail "wasn\'t able to establish an SMTP connection", Gmail "did not accept our requests to connect"',
-    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?unreachable|no route to host|host (?:is )?(?:unreachable|down|not reachable)|network error|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
+    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?unreachable|no route to host|host (?:is )?(?:unreachable|down|not reachable)|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
   ),
 
   // --- system_full / system_error / mailer_error ------------------------------------------
