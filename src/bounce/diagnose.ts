@@ -494,7 +494,12 @@ const ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded'
 
 function buildRecord(f: RecordFacts): BounceRecord {
   const diagnostic = f.diagnostic;
-  const replyCode = f.replyCode ?? findReplyCode(diagnostic) ?? (f.context ? findReplyCode(f.context) : null);
+  // A diagnostic of another type than SMTP (x-unix, x-local…) holds no SMTP reply code.
+  const smtpDiagnostic = !f.diagnosticType || /smtp/i.test(f.diagnosticType);
+  const replyCode =
+    f.replyCode ??
+    (smtpDiagnostic ? findReplyCode(diagnostic) : null) ??
+    (f.context ? findReplyCode(f.context) : null);
   const textStatuses = findStatuses(diagnostic);
   const contextStatus = textStatuses.length === 0 && f.context ? findStatus(f.context) : null;
   const command = findCommand(diagnostic) ?? (f.context && !f.sharedContext ? findCommand(f.context) : null);
@@ -531,10 +536,14 @@ function buildRecord(f: RecordFacts): BounceRecord {
   if (remoteStatus) {
     status = remoteStatus;
     statusSource = 'reply';
-  } else if (f.dsnStatus) {
+  } else if (
+    f.dsnStatus &&
+    !(/\.0\.0$/.test(f.dsnStatus) && contextStatus && contextStatus[0] === f.dsnStatus[0])
+  ) {
     status = f.dsnStatus;
     statusSource = 'dsn';
   } else if (contextStatus) {
+    // The DSN says only "X.0.0"; the report's own text names the specific code.
     status = textStatuses[0] ?? contextStatus;
     statusSource = 'reply';
   } else if (c.derivedStatus && !f.forceReason) {
