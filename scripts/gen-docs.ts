@@ -1,9 +1,19 @@
-// Writes the generated documentation: docs/checks.md, docs/report.schema.json and the
-// configuration table in README.md.
+// Writes the generated documentation: docs/checks.md, docs/report.schema.json, the
+// configuration table in README.md, docs/bounce.schema.json and the reason reference in docs/bounces.md.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checksMarkdown, readmeWithConfig, reportSchemaText } from '../src/report/docs.js';
+import {
+  bounceDocWithReasons,
+  bounceSchemaText,
+  checksMarkdown,
+  readmeWithConfig,
+  reportSchemaText,
+} from '../src/report/docs.js';
 
 writeFileSync('docs/checks.md', checksMarkdown());
 writeFileSync('docs/report.schema.json', reportSchemaText());
 writeFileSync('README.md', readmeWithConfig(readFileSync('README.md', 'utf8')));
-console.log('wrote docs/checks.md, docs/report.schema.json and the README configuration table');
+writeFileSync('docs/bounce.schema.json', bounceSchemaText());
+writeFileSync('docs/bounces.md', bounceDocWithReasons(readFileSync('docs/bounces.md', 'utf8')));
+console.log(
+  'wrote docs/checks.md, docs/report.schema.json, the README configuration table, docs/bounce.schema.json and the reasons of docs/bounces.md',
+);

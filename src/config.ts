@@ -45,6 +45,7 @@ export const ConfigSchema = z.object({
     legacyTlsProbe: z.boolean(),
     cacheTtlMs: z.number().int().min(0),
   }),
+  bounce: z.object({ maxBytes: z.number().int().min(1024) }),
   tls: z.object({
     /** Extra trusted CAs (PEM) from --ca-file / MXDOCTOR_CA_FILE. */
     caFile: z.string().optional(),
@@ -85,6 +86,19 @@ export function parseDuration(value: string, name: string): number {
   const unit = (m[2] ?? 'ms').toLowerCase();
   const factor = unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1;
   return Math.round(n * factor);
+}
+
+/** Parses a size in bytes: "5242880", "512k", "5M", "5MiB" (binary units). */
+export function parseSize(value: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(value);
+  if (!m) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} is not a size; use bytes (e.g. 5242880) or a number with K, M or G (e.g. 5M)`,
+    );
+  }
+  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const factor = unit === 'g' ? 1024 ** 3 : unit === 'm' ? 1024 ** 2 : unit === 'k' ? 1024 : 1;
+  return Math.round(Number(m[1]) * factor);
 }
 
 export function parseBoolean(value: string, name: string): boolean {
@@ -234,6 +248,15 @@ export const SETTINGS: Setting[] = [
     default: () => 25,
   },
   ...smtpSettings(),
+  {
+    env: 'MXDOCTOR_BOUNCE_MAX_SIZE',
+    path: 'bounce.maxBytes',
+    description:
+      'Largest bounce message accepted for diagnosis (bytes, or with a unit: 512K, 5M); larger input is refused with a clear error.',
+    defaultText: '5M',
+    parse: parseSize,
+    default: () => 5 * 1024 * 1024,
+  },
 ];
 
 function smtpSettings(): Setting[] {

@@ -59,7 +59,7 @@ export function normalizeVerify(addresses: readonly string[], domain: Normalized
   return out;
 }
 
-function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
+export function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
   try {
     return [...previous, parseResolver(value, '--resolver')];
   } catch (err) {
@@ -67,7 +67,7 @@ function collectResolver(value: string, previous: ResolverAddress[] = []): Resol
   }
 }
 
-function durationFlag(flag: string) {
+export function durationFlag(flag: string) {
   return (value: string): number => {
     try {
       return parseDuration(value, flag);

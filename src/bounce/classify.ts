@@ -1,0 +1,191 @@
+import type { Reason } from './model.js';
+import { PHRASE_RULES } from './patterns.js';
+import type { SmtpCommand } from './reply.js';
+import { isHard } from './reasons.js';
+import { BASIC_RULES, STATUS_FOR_REASON, W, parseStatus, statusRule } from './status-codes.js';
+
+/**
+ * Classification: every piece of evidence — the enhanced status codes, the well-known
+ * phrases, the basic reply code — proposes a reason with a weight (status-codes.ts and
+ * patterns.ts hold the tables); the strongest wins. A few rules about the SMTP stage and
+ * the report as a whole then refine the winner, each with a reason that holds for any MTA:
+ *   - refused at MAIL FROM means the envelope sender was refused (rejected);
+ *   - "no such user" only after DATA means a filter refused, not a missing mailbox (filtered);
+ *   - refused at the greeting means the sending host was refused (blocked);
+ *   - a transient connection failure in a final report means the MTA gave up (expired);
+ *   - a DNS answer that may be temporary (4.x.x) is not proof the domain is gone (network_error).
+ */
+
+export interface ClassifyInput {
+  /** Status field of the DSN, when there is one. */
+  status: string | null;
+  /** Enhanced codes quoted in the diagnostic text, in order. */
+  textStatuses: readonly string[];
+  replyCode: number | null;
+  /** The remote reply or the MTA's reason for this recipient, whitespace-normalised. */
+  diagnostic: string;
+  /** The rest of the report's text about this recipient (weaker evidence). */
+  context: string;
+  command: SmtpCommand | null;
+  /** RFC 3464 action (failed, delayed …); null when the report states none. */
+  action: string | null;
+  /** Diagnostic-Code type: "smtp", "x-unix", "x-postfix" … */
+  diagnosticType: string | null;
+}
+
+export interface Classification {
+  reason: Reason;
+  confidence: number;
+  /** Evidence IDs, strongest first: "status:5.1.1", "phrase:gmail.no_such_user", "code:550", "rule:…". */
+  matched: string[];
+  permanent: boolean;
+  hard: boolean;
+  /** The enhanced status code, derived from the reason when the report gives none. */
+  derivedStatus: string | null;
+}
+
+interface Candidate {
+  reason: Reason;
+  weight: number;
+  id: string;
+}
+
+/** Context text counts less than the diagnostic itself. */
+const CONTEXT_FACTOR = 0.7;
+
+/**
+ * Verdicts about a recipient that cannot be right when the refusal came at MAIL FROM, before
+ * any recipient was named: there it was the envelope sender that was refused.
+ */
+const RECIPIENT_SHAPED: ReadonlySet<Reason> = new Set([
+  'user_unknown',
+  'host_unknown',
+  'not_accept',
+  'suspended',
+  'filtered',
+  'has_moved',
+  'mailbox_full',
+  'policy_violation',
+  'unknown',
+]);
+
+export function candidatesFor(input: ClassifyInput): Candidate[] {
+  const out: Candidate[] = [];
+  const seenStatus = new Set<string>();
+  for (const [i, code] of [input.status, ...input.textStatuses].entries()) {
+    if (!code || seenStatus.has(code)) continue;
+    seenStatus.add(code);
+    const rule = statusRule(code);
+    // The DSN's own Status outranks codes quoted in text only slightly: they usually agree.
+    if (rule)
+      out.push({ reason: rule.reason, weight: rule.weight - (i === 0 ? 0 : 0.02), id: `status:${code}` });
+  }
+  for (const rule of PHRASE_RULES) {
+    if (rule.re.test(input.diagnostic))
+      out.push({ reason: rule.reason, weight: rule.weight, id: `phrase:${rule.id}` });
+    else if (input.context && rule.re.test(input.context))
+      out.push({ reason: rule.reason, weight: rule.weight * CONTEXT_FACTOR, id: `context:${rule.id}` });
+  }
+  if (input.replyCode !== null && BASIC_RULES[input.replyCode]) {
+    out.push({
+      reason: BASIC_RULES[input.replyCode]!.reason,
+      weight: W.basic,
+      id: `code:${input.replyCode}`,
+    });
+  }
+  if (input.diagnosticType && /^x-unix$|^x-local/i.test(input.diagnosticType)) {
+    // A local delivery program answered (RFC 3464 §2.3.6 diagnostic type other than smtp).
+    out.push({ reason: 'mailer_error', weight: W.exactPhrase + 0.02, id: 'rule:local_delivery_program' });
+  }
+  return out.sort((a, b) => b.weight - a.weight);
+}
+
+function statusClass(input: ClassifyInput): number | null {
+  const s = parseStatus(input.status) ?? parseStatus(input.textStatuses[0]);
+  if (s) return s.class;
+  if (input.replyCode !== null) return Math.floor(input.replyCode / 100);
+  return null;
+}
+
+export function classify(input: ClassifyInput): Classification {
+  const action = input.action?.toLowerCase() ?? null;
+  const cls = statusClass(input);
+  const permanent = action !== 'delayed' && (cls === 5 || action === 'failed');
+
+  // Success notices are not failures (RFC 3464 §2.3.3). A delay notice is classified by its
+  // cause — that is what its reader wants to know — but is neither permanent nor hard.
+  if (
+    action === 'delivered' ||
+    action === 'relayed' ||
+    action === 'expanded' ||
+    parseStatus(input.status)?.class === 2
+  ) {
+    return {
+      reason: 'delivered',
+      confidence: 0.95,
+      matched: [`rule:action_${action ?? 'success'}`],
+      permanent: false,
+      hard: false,
+      derivedStatus: null,
+    };
+  }
+
+  const candidates = candidatesFor(input);
+  const matched = candidates.map((c) => c.id);
+  let best: Candidate = candidates[0] ?? { reason: 'unknown', weight: 0.1, id: 'rule:no_evidence' };
+  const rules: string[] = [];
+
+  // The stage of the SMTP conversation refines weak or recipient-shaped verdicts.
+  if (input.command === 'MAIL' && RECIPIENT_SHAPED.has(best.reason) && best.weight < W.exactPhrase) {
+    best = { reason: 'rejected', weight: Math.max(best.weight, W.phrase), id: 'rule:refused_at_mail_from' };
+    rules.push(best.id);
+  } else if (
+    input.command === 'DATA' &&
+    best.reason === 'user_unknown' &&
+    !best.id.startsWith('status:') &&
+    best.weight < W.exactPhrase
+  ) {
+    best = { reason: 'filtered', weight: best.weight, id: 'rule:user_unknown_after_data' };
+    rules.push(best.id);
+  } else if (
+    input.command === 'CONNECT' &&
+    best.weight < W.phrase &&
+    !['network_error', 'rate_limited'].includes(best.reason)
+  ) {
+    best = { reason: 'blocked', weight: W.weakPhrase, id: 'rule:refused_at_greeting' };
+    rules.push(best.id);
+  }
+
+  // host_unknown needs a permanent answer; a temporary one is a DNS problem (RFC 3463 class 4).
+  if (best.reason === 'host_unknown' && cls === 4) {
+    best = { reason: 'network_error', weight: best.weight, id: 'rule:temporary_dns_failure' };
+    rules.push(best.id);
+  }
+
+  // Connections that never got a final answer: the MTA is retrying against the clock, and a
+  // report about it (final, or a warning on the way) is about the queue time running out.
+  const connectionOnly =
+    best.id === 'phrase:generic.connection' ||
+    best.id === 'context:generic.connection' ||
+    (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
+  const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
+  if (connectionOnly && noFinalAnswer) {
+    best = { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_connection_failures' };
+    rules.push(best.id);
+  }
+
+  // Confidence: the winner's weight, raised a little when independent evidence agrees.
+  const agreeing = candidates.filter((c) => c.reason === best.reason && c.id !== best.id).length;
+  const confidence = Math.min(0.99, Math.round((best.weight + Math.min(agreeing, 2) * 0.05) * 100) / 100);
+  const reason = best.reason;
+  const status = STATUS_FOR_REASON[reason];
+  const derivedStatus = status ? status.replace('X', String(permanent ? 5 : 4)) : null;
+  return {
+    reason,
+    confidence,
+    matched: [...rules, ...matched],
+    permanent,
+    hard: isHard(reason, permanent),
+    derivedStatus,
+  };
+}

@@ -1,0 +1,832 @@
+import { classify } from './classify.js';
+import type { ClassifyInput } from './classify.js';
+import { findInlineDeliveryStatus, parseDeliveryStatus, typedValue } from './dsn.js';
+import type { DsnRecipient, DsnReport } from './dsn.js';
+import { domainOf, explain } from './explain.js';
+import { decodeText, header, headers, looksLikeMessage, readMessage, stripMbox } from './mime.js';
+import type { HeaderField, MessageView } from './mime.js';
+import { BOUNCE_SCHEMA_VERSION } from './model.js';
+import type { BounceRecord, Diagnosis, Kind, Original, Reason } from './model.js';
+import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
+import { PHRASE_RULES } from './patterns.js';
+import type { TextRecipient } from './ndr.js';
+import { MAX_HOPS, ipInDiagnostic, parseReceived, sendingHop } from './received.js';
+import {
+  findCommand,
+  findRemoteMta,
+  findReplyCode,
+  findStatus,
+  findStatuses,
+  joinMultiline,
+  parseBareReply,
+  squash,
+} from './reply.js';
+
+/**
+ * diagnoseBounce: bytes in, a Diagnosis out. Pure (no I/O); safe on any input: a size limit,
+ * no exceptions for malformed MIME, broken encodings or junk — only a BounceInputError with a
+ * message for the user when the input is unusable (too large, empty, binary, not a bounce).
+ */
+
+export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+/** Longest diagnostic text kept per record. */
+const MAX_DIAGNOSTIC = 1200;
+/** At most this many records (a list-server bounce can name thousands). */
+export const MAX_RECORDS = 500;
+
+export type BounceInputErrorCode = 'too_large' | 'empty' | 'binary' | 'not_a_bounce';
+
+export class BounceInputError extends Error {
+  readonly code: BounceInputErrorCode;
+  constructor(code: BounceInputErrorCode, message: string) {
+    super(message);
+    this.name = 'BounceInputError';
+    this.code = code;
+  }
+}
+
+export const BOUNCE_ACCEPTS =
+  'Accepted: a whole bounce message (.eml, any MTA’s non-delivery report or RFC 3464 DSN), its text, or a bare SMTP reply such as "550 5.1.1 User unknown".';
+
+export interface DiagnoseOptions {
+  /** Input size limit in bytes. @defaultValue 5 MiB */
+  maxBytes?: number;
+}
+
+export async function diagnoseBounce(
+  input: Uint8Array | string,
+  options: DiagnoseOptions = {},
+): Promise<Diagnosis> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const bytes =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length > maxBytes) {
+    throw new BounceInputError(
+      'too_large',
+      `The input is ${formatSize(bytes.length)}, more than the limit of ${formatSize(maxBytes)} (MXDOCTOR_BOUNCE_MAX_SIZE). Paste the bounce itself; a bounce rarely needs more than its text and the returned headers.`,
+    );
+  }
+  if (bytes.toString('latin1').trim() === '') {
+    throw new BounceInputError('empty', `The input is empty. ${BOUNCE_ACCEPTS}`);
+  }
+  if (isBinary(bytes)) {
+    throw new BounceInputError(
+      'binary',
+      `The input is binary data, not a mail message or text. ${BOUNCE_ACCEPTS}`,
+    );
+  }
+
+  const messages = splitMbox(bytes);
+  if (messages.length > 1) return fromMbox(messages);
+  return diagnoseOne(bytes);
+}
+
+/** mbox "From " separator lines (the envelope sender and an asctime date). */
+const MBOX_SEPARATOR =
+  /(?:^|\n)From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d(?: \S+)? \d{4}[ \t]*\r?(?=\n)/g;
+
+/** The messages of an mbox (input that starts with a "From " line and has several), or the input as one message. */
+function splitMbox(bytes: Buffer): Buffer[] {
+  const text = bytes.toString('latin1');
+  const starts = [...text.matchAll(MBOX_SEPARATOR)].map((m) => m.index + (m[0].startsWith('\n') ? 1 : 0));
+  // Only a real mbox (starting with a separator): a "From " line inside a body is quoted text.
+  if (starts.length < 2 || starts[0] !== 0) return [bytes];
+  const bounds = starts;
+  return bounds
+    .map((start, i) => bytes.subarray(start, bounds[i + 1] ?? bytes.length))
+    .filter((b) => b.toString('latin1').trim());
+}
+
+/** Several messages (an mbox): every bounce among them, in order. */
+async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
+  const results: Diagnosis[] = [];
+  let firstError: unknown = null;
+  for (const m of messages.slice(0, 100)) {
+    try {
+      results.push(await diagnoseOne(m));
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (results.length === 0) throw firstError;
+  const first = results[0]!;
+  return {
+    ...first,
+    bounces: results.flatMap((r) => r.bounces).slice(0, MAX_RECORDS),
+    warnings: [
+      `The input holds ${messages.length} messages (an mbox); ${results.length} of them ${results.length === 1 ? 'is a bounce' : 'are bounces'}, and the original message and reporter shown are the first one's.`,
+      ...results.flatMap((r) => r.warnings),
+    ],
+  };
+}
+
+async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
+  const asText = decodeText(stripMbox(bytes));
+  if (!looksLikeMessage(asText)) {
+    const reply = parseBareReply(asText);
+    if (reply) return fromBareReply(reply.code, reply.status, reply.text, asText);
+  }
+  const view: MessageView = looksLikeMessage(asText)
+    ? await readMessage(bytes)
+    : {
+        headers: [],
+        text: asText,
+        deliveryStatus: [],
+        feedbackReports: [],
+        returned: [],
+        mime: false,
+        warnings: [],
+      };
+  return fromMessage(view);
+}
+
+function formatSize(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
+  return `${n} bytes`;
+}
+
+/** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF), or many NULs. */
+function isBinary(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 8192);
+  let control = 0;
+  let nul = 0;
+  for (const b of head) {
+    if (b === 0) nul++;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x1b && b !== 0x0c) control++;
+  }
+  // A stray NUL happens in real bounces (a mailing-list footer); many do not.
+  return control > head.length / 10 || (nul > 4 && nul > head.length / 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bare SMTP reply
+
+function fromBareReply(code: number, status: string | null, text: string, raw: string): Diagnosis {
+  const recipient = addressesIn(text)[0] ?? null;
+  const diagnostic = squash(`${code} ${status ? `${status} ` : ''}${text}`);
+  const record = buildRecord({
+    recipient,
+    originalRecipient: null,
+    action: null,
+    dsnStatus: null,
+    diagnostic,
+    context: '',
+    diagnosticType: 'smtp',
+    remoteMta: findRemoteMta(raw),
+    reportingMta: null,
+    lastAttemptDate: null,
+    willRetryUntil: null,
+    replyCode: code,
+    original: emptyOriginal(),
+  });
+  return {
+    schemaVersion: BOUNCE_SCHEMA_VERSION,
+    kind: 'smtp-reply',
+    bounces: [record],
+    original: emptyOriginal(),
+    reporter: { from: null, subject: null, date: null, reportingMta: null, arrivalDate: null },
+    warnings: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages and pasted text
+
+const BOUNCE_SENDER =
+  /^(?:mailer-daemon|mail-daemon|postmaster|mail\.delivery\.system|mail-delivery|maildelivery|mdaemon|bounce|bounces|nobody|root|system|administrator|notifications?)@|mail delivery (?:system|subsystem|service)|mailer-daemon|post_?master/i;
+const BOUNCE_SUBJECT =
+  /undeliver|undelivered|non[- ]?deliver|delivery (?:status notification|failure|failed|has failed|problem|report|notification|error)|returned mail|returned to sender|failure notice|failed delivery|mail delivery|could not be delivered|bounce|rejected|not delivered|delivery (?:status|warning|delayed)|warning: could not send|mail system error|nicht zustellbar|unzustellbar|non remis|no entregado|mail failure|delivery failure|message not delivered|配信|不達|エラー|returned/i;
+const BOUNCE_TEXT =
+  /could not be delivered|couldn'?t be delivered|was not delivered|wasn'?t delivered|not be delivered|undeliverable|failed permanently|permanent (?:error|failure|fatal)|delivery to the following recipient|delivery has failed|unable to deliver|delivery failed|could not deliver|wasn'?t able to deliver|the following address(?:es)? (?:had|failed)|did not reach (?:the following|some or all)|message (?:was )?(?:rejected|refused|returned)|delivery (?:status notification|problem)|error delivering your mail|i'?m sorry to (?:have to )?inform you|could not be sent|has been delayed|delivery (?:is )?delayed|temporary failure|will (?:continue|keep) trying|remote (?:host|server) (?:said|returned|replied)|rejected your message|technical details of (?:permanent|temporary) failure|the error that the other server returned|mail delivery failed|message delivery has failed|smtp error from remote mail server|said: [245]\d\d|<<< [245]\d\d|requested action not taken|error message below/i;
+const AUTO_REPLY_SUBJECT =
+  /^\s*(?:auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|réponse)|auto:|autoreply|out of (?:the )?office|ooo\b|vacation|away from|abwesen|absence|réponse automatique|risposta automatica|respuesta automática|自動応答|自動返信|不在)/i;
+const DELAY_TEXT =
+  /\b(?:delayed|has been delayed|delivery (?:is )?delayed|will (?:continue|keep|be) (?:trying|retried|retrying)|will retry|still trying|not yet been delivered|warning: could not send message for past|delivery attempts will continue|this is a warning|temporary failure.{0,40}will)/i;
+
+function fromMessage(view: MessageView): Diagnosis {
+  const h = view.headers;
+  const warnings = [...view.warnings];
+  const bounceFrom = header(h, 'from') ?? '';
+  const subject = header(h, 'subject');
+  const contentType = header(h, 'content-type') ?? '';
+  const failedHeader = headers(h, 'x-failed-recipients')
+    .flatMap((v) => v.split(/[,\s]+/))
+    .map((a) => a.replace(/^<|>$/g, ''))
+    .filter((a) => a.includes('@'));
+
+  const split = splitReturned(view.text);
+  const notice = split.notice;
+  const original = buildOriginal(view, split.returned);
+  const reporter = {
+    from: bounceFrom || null,
+    subject,
+    date: isoDate(header(h, 'date')),
+    reportingMta: null as string | null,
+    arrivalDate: null as string | null,
+  };
+
+  // Sending-platform JSON notifications (Amazon SES through SNS or e-mail).
+  const json = sesNotification(view.text);
+  if (json) return finish(json.kind, json.records(original), original, reporter, warnings);
+
+  // ARF feedback reports (RFC 5965), and Microsoft's JMRP reports without the ARF part.
+  const feedback = feedbackRecords(view, original, contentType, subject);
+  if (feedback) return finish('feedback', feedback, original, reporter, warnings);
+
+  // RFC 3464 reports (or their fields pasted as text).
+  const dsnTexts = view.deliveryStatus.length
+    ? view.deliveryStatus
+    : [findInlineDeliveryStatus(view.text)].filter((t): t is string => !!t);
+  const reports = dsnTexts.map(parseDeliveryStatus).filter((r) => r.recipients.length > 0);
+  const exclude = senderAddresses(view, original);
+  const textRecipients = extractRecipients(notice, exclude, failedHeader);
+  if (reports.length > 0) {
+    reporter.reportingMta = reports[0]!.reportingMta;
+    reporter.arrivalDate = reports[0]!.arrivalDate;
+    const sender =
+      reports[0]!.fields['x-postfix-sender'] ?? reports[0]!.fields['x-outbound-mail-relay-sender'];
+    if (sender && !original.sender) original.sender = typedValue(sender).value;
+    const records = reports.flatMap((report) => dsnRecords(report, textRecipients, notice, original));
+    return finish('dsn', records, original, reporter, warnings);
+  }
+
+  const bounceSignals =
+    (BOUNCE_SENDER.test(bounceFrom) ? 1 : 0) +
+    (subject && BOUNCE_SUBJECT.test(subject) ? 1 : 0) +
+    (failedHeader.length > 0 ? 2 : 0) +
+    (/report-type=["']?delivery-status/i.test(contentType) ? 2 : 0) +
+    (BOUNCE_TEXT.test(notice) ? 1 : 0) +
+    (header(h, 'return-path')?.trim() === '<>' ? 1 : 0);
+
+  // RFC 3834 automatic replies: only when nothing says this is a failure report.
+  if (bounceSignals < 2 && isAutoReply(h, subject)) {
+    const from = addressesIn(bounceFrom)[0] ?? null;
+    const record = buildRecord({
+      ...blankFacts(original),
+      recipient: from,
+      diagnostic: squash(`${subject ?? ''} ${notice}`).slice(0, 300),
+      forceReason: 'vacation',
+    });
+    return finish('auto-reply', [record], original, reporter, warnings);
+  }
+
+  // Pasted text without headers was given to us as a bounce: an error code, a recipient line or a
+  // known refusal phrase is enough. A whole message needs stronger signs (it may be ordinary mail).
+  const pasted = view.headers.length === 0;
+  const errorLike =
+    /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) ||
+    PHRASE_RULES.some((r) => r.re.test(notice));
+  const usable = pasted
+    ? errorLike || textRecipients.length > 0
+    : bounceSignals >= 2 || (bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice));
+  if (!usable) {
+    throw new BounceInputError(
+      'not_a_bounce',
+      `No bounce found: this does not look like a non-delivery report, a delivery status notification or an SMTP error reply. ${BOUNCE_ACCEPTS}`,
+    );
+  }
+
+  const action =
+    DELAY_TEXT.test(notice) && !/permanent|gave up|giving up|given up|failed permanently/i.test(notice)
+      ? 'delayed'
+      : 'failed';
+  let recipients: TextRecipient[] = textRecipients;
+  if (recipients.length === 0) {
+    // The notice names no recipient: the returned message's To is the best guess when it has one.
+    const guess = original.to.length === 1 ? original.to[0]! : null;
+    recipients = [{ recipient: guess ?? '', originalRecipient: null, block: '' }];
+  }
+  const records = recipients.slice(0, MAX_RECORDS).map((r) => {
+    const diagnostic = diagnosticOf(r.block, notice, r.recipient);
+    return buildRecord({
+      ...blankFacts(original),
+      recipient: r.recipient || null,
+      originalRecipient: r.originalRecipient,
+      action,
+      diagnostic,
+      context: squash(notice).slice(0, 4000),
+      sharedContext: recipients.length > 1,
+      remoteMta: findRemoteMta(r.block || notice),
+    });
+  });
+  return finish('ndr', records, original, reporter, warnings);
+}
+
+function finish(
+  kind: Kind,
+  records: BounceRecord[],
+  original: Original,
+  reporter: Diagnosis['reporter'],
+  warnings: string[],
+): Diagnosis {
+  if (records.length > MAX_RECORDS)
+    warnings.push(`Only the first ${MAX_RECORDS} of ${records.length} recipients are shown.`);
+  return {
+    schemaVersion: BOUNCE_SCHEMA_VERSION,
+    kind,
+    bounces: records.slice(0, MAX_RECORDS),
+    original,
+    reporter,
+    warnings,
+  };
+}
+
+function isAutoReply(h: readonly HeaderField[], subject: string | null): boolean {
+  const auto = header(h, 'auto-submitted')?.toLowerCase() ?? '';
+  return (
+    auto.startsWith('auto-replied') ||
+    header(h, 'x-autoreply') !== null ||
+    header(h, 'x-autorespond') !== null ||
+    /auto[_-]?reply/i.test(header(h, 'precedence') ?? '') ||
+    /vacation/i.test(header(h, 'x-apple-action') ?? '') ||
+    (subject !== null && AUTO_REPLY_SUBJECT.test(subject))
+  );
+}
+
+/** Addresses that are the sender's, not recipients: the bounce's To, the original From and Return-Path. */
+function senderAddresses(view: MessageView, original: Original): Set<string> {
+  const out = new Set<string>();
+  for (const name of ['to', 'delivered-to', 'x-original-to', 'envelope-to', 'return-path']) {
+    for (const v of headers(view.headers, name)) for (const a of addressesIn(v)) out.add(a.toLowerCase());
+  }
+  for (const a of [original.from, original.sender]) if (a) out.add(a.toLowerCase());
+  // Never exclude a recipient that the original message was addressed to.
+  for (const a of original.to) out.delete(a.toLowerCase());
+  return out;
+}
+
+/** The text about one recipient, without the address that starts it. */
+function diagnosticOf(block: string, notice: string, recipient: string): string {
+  let text = block;
+  if (!text.trim() || squash(text).replace(/[<>:]/g, '').trim() === recipient)
+    text = stripBoilerplate(notice);
+  const flat = joinMultiline(squash(text));
+  const withoutAddress = recipient
+    ? flat.replace(new RegExp(`^\\W*${escapeRe(recipient)}>?\\s*:?\\s*`, 'i'), '')
+    : flat;
+  return withoutAddress.slice(0, MAX_DIAGNOSTIC);
+}
+
+/** Drops the greeting lines most MTAs put before the reason. */
+function stripBoilerplate(notice: string): string {
+  return notice
+    .split(/\r?\n/)
+    .filter(
+      (l) =>
+        !/^(?:this is the (?:mail system|qmail-send program|postfix program)|i'?m sorry to have to inform you|for further assistance|if you do so, please include|delete your own text|the mail system|this message was created automatically|hi\. this is the)/i.test(
+          l.trim(),
+        ),
+    )
+    .join('\n');
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// ---------------------------------------------------------------------------------------------
+// DSN records
+
+function dsnRecords(
+  report: DsnReport,
+  textRecipients: TextRecipient[],
+  notice: string,
+  original: Original,
+): BounceRecord[] {
+  return report.recipients.map((r: DsnRecipient) => {
+    const recipient = r.finalRecipient ?? r.originalRecipient;
+    const key = recipient?.toLowerCase();
+    const alt = r.originalRecipient?.toLowerCase();
+    const text =
+      textRecipients.find(
+        (t) =>
+          t.recipient.toLowerCase() === key ||
+          (alt && t.recipient.toLowerCase() === alt) ||
+          (t.originalRecipient && t.originalRecipient.toLowerCase() === alt),
+      )?.block ?? (report.recipients.length === 1 ? stripBoilerplate(notice) : '');
+    const diagnostic = r.diagnostic
+      ? joinMultiline(squash(completeReply(r.diagnostic, text || notice)))
+      : diagnosticOf(text, notice, recipient ?? '');
+    return buildRecord({
+      ...blankFacts(original),
+      recipient: recipient ? lowerDomain(recipient) : null,
+      originalRecipient:
+        r.originalRecipient && r.originalRecipient !== recipient ? r.originalRecipient : null,
+      action: r.action,
+      dsnStatus: r.status,
+      diagnostic: diagnostic.slice(0, MAX_DIAGNOSTIC),
+      context: squash(text || notice).slice(0, 4000),
+      sharedContext: !text && report.recipients.length > 1,
+      diagnosticType: r.diagnosticType,
+      remoteMta: r.remoteMta ?? findRemoteMta(text),
+      reportingMta: report.reportingMta,
+      lastAttemptDate: r.lastAttemptDate,
+      willRetryUntil: r.willRetryUntil,
+    });
+  });
+}
+
+/**
+ * sendmail and others put only the first line of a multi-line reply ("552-5.7.0 This message
+ * was blocked because …") into Diagnostic-Code; the notice's transcript has the rest.
+ */
+function completeReply(diagnostic: string, notice: string): string {
+  const m = /^\s*([245]\d\d)-/.exec(diagnostic);
+  if (!m) return diagnostic;
+  const lines = notice
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\s*(?:<<<\s*)?/, ''))
+    .filter((l) => l.startsWith(`${m[1]}-`) || l.startsWith(`${m[1]} `));
+  const full = lines.join(' ');
+  return full.length > diagnostic.length && full.startsWith(diagnostic.trim().slice(0, 20))
+    ? full
+    : diagnostic;
+}
+
+function lowerDomain(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? address : `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building one record
+
+interface RecordFacts {
+  recipient: string | null;
+  originalRecipient: string | null;
+  action: string | null;
+  dsnStatus: string | null;
+  diagnostic: string;
+  context: string;
+  diagnosticType: string | null;
+  remoteMta: string | null;
+  reportingMta: string | null;
+  lastAttemptDate: string | null;
+  willRetryUntil: string | null;
+  replyCode?: number | null;
+  original: Original;
+  forceReason?: Reason;
+  /** The context is the whole report, shared by several recipients: its SMTP stage is not this one's. */
+  sharedContext?: boolean;
+}
+
+function blankFacts(original: Original): RecordFacts {
+  return {
+    recipient: null,
+    originalRecipient: null,
+    action: null,
+    dsnStatus: null,
+    diagnostic: '',
+    context: '',
+    diagnosticType: null,
+    remoteMta: null,
+    reportingMta: null,
+    lastAttemptDate: null,
+    willRetryUntil: null,
+    original,
+  };
+}
+
+const ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
+
+function buildRecord(f: RecordFacts): BounceRecord {
+  const diagnostic = f.diagnostic;
+  // A diagnostic of another type than SMTP (x-unix, x-local…) holds no SMTP reply code.
+  const smtpDiagnostic = !f.diagnosticType || /smtp/i.test(f.diagnosticType);
+  const replyCode =
+    f.replyCode ??
+    (smtpDiagnostic ? findReplyCode(diagnostic) : null) ??
+    (f.context ? findReplyCode(f.context) : null);
+  const textStatuses = findStatuses(diagnostic);
+  const contextStatus = textStatuses.length === 0 && f.context ? findStatus(f.context) : null;
+  const command = findCommand(diagnostic) ?? (f.context && !f.sharedContext ? findCommand(f.context) : null);
+  const action = f.action && ACTIONS.has(f.action) ? (f.action as BounceRecord['action']) : null;
+  // The remote server's own enhanced code outranks the reporting MTA's summary of it
+  // (a DSN often says "Status: 5.0.0" for "550 5.7.1 …").
+  const remoteStatus = textStatuses[0] ?? null;
+  const input: ClassifyInput = {
+    status: remoteStatus ?? f.dsnStatus,
+    textStatuses: remoteStatus
+      ? [...textStatuses.slice(1), ...(f.dsnStatus ? [f.dsnStatus] : [])]
+      : contextStatus
+        ? [contextStatus]
+        : [],
+    replyCode,
+    diagnostic,
+    context: f.context,
+    command,
+    action,
+    diagnosticType: f.diagnosticType,
+  };
+  const c = f.forceReason
+    ? {
+        reason: f.forceReason,
+        confidence: 0.9,
+        matched: ['rule:report_type'],
+        permanent: false,
+        hard: false,
+        derivedStatus: null,
+      }
+    : classify(input);
+  let status: string | null = null;
+  let statusSource: BounceRecord['statusSource'] = 'none';
+  if (remoteStatus) {
+    status = remoteStatus;
+    statusSource = 'reply';
+  } else if (
+    f.dsnStatus &&
+    !(/\.0\.0$/.test(f.dsnStatus) && contextStatus && contextStatus[0] === f.dsnStatus[0])
+  ) {
+    status = f.dsnStatus;
+    statusSource = 'dsn';
+  } else if (contextStatus) {
+    // The DSN says only "X.0.0"; the report's own text names the specific code.
+    status = textStatuses[0] ?? contextStatus;
+    statusSource = 'reply';
+  } else if (c.derivedStatus && !f.forceReason) {
+    status = c.derivedStatus;
+    statusSource = 'derived';
+  }
+  const recipientDomain = domainOf(f.recipient);
+  const clientIp = ipInDiagnostic(diagnostic);
+  const sendingIp = clientIp ?? f.original.sendingIp;
+  const sender = f.original.sender ?? f.original.from;
+  return {
+    recipient: f.recipient,
+    originalRecipient: f.originalRecipient,
+    action: f.forceReason ? null : (action ?? (c.permanent ? 'failed' : null)),
+    status,
+    statusSource,
+    replyCode,
+    smtpCommand: command,
+    reason: c.reason,
+    hard: c.hard,
+    permanent: c.permanent,
+    remoteMta: f.remoteMta ? squash(f.remoteMta) : null,
+    reportingMta: f.reportingMta,
+    clientIp,
+    diagnostic,
+    confidence: c.confidence,
+    matched: c.matched,
+    lastAttemptDate: f.lastAttemptDate,
+    willRetryUntil: f.willRetryUntil,
+    explanation: explain(c.reason, c.hard, {
+      recipient: f.recipient,
+      recipientDomain,
+      remote: f.remoteMta,
+      sendingIp,
+      sender,
+      senderDomain: domainOf(sender),
+    }),
+    followups: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The original message
+
+function emptyOriginal(): Original {
+  return {
+    from: null,
+    sender: null,
+    to: [],
+    subject: null,
+    messageId: null,
+    date: null,
+    sendingIp: null,
+    sendingHost: null,
+    received: [],
+    headersIncluded: false,
+  };
+}
+
+/** Header fields of a returned message or header block, parsed without touching its body. */
+function parseHeaderBlock(raw: string): HeaderField[] {
+  const head = raw.replace(/^\s+/, '').split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const out: HeaderField[] = [];
+  for (const line of head.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && out.length) {
+      out[out.length - 1]!.value += ` ${line.trim()}`;
+      continue;
+    }
+    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:\s*(.*)$/.exec(line);
+    if (m) out.push({ name: m[1]!.toLowerCase(), value: m[2]!.trim() });
+  }
+  return out;
+}
+
+function buildOriginal(view: MessageView, inlineReturned: string | null): Original {
+  const original = emptyOriginal();
+  const raw = view.returned.length
+    ? view.returned.map((b) => decodeText(b)).find((t) => t.trim())
+    : inlineReturned;
+  if (!raw) {
+    // Without the returned message, the bounce went to the original envelope sender.
+    const to = header(view.headers, 'to');
+    if (to) original.sender = addressesIn(to)[0] ?? null;
+    return original;
+  }
+  const fields = parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, ''));
+  if (fields.length === 0) return original;
+  original.headersIncluded = true;
+  const first = (n: string): string | null => header(fields, n);
+  original.from = addressesIn(decodeHeader(first('from') ?? ''))[0] ?? null;
+  original.sender =
+    addressesIn(first('return-path') ?? '')[0] ?? addressesIn(header(view.headers, 'to') ?? '')[0] ?? null;
+  original.to = [...new Set(headers(fields, 'to').flatMap((v) => addressesIn(v)))];
+  original.subject = first('subject') !== null ? decodeHeader(first('subject')!) : null;
+  original.messageId = first('message-id')?.match(/<[^<>]+>/)?.[0] ?? first('message-id');
+  original.date = isoDate(first('date'));
+  original.received = headers(fields, 'received').slice(0, MAX_HOPS).map(parseReceived);
+  const hop = sendingHop(original.received);
+  original.sendingIp = hop?.ip ?? null;
+  original.sendingHost = hop?.from ?? null;
+  return original;
+}
+
+/** RFC 2047 decoding through mailparser's header decoder would need a full parse; do it inline. */
+function decodeHeader(value: string): string {
+  if (!value.includes('=?')) return value.trim();
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?([^?]+)\?([bqBQ])\?([^?]*)\?=/g, (whole, charset: string, enc: string, data: string) => {
+      try {
+        const bytes =
+          enc.toUpperCase() === 'B'
+            ? Buffer.from(data, 'base64')
+            : Buffer.from(
+                data
+                  .replace(/_/g, ' ')
+                  .replace(/=([0-9a-f]{2})/gi, (_m, x: string) => String.fromCharCode(parseInt(x, 16))),
+                'latin1',
+              );
+        return decodeText(bytes, charset);
+      } catch {
+        return whole;
+      }
+    })
+    .trim();
+}
+
+function isoDate(value: string | null): string | null {
+  if (!value) return null;
+  const t = Date.parse(value.replace(/\s+\([^)]*\)\s*$/, ''));
+  return Number.isNaN(t) ? value : new Date(t).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feedback reports
+
+function feedbackRecords(
+  view: MessageView,
+  original: Original,
+  contentType: string,
+  subject: string | null,
+): BounceRecord[] | null {
+  const isArf = view.feedbackReports.length > 0 || /report-type=["']?feedback-report/i.test(contentType);
+  const returnedHeaders = view.returned.length ? parseHeaderBlock(decodeText(view.returned[0]!)) : [];
+  const jmrp = header(returnedHeaders, 'x-hmxmroriginalrecipient');
+  const complaintSubject = subject !== null && /^\s*complaint about message from/i.test(subject);
+  if (!isArf && !jmrp && !complaintSubject) return null;
+  const fields = view.feedbackReports.length ? parseHeaderBlock(view.feedbackReports[0]!) : [];
+  const type = header(fields, 'feedback-type') ?? 'abuse';
+  const rcpts = headers(fields, 'original-rcpt-to').flatMap((v) => addressesIn(v));
+  if (rcpts.length === 0 && jmrp) rcpts.push(...addressesIn(jmrp));
+  if (rcpts.length === 0) rcpts.push(...original.to);
+  const sourceIp = header(fields, 'source-ip');
+  if (sourceIp && !original.sendingIp) original.sendingIp = sourceIp.trim();
+  const mailFrom = header(fields, 'original-mail-from');
+  if (mailFrom && !original.sender) original.sender = addressesIn(mailFrom)[0] ?? null;
+  const agent = header(fields, 'user-agent');
+  const diagnostic = squash(
+    `Feedback-Type: ${type}${agent ? `; User-Agent: ${agent}` : ''}${sourceIp ? `; Source-IP: ${sourceIp}` : ''}`,
+  );
+  const list = rcpts.length ? [...new Set(rcpts)] : [null];
+  return list.map((recipient) =>
+    buildRecord({
+      ...blankFacts(original),
+      recipient,
+      diagnostic,
+      forceReason: 'feedback',
+      reportingMta: header(fields, 'reporting-mta'),
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Amazon SES notifications (JSON, documented in the SES Developer Guide: "Contents of
+// notifications for Amazon SES"), delivered by e-mail through SNS or pasted directly.
+
+interface SesResult {
+  kind: Kind;
+  records: (original: Original) => BounceRecord[];
+}
+
+function sesNotification(text: string): SesResult | null {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end <= start || end - start > 1_000_000) return null;
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text.slice(start, end + 1).replace(/!\r?\n\s?/g, '')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const type = String(json.notificationType ?? json.eventType ?? '');
+  if (!['Bounce', 'Complaint', 'Delivery', 'DeliveryDelay'].includes(type)) return null;
+  const mail = (json.mail ?? {}) as {
+    source?: string;
+    commonHeaders?: { subject?: string; from?: string[]; to?: string[]; messageId?: string; date?: string };
+  };
+  const fill = (original: Original): void => {
+    original.sender ??= mail.source ?? null;
+    original.from ??= addressesIn((mail.commonHeaders?.from ?? []).join(' '))[0] ?? null;
+    if (original.to.length === 0) original.to = addressesIn((mail.commonHeaders?.to ?? []).join(' '));
+    original.subject ??= mail.commonHeaders?.subject ?? null;
+    original.messageId ??= mail.commonHeaders?.messageId ?? null;
+  };
+  if (type === 'Complaint') {
+    const c = (json.complaint ?? {}) as {
+      complainedRecipients?: { emailAddress?: string }[];
+      complaintFeedbackType?: string;
+      userAgent?: string;
+    };
+    return {
+      kind: 'feedback',
+      records: (original) => {
+        fill(original);
+        return (c.complainedRecipients ?? []).map((r) =>
+          buildRecord({
+            ...blankFacts(original),
+            recipient: r.emailAddress ?? null,
+            diagnostic: squash(
+              `Amazon SES complaint${c.complaintFeedbackType ? `: ${c.complaintFeedbackType}` : ''}${c.userAgent ? ` (${c.userAgent})` : ''}`,
+            ),
+            forceReason: 'feedback',
+          }),
+        );
+      },
+    };
+  }
+  if (type === 'Delivery' || type === 'DeliveryDelay') {
+    const d = (json.delivery ?? json.deliveryDelay ?? {}) as {
+      recipients?: string[];
+      delayedRecipients?: { emailAddress?: string; status?: string; diagnosticCode?: string }[];
+      smtpResponse?: string;
+      reportingMTA?: string;
+    };
+    const rcpts = d.recipients ?? (d.delayedRecipients ?? []).map((r) => r.emailAddress ?? '');
+    return {
+      kind: 'dsn',
+      records: (original) => {
+        fill(original);
+        return rcpts.map((recipient) =>
+          buildRecord({
+            ...blankFacts(original),
+            recipient,
+            action: type === 'Delivery' ? 'delivered' : 'delayed',
+            diagnostic: squash(d.smtpResponse ?? (type === 'Delivery' ? 'Delivered' : 'Delivery delayed')),
+            reportingMta: d.reportingMTA ?? null,
+          }),
+        );
+      },
+    };
+  }
+  const b = (json.bounce ?? {}) as {
+    bounceType?: string;
+    bounceSubType?: string;
+    reportingMTA?: string;
+    remoteMtaIp?: string;
+    bouncedRecipients?: {
+      emailAddress?: string;
+      action?: string;
+      status?: string;
+      diagnosticCode?: string;
+    }[];
+  };
+  return {
+    kind: 'ndr',
+    records: (original) => {
+      fill(original);
+      return (b.bouncedRecipients ?? []).map((r) => {
+        const diag = r.diagnosticCode ? typedValue(r.diagnosticCode).value : '';
+        const sub = b.bounceSubType ?? '';
+        return buildRecord({
+          ...blankFacts(original),
+          recipient: r.emailAddress ?? null,
+          action: r.action ?? (b.bounceType === 'Transient' ? 'failed' : 'failed'),
+          dsnStatus: r.status ?? null,
+          diagnostic: squash(diag || `Amazon SES ${b.bounceType ?? ''} bounce ${sub}`.trim()),
+          context: squash(
+            `Amazon SES bounceType ${b.bounceType ?? ''} bounceSubType ${sub}${/suppress/i.test(sub) ? ' suppression list' : ''}`,
+          ),
+          reportingMta: b.reportingMTA ? typedValue(b.reportingMTA).value : null,
+          remoteMta: b.remoteMtaIp ?? null,
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Pulling SMTP facts out of free text: the reply code (RFC 5321 §4.2), the enhanced status
+ * code (RFC 3463), the remote server, and the SMTP command the reply answered. Also the
+ * parser for a bare, possibly multi-line, reply pasted on its own.
+ */
+
+/** Whitespace-normalised text: one line, single spaces. */
+export function squash(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Joins an RFC 5321 multi-line reply quoted inside text ("550-5.1.1 The email account …
+ * 550-5.1.1 double-checking …") into one line, dropping the repeated code prefixes.
+ */
+export function joinMultiline(text: string): string {
+  const first = /(?<![\w.])([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?/.exec(text);
+  if (!first) return text;
+  const [, code, st] = first;
+  const head = `${text.slice(0, first.index)}${code} ${st ? `${st} ` : ''}`;
+  const again = new RegExp(`(^|\\s)${code}[ -]${st ? `(?:${st.replace(/\./g, '\\.')}\\s)?` : ''}`, 'g');
+  return head + text.slice(first.index + first[0].length).replace(again, '$1');
+}
+
+const STATUS_RE = /(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)/;
+/** Reply codes followed by a space, a hyphen or an enhanced code: "550 ", "550-", "550 5.1.1". */
+const REPLY_RE =
+  /(?<![\w.#/:=-])([245][0-5]\d)(?=[ -]|$)(?![ -]?(?:bytes|days?|hours?|minutes?|seconds?|ms|kb|mb|%))/;
+
+/** The first enhanced status code in the text, normalised ("5.1.1"). */
+export function findStatus(text: string): string | null {
+  const m = STATUS_RE.exec(text);
+  if (!m) return null;
+  return `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
+}
+
+/** Every enhanced status code in the text, in order. */
+export function findStatuses(text: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(STATUS_RE.source, 'g');
+  for (const m of text.matchAll(re)) out.push(`${m[1]}.${Number(m[2])}.${Number(m[3])}`);
+  return out;
+}
+
+/**
+ * The reply code that text quotes. Prefers a code right after a cue ("said:", "<<<",
+ * "Remote host said", "error:", "returned was:") or at the start of a line; never a number
+ * inside an IP address, a date or a size.
+ */
+export function findReplyCode(text: string): number | null {
+  const cued =
+    /(?:said|<<<|returned(?: was)?|response(?: was)?|error(?: was)?|reply(?: was)?|replied|answered|message|reason|smtp|code|diagnostic-code|status|host \S+(?: \[[^\]]+\])?|\]|\)|>|;|:)\s*:?\s*\(?([245][0-5]\d)(?=[ -]|$)(?!\.\d)/i.exec(
+      text,
+    );
+  if (cued && plausibleCode(cued[1]!)) return Number(cued[1]);
+  const lineStart = /(?:^|\n)\s*([245][0-5]\d)(?=[ -])/.exec(text);
+  if (lineStart && plausibleCode(lineStart[1]!)) return Number(lineStart[1]);
+  const any = REPLY_RE.exec(text);
+  if (any && plausibleCode(any[1]!)) return Number(any[1]);
+  return null;
+}
+
+function plausibleCode(code: string): boolean {
+  const n = Number(code);
+  // RFC 5321 §4.2: first digit 2–5, second 0–5.
+  return n >= 200 && n <= 559 && Math.floor(n / 10) % 10 <= 5;
+}
+
+export type SmtpCommand = 'CONNECT' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA';
+
+/** The SMTP stage a quoted reply answered, from the MTA's own wording. */
+export function findCommand(text: string): SmtpCommand | null {
+  const t = text.toLowerCase();
+  const rules: [RegExp, SmtpCommand][] = [
+    [
+      /in reply to (?:end of )?data|after (?:end of )?data|(?:final )?data(?: command)? (?:send|was rejected)|did not like our (?:final )?data|after the message|failed after i sent the message|after message|step: data|\bend of data\b|>>> data|after sending (?:the )?(?:message|data)|data (?:phase|stage)|smtp:data|for text command/,
+      'DATA',
+    ],
+    [
+      /in reply to rcpt|after rcpt|rcpt to:|did not like our rcpt|>>> rcpt|does not like recipient|rcpt (?:phase|command)|smtp:rcpt|step: rcpt/,
+      'RCPT',
+    ],
+    [
+      /in reply to mail|after mail from|mail from:|did not like our mail|>>> mail from|sender was rejected|mail (?:from )?command|smtp:mail|step: mail/,
+      'MAIL',
+    ],
+    [
+      /in reply to (?:helo|ehlo)|after (?:helo|ehlo)|my name was rejected|>>> (?:helo|ehlo)|did not like our (?:helo|ehlo)/,
+      'HELO',
+    ],
+    [
+      /refused to talk to me|after initial connection|greeting|banner|on connect|while connecting|connection rejected|not accepting connections|in reply to (?:the )?initial/,
+      'CONNECT',
+    ],
+  ];
+  let best: { cmd: SmtpCommand; at: number } | null = null;
+  for (const [re, cmd] of rules) {
+    const m = re.exec(t);
+    if (m && (!best || m.index < best.at)) best = { cmd, at: m.index };
+  }
+  return best?.cmd ?? null;
+}
+
+/** "host mx.example.com[192.0.2.1]", "host mx.example.com [192.0.2.1]", "Remote-MTA: dns; …". */
+export function findRemoteMta(text: string): string | null {
+  const patterns = [
+    /\bhost\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,}|\[[0-9a-f:.]+\])\s*\[([0-9a-f:.]+)\]/i,
+    /\bhost\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s*\(([0-9a-f:.]+)\)/i,
+    /(?:rejected by the server for the recipient domain \S+ by|by|from|connected to|talking to|while talking to)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]+)\]/i,
+    /\b([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]{7,})\](?::\d+)?\s*(?:said|did not like|failed|refused|:)/i,
+    /while talking to\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?/i,
+    /(?:connected to|remote host)\s+(\d{1,3}(?:\.\d{1,3}){3})\b/i,
+    /\b(\d{1,3}(?:\.\d{1,3}){3}) (?:does not like recipient|failed after i sent the message|did not like)/i,
+  ];
+  for (const re of patterns) {
+    const m = re.exec(text);
+    if (m) return m[2] ? `${m[1]!.toLowerCase()} [${m[2]}]` : m[1]!.toLowerCase();
+  }
+  return null;
+}
+
+export interface BareReply {
+  code: number;
+  status: string | null;
+  text: string;
+}
+
+/**
+ * Parses input that is only an SMTP reply, one or several lines ("550-5.1.1 …" / "550 5.1.1 …"),
+ * possibly with a "host said:"-style prefix. Returns null when the text is not a reply.
+ */
+export function parseBareReply(input: string): BareReply | null {
+  const lines = input
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (lines.length === 0 || lines.length > 40) return null;
+  // The first line may carry a short prefix such as "host mx.example.com said:".
+  const first =
+    /^(?:.{0,160}?(?:said|reply|response|error|returned(?: was)?)\s*:\s*)?([245][0-5]\d)([ -]|$)(.*)$/i.exec(
+      lines[0]!,
+    );
+  if (!first || !plausibleCode(first[1]!)) return null;
+  const code = Number(first[1]);
+  const texts = [first[3]!.trim()];
+  for (const line of lines.slice(1)) {
+    const m = /^([245]\d\d)([ -]|$)(.*)$/.exec(line);
+    if (m) {
+      if (Number(m[1]) !== code) return null;
+      texts.push(m[3]!.trim());
+    } else if (/^[\w-]+:\s/.test(line) && !/^\d/.test(line)) {
+      return null; // a header line: this is a message, not a reply
+    } else {
+      texts.push(line);
+    }
+  }
+  const joined = texts.join(' ');
+  const status = findStatus(joined.slice(0, 12));
+  // Continuation lines often repeat the enhanced code ("550-5.7.26 …"): drop the repeats.
+  const text = status
+    ? joined.replace(new RegExp(`(^|\\s)${status.replace(/\./g, '\\.')}(?=\\s|$)`, 'g'), '$1')
+    : joined;
+  return { code, status, text: squash(text) };
+}

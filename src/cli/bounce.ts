@@ -1,0 +1,133 @@
+import { open, stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BOUNCE_ACCEPTS, BounceInputError, diagnoseBounce } from '../bounce/index.js';
+import { colorEnabled, loadConfig } from '../config.js';
+import type { ConfigOverrides, ResolverAddress } from '../config.js';
+import { runFollowups } from '../followups/index.js';
+import { collectResolver, durationFlag } from './check.js';
+import { EXIT, UsageError } from './errors.js';
+import { formatDiagnosis } from './format-bounce.js';
+
+interface BounceFlags {
+  json?: boolean;
+  followup?: boolean;
+  resolver?: ResolverAddress[];
+  allowPrivate?: boolean;
+  timeout?: number;
+  dnsTimeout?: number;
+  verbose?: boolean;
+}
+
+/** Reads a file or standard input, refusing (without reading on) anything over `max` bytes. */
+export async function readInput(file: string | undefined, max: number): Promise<Buffer> {
+  const tooLarge = (size: string): BounceInputError =>
+    new BounceInputError(
+      'too_large',
+      `The input is ${size}, more than the limit of ${Math.round(max / 1024)} KiB (MXDOCTOR_BOUNCE_MAX_SIZE). Give the bounce message itself.`,
+    );
+  if (file && file !== '-') {
+    let size: number;
+    try {
+      const s = await stat(file);
+      if (!s.isFile()) throw new UsageError(`${file} is not a file. ${BOUNCE_ACCEPTS}`);
+      size = s.size;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      );
+    }
+    if (size > max) throw tooLarge(`${Math.round(size / 1024)} KiB`);
+    const handle = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(size, max) + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      if (bytesRead > max) throw tooLarge('larger than that');
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+  if (process.stdin.isTTY) {
+    throw new UsageError(`no input: give a file, or pipe the bounce into standard input. ${BOUNCE_ACCEPTS}`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    const b = chunk as Buffer;
+    total += b.length;
+    if (total > max) {
+      process.stdin.destroy();
+      throw tooLarge('larger than that');
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function registerBounce(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('bounce')
+    .description('diagnose a bounce: any non-delivery report, DSN or SMTP error reply')
+    .argument('[file]', 'the bounce message (.eml) or its text; standard input when omitted or "-"')
+    .option('--json', 'print the diagnosis as JSON (docs/bounce.schema.json), nothing else')
+    .option('--no-followup', 'only parse and classify; run no DNS follow-up checks')
+    .option(
+      '--resolver <ip[:port]>',
+      'DNS resolver for follow-up checks (repeatable; default: MXDOCTOR_RESOLVERS or /etc/resolv.conf)',
+      collectResolver,
+    )
+    .option('--allow-private', 'allow loopback, private and reserved addresses (MXDOCTOR_ALLOW_PRIVATE)')
+    .option(
+      '--timeout <duration>',
+      'deadline for the follow-up checks, e.g. 60s (MXDOCTOR_CHECK_DEADLINE)',
+      durationFlag('--timeout'),
+    )
+    .option(
+      '--dns-timeout <duration>',
+      'timeout of one DNS query attempt, e.g. 3s (MXDOCTOR_DNS_TIMEOUT)',
+      durationFlag('--dns-timeout'),
+    )
+    .option('-v, --verbose', 'show the evidence behind each verdict, DSN fields and the Received chain')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 diagnosed (whatever the bounce says); 2 unusable input (empty, binary, too large, not a
+bounce) or usage error; 3 internal error.
+
+Examples:
+  mxdoctor bounce bounce.eml
+  pbpaste | mxdoctor bounce --no-followup
+  echo '550 5.7.26 This mail has been blocked because the sender is unauthenticated' | mxdoctor bounce
+  mxdoctor bounce bounce.eml --json --resolver 9.9.9.9`,
+    )
+    .action(async (file: string | undefined, flags: BounceFlags) => {
+      const overrides: ConfigOverrides = {
+        dns: {
+          ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
+          ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
+        },
+        net: flags.allowPrivate ? { allowPrivate: true } : {},
+        check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
+      };
+      const config = loadConfig(undefined, overrides);
+      let diagnosis;
+      try {
+        const input = await readInput(file, config.bounce.maxBytes);
+        diagnosis = await diagnoseBounce(input, { maxBytes: config.bounce.maxBytes });
+      } catch (err) {
+        if (err instanceof BounceInputError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (flags.followup !== false) diagnosis = await runFollowups(diagnosis, { config });
+      if (flags.json) process.stdout.write(JSON.stringify(diagnosis, null, 2) + '\n');
+      else
+        process.stdout.write(
+          formatDiagnosis(diagnosis, {
+            color: colorEnabled(process.stdout),
+            verbose: Boolean(flags.verbose),
+          }),
+        );
+      setExit(EXIT.ok);
+    });
+}

@@ -1,0 +1,216 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BounceInputError, diagnoseBounce } from '../../src/bounce/index.js';
+import { parseDeliveryStatus } from '../../src/bounce/dsn.js';
+import { extractRecipients, splitReturned } from '../../src/bounce/ndr.js';
+import { parseReceived } from '../../src/bounce/received.js';
+import { ROOT } from '../support/cli.js';
+import { bounceValidator } from '../support/bounce-schema.js';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'bounces');
+
+interface FixtureExpectation {
+  file: string;
+  kind: string;
+  records: { recipient: string | null; reason: string; status: string | null; hard: boolean }[];
+}
+
+describe('bounce fixtures modelled on documented formats', () => {
+  const validate = bounceValidator();
+  const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as FixtureExpectation[];
+  for (const e of expected) {
+    it(`${e.file}: ${e.kind}, ${e.records.map((r) => r.reason).join(', ')}`, async () => {
+      const d = await diagnoseBounce(readFileSync(join(FIXTURES, e.file)));
+      assert.deepEqual(validate(d), [], 'diagnosis matches docs/bounce.schema.json');
+      assert.equal(d.kind, e.kind);
+      assert.deepEqual(
+        d.bounces.map((b) => ({ recipient: b.recipient, reason: b.reason, status: b.status, hard: b.hard })),
+        e.records,
+      );
+    });
+  }
+
+  it('reads the original message: sender, subject, Message-ID and the sending IP of the Received chain', async () => {
+    const d = await diagnoseBounce(
+      readFileSync(join(FIXTURES, 'gmail-dsn-dmarc-unauthenticated-5.7.26.eml')),
+    );
+    assert.equal(d.original.from, 'sales@example.org');
+    assert.equal(d.original.subject, 'Your quote');
+    assert.equal(d.original.messageId, '<CAExample123@mail.gmail.com>');
+    assert.equal(d.original.sendingIp, '198.51.100.7');
+    assert.equal(d.original.date, '2024-02-05T17:12:40.000Z');
+  });
+
+  it('takes the IP a refusal names as the client IP', async () => {
+    const d = await diagnoseBounce(
+      readFileSync(join(FIXTURES, 'microsoft365-banned-sending-ip-5.7.606.eml')),
+    );
+    assert.equal(d.bounces[0]!.clientIp, '203.0.113.9');
+    assert.equal(d.original.sendingIp, '203.0.113.9');
+  });
+
+  it('a delay notice keeps its cause but is neither permanent nor hard', async () => {
+    const d = await diagnoseBounce(readFileSync(join(FIXTURES, 'dovecot-quota-delay-dsn.eml')));
+    const r = d.bounces[0]!;
+    assert.equal(r.action, 'delayed');
+    assert.equal(r.permanent, false);
+    assert.equal(r.willRetryUntil, 'Thu, 8 Aug 2024 08:00:00 +0000');
+  });
+});
+
+describe('unusable input is refused with a clear error', () => {
+  async function refused(input: string | Buffer, code: string, options = {}): Promise<string> {
+    try {
+      await diagnoseBounce(input, options);
+    } catch (err) {
+      assert.ok(err instanceof BounceInputError, `a BounceInputError, not ${String(err)}`);
+      assert.equal(err.code, code);
+      assert.match(err.message, /Accepted|limit/);
+      return err.message;
+    }
+    assert.fail('the input was accepted');
+  }
+  it('input over the size limit', async () => {
+    const msg = await refused(Buffer.alloc(2048, 'a'), 'too_large', { maxBytes: 1024 });
+    assert.match(msg, /2 KiB, more than the limit of 1 KiB/);
+  });
+  it('empty input', async () => {
+    await refused('  \n\n ', 'empty');
+  });
+  it('binary junk', async () => {
+    await refused(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'binary');
+  });
+  it('an ordinary message', async () => {
+    await refused(
+      'From: a@example.com\nTo: b@example.com\nSubject: lunch?\n\nAre we still on for lunch?\n',
+      'not_a_bounce',
+    );
+  });
+  it('ordinary text', async () => {
+    await refused('Hello, can you tell me why my mail does not arrive?', 'not_a_bounce');
+  });
+});
+
+describe('robustness: no input makes the parser throw anything but BounceInputError', () => {
+  const seeds = [
+    readFileSync(join(FIXTURES, 'postfix-starttls-required.eml')),
+    readFileSync(join(FIXTURES, 'gmail-dsn-dmarc-unauthenticated-5.7.26.eml')),
+  ];
+  it('truncations, bit flips and boundary damage of real bounces', async () => {
+    let n = 0;
+    for (const seed of seeds) {
+      for (let cut = 0; cut < seed.length; cut += 97) {
+        const variants = [
+          seed.subarray(0, cut),
+          Buffer.concat([
+            seed.subarray(0, cut),
+            Buffer.from('\n--\n=?x?B?@@?=\nContent-Type: multipart/mixed; boundary=""\n'),
+            seed.subarray(cut),
+          ]),
+          Buffer.from(seed.map((b, i) => (i % 251 === cut % 251 ? b ^ 0x80 : b))),
+        ];
+        for (const v of variants) {
+          n++;
+          try {
+            const d = await diagnoseBounce(v);
+            assert.ok(Array.isArray(d.bounces));
+          } catch (err) {
+            assert.ok(err instanceof BounceInputError, `variant at ${cut} threw ${(err as Error).stack}`);
+          }
+        }
+      }
+    }
+    assert.ok(n > 100);
+  });
+  it('a header with 100,000 folded lines and a deeply nested multipart finish quickly', async () => {
+    const folded = `From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nX-Long: a${'\n b'.repeat(100_000)}\n\n550 5.1.1 <u@example.com>: User unknown\n`;
+    const nested = `From: MAILER-DAEMON@x.example\nSubject: failure notice\nContent-Type: multipart/mixed; boundary=b0\n\n${Array.from({ length: 300 }, (_, i) => `--b${i}\nContent-Type: multipart/mixed; boundary=b${i + 1}\n\n`).join('')}<u@example.com>: 550 5.1.1 User unknown\n`;
+    for (const input of [folded, nested]) {
+      const t0 = performance.now();
+      try {
+        await diagnoseBounce(input);
+      } catch (err) {
+        assert.ok(err instanceof BounceInputError);
+      }
+      assert.ok(performance.now() - t0 < 10_000);
+    }
+  });
+});
+
+describe('RFC 3464 fields', () => {
+  it('reads per-message and per-recipient groups, typed values and continuation lines', () => {
+    const r = parseDeliveryStatus(
+      'Reporting-MTA: dns; mx.example.org\nArrival-Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nFinal-Recipient: rfc822; <a@example.com>\nAction: failed\nStatus: 5.1.1 (bad mailbox)\nDiagnostic-Code: smtp; 550 5.1.1 no\n  such user\n\nFinal-Recipient: rfc822; b@example.com\nAction: delayed\nStatus: 4.4.1\nWill-Retry-Until: Tue, 2 Jan 2024 00:00:00 +0000\n',
+    );
+    assert.equal(r.reportingMta, 'mx.example.org');
+    assert.equal(r.recipients.length, 2);
+    assert.deepEqual(
+      r.recipients.map((x) => [x.finalRecipient, x.action, x.status, x.diagnosticType, x.diagnostic]),
+      [
+        ['a@example.com', 'failed', '5.1.1', 'smtp', '550 5.1.1 no such user'],
+        ['b@example.com', 'delayed', '4.4.1', null, null],
+      ],
+    );
+  });
+  it('groups fields by repetition when a report has no blank lines or puts Action first', () => {
+    const r = parseDeliveryStatus(
+      'Reporting-MTA: dns; a.example\nAction: failed\nFinal-Recipient: rfc822; x@example.com\nOriginal-Recipient: rfc822; x@example.com\nStatus: 5.1.1\nFinal-Recipient: rfc822; y@example.com\nAction: failed\nStatus: 5.2.2\n',
+    );
+    assert.deepEqual(
+      r.recipients.map((x) => [x.finalRecipient, x.status]),
+      [
+        ['x@example.com', '5.1.1'],
+        ['y@example.com', '5.2.2'],
+      ],
+    );
+  });
+});
+
+describe('human-readable reports', () => {
+  it('splits the notice from the returned message and finds recipients where MTAs put them', () => {
+    const text = [
+      'The following addresses had permanent fatal errors -----',
+      '<one@example.com>: host mx[192.0.2.1] said: 550 5.1.1 no such user',
+      '  two@example.net',
+      '    retry timeout exceeded',
+      'three@example.org on 4/29/01 11:34:45 PM',
+      '    The recipient name is not recognized',
+      'Delivery failed: four@example.jp',
+      '',
+      '--- Below this line is a copy of the message.',
+      '',
+      'From: me@example.com',
+      'To: one@example.com',
+    ].join('\n');
+    const { notice, returned } = splitReturned(text);
+    assert.match(returned ?? '', /^From: me@example.com/m);
+    const found = extractRecipients(notice, new Set(['me@example.com']));
+    assert.deepEqual(
+      found.map((r) => r.recipient),
+      ['one@example.com', 'two@example.net', 'three@example.org', 'four@example.jp'],
+    );
+    assert.match(found[1]!.block, /retry timeout exceeded/);
+  });
+  it('parses Received headers of the common MTAs', () => {
+    assert.deepEqual(
+      parseReceived(
+        'from mail.example.org (mail.example.org [198.51.100.2]) by mx.example.com (Postfix) with ESMTPS id X',
+      ),
+      {
+        from: 'mail.example.org',
+        ip: '198.51.100.2',
+        by: 'mx.example.com',
+      },
+    );
+    assert.deepEqual(
+      parseReceived('from unknown (HELO example.jp) (192.0.2.24) by mx.example.jp with SMTP'),
+      {
+        from: null,
+        ip: '192.0.2.24',
+        by: 'mx.example.jp',
+      },
+    );
+  });
+});
