@@ -1,8 +1,9 @@
 import { mxCheck } from './mx.js';
+import { spfCheck } from './spf.js';
 import type { Check } from './types.js';
 
 /**
  * The ordered registry of checks. Order is the order of findings in reports; dependencies
  * are declared on each check. Later checks plug in here.
  */
-export const ALL_CHECKS: readonly Check[] = [mxCheck as Check];
+export const ALL_CHECKS: readonly Check[] = [mxCheck as Check, spfCheck as Check];
