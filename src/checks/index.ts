@@ -1,4 +1,6 @@
 import { mxCheck } from './mx.js';
+import { dkimCheck } from './dkim.js';
+import { dmarcCheck } from './dmarc.js';
 import { spfCheck } from './spf.js';
 import type { Check } from './types.js';
 
@@ -6,4 +8,9 @@ import type { Check } from './types.js';
  * The ordered registry of checks. Order is the order of findings in reports; dependencies
  * are declared on each check. Later checks plug in here.
  */
-export const ALL_CHECKS: readonly Check[] = [mxCheck as Check, spfCheck as Check];
+export const ALL_CHECKS: readonly Check[] = [
+  mxCheck as Check,
+  spfCheck as Check,
+  dmarcCheck as Check,
+  dkimCheck as Check,
+];
