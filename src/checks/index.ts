@@ -1,6 +1,8 @@
 import { mxCheck } from './mx.js';
 import { dkimCheck } from './dkim.js';
 import { dmarcCheck } from './dmarc.js';
+import { dnsblCheck } from './dnsbl.js';
+import { ptrCheck } from './ptr.js';
 import { spfCheck } from './spf.js';
 import type { Check } from './types.js';
 
@@ -13,4 +15,6 @@ export const ALL_CHECKS: readonly Check[] = [
   spfCheck as Check,
   dmarcCheck as Check,
   dkimCheck as Check,
+  ptrCheck as Check,
+  dnsblCheck as Check,
 ];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { colorEnabled, loadConfig, parseDuration, parseResolver } from '../config.js';
+import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config.js';
+import { isValidSelector } from '../checks/dkim.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
 import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';
@@ -16,6 +17,27 @@ interface CheckFlags {
   dnsTimeout?: number;
   port?: number;
   verbose?: boolean;
+  dkimSelector?: string[];
+  dnsbl?: string[];
+  caFile?: string;
+}
+
+function collectSelector(value: string, previous: string[] = []): string[] {
+  const s = value.trim().toLowerCase();
+  if (!isValidSelector(s)) {
+    throw new UsageError(
+      `--dkim-selector ${JSON.stringify(value)} is not a DKIM selector; give the s= value of a DKIM-Signature header, e.g. selector1 or s2024.mail`,
+    );
+  }
+  return [...previous, s];
+}
+
+function collectDnsbl(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, ...parseZoneList(value, '--dnsbl')];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
@@ -46,7 +68,9 @@ function portFlag(value: string): number {
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
   program
     .command('check')
-    .description("check a domain's mail setup: MX records and their hosts")
+    .description(
+      "check a domain's mail setup: MX, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DANE, DNSSEC, reverse DNS and blocklists",
+    )
     .argument('<domain>', 'domain name, IDN, or email address (its domain is checked)')
     .option('--json', 'print the report as JSON (exactly the report, nothing else)')
     .option(
@@ -70,6 +94,17 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     )
     .option('--port <port>', 'SMTP port to probe (MXDOCTOR_SMTP_PORT; default 25)', portFlag)
     .option(
+      '--dkim-selector <selector>',
+      'DKIM selector to look up in addition to the common ones (repeatable)',
+      collectSelector,
+    )
+    .option(
+      '--dnsbl <zone>',
+      'IP blocklist zone to query instead of the default list (repeatable; MXDOCTOR_DNSBLS)',
+      collectDnsbl,
+    )
+    .option('--ca-file <file>', 'extra trusted CA certificates, PEM (MXDOCTOR_CA_FILE)')
+    .option(
       '-v, --verbose',
       'show details: finding IDs, fixes for every finding, SMTP transcripts, the DNS log',
     )
@@ -81,7 +116,8 @@ Exit codes: 0 no finding failed; 1 at least one finding failed; 2 usage or input
 Examples:
   mxdoctor check example.com
   mxdoctor check user@bücher.example --json
-  mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v`,
+  mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v
+  mxdoctor check example.com --dkim-selector s2024 --dnsbl zen.spamhaus.org`,
     )
     .action(async (rawDomain: string, flags: CheckFlags) => {
       const parsed = normalizeDomain(rawDomain);
@@ -94,9 +130,14 @@ Examples:
         net: flags.allowPrivate ? { allowPrivate: true } : {},
         check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
         smtp: flags.port !== undefined ? { port: flags.port } : {},
+        tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
       };
       const config = loadConfig(undefined, overrides);
-      const options: CheckOptions = { ...DEFAULT_CHECK_OPTIONS };
+      const options: CheckOptions = {
+        ...DEFAULT_CHECK_OPTIONS,
+        dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
+        ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
+      };
       const report = await runCheck(parsed.domain, options, { config });
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
