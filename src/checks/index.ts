@@ -1,6 +1,8 @@
 import { mxCheck } from './mx.js';
 import { dkimCheck } from './dkim.js';
+import { daneCheck } from './dane.js';
 import { dmarcCheck } from './dmarc.js';
+import { dnssecCheck } from './dnssec.js';
 import { dnsblCheck } from './dnsbl.js';
 import { ptrCheck } from './ptr.js';
 import { spfCheck } from './spf.js';
@@ -15,6 +17,8 @@ export const ALL_CHECKS: readonly Check[] = [
   spfCheck as Check,
   dmarcCheck as Check,
   dkimCheck as Check,
+  dnssecCheck as Check,
+  daneCheck as Check,
   ptrCheck as Check,
   dnsblCheck as Check,
 ];
