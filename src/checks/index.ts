@@ -1,11 +1,14 @@
-import { mxCheck } from './mx.js';
-import { dkimCheck } from './dkim.js';
+import { bimiCheck } from './bimi.js';
 import { daneCheck } from './dane.js';
+import { dkimCheck } from './dkim.js';
 import { dmarcCheck } from './dmarc.js';
-import { dnssecCheck } from './dnssec.js';
 import { dnsblCheck } from './dnsbl.js';
+import { dnssecCheck } from './dnssec.js';
+import { mtaStsCheck } from './mta-sts.js';
+import { mxCheck } from './mx.js';
 import { ptrCheck } from './ptr.js';
 import { spfCheck } from './spf.js';
+import { tlsRptCheck } from './tls-rpt.js';
 import type { Check } from './types.js';
 
 /**
@@ -17,6 +20,9 @@ export const ALL_CHECKS: readonly Check[] = [
   spfCheck as Check,
   dmarcCheck as Check,
   dkimCheck as Check,
+  mtaStsCheck as Check,
+  tlsRptCheck as Check,
+  bimiCheck as Check,
   dnssecCheck as Check,
   daneCheck as Check,
   ptrCheck as Check,
