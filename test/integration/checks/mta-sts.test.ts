@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mxCheck } from '../../../src/checks/mx.js';
@@ -25,16 +26,14 @@ import { finding, runChecksAgainst, statuses } from '../../support/run-checks.js
  */
 const ca = createCa('mxdoctor MTA-STS test CA');
 const rogueCa = createCa('someone else');
-const leaf = (
-  name: string,
-  extra: Parameters<typeof issueLeaf>[1] extends infer O ? Partial<O> : never = {},
-) => issueLeaf(ca, { commonName: name, ...extra });
+const leaf = (name: string, extra: Partial<Parameters<typeof issueLeaf>[1]> = {}) =>
+  issueLeaf(ca, { commonName: name, ...extra });
 const CRLF = '\r\n';
 const policy = (mode: string, mx: string[], maxAge = 604800, eol = CRLF) =>
   ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), `max_age: ${maxAge}`, ''].join(eol);
 const text =
   (body: string, type = 'text/plain; charset=utf-8') =>
-  (_req: unknown, res: import('node:http').ServerResponse) =>
+  (_req: unknown, res: ServerResponse) =>
     res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(body);
 
 const domains = [
