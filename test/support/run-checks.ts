@@ -19,7 +19,7 @@ export async function runChecksAgainst(
   const parsed = normalizeDomain(domain);
   if (!parsed.ok) throw new Error(parsed.error);
   const config = loadConfig(
-    { MXDOCTOR_RESOLVERS: dns.address, MXDOCTOR_DNS_TIMEOUT: '300', MXDOCTOR_DNS_RETRIES: '0', ...env },
+    { MXDOCTOR_RESOLVERS: dns.address, MXDOCTOR_DNS_TIMEOUT: '1000', MXDOCTOR_DNS_RETRIES: '1', ...env },
     overrides,
   );
   return runCheck(parsed.domain, { ...DEFAULT_CHECK_OPTIONS, smtp: false, ...options }, { config, checks });
