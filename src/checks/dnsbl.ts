@@ -31,6 +31,9 @@ const F = defineFindings('dnsbl', {
   },
 });
 
+/** MX addresses looked up at most. */
+export const MAX_ADDRESSES = 64;
+
 export const DnsblDataSchema = z.object({
   zones: z.array(z.string()),
   domainZones: z.array(z.string()),
@@ -145,7 +148,8 @@ export const dnsblCheck: Check<DnsblData> = {
     const targets = (mx?.hosts ?? []).flatMap((h) =>
       h.addresses.map((a) => ({ host: h.name, address: a.address })),
     );
-    const unique = [...new Map(targets.map((t) => [t.address, t])).values()];
+    // A hostile domain can give each MX host hundreds of addresses; check a bounded number.
+    const unique = [...new Map(targets.map((t) => [t.address, t])).values()].slice(0, MAX_ADDRESSES);
     const listable = unique.filter((t) => isListable(t.address));
     const brokenZones = listable.length
       ? await selfTestZones(ctx.dns, zones, { signal: ctx.signal })

@@ -34,6 +34,9 @@ const F = defineFindings('ptr', {
   },
 });
 
+/** MX addresses looked up at most. */
+export const MAX_ADDRESSES = 64;
+
 export const ReverseDnsSchema = z.object({
   address: z.string(),
   reverseName: z.string(),
@@ -219,7 +222,8 @@ export const ptrCheck: Check<PtrData> = {
     const targets = (mx?.hosts ?? []).flatMap((h) =>
       h.addresses.map((a) => ({ host: h.name, address: a.address })),
     );
-    const unique = [...new Map(targets.map((t) => [t.address, t])).values()];
+    // A hostile domain can give each MX host hundreds of addresses; check a bounded number.
+    const unique = [...new Map(targets.map((t) => [t.address, t])).values()].slice(0, MAX_ADDRESSES);
     const addresses = await Promise.all(
       unique.map(async (t) => ({
         host: t.host,

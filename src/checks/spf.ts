@@ -166,6 +166,7 @@ export function evaluateSpf(a: SpfAnalysis): Finding[] {
       );
     }
   }
+  if (tree.status !== 'ok') return findings;
   if (broken.length === 0 && typos === 0) {
     findings.push(
       F.make('spf.syntax', 'pass', {

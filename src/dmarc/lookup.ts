@@ -75,6 +75,9 @@ export async function lookupDmarc(
   return result;
 }
 
+/** Report destinations checked at most. */
+export const MAX_DESTINATIONS = 10;
+
 export interface ExternalAuthorisation {
   /** The report address or URL as written. */
   uri: string;
@@ -99,6 +102,8 @@ export async function checkExternalReporting(
   return Promise.all(
     uris
       .filter((u) => u.domain !== undefined)
+      // Receivers honour only a couple of destinations; bound the lookups for hostile records.
+      .slice(0, MAX_DESTINATIONS)
       .map(async (u): Promise<ExternalAuthorisation> => {
         const destination = u.domain!;
         const queried = `${policyDomain}._report._dmarc.${destination}`;

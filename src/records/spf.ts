@@ -236,6 +236,14 @@ function describeChar(ch: string): string {
 }
 
 function parseTerm(text: string, at: number): SpfTerm {
+  const badIndex = [...text].findIndex((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e);
+  if (badIndex >= 0) {
+    const bad = [...text][badIndex]!;
+    throw new SyntaxFailure(
+      `"${text}" contains ${describeChar(bad)}, which is not allowed in SPF records (visible ASCII only; terms are separated by spaces)`,
+      at + text.indexOf(bad),
+    );
+  }
   const modifier = /^([a-z][a-z0-9\-_.]*)=/i.exec(text);
   if (modifier) {
     const name = modifier[1]!.toLowerCase();
@@ -326,7 +334,7 @@ function parseTerm(text: string, at: number): SpfTerm {
         throw new SyntaxFailure(`"${text}": "${m[1]}" is not an IPv4 address`, argAt + 1);
       }
       mech.ip = m[1]!;
-      if (m[2] !== undefined) mech.cidr4 = parseCidr(m[2], 32, argAt, text);
+      if (m[2] !== undefined) mech.cidr4 = parseCidr(m[2], 32, argAt + 1 + m[1]!.length, text);
       break;
     }
     case 'ip6': {
@@ -336,7 +344,7 @@ function parseTerm(text: string, at: number): SpfTerm {
         throw new SyntaxFailure(`"${text}": "${m[1]}" is not an IPv6 address`, argAt + 1);
       }
       mech.ip = m[1]!;
-      if (m[2] !== undefined) mech.cidr6 = parseCidr(m[2], 128, argAt, text);
+      if (m[2] !== undefined) mech.cidr6 = parseCidr(m[2], 128, argAt + 1 + m[1]!.length, text);
       break;
     }
   }
@@ -407,8 +415,10 @@ export function parseSpf(text: string): SpfParse {
 
 function termAt(text: string, offset: number): string | undefined {
   if (offset < 6) return undefined;
-  const start = text.lastIndexOf(' ', offset) + 1;
-  const end = text.indexOf(' ', offset);
+  // An offset just past a term (e.g. "include" missing its ":domain") belongs to that term.
+  const pos = offset >= text.length || text[offset] === ' ' ? offset - 1 : offset;
+  const start = text.lastIndexOf(' ', pos) + 1;
+  const end = text.indexOf(' ', pos);
   return text.slice(start, end < 0 ? undefined : end) || undefined;
 }
 

@@ -99,12 +99,14 @@ export const SpfAnalysisSchema = z.object({
   voidLookups: z.number().int(),
   ranges: z.array(SpfRangeSchema).describe('Flattened authorised ranges with their branch'),
   ptrTerms: z.array(z.string()).describe('ptr mechanisms and %{p} macros found (deprecated)'),
-  truncated: z.boolean().describe('The walk stopped early (more than 40 records)'),
+  truncated: z.boolean().describe('The walk stopped early (more than 40 records or 300 DNS queries)'),
 });
 export type SpfAnalysis = z.infer<typeof SpfAnalysisSchema>;
 
 /** Records walked at most, against hostile include fan-outs. */
 const MAX_RECORDS = 40;
+/** DNS queries the walk may send in all (a record can hold hundreds of a:/mx: terms). */
+const MAX_QUERIES = 300;
 
 function prefixed(address: string, bits: number | undefined, family: 4 | 6): string {
   const max = family === 4 ? 32 : 128;
@@ -121,8 +123,11 @@ export async function analyseSpf(
   const ptrTerms: string[] = [];
   let walked = 0;
   let truncated = false;
+  let queries = 0;
+  const budgetSpent = (): boolean => queries >= MAX_QUERIES;
   const query: SpfResolver['query'] = (name, type) => {
     throwIfAborted(options.signal);
+    queries++;
     return resolver.query(name, type, options.signal ? { signal: options.signal } : {});
   };
   const dummyCtx = (d: string) => ({ sender: `postmaster@${d}`, domain: d, ip: '192.0.2.1', helo: d });
@@ -171,6 +176,11 @@ export async function analyseSpf(
       return { info, ranges };
     }
     const target = mech.domainSpec ? expandDomainSpec(mech.domainSpec, dummyCtx(current)) : current;
+    if (mech.name !== 'include' && budgetSpent()) {
+      truncated = true;
+      info.error = `not resolved: the walk stopped after ${MAX_QUERIES} DNS queries`;
+      return { info, ranges };
+    }
     if (mech.name === 'include') {
       return { info, ranges, child: await walk(target, 'include', mech.text, path) };
     }
@@ -272,7 +282,7 @@ export async function analyseSpf(
       node.error = `${[...parentPath, name].join(' → ')} loops back to ${name}`;
       return node;
     }
-    if (walked >= MAX_RECORDS) {
+    if (walked >= MAX_RECORDS || budgetSpent()) {
       truncated = true;
       node.status = 'not_walked';
       return node;
