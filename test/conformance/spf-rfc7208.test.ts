@@ -121,8 +121,9 @@ describe(
             const fixture = await server();
             const client = new DnsClient({
               servers: [{ host: '127.0.0.1', port: fixture.port }],
-              timeoutMs: 150,
-              retries: 0,
+              // Generous enough for a loaded CI machine; "TIMEOUT" names cost 3 × 800 ms.
+              timeoutMs: 800,
+              retries: 2,
             });
             const outcome = await checkHost(client, {
               ip: test.host,
