@@ -316,7 +316,7 @@ function lookupFinding(a: SpfAnalysis, tree: SpfNode): Finding {
     const heaviest = [...tree.children].sort((x, y) => y.totalLookups - x.totalLookups)[0];
     return F.make('spf.lookups', 'fail', {
       summary: `Evaluating the SPF tree of ${a.domain} needs ${a.lookups}${a.truncated ? '+' : ''} DNS lookups; RFC 7208 §4.6.4 allows 10. Mail from a host listed late in the record (or not listed) gets permerror, which DMARC counts as an SPF failure.${breakdown}`,
-      remedy: `Cut lookups below 10: remove includes of services you no longer use, replace "a"/"mx" terms by the ip4:/ip6: ranges they stand for${heaviest ? `, or ask whether "${heaviest.term}" (${heaviest.totalLookups + 1} lookups) has a smaller variant` : ''}. Send bulk mail from a subdomain with its own SPF record.`,
+      remedy: `Cut lookups below 10: remove includes of services you no longer use, replace "a"/"mx" terms by the ip4:/ip6: ranges they stand for${heaviest ? `, or ask whether "${heaviest.term}" (${heaviest.totalLookups + 1} lookup${heaviest.totalLookups === 0 ? '' : 's'}) has a smaller variant` : ''}. Send bulk mail from a subdomain with its own SPF record.`,
       details,
     });
   }
