@@ -50,7 +50,7 @@ describe('mxdoctor check: DNS authentication and reputation checks', () => {
       '--resolver',
       dns.address,
       '--dns-timeout',
-      '400ms',
+      '1500ms',
       ...args,
     ]);
     let report: Report;

@@ -14,7 +14,7 @@ describe('mxdoctor spf', () => {
   });
   after(() => dns.stop());
   const spf = (args: string[]) =>
-    runMxdoctor(['spf', ...args, '--resolver', dns.address, '--dns-timeout', '300ms']);
+    runMxdoctor(['spf', ...args, '--resolver', dns.address, '--dns-timeout', '1000ms']);
 
   it('passes an address authorised through an include, with exit code 0', async () => {
     const r = await spf(['spf-good.example.com', '--ip', '198.51.100.7', '--json']);
