@@ -46,6 +46,18 @@ export const ConfigSchema = z.object({
     cacheTtlMs: z.number().int().min(0),
   }),
   bounce: z.object({ maxBytes: z.number().int().min(1024) }),
+  https: z.object({
+    /** Port of the MTA-STS policy host (443; tests point it at a loopback fixture). */
+    port: z.number().int().min(1).max(65535),
+    /** Deadline of one HTTPS fetch (connect, TLS, response). */
+    timeoutMs: z.number().int().min(1),
+  }),
+  dnsbl: z.object({
+    /** IP blocklist zones queried for every MX address. */
+    zones: z.array(z.string()),
+    /** Domain blocklist zones queried for the checked domain. */
+    domainZones: z.array(z.string()),
+  }),
   tls: z.object({
     /** Extra trusted CAs (PEM) from --ca-file / MXDOCTOR_CA_FILE. */
     caFile: z.string().optional(),
@@ -171,6 +183,39 @@ function defaultEhloName(): string {
   return hostname().toLowerCase() || 'localhost';
 }
 
+/** Public IP blocklists queried by default (each free for low-volume, non-commercial lookups). */
+export const DEFAULT_DNSBLS = [
+  'zen.spamhaus.org',
+  'bl.spamcop.net',
+  'b.barracudacentral.org',
+  'psbl.surriel.com',
+  'bl.mailspike.net',
+  'ix.dnsbl.manitu.net',
+];
+
+/** Public domain blocklists queried for the checked domain by default. */
+export const DEFAULT_DOMAIN_BLOCKLISTS = ['dbl.spamhaus.org', 'multi.surbl.org'];
+
+/** Parses a comma-separated list of DNS zones (blocklists). */
+export function parseZoneList(value: string, name: string): string[] {
+  const zones = value
+    .split(',')
+    .map((z) => z.trim().toLowerCase().replace(/\.$/, ''))
+    .filter(Boolean);
+  for (const zone of zones) {
+    if (
+      !/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(
+        zone,
+      )
+    ) {
+      throw new ConfigError(
+        `${name}: ${JSON.stringify(zone)} is not a DNS zone; give blocklist zones such as zen.spamhaus.org, comma-separated`,
+      );
+    }
+  }
+  return zones;
+}
+
 export const SETTINGS: Setting[] = [
   {
     env: 'MXDOCTOR_RESOLVERS',
@@ -256,6 +301,42 @@ export const SETTINGS: Setting[] = [
     defaultText: '5M',
     parse: parseSize,
     default: () => 5 * 1024 * 1024,
+  },
+  {
+    env: 'MXDOCTOR_HTTPS_PORT',
+    path: 'https.port',
+    description:
+      'TCP port for HTTPS fetches of MTA-STS policies (443 in the real world; tests point it at a loopback server).',
+    defaultText: '443',
+    parse: (v, n) => parseInteger(v, n, 1, 65535),
+    default: () => 443,
+  },
+  {
+    env: 'MXDOCTOR_HTTPS_TIMEOUT',
+    path: 'https.timeoutMs',
+    description:
+      'Deadline of one HTTPS fetch (MTA-STS policy): connect, TLS handshake and the whole response.',
+    defaultText: '10s',
+    parse: parseDuration,
+    default: () => 10_000,
+  },
+  {
+    env: 'MXDOCTOR_DNSBLS',
+    path: 'dnsbl.zones',
+    description:
+      'IP blocklist (DNSBL) zones queried for every MX address, comma-separated; --dnsbl overrides. Some lists refuse queries from public resolvers: use your own resolver.',
+    defaultText: DEFAULT_DNSBLS.join(', '),
+    parse: parseZoneList,
+    default: () => [...DEFAULT_DNSBLS],
+  },
+  {
+    env: 'MXDOCTOR_DOMAIN_BLOCKLISTS',
+    path: 'dnsbl.domainZones',
+    description:
+      'Domain blocklist zones (DBL/URIBL style) queried for the checked domain, comma-separated; empty for none.',
+    defaultText: DEFAULT_DOMAIN_BLOCKLISTS.join(', '),
+    parse: (v, n) => (v.trim() === '-' ? [] : parseZoneList(v, n)),
+    default: () => [...DEFAULT_DOMAIN_BLOCKLISTS],
   },
 ];
 

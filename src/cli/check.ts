@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { colorEnabled, loadConfig, parseDuration, parseResolver } from '../config.js';
+import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config.js';
+import { isValidSelector } from '../checks/dkim.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
 import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';
@@ -24,6 +25,26 @@ interface CheckFlags {
   mailFrom?: string;
   smtp?: boolean;
   greylistRetry?: number;
+  dkimSelector?: string[];
+  dnsbl?: string[];
+}
+
+function collectSelector(value: string, previous: string[] = []): string[] {
+  const s = value.trim().toLowerCase();
+  if (!isValidSelector(s)) {
+    throw new UsageError(
+      `--dkim-selector ${JSON.stringify(value)} is not a DKIM selector; give the s= value of a DKIM-Signature header, e.g. selector1 or s2024.mail`,
+    );
+  }
+  return [...previous, s];
+}
+
+function collectDnsbl(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, ...parseZoneList(value, '--dnsbl')];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -87,7 +108,9 @@ function portFlag(value: string): number {
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
   program
     .command('check')
-    .description("check a domain's mail setup: MX records, and the MX servers over SMTP and TLS")
+    .description(
+      "check a domain's mail setup: MX, the MX servers over SMTP and TLS, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DANE, DNSSEC, reverse DNS and blocklists",
+    )
     .argument('<domain>', 'domain name, IDN, or email address (its domain is checked)')
     .option('--json', 'print the report as JSON (exactly the report, nothing else)')
     .option(
@@ -128,6 +151,16 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       durationFlag('--greylist-retry'),
     )
     .option(
+      '--dkim-selector <selector>',
+      'DKIM selector to look up in addition to the common ones (repeatable)',
+      collectSelector,
+    )
+    .option(
+      '--dnsbl <zone>',
+      'IP blocklist zone to query instead of the default list (repeatable; MXDOCTOR_DNSBLS)',
+      collectDnsbl,
+    )
+    .option(
       '-v, --verbose',
       'show details: finding IDs, fixes for every finding, SMTP transcripts, the DNS log',
     )
@@ -141,7 +174,7 @@ Examples:
   mxdoctor check user@bücher.example --json
   mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v
   mxdoctor check example.com --verify alice@example.com --helo probe.example.org
-  mxdoctor check example.com --no-smtp`,
+  mxdoctor check example.com --no-smtp --dkim-selector s2024 --dnsbl zen.spamhaus.org`,
     )
     .action(async (rawDomain: string, flags: CheckFlags) => {
       const parsed = normalizeDomain(rawDomain);
@@ -169,6 +202,8 @@ Examples:
         smtp: flags.smtp !== false,
         verify: normalizeVerify(flags.verify ?? [], parsed.domain),
         greylistRetryMs,
+        dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
+        ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
       };
       const report = await runCheck(parsed.domain, options, { config });
       if (flags.json) {

@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { version } from '../version.js';
 import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';
+import { registerSpf } from './spf.js';
 import { EXIT, UsageError } from './errors.js';
 
 /**
@@ -32,6 +33,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
     );
   registerCheck(program, setExit);
   registerBounce(program, setExit);
+  registerSpf(program, setExit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

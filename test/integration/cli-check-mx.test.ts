@@ -29,8 +29,10 @@ describe('mxdoctor check: MX resolution', () => {
       '--json',
       '--resolver',
       dns.address,
+      // Each check now sends ~60 queries; a tighter timeout makes a loaded CI machine report
+      // a spurious resolver warning.
       '--dns-timeout',
-      '400ms',
+      '1500ms',
       // These fixtures point at public-looking addresses: stay MX-focused, never connect.
       '--no-smtp',
       ...extra,
@@ -109,7 +111,12 @@ describe('mxdoctor check: MX resolution', () => {
     assert.equal(code, 0);
     assert.equal(report.mx.kind, 'null');
     assert.deepEqual(findings(report), ['mx.null:info']);
-    assert.ok(!report.dnsLog.some((q) => q.type === 'A' || q.type === 'AAAA'));
+    // No address lookups of mail hosts (domain blocklist queries are A queries of other names).
+    assert.ok(
+      !report.dnsLog.some(
+        (q) => (q.type === 'A' || q.type === 'AAAA') && q.name.endsWith('null-mx.example.com'),
+      ),
+    );
   });
 
   it('fails a null MX mixed with other MX records', async () => {
@@ -207,16 +214,18 @@ describe('mxdoctor check: MX resolution', () => {
   it('reports REFUSED as error', async () => {
     const { report } = await check('refused.example.com');
     assert.deepEqual(findings(report), ['mx.records:error']);
-    assert.equal(report.dnsLog[0]!.rcode, 'REFUSED');
+    assert.equal(report.dnsLog.find((q) => q.type === 'MX')!.rcode, 'REFUSED');
   });
 
   it('reports a resolver that never answers as a timeout error, within its deadline', async () => {
     const t0 = Date.now();
     const { report } = await check('silent.example.com');
     assert.deepEqual(findings(report), ['mx.records:error']);
-    assert.equal(report.checks.find((f) => f.id === 'dns.resolver')!.status, 'error');
+    // Other names (e.g. _dmarc.silent.example.com) are answered, so the resolver is only
+    // partly failing: warn, with the MX query timing out on every attempt.
+    assert.equal(report.checks.find((f) => f.id === 'dns.resolver')!.status, 'warn');
     assert.deepEqual(
-      report.dnsLog.filter((q) => q.name === 'silent.example.com').map((q) => q.rcode),
+      report.dnsLog.filter((q) => q.name === 'silent.example.com' && q.type === 'MX').map((q) => q.rcode),
       ['TIMEOUT', 'TIMEOUT', 'TIMEOUT'],
     );
     assert.ok(Date.now() - t0 < 15_000);

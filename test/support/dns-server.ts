@@ -27,6 +27,11 @@ export interface NameBehaviour {
   refused?: boolean;
   /** Never answer (the client must time out). */
   silent?: boolean;
+  /**
+   * Never answer queries for types this name has no records of (NODATA would be the honest
+   * answer): the RFC 7208 suite's "TIMEOUT" zone entries. Types it has are answered.
+   */
+  silentWhenNoData?: boolean;
   /** Answer UDP queries with TC=1 and no records, forcing TCP. */
   truncate?: boolean;
   /** Answer only after this many milliseconds. */
@@ -271,6 +276,7 @@ export class FixtureDns {
     const b = this.behaviour.get(qname) ?? {};
     const respond = (): void => {
       if (b.silent) return;
+      if (b.silentWhenNoData && !this.zones.get(qname)?.[qtype]?.length) return;
       if (b.servfail || (b.bogus && !header.cd)) {
         rh.rcode = 2;
         send(response);
