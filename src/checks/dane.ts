@@ -196,7 +196,8 @@ function hostData(host: string, asked: string[]): HostData {
 export const daneCheck: Check<DaneData> = {
   name: 'dane',
   title: 'DANE',
-  dependsOn: ['mx', 'smtp'],
+  dependsOn: ['mx'],
+  uses: ['smtp'],
   findings: F.specs,
   dataSchema: DaneDataSchema,
   async run(ctx) {

@@ -306,7 +306,8 @@ export function evaluateMtaSts(
 export const mtaStsCheck: Check<MtaStsData> = {
   name: 'mta_sts',
   title: 'MTA-STS',
-  dependsOn: ['mx', 'smtp'],
+  dependsOn: ['mx'],
+  uses: ['smtp'],
   findings: F.specs,
   dataSchema: MtaStsDataSchema,
   async run(ctx) {

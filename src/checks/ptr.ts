@@ -214,7 +214,8 @@ export function evaluatePtr(data: PtrData, sessions: SessionSummary[]): Finding[
 export const ptrCheck: Check<PtrData> = {
   name: 'ptr',
   title: 'Reverse DNS',
-  dependsOn: ['mx', 'smtp'],
+  dependsOn: ['mx'],
+  uses: ['smtp'],
   findings: F.specs,
   dataSchema: PtrDataSchema,
   async run(ctx) {

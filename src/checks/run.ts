@@ -69,10 +69,11 @@ export async function runCheck(
 
   const outcomes = new Map<string, Promise<Outcome>>();
   const runOne = async (check: Check): Promise<Outcome> => {
-    const upstreamNames = (check.dependsOn ?? []).filter((d) => names.has(d));
+    const hard = (check.dependsOn ?? []).filter((d) => names.has(d));
+    const upstreamNames = [...hard, ...(check.uses ?? []).filter((d) => names.has(d) && !hard.includes(d))];
     const upstream = new Map<string, Outcome>();
     for (const dep of upstreamNames) upstream.set(dep, await outcomes.get(dep)!);
-    const failedDeps = upstreamNames.filter((d) => !upstream.get(d)!.ok);
+    const failedDeps = hard.filter((d) => !upstream.get(d)!.ok);
     if (failedDeps.length > 0) {
       fractions.set(check.name, 1);
       return {

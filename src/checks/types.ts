@@ -66,8 +66,14 @@ export interface Check<D = unknown> {
   /** Stable check name, e.g. "mx"; also the key of its data in the report. */
   name: string;
   title: string;
-  /** Checks whose data this one needs; it starts after they finish. */
+  /** Checks whose data this one needs; it starts after they finish and is skipped if one failed. */
   dependsOn?: readonly string[];
+  /**
+   * Checks whose data this one uses when available: it starts after they finish, but still
+   * runs when one failed or is disabled (then `upstream(name)` is undefined and the check
+   * reports what it could not compare).
+   */
+  uses?: readonly string[];
   /** Every finding ID this check can emit. */
   findings: readonly FindingSpec[];
   /** Schema of `data`, for the published report JSON Schema. */

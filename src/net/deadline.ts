@@ -66,7 +66,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /** Rejects as soon as `signal` aborts; otherwise settles with `promise`. */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+  if (signal.aborted) {
+    // The operation may still settle later; its rejection must not go unhandled.
+    promise.catch(() => {});
+    return Promise.reject(abortReason(signal));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -338,6 +338,11 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
       .sort();
   }
 
+  /** SMTP-family findings that failed (the DNS checks of these fixture zones may fail on their own). */
+  function smtpFailures(report: Report): string[] {
+    return findings(report).filter((f) => f.includes(':fail'));
+  }
+
   function finding(report: Report, id: string) {
     const f = report.checks.find((x) => x.id === id);
     assert.ok(f, `finding ${id} present`);
@@ -494,8 +499,8 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   });
 
   it('reports a 554 at the banner as could-not-test, quoting the reason', async () => {
-    const { code, report } = await check('banner554.test');
-    assert.equal(code, 0, 'could not test is not fail');
+    const { report } = await check('banner554.test');
+    assert.deepEqual(smtpFailures(report), [], 'could not test is not fail');
     assert.deepEqual(findings(report), [
       'probe.identity:info',
       'smtp.banner:error@mx.banner554.test',
@@ -579,8 +584,8 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
   });
 
   it('reports a refused probe sender as blocked, never as undeliverable', async () => {
-    const { code, report, smtp } = await check('rejectsender.test', ['--verify', 'alice@rejectsender.test']);
-    assert.equal(code, 0);
+    const { report, smtp } = await check('rejectsender.test', ['--verify', 'alice@rejectsender.test']);
+    assert.deepEqual(smtpFailures(report), [], 'a refused probe is not a failure of the domain');
     assert.equal(finding(report, 'rcpt.verify').status, 'error');
     assert.match(finding(report, 'rcpt.verify').summary, /refused the probe itself.*5\.7\.1/);
     assert.equal(

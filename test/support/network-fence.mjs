@@ -21,7 +21,9 @@ function fail(host, port) {
 
 const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) {
-  const first = args[0];
+  // net.connect() and tls.connect() call socket.connect() with the normalised [options, cb]
+  // array as the first argument.
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
   let host;
   let port;
   if (first && typeof first === 'object' && !Array.isArray(first)) {

@@ -27,7 +27,8 @@ describe('generated documentation', () => {
     const names = ALL_CHECKS.map((c) => c.name);
     assert.equal(new Set(names).size, names.length);
     for (const c of ALL_CHECKS)
-      for (const d of c.dependsOn ?? []) assert.ok(names.includes(d), `${c.name} depends on unknown ${d}`);
+      for (const d of [...(c.dependsOn ?? []), ...(c.uses ?? [])])
+        assert.ok(names.includes(d), `${c.name} depends on unknown ${d}`);
   });
 });
 
