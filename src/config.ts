@@ -641,3 +641,8 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Env = process.env
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
   return Boolean(stream.isTTY);
 }
+
+/** PATH, to find helper programs (redis-server for `npm start`). */
+export function executablePath(env: Env = process.env): string {
+  return env.PATH ?? '';
+}

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { version } from '../version.js';
 import { registerCheck } from './check.js';
+import { registerService } from './service.js';
 import { EXIT, UsageError } from './errors.js';
 
 /**
@@ -30,6 +31,7 @@ Configuration comes from environment variables (MXDOCTOR_RESOLVERS, MXDOCTOR_DNS
 MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`,
     );
   registerCheck(program, setExit);
+  registerService(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -35,6 +35,7 @@ export function createRedis(config: Config, kind: ConnectionKind, name: string):
 export class RedisHealth {
   private down = false;
   private everReady = false;
+  private closing = false;
   private lastError: string | undefined;
 
   constructor(
@@ -56,8 +57,13 @@ export class RedisHealth {
     redis.on('close', () => this.markDown());
   }
 
+  /** We are closing the connection ourselves: not an outage. */
+  stop(): void {
+    this.closing = true;
+  }
+
   private markDown(): void {
-    if (this.down || this.redis.status === 'ready') return;
+    if (this.closing || this.down || this.redis.status === 'ready') return;
     if (this.redis.status === 'end' && !this.everReady) return;
     this.down = true;
     this.log.error(
