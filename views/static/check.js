@@ -56,7 +56,7 @@
     failures = 0;
     try {
       show(JSON.parse(e.data));
-    } catch (err) {
+    } catch {
       /* ignore a malformed event */
     }
   });
