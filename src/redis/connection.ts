@@ -24,7 +24,10 @@ export function redisOptions(kind: ConnectionKind, name: string): RedisOptions {
 }
 
 export function createRedis(config: Config, kind: ConnectionKind, name: string): Redis {
-  return new Redis(config.redis.url, redisOptions(kind, name));
+  const redis = new Redis(config.redis.url, redisOptions(kind, name));
+  // Outages are logged once by RedisHealth; without a listener ioredis prints every retry.
+  redis.on('error', () => {});
+  return redis;
 }
 
 /**
