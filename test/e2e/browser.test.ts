@@ -128,4 +128,3 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
     await context.close();
   });
 });
-

@@ -29,7 +29,18 @@ export class TestRedisServer {
     if (!REDIS_SERVER) throw new Error('redis-server is not on PATH');
     this.child = spawn(
       REDIS_SERVER,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
     for (let i = 0; i < 100; i++) {

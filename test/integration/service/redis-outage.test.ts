@@ -21,7 +21,11 @@ describe('Redis outage', { skip: REDIS_SERVER ? false : 'redis-server is not on 
     fetch(`${t.url}/api/v1/checks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ domain: 'shop.example.com', dkimSelectors: [String(Date.now())], options: { smtp: false } }),
+      body: JSON.stringify({
+        domain: 'shop.example.com',
+        dkimSelectors: [String(Date.now())],
+        options: { smtp: false },
+      }),
     });
 
   it('answers 503 with a clear log line while Redis is down, and recovers when it returns', async () => {
@@ -48,7 +52,9 @@ describe('Redis outage', { skip: REDIS_SERVER ? false : 'redis-server is not on 
     assert.equal(ready.status, 503);
     assert.equal(((await ready.json()) as { status: string }).status, 'not ready');
     assert.equal((await fetch(`${t.url}/healthz`)).status, 200, 'the process itself is fine');
-    const line = t.logs.find(/^Redis is unreachable at redis:\/\/127\.0\.0\.1:\d+ \(.+\); answering 503 until it returns$/);
+    const line = t.logs.find(
+      /^Redis is unreachable at redis:\/\/127\.0\.0\.1:\d+ \(.+\); answering 503 until it returns$/,
+    );
     assert.ok(line, 'one clear log line names Redis and what happens meanwhile');
 
     await redis.start();

@@ -31,7 +31,14 @@ describe('web edge: pages, security, operations', () => {
     const res = await fetch(`${t.url}/`);
     assert.equal(res.status, 200);
     const csp = res.headers.get('content-security-policy') ?? '';
-    for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "form-action 'self'"])
+    for (const d of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "object-src 'none'",
+      "form-action 'self'",
+    ])
       assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
     assert.ok(!/unsafe-inline|unsafe-eval/.test(csp));
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
@@ -46,9 +53,19 @@ describe('web edge: pages, security, operations', () => {
     assert.equal(noToken.status, 403);
     assert.match(await noToken.text(), /security token or cookie is missing/);
     const { cookie, token } = await formSession(t.url);
-    const forged = await postForm(t.url, '/checks', { domain: 'shop.example.com', _csrf: `${token}x` }, cookie);
+    const forged = await postForm(
+      t.url,
+      '/checks',
+      { domain: 'shop.example.com', _csrf: `${token}x` },
+      cookie,
+    );
     assert.equal(forged.status, 403);
-    const ok = await postForm(t.url, '/checks', { domain: 'shop.example.com', smtpOff: '1', _csrf: token }, cookie);
+    const ok = await postForm(
+      t.url,
+      '/checks',
+      { domain: 'shop.example.com', smtpOff: '1', _csrf: token },
+      cookie,
+    );
     assert.equal(ok.status, 303);
     const location = ok.headers.get('location') ?? '';
     assert.match(location, /^\/checks\/[A-Za-z0-9_-]{22}$/);
@@ -67,7 +84,12 @@ describe('web edge: pages, security, operations', () => {
     const res = await postForm(
       t.url,
       '/checks',
-      { domain: 'shop.example.com', verify: 'sales@shop.example.com\nboss@elsewhere.example', dkimSelectors: 'good bad!', _csrf: token },
+      {
+        domain: 'shop.example.com',
+        verify: 'sales@shop.example.com\nboss@elsewhere.example',
+        dkimSelectors: 'good bad!',
+        _csrf: token,
+      },
       cookie,
     );
     assert.equal(res.status, 400);
@@ -91,7 +113,10 @@ describe('web edge: pages, security, operations', () => {
     assert.deepEqual(await (await fetch(`${t.url}/healthz`)).json(), { status: 'ok' });
     const ready = await fetch(`${t.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { redis: 'ok', queue: 'ok', worker: 'ok' } });
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      checks: { redis: 'ok', queue: 'ok', worker: 'ok' },
+    });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     for (const name of [
       'mxdoctor_checks_total{outcome="pass"}',
@@ -142,7 +167,10 @@ describe('web edge: rate limits, API tokens, admin token', () => {
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
     const body = (await limited.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'rate_limited');
-    assert.match(body.error.message, /started checks 2 times in 60 seconds, the most allowed. Please wait \d+ seconds/);
+    assert.match(
+      body.error.message,
+      /started checks 2 times in 60 seconds, the most allowed. Please wait \d+ seconds/,
+    );
 
     // The web form shares the anonymous budget and shows a clear page.
     const form = await fetch(`${t.url}/`);
@@ -170,7 +198,10 @@ describe('web edge: rate limits, API tokens, admin token', () => {
     const fourth = await post('shop.example.com', auth);
     // Identical to the first token request: deduplicated, but still counted against the token.
     assert.equal(fourth.status, 429);
-    assert.match(((await fourth.json()) as { error: { message: string } }).error.message, /This API token has started checks 3 times/);
+    assert.match(
+      ((await fourth.json()) as { error: { message: string } }).error.message,
+      /This API token has started checks 3 times/,
+    );
     const wrong = await post('shop.example.com', { authorization: 'Bearer not-the-token-at-all-123' });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get('www-authenticate'), 'Bearer realm="mxdoctor"');
@@ -191,7 +222,9 @@ describe('web edge: rate limits, API tokens, admin token', () => {
     const page = await fetch(`${t.url}/admin/queues`, { headers: { authorization: `Basic ${basic}` } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<div id="root">/);
-    const api = await fetch(`${t.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const api = await fetch(`${t.url}/admin/queues/api/queues`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     assert.equal(api.status, 200);
     const queues = (await api.json()) as { queues: { name: string }[] };
     assert.deepEqual(
