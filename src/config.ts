@@ -64,6 +64,53 @@ export const ConfigSchema = z.object({
     /** NODE_EXTRA_CA_CERTS, which Node drops when an explicit `ca` is passed; re-added by trust-store.ts. */
     extraCaCertsFile: z.string().optional(),
   }),
+  // The service (web, queue, workers). See docs/service.md.
+  service: z.object({
+    port: z.number().int().min(0).max(65535),
+    /** Listen address; empty = all interfaces. */
+    host: z.string(),
+    /** Port of a standalone worker's /healthz, /readyz and /metrics; 0 = off. */
+    workerPort: z.number().int().min(0).max(65535),
+    /** Express "trust proxy": false, true, a hop count or a list of addresses/subnets. */
+    trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string()]),
+    shutdownGraceMs: z.number().int().min(0),
+    dataDir: z.string().min(1),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }),
+  redis: z.object({
+    url: z.string(),
+    /** Whether REDIS_URL was set (a private redis-server is only started when it was not). */
+    urlFromEnv: z.boolean(),
+    /** Key prefix of everything mxdoctor stores; contains a {hash-tag} for Redis Cluster. */
+    prefix: z.string().regex(/\{[^{}]+\}/, 'must contain a {hash-tag}, e.g. {mxdoctor}'),
+    localPort: z.number().int().min(1).max(65535),
+  }),
+  queue: z.object({
+    concurrency: z.number().int().min(1).max(256),
+    dedupeMs: z.number().int().min(0),
+    attempts: z.number().int().min(1).max(20),
+    lockMs: z.number().int().min(500),
+  }),
+  storage: z.object({
+    retentionMs: z.number().int().min(60_000),
+    domainHistory: z.number().int().min(1).max(1000),
+  }),
+  limits: z.object({
+    requests: z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) }),
+    checks: z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) }),
+    tokenChecks: z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) }),
+  }),
+  auth: z.object({
+    /** Bearer tokens accepted by the API, each with a name for logs and limits. */
+    apiTokens: z.array(z.object({ name: z.string(), token: z.string().min(16) })),
+    adminToken: z.string().min(16).optional(),
+    /** Secret for CSRF tokens; generated once and kept in Redis when unset. */
+    secret: z.string().min(16).optional(),
+  }),
+  politeness: z.object({
+    sessionsPerAddress: z.number().int().min(1).max(100),
+    ratePerAddress: z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) }),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -88,15 +135,16 @@ export interface Setting {
 }
 
 export function parseDuration(value: string, name: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value);
   if (!m) {
     throw new ConfigError(
-      `${name}=${JSON.stringify(value)} is not a duration; use milliseconds (e.g. 5000) or a number with ms, s, m or h (e.g. 5s, 2m)`,
+      `${name}=${JSON.stringify(value)} is not a duration; use milliseconds (e.g. 5000) or a number with ms, s, m, h or d (e.g. 5s, 2m, 30d)`,
     );
   }
   const n = Number(m[1]);
   const unit = (m[2] ?? 'ms').toLowerCase();
-  const factor = unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1;
+  const factor =
+    unit === 'd' ? 86_400_000 : unit === 'h' ? 3_600_000 : unit === 'm' ? 60_000 : unit === 's' ? 1000 : 1;
   return Math.round(n * factor);
 }
 
@@ -127,6 +175,96 @@ export function parseInteger(value: string, name: string, min: number, max: numb
     throw new ConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
   }
   return Number(value);
+}
+
+/** A rate such as "20/10m" (20 per 10 minutes); "off" or "0" turns the limit off. */
+export interface Rate {
+  points: number;
+  windowMs: number;
+}
+
+export function parseRate(value: string, name: string): Rate {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === '0') return { points: 0, windowMs: 60_000 };
+  const m = /^(\d+)\s*\/\s*(\S+)$/.exec(v);
+  const fail = (): never => {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} is not a rate; use a count per duration such as 20/10m or 300/1m, or "off"`,
+    );
+  };
+  if (!m) return fail();
+  let windowMs: number;
+  try {
+    windowMs = parseDuration(/^\d/.test(m[2]!) ? m[2]! : `1${m[2]!}`, name);
+  } catch {
+    return fail();
+  }
+  if (windowMs < 1) return fail();
+  return { points: Number(m[1]), windowMs };
+}
+
+/** API tokens: comma-separated "name:token" or bare tokens (named token1, token2…). */
+export function parseTokens(value: string, name: string): { name: string; token: string }[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.map((item, i) => {
+    const colon = item.indexOf(':');
+    const tokenName = colon > 0 ? item.slice(0, colon) : `token${i + 1}`;
+    const token = colon > 0 ? item.slice(colon + 1) : item;
+    if (token.length < 16 || /\s/.test(token)) {
+      // Never echo the token itself.
+      throw new ConfigError(
+        `${name}: token ${i + 1} (${tokenName}) is too short or contains spaces; use at least 16 random characters, e.g. from \`openssl rand -hex 24\``,
+      );
+    }
+    return { name: tokenName, token };
+  });
+}
+
+function parseSecret(value: string, name: string): string {
+  if (value.trim().length < 16) {
+    throw new ConfigError(
+      `${name} is too short; use at least 16 random characters, e.g. \`openssl rand -hex 24\``,
+    );
+  }
+  return value.trim();
+}
+
+/** Express "trust proxy": true/false, a hop count, or addresses/subnets ("loopback, 10.0.0.0/8"). */
+export function parseTrustProxy(value: string, name: string): boolean | number | string {
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  try {
+    return parseBoolean(v, name);
+  } catch {
+    return v;
+  }
+}
+
+export function parseRedisUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`${name} is not a URL; use redis://host:6379 (or rediss:// for TLS)`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`${name} must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379`);
+  }
+  return value.trim();
+}
+
+/** A Redis URL with any password replaced, for logs and messages. */
+export function redactRedisUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return 'redis://(invalid URL)';
+  }
 }
 
 /** Parses "ip", "ip:port", "[v6]:port" or bare IPv6. */
@@ -338,6 +476,212 @@ export const SETTINGS: Setting[] = [
     parse: (v, n) => (v.trim() === '-' ? [] : parseZoneList(v, n)),
     default: () => [...DEFAULT_DOMAIN_BLOCKLISTS],
   },
+  {
+    env: 'PORT',
+    path: 'service.port',
+    description: 'HTTP port of the web server (`npm start`, `npm run web`).',
+    defaultText: '3000',
+    parse: (v, n) => parseInteger(v, n, 0, 65535),
+    default: () => 3000,
+  },
+  {
+    env: 'MXDOCTOR_HOST',
+    path: 'service.host',
+    description: 'Address the web server listens on (e.g. 127.0.0.1 for local use only).',
+    defaultText: 'all interfaces',
+    parse: (v) => v.trim(),
+    default: () => '',
+  },
+  {
+    env: 'REDIS_URL',
+    path: 'redis.url',
+    description:
+      'Redis to use. When unset and nothing answers at the default, `npm start` starts a private redis-server (data in MXDOCTOR_DATA_DIR, append-only).',
+    defaultText: 'redis://127.0.0.1:6379',
+    parse: parseRedisUrl,
+    default: () => '',
+  },
+  {
+    env: 'MXDOCTOR_REDIS_PREFIX',
+    path: 'redis.prefix',
+    description:
+      'Prefix of every Redis key (queue, reports, limits). Keep a {hash-tag} in it so BullMQ works on Redis Cluster.',
+    defaultText: '{mxdoctor}',
+    parse: (v) => v.trim(),
+    default: () => '{mxdoctor}',
+  },
+  {
+    env: 'MXDOCTOR_LOCAL_REDIS_PORT',
+    path: 'redis.localPort',
+    description:
+      'Port of the default Redis on 127.0.0.1 (used when REDIS_URL is unset) and of the private redis-server `npm start` starts there.',
+    defaultText: '6379',
+    parse: (v, n) => parseInteger(v, n, 1, 65535),
+    default: () => 6379,
+  },
+  {
+    env: 'MXDOCTOR_DATA_DIR',
+    path: 'service.dataDir',
+    description: 'Directory of the private redis-server’s data (append-only file).',
+    defaultText: './data',
+    parse: (v) => v.trim(),
+    default: () => 'data',
+  },
+  {
+    env: 'MXDOCTOR_WORKER_CONCURRENCY',
+    path: 'queue.concurrency',
+    description: 'Domain checks one worker process runs at the same time.',
+    defaultText: '4',
+    parse: (v, n) => parseInteger(v, n, 1, 256),
+    default: () => 4,
+  },
+  {
+    env: 'MXDOCTOR_DEDUPE_WINDOW',
+    path: 'queue.dedupeMs',
+    description:
+      'Identical requests (same domain and options) while a check runs or within this long after it finished get that check instead of a new one; 0 = off.',
+    defaultText: '60s',
+    parse: parseDuration,
+    default: () => 60_000,
+  },
+  {
+    env: 'MXDOCTOR_JOB_ATTEMPTS',
+    path: 'queue.attempts',
+    description:
+      'Attempts of a queued check when the infrastructure fails (Redis, a crashed worker); a broken domain is never retried.',
+    defaultText: '3',
+    parse: (v, n) => parseInteger(v, n, 1, 20),
+    default: () => 3,
+  },
+  {
+    env: 'MXDOCTOR_JOB_LOCK',
+    path: 'queue.lockMs',
+    description:
+      'Lock time of a running check; a worker that died is noticed after about this long and its check is run again by another.',
+    defaultText: '30s',
+    parse: parseDuration,
+    default: () => 30_000,
+  },
+  {
+    env: 'MXDOCTOR_REPORT_RETENTION',
+    path: 'storage.retentionMs',
+    description: 'How long reports are kept in Redis.',
+    defaultText: '30d',
+    parse: parseDuration,
+    default: () => 30 * 86_400_000,
+  },
+  {
+    env: 'MXDOCTOR_DOMAIN_HISTORY',
+    path: 'storage.domainHistory',
+    description: 'Most recent reports listed per domain ("previous checks of this domain").',
+    defaultText: '50',
+    parse: (v, n) => parseInteger(v, n, 1, 1000),
+    default: () => 50,
+  },
+  {
+    env: 'MXDOCTOR_RATE_LIMIT_REQUESTS',
+    path: 'limits.requests',
+    description: 'Requests per client address to pages and the API, e.g. 300/1m; "off" to disable.',
+    defaultText: '300/1m',
+    parse: parseRate,
+    default: () => ({ points: 300, windowMs: 60_000 }),
+  },
+  {
+    env: 'MXDOCTOR_RATE_LIMIT_CHECKS',
+    path: 'limits.checks',
+    description:
+      'New checks per client address through the web form or the API without a token, e.g. 20/10m; "off" to disable.',
+    defaultText: '20/10m',
+    parse: parseRate,
+    default: () => ({ points: 20, windowMs: 600_000 }),
+  },
+  {
+    env: 'MXDOCTOR_RATE_LIMIT_TOKEN',
+    path: 'limits.tokenChecks',
+    description: 'New checks per API token, e.g. 600/10m; "off" to disable.',
+    defaultText: '600/10m',
+    parse: parseRate,
+    default: () => ({ points: 600, windowMs: 600_000 }),
+  },
+  {
+    env: 'MXDOCTOR_API_TOKENS',
+    path: 'auth.apiTokens',
+    description:
+      'Bearer tokens for the API, comma-separated, each "name:token" or just the token. With tokens set, anonymous API use gets the web form’s limit.',
+    defaultText: 'none (API open, with the anonymous limit)',
+    parse: parseTokens,
+    default: () => [],
+  },
+  {
+    env: 'MXDOCTOR_ADMIN_TOKEN',
+    path: 'auth.adminToken',
+    description:
+      'Token for the queue dashboard at /admin/queues (Bearer, or any user name with the token as password). Unset: admin pages are off.',
+    defaultText: 'none (admin off)',
+    parse: parseSecret,
+    default: () => undefined,
+  },
+  {
+    env: 'MXDOCTOR_SECRET',
+    path: 'auth.secret',
+    description:
+      'Secret that signs form (CSRF) tokens; give all web processes the same one. Unset: generated once and kept in Redis.',
+    defaultText: 'generated, kept in Redis',
+    parse: parseSecret,
+    default: () => undefined,
+  },
+  {
+    env: 'MXDOCTOR_TRUST_PROXY',
+    path: 'service.trustProxy',
+    description:
+      'Behind a reverse proxy, which X-Forwarded-For hops to trust for client addresses (rate limits): true, a hop count, or addresses/subnets.',
+    defaultText: 'false',
+    parse: parseTrustProxy,
+    default: () => false,
+  },
+  {
+    env: 'MXDOCTOR_SHUTDOWN_GRACE',
+    path: 'service.shutdownGraceMs',
+    description:
+      'On SIGTERM/SIGINT, how long running checks may finish; checks still running then go back to the queue.',
+    defaultText: '30s',
+    parse: parseDuration,
+    default: () => 30_000,
+  },
+  {
+    env: 'MXDOCTOR_WORKER_PORT',
+    path: 'service.workerPort',
+    description:
+      'HTTP port of a standalone worker (`npm run worker`) for /healthz, /readyz and /metrics; 0 = off.',
+    defaultText: '3001',
+    parse: (v, n) => parseInteger(v, n, 0, 65535),
+    default: () => 3001,
+  },
+  {
+    env: 'MXDOCTOR_LOG_LEVEL',
+    path: 'service.logLevel',
+    description: 'Log level of the service’s JSON logs: fatal, error, warn, info, debug, trace or silent.',
+    defaultText: 'info',
+    parse: (v) => v.trim().toLowerCase(),
+    default: () => 'info',
+  },
+  {
+    env: 'MXDOCTOR_SMTP_SESSIONS_PER_IP',
+    path: 'politeness.sessionsPerAddress',
+    description: 'Most SMTP sessions to one MX address at the same time, across all workers.',
+    defaultText: '2',
+    parse: (v, n) => parseInteger(v, n, 1, 100),
+    default: () => 2,
+  },
+  {
+    env: 'MXDOCTOR_SMTP_RATE_PER_IP',
+    path: 'politeness.ratePerAddress',
+    description:
+      'Most SMTP sessions started to one MX address per period, across all workers, e.g. 20/1m; "off" to disable.',
+    defaultText: '20/1m',
+    parse: parseRate,
+    default: () => ({ points: 20, windowMs: 60_000 }),
+  },
 ];
 
 function smtpSettings(): Setting[] {
@@ -474,9 +818,9 @@ function smtpSettings(): Setting[] {
     duration(
       'MXDOCTOR_SMTP_CACHE_TTL',
       'cacheTtlMs',
-      600_000,
-      '10m',
-      'How long the service shares connection-level SMTP results (banner, EHLO, TLS, certificate) of one MX address between checks; the CLI has no cache.',
+      300_000,
+      '5m',
+      'How long the service shares connection-level SMTP results (banner, EHLO, TLS, certificate) of one MX address between checks, across all workers; 0 = off. The CLI has no cache.',
     ),
   ];
 }
@@ -512,6 +856,9 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       if (value !== undefined) setPath(raw, `${group}.${key}`, value);
     }
   }
+  const redis = raw.redis as { url: string; urlFromEnv: boolean; localPort: number };
+  redis.urlFromEnv = Boolean(redis.url);
+  if (!redis.url) redis.url = `redis://127.0.0.1:${redis.localPort}`;
   const probe = raw.probe as { ehloName: string; mailFrom: string };
   if (!probe.mailFrom) probe.mailFrom = `mxdoctor@${probe.ehloName}`;
   if (!/^[^\s@<>]+@[^\s@<>]+$/.test(probe.mailFrom)) {
@@ -548,4 +895,9 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Env = process.env
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
   return Boolean(stream.isTTY);
+}
+
+/** PATH, to find helper programs (redis-server for `npm start`). */
+export function executablePath(env: Env = process.env): string {
+  return env.PATH ?? '';
 }

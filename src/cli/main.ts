@@ -4,6 +4,7 @@ import { version } from '../version.js';
 import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';
 import { registerSpf } from './spf.js';
+import { registerService } from './service.js';
 import { EXIT, UsageError } from './errors.js';
 
 /**
@@ -34,6 +35,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
   registerCheck(program, setExit);
   registerBounce(program, setExit);
   registerSpf(program, setExit);
+  registerService(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

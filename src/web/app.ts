@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import express from 'express';
+import type { Express, Request, Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { projectRoot } from '../version.js';
+import { mountAdmin } from './admin.js';
+import { apiRouter } from './api.js';
+import type { AppDeps } from './deps.js';
+import { HttpError, errorHandler } from './errors.js';
+import { healthRouter } from './health.js';
+import { buildOpenApi } from './openapi.js';
+import { pagesRouter } from './pages.js';
+import { createRateLimits } from './rate-limit.js';
+import { Csrf, secretProvider, securityHeaders } from './security.js';
+import { createViews } from './views.js';
+import type { Views } from './views.js';
+
+export type { AppDeps } from './deps.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The web application: pages, JSON API, operations endpoints and the admin dashboard. It
+ * takes every dependency as a parameter and never listens itself (src/service/start.ts
+ * does), so tests run it on port 0 against their own Redis prefix and checks.
+ */
+export function createApp(deps: AppDeps, views: Views = createViews()): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.service.trustProxy);
+  app.set('etag', false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      quietReqLogger: true,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customProps: (_req, res) => {
+        const jobId = (res as unknown as Response).locals?.jobId as string | undefined;
+        return jobId ? { jobId } : {};
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      autoLogging: { ignore: (req) => /^\/(healthz|readyz|metrics|static\/)/.test(req.url ?? '') },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'other';
+      deps.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route });
+    });
+    next();
+  });
+
+  const strict = securityHeaders();
+  app.use((req, res, next) => (req.path.startsWith('/admin/') ? next() : strict(req, res, next)));
+  app.use('/static', express.static(join(projectRoot(), 'views', 'static'), { maxAge: '1h', index: false }));
+  app.use(
+    healthRouter({
+      redis: deps.redis,
+      queue: deps.queue.queue,
+      metrics: deps.metrics,
+      draining: deps.draining,
+      ...(deps.workerRunning ? { workerRunning: deps.workerRunning } : {}),
+    }),
+  );
+  const openapi = JSON.stringify(buildOpenApi(deps.checks));
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+
+  // Everything below needs Redis: answer 503 at once while it is away.
+  app.use((_req, _res, next) => {
+    if (!deps.health.ready) {
+      next(
+        new HttpError(
+          503,
+          'unavailable',
+          'The service cannot reach its database (Redis) right now. Please try again in a minute.',
+          undefined,
+          { 'Retry-After': '30' },
+        ),
+      );
+      return;
+    }
+    next();
+  });
+
+  const limits = createRateLimits({
+    redis: deps.redis,
+    prefix: deps.config.redis.prefix,
+    requests: deps.config.limits.requests,
+    checks: deps.config.limits.checks,
+    tokenChecks: deps.config.limits.tokenChecks,
+  });
+  app.use(limits.requests);
+  mountAdmin(app, deps.queue.queue, deps.config.auth.adminToken);
+  app.use('/api/v1', apiRouter(deps, limits.checks));
+
+  const csrf = new Csrf(secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret));
+  app.use(pagesRouter(deps, views, csrf, limits.checks));
+
+  app.use(() => {
+    throw new HttpError(404, 'not_found', 'There is no page at this address.');
+  });
+  app.use(
+    errorHandler((_req: Request, res: Response, status, title, message) => {
+      res
+        .status(status)
+        .type('html')
+        .send(views.render('error', { heading: title, message, status }));
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,28 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Check } from '../checks/types.js';
+import type { CheckQueue } from '../queue/jobs.js';
+import type { RedisHealth } from '../redis/connection.js';
+import type { ReportStore } from '../redis/report-store.js';
+import type { Metrics } from '../service/metrics.js';
+import type { ProgressHub } from './progress-hub.js';
+
+/** Everything the web app needs, passed in (createApp never opens connections itself). */
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  /** The checks the workers run: their finding explanations and the report schema. */
+  checks: readonly Check[];
+  queue: CheckQueue;
+  store: ReportStore;
+  /** A fail-fast command connection (rate limits, the CSRF secret, readiness). */
+  redis: Redis;
+  health: RedisHealth;
+  events: ProgressHub;
+  metrics: Metrics;
+  /** True once shutdown began: /readyz answers 503 so load balancers move on. */
+  draining: () => boolean;
+  /** Present when this process also runs a worker (for /readyz). */
+  workerRunning?: () => boolean;
+}

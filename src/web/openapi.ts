@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import type { Check } from '../checks/types.js';
+import { reportSchema } from '../report/schema.js';
+import { version } from '../version.js';
+import {
+  CheckAcceptedSchema,
+  CheckRequestSchema,
+  DomainChecksSchema,
+  ErrorSchema,
+  checkStatusSchema,
+} from './schemas.js';
+
+/**
+ * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
+ * requests (src/web/schemas.ts) and from the report model, so it cannot drift from the code.
+ */
+export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  const Report = reportSchema(checks);
+  registry.add(CheckRequestSchema, { id: 'CheckRequest' });
+  registry.add(CheckAcceptedSchema, { id: 'CheckAccepted' });
+  registry.add(Report, { id: 'Report' });
+  registry.add(checkStatusSchema(Report), { id: 'CheckStatus' });
+  registry.add(DomainChecksSchema, { id: 'DomainChecks' });
+  registry.add(ErrorSchema, { id: 'Error' });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const s of Object.values(schemas)) {
+    delete s.$schema;
+    delete s.$id;
+  }
+
+  const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+  const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
+  const error = (description: string) => ({ description, content: json('Error') });
+  const idParam = {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'Check id, as returned by POST /api/v1/checks',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
+  };
+  const common = {
+    '429': {
+      ...error('Too many requests from this client or token; retry after the Retry-After header'),
+      headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } },
+    },
+    '503': error('Redis (the queue and report store) is unreachable; retry later'),
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'mxdoctor API',
+      version: version(),
+      description:
+        'Queue domain checks of mail deliverability and read their reports. Errors are JSON `{"error": {"code", "message", "field"?}}`.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: '/' }],
+    security: [{}, { bearer: [] }],
+    paths: {
+      '/api/v1/checks': {
+        post: {
+          operationId: 'createCheck',
+          summary: 'Queue a domain check',
+          description:
+            'Identical requests (same domain and options) while a check runs or shortly after it finished return that check (`deduplicated: true`).',
+          requestBody: { required: true, content: json('CheckRequest') },
+          responses: {
+            '202': {
+              description: 'Queued (or an identical check reused)',
+              headers: { Location: { schema: { type: 'string' }, description: 'URL of the check' } },
+              content: json('CheckAccepted'),
+            },
+            '400': error('Invalid JSON or invalid fields (see error.field)'),
+            '401': error('An Authorization header with an unknown token'),
+            '413': error('Body larger than 16 KiB'),
+            '415': error('Content-Type is not application/json'),
+            ...common,
+          },
+        },
+      },
+      '/api/v1/checks/{id}': {
+        get: {
+          operationId: 'getCheck',
+          summary: 'State, progress, and the report when done',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The check', content: json('CheckStatus') },
+            '404': error('No such check (or its report has expired)'),
+            ...common,
+          },
+        },
+      },
+      '/api/v1/domains/{domain}/checks': {
+        get: {
+          operationId: 'listDomainChecks',
+          summary: 'Recent reports of a domain, newest first',
+          parameters: [
+            { name: 'domain', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+          ],
+          responses: {
+            '200': { description: 'Recent reports', content: json('DomainChecks') },
+            '400': error('Not a domain name'),
+            ...common,
+          },
+        },
+      },
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Optional. A token from MXDOCTOR_API_TOKENS gets its own rate limit; without one, requests share the web form’s per-address limit.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { RedisAddressLimiter } from '../../../src/redis/address-limiter.js';
+import { RedisConnectionCache } from '../../../src/redis/connection-cache.js';
+import { sleep } from '../../../src/net/deadline.js';
+import { cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
+
+describe('Redis-backed SMTP politeness and connection cache', () => {
+  const prefix = testPrefix('smtp');
+  let a: Redis;
+  let b: Redis;
+  before(() => {
+    a = connectTestRedis();
+    b = connectTestRedis();
+  });
+  after(async () => {
+    a.disconnect();
+    b.disconnect();
+    await cleanPrefix(prefix);
+  });
+
+  it('lets at most two sessions per address run at once across two workers, and hands slots on', async () => {
+    const noRate = { points: 0, windowMs: 1000 };
+    const worker1 = new RedisAddressLimiter(a, { prefix, maxConcurrent: 2, rate: noRate });
+    const worker2 = new RedisAddressLimiter(b, { prefix, maxConcurrent: 2, rate: noRate });
+    const signal = new AbortController().signal;
+    let running = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const session = async (limiter: RedisAddressLimiter, name: string, address: string, ms: number) => {
+      const release = await limiter.acquire(address, signal);
+      running++;
+      peak = Math.max(peak, running);
+      order.push(`start ${name}`);
+      await sleep(ms);
+      running--;
+      release();
+    };
+    const t0 = performance.now();
+    await Promise.all([
+      session(worker1, 'w1-a', '192.0.2.7', 150),
+      session(worker2, 'w2-a', '192.0.2.7', 150),
+      session(worker1, 'w1-b', '192.0.2.7', 150),
+      session(worker2, 'w2-b', '192.0.2.7', 150),
+      session(worker2, 'other', '192.0.2.8', 10),
+    ]);
+    const elapsed = performance.now() - t0;
+    assert.equal(peak, 3, 'two sessions to 192.0.2.7 plus one to 192.0.2.8 at most');
+    assert.ok(elapsed >= 290, `four 150 ms sessions two at a time take at least 300 ms (took ${elapsed})`);
+    assert.ok(elapsed < 2000, `slots are handed on promptly (took ${elapsed})`);
+    assert.equal(await worker1.holders('192.0.2.7'), 0);
+  });
+
+  it('frees the slot of a worker that died without releasing when its lease expires', async () => {
+    const doomedRedis = connectTestRedis();
+    const noRate = { points: 0, windowMs: 1000 };
+    const doomed = new RedisAddressLimiter(doomedRedis, {
+      prefix,
+      maxConcurrent: 1,
+      rate: noRate,
+      leaseMs: 400,
+    });
+    const survivor = new RedisAddressLimiter(b, { prefix, maxConcurrent: 1, rate: noRate, leaseMs: 400 });
+    await doomed.acquire('2001:db8::25', new AbortController().signal);
+    // The worker vanishes: no release, no more lease renewals.
+    doomedRedis.disconnect();
+    const t0 = performance.now();
+    const release = await survivor.acquire('2001:DB8::25', AbortSignal.timeout(5000));
+    const waited = performance.now() - t0;
+    release();
+    assert.ok(waited >= 200 && waited < 2000, `waited for the lease to expire (${Math.round(waited)} ms)`);
+  });
+
+  it('keeps renewing the lease of a long session', async () => {
+    const limiter = new RedisAddressLimiter(a, {
+      prefix,
+      maxConcurrent: 1,
+      rate: { points: 0, windowMs: 1 },
+      leaseMs: 300,
+    });
+    const release = await limiter.acquire('192.0.2.30', new AbortController().signal);
+    await sleep(800);
+    assert.equal(await limiter.holders('192.0.2.30'), 1, 'still held after more than two lease periods');
+    await assert.rejects(
+      limiter.acquire('192.0.2.30', AbortSignal.timeout(200)),
+      (err: Error) => err.name === 'TimeoutError' || /abort|timed out/i.test(err.message),
+    );
+    release();
+  });
+
+  it('limits the rate of session starts per address across workers', async () => {
+    const rate = { points: 3, windowMs: 600 };
+    const w1 = new RedisAddressLimiter(a, { prefix, maxConcurrent: 10, rate });
+    const w2 = new RedisAddressLimiter(b, { prefix, maxConcurrent: 10, rate });
+    const signal = new AbortController().signal;
+    const t0 = performance.now();
+    const starts: number[] = [];
+    await Promise.all(
+      [w1, w2, w1, w2].map(async (l) => {
+        const release = await l.acquire('192.0.2.40', signal);
+        starts.push(performance.now() - t0);
+        release();
+      }),
+    );
+    starts.sort((x, y) => x - y);
+    assert.ok(starts[2]! < 300, `three start at once (${starts.map(Math.round).join(', ')})`);
+    assert.ok(starts[3]! >= 550, `the fourth waits for the window (${starts.map(Math.round).join(', ')})`);
+  });
+
+  it('gives up waiting when the check is cancelled', async () => {
+    const limiter = new RedisAddressLimiter(a, {
+      prefix,
+      maxConcurrent: 1,
+      rate: { points: 0, windowMs: 1 },
+    });
+    const release = await limiter.acquire('192.0.2.50', new AbortController().signal);
+    const controller = new AbortController();
+    const waiting = limiter.acquire('192.0.2.50', controller.signal);
+    setTimeout(() => controller.abort(new Error('check cancelled')), 100);
+    await assert.rejects(waiting, /check cancelled/);
+    release();
+  });
+
+  it('shares connection results between workers until the TTL expires', async () => {
+    const c1 = new RedisConnectionCache(a, { prefix });
+    const c2 = new RedisConnectionCache(b, { prefix });
+    const key = 'mx.example.net|192.0.2.25|ehlo=probe.example.org|port=25';
+    assert.equal(await c2.get(key), undefined);
+    await c1.set(key, { banner: '220 mx.example.net ESMTP', tls: { protocol: 'TLSv1.3' } }, 300);
+    const hit = await c2.get(key);
+    assert.deepEqual(hit?.value, { banner: '220 mx.example.net ESMTP', tls: { protocol: 'TLSv1.3' } });
+    assert.ok(Math.abs(Date.parse(hit!.storedAt) - Date.now()) < 5000);
+    await sleep(400);
+    assert.equal(await c2.get(key), undefined, 'expired');
+  });
+
+  it('caps entry lifetimes at the configured maximum, and stores nothing when switched off', async () => {
+    const capped = new RedisConnectionCache(a, { prefix, maxTtlMs: 200 });
+    await capped.set('capped', { x: 1 }, 60_000);
+    const pttl = await a.pttl(`${prefix}:smtp:conn:${createHash('sha256').update('capped').digest('hex')}`);
+    assert.ok(pttl > 0 && pttl <= 200, `TTL capped (${pttl})`);
+    const off = new RedisConnectionCache(a, { prefix, maxTtlMs: 0 });
+    await off.set('off', { x: 1 }, 60_000);
+    assert.equal(await off.get('off'), undefined);
+    assert.equal(await new RedisConnectionCache(b, { prefix }).get('off'), undefined);
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findOnPath, redisAnswers } from '../../src/service/local-redis.js';
+import { unusedPort } from './service.js';
+
+/**
+ * A private redis-server on a free loopback port, for tests that stop and restart Redis
+ * (outages, persistence). Needs redis-server on PATH (.ci/run installs it).
+ */
+export const REDIS_SERVER = findOnPath('redis-server');
+
+export class TestRedisServer {
+  private child: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'mxdoctor-redis-'));
+  constructor(readonly port: number) {}
+
+  static async create(): Promise<TestRedisServer> {
+    return new TestRedisServer(await unusedPort());
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!REDIS_SERVER) throw new Error('redis-server is not on PATH');
+    this.child = spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 100; i++) {
+      if (await redisAnswers('127.0.0.1', this.port, 200)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill(signal);
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createProcessor, onJobFailedForGood } from '../src/queue/processor.js';
+import type { ProcessorDeps } from '../src/queue/processor.js';
+import { QUEUE_CHECKS } from '../src/queue/names.js';
+
+/**
+ * The BullMQ worker of the `checks` queue: wiring only. The processor (src/queue/processor.ts)
+ * runs each job with BullMQ's AbortSignal; stalled-job recovery re-runs the job of a worker
+ * that died (lock expired), and the report store keeps exactly one report per job.
+ */
+export interface CheckWorkerDeps extends ProcessorDeps {
+  /** A connection that waits for Redis (maxRetriesPerRequest null), as BullMQ workers need. */
+  connection: Redis;
+}
+
+export function createCheckWorker(deps: CheckWorkerDeps): Worker {
+  const { config, log } = deps;
+  const worker = new Worker(QUEUE_CHECKS, createProcessor(deps), {
+    connection: deps.connection,
+    prefix: config.redis.prefix,
+    concurrency: config.queue.concurrency,
+    lockDuration: config.queue.lockMs,
+    stalledInterval: config.queue.lockMs,
+    // A job whose worker died is run again; twice in a row means something about it kills workers.
+    maxStalledCount: 2,
+    autorun: true,
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    void job.getState().then(
+      (state) => {
+        if (state === 'failed') void onJobFailedForGood(job, err, deps);
+        else
+          log.warn(
+            { jobId: job.id, attempt: job.attemptsMade, err: { message: err.message } },
+            'check attempt failed; it will be retried',
+          );
+      },
+      () => {},
+    );
+  });
+  worker.on('stalled', (jobId) => {
+    log.warn({ jobId }, 'check stalled (its worker stopped renewing the lock); running it again');
+  });
+  worker.on('error', (err) => {
+    log.error({ err: { message: err.message } }, 'worker error');
+  });
+  return worker;
+}
