@@ -14,6 +14,30 @@ import {
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
  * requests (src/web/schemas.ts) and from the report model, so it cannot drift from the code.
  */
+/**
+ * zod puts schemas that several registered schemas share, and recursive ones (the SPF
+ * include tree), under a "__shared" entry with $defs, referenced as
+ * "#/components/schemas/__shared#/$defs/x" — not a valid reference inside an OpenAPI
+ * document. Move each into components.schemas as "Shared_x" and point every reference at it.
+ */
+function hoistShared(schemas: Record<string, Record<string, unknown>>): void {
+  const shared = schemas.__shared as { $defs?: Record<string, Record<string, unknown>> } | undefined;
+  if (!shared) return;
+  delete schemas.__shared;
+  for (const [name, def] of Object.entries(shared.$defs ?? {})) schemas[`Shared_${name}`] = def;
+  const rewrite = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(rewrite);
+    if (!node || typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    if (typeof obj.$ref === 'string') {
+      const m = /^(?:#\/components\/schemas\/__shared)?#\/\$defs\/(.+)$/.exec(obj.$ref);
+      if (m) obj.$ref = `#/components/schemas/Shared_${m[1]}`;
+    }
+    Object.values(obj).forEach(rewrite);
+  };
+  rewrite(schemas);
+}
+
 export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
   const Report = reportSchema(checks);
@@ -32,6 +56,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
     delete s.$schema;
     delete s.$id;
   }
+  hoistShared(schemas);
 
   const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
   const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
