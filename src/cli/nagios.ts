@@ -1,0 +1,61 @@
+import type { Report } from '../report/model.js';
+import { tlsObservationsOf } from '../smtp/contract.js';
+import { sortWorstFirst } from '../report/score.js';
+
+/**
+ * One status line and exit code per the monitoring-plugins convention
+ * (https://www.monitoring-plugins.org/doc/guidelines.html): 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN, with performance data after "|". A failing finding is CRITICAL, a warning is
+ * WARNING; the check is UNKNOWN when its foundation could not be determined (no resolver
+ * answered, the MX lookup failed). Other "could not test" findings are named in the text
+ * but do not change the state. Pure.
+ */
+export const NAGIOS = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
+const NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+
+/** Days until the earliest leaf certificate expiry among the MX addresses probed. */
+export function earliestCertificateDays(report: Report, now: Date): number | undefined {
+  const days = tlsObservationsOf(report.data.smtp)
+    .map((o) => o.chain[0]?.notAfter)
+    .filter((d): d is string => typeof d === 'string')
+    .map((d) => Math.floor((Date.parse(d) - now.getTime()) / 86_400_000));
+  return days.length ? Math.min(...days) : undefined;
+}
+
+function clip(text: string, max = 160): string {
+  const flat = text.replace(/[\r\n|]+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function formatNagios(report: Report, now: Date): { line: string; code: number } {
+  const c = report.counts;
+  const foundationFailed =
+    report.mx.kind === 'error' || report.checks.some((f) => f.id === 'dns.resolver' && f.status === 'error');
+  const code = foundationFailed
+    ? NAGIOS.unknown
+    : c.fail > 0
+      ? NAGIOS.critical
+      : c.warn > 0
+        ? NAGIOS.warning
+        : NAGIOS.ok;
+  const worst = sortWorstFirst(report.checks).filter(
+    (f) => f.status === 'fail' || f.status === 'warn' || (foundationFailed && f.status === 'error'),
+  );
+  const what = worst.length
+    ? worst
+        .slice(0, 3)
+        .map((f) => `${f.title}${f.subject?.host ? ` (${f.subject.host})` : ''}: ${clip(f.summary, 120)}`)
+        .join('; ')
+    : `${c.pass} checks passed`;
+  const untested = !foundationFailed && c.error > 0 ? ` (${c.error} could not be tested)` : '';
+  const days = earliestCertificateDays(report, now);
+  const perf = [
+    `duration=${(report.durationMs / 1000).toFixed(3)}s;;;0`,
+    `fail=${c.fail};;1;0`,
+    `warn=${c.warn};1;;0`,
+    `error=${c.error};;;0`,
+    ...(days !== undefined ? [`cert_days=${days};21;7`] : []),
+  ].join(' ');
+  const line = `MXDOCTOR ${NAMES[code]} - ${report.domain.ascii}: ${clip(what, 400)}${untested} | ${perf}`;
+  return { line, code };
+}

@@ -1,0 +1,180 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_ALERT_RULES, evaluateAlerts, observe } from '../../../src/monitor/alerts.js';
+import type { Alert, AlertState } from '../../../src/monitor/alerts.js';
+import { summarizeReport } from '../../../src/monitor/summary.js';
+import type { Finding } from '../../../src/report/model.js';
+import type { TlsObservation } from '../../../src/smtp/contract.js';
+import { cert, finding, report, tls } from '../../support/report-builder.js';
+
+/** Plays a sequence of runs through the alert engine, five minutes apart. */
+function play(
+  runs: { findings?: Finding[]; tls?: TlsObservation[]; minutes?: number }[],
+  start = Date.parse('2026-11-28T12:00:00Z'),
+) {
+  let state: AlertState = {};
+  const perRun: Alert[][] = [];
+  runs.forEach((r, i) => {
+    const now = new Date(start + (r.minutes ?? i * 5) * 60_000);
+    const summary = summarizeReport(
+      report({ findings: r.findings ?? [finding('mx.records', 'pass')], ...(r.tls ? { tls: r.tls } : {}) }),
+      `r${i}`,
+    );
+    const out = evaluateAlerts('m1', `r${i}`, state, observe(summary, now), now);
+    state = out.state;
+    perRun.push(out.alerts);
+  });
+  return perRun;
+}
+
+const kinds = (alerts: Alert[]) => alerts.map((a) => `${a.rule}:${a.kind}`);
+
+describe('alert engine', () => {
+  const ok = [
+    finding('smtp.starttls', 'pass', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
+  ];
+  const bad = [
+    finding('smtp.starttls', 'fail', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
+  ];
+
+  it('does not alert on a failure seen once (flapping), alerts once when it persists, then once on recovery', () => {
+    const alerts = play([
+      { findings: ok },
+      { findings: bad },
+      { findings: ok },
+      { findings: bad },
+      { findings: bad },
+      { findings: bad },
+      { findings: ok },
+      { findings: ok },
+    ]);
+    assert.deepEqual(alerts.map(kinds), [
+      [],
+      [],
+      [],
+      [],
+      ['finding_fail:problem', 'verdict_worse:problem'],
+      [],
+      [],
+      ['finding_fail:recovered', 'verdict_worse:recovered'],
+    ]);
+  });
+
+  it('never treats "could not test" as a regression, but alerts once when it lasts past 30 minutes', () => {
+    const err = [
+      finding('smtp.connect', 'error', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
+    ];
+    const okc = [
+      finding('smtp.connect', 'pass', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
+    ];
+    const alerts = play([
+      { findings: okc, minutes: 0 },
+      { findings: err, minutes: 5 },
+      { findings: err, minutes: 20 },
+      { findings: err, minutes: 34 },
+      { findings: err, minutes: 36 },
+      { findings: err, minutes: 60 },
+      { findings: okc, minutes: 65 },
+    ]);
+    assert.deepEqual(alerts.map(kinds), [
+      [],
+      [],
+      [],
+      [],
+      ['finding_fail:unknown'],
+      [],
+      ['finding_fail:recovered'],
+    ]);
+    assert.match(alerts[4]![0]!.text, /could not be tested for 31 minutes/);
+  });
+
+  it('warns once at 21 days and once at 7 days before a certificate expires, and notes the renewal', () => {
+    const expiry = '2026-12-31T12:00:00.000Z';
+    const at = (daysBefore: number) =>
+      (Date.parse(expiry) - Date.parse('2026-11-28T12:00:00Z')) / 60_000 - daysBefore * 1440;
+    const c = [tls('mx1.example.com', '192.0.2.1', cert('aa', expiry))];
+    const renewed = [tls('mx1.example.com', '192.0.2.1', cert('bb', '2027-03-31T12:00:00.000Z'))];
+    const alerts = play([
+      { tls: c, minutes: at(30) },
+      { tls: c, minutes: at(21) },
+      { tls: c, minutes: at(20) },
+      { tls: c, minutes: at(10) },
+      { tls: c, minutes: at(7) },
+      { tls: c, minutes: at(6) },
+      { tls: renewed, minutes: at(5) },
+      { tls: renewed, minutes: at(4) },
+    ]);
+    assert.deepEqual(alerts.map(kinds), [
+      [],
+      ['cert_expiry:problem'],
+      [],
+      [],
+      ['cert_expiry:problem'],
+      [],
+      ['cert_expiry:recovered'],
+      ['cert_changed:changed'],
+    ]);
+    assert.equal(alerts[1]![0]!.level, 'warn');
+    assert.equal(alerts[4]![0]!.level, 'fail');
+    assert.match(alerts[1]![0]!.text, /expires on 2026-12-31, in 21 days/);
+  });
+
+  it('says at once when a new certificate is not covered by TLSA (rollover trap)', () => {
+    const tlsa = (status: 'pass' | 'fail') =>
+      finding('dane.match', status, {
+        subject: { host: 'mx1.example.com', address: '192.0.2.1' },
+        summary: status === 'fail' ? 'No TLSA record matches the certificate' : 'TLSA matches',
+      });
+    const alerts = play([
+      {
+        findings: [tlsa('pass')],
+        tls: [tls('mx1.example.com', '192.0.2.1', cert('aa', '2027-06-01T00:00:00.000Z'))],
+      },
+      {
+        findings: [tlsa('fail')],
+        tls: [tls('mx1.example.com', '192.0.2.1', cert('bb', '2027-09-01T00:00:00.000Z'))],
+      },
+      {
+        findings: [tlsa('fail')],
+        tls: [tls('mx1.example.com', '192.0.2.1', cert('bb', '2027-09-01T00:00:00.000Z'))],
+      },
+    ]);
+    assert.deepEqual(kinds(alerts[1]!), ['tlsa_mismatch:problem']);
+    assert.ok(kinds(alerts[2]!).includes('cert_changed:changed'));
+    assert.ok(kinds(alerts[2]!).includes('finding_fail:problem'));
+    assert.ok(!kinds(alerts[2]!).includes('tlsa_mismatch:problem'), 'not repeated');
+  });
+
+  it('alerts on a blocklist listing already present at the first run, but not on pre-existing failures', () => {
+    const alerts = play([
+      {
+        findings: [
+          finding('dnsbl.listed', 'fail', { subject: { address: '192.0.2.1', name: 'zen.spamhaus.org' } }),
+          finding('spf.all', 'fail'),
+        ],
+      },
+    ]);
+    assert.deepEqual(kinds(alerts[0]!), ['dnsbl_listed:problem']);
+  });
+
+  it('makes every alert key unique per state change', () => {
+    const alerts = play([
+      { findings: ok },
+      { findings: bad },
+      { findings: bad },
+      { findings: ok },
+      { findings: ok },
+      { findings: bad },
+      { findings: bad },
+    ]).flat();
+    const keys = alerts.map((a) => a.key);
+    assert.equal(new Set(keys).size, keys.length);
+  });
+
+  it('can disable a rule', () => {
+    const rules = structuredClone(DEFAULT_ALERT_RULES);
+    rules.rules.verdict_worse.enabled = false;
+    const summary = summarizeReport(report({ findings: bad }), 'r');
+    assert.ok(!observe(summary, new Date(), rules).some((o) => o.rule === 'verdict_worse'));
+  });
+});
