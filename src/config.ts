@@ -90,6 +90,10 @@ export const ConfigSchema = z.object({
     dedupeMs: z.number().int().min(0),
     attempts: z.number().int().min(1).max(20),
     lockMs: z.number().int().min(500),
+    /** Delay of the greylisting re-probe job; 0 = no re-probe. */
+    reprobeDelayMs: z.number().int().min(0),
+    /** How many re-probes at most, each `reprobeDelayMs` after the last. */
+    reprobeAttempts: z.number().int().min(1).max(5),
   }),
   storage: z.object({
     retentionMs: z.number().int().min(60_000),
@@ -561,6 +565,23 @@ export const SETTINGS: Setting[] = [
     defaultText: '30s',
     parse: parseDuration,
     default: () => 30_000,
+  },
+  {
+    env: 'MXDOCTOR_GREYLIST_REPROBE',
+    path: 'queue.reprobeDelayMs',
+    description:
+      'When an address the user asked to verify was greylisted, the service asks again this long after the check (a delayed job) and updates the stored report; 0 = never.',
+    defaultText: '6m',
+    parse: parseDuration,
+    default: () => 360_000,
+  },
+  {
+    env: 'MXDOCTOR_GREYLIST_REPROBE_ATTEMPTS',
+    path: 'queue.reprobeAttempts',
+    description: 'How many times the service re-probes greylisted addresses, each after the delay above.',
+    defaultText: '1',
+    parse: (v, n) => parseInteger(v, n, 1, 5),
+    default: () => 1,
   },
   {
     env: 'MXDOCTOR_REPORT_RETENTION',

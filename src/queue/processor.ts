@@ -1,5 +1,5 @@
 import { UnrecoverableError, WaitingError } from 'bullmq';
-import type { Job } from 'bullmq';
+import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { runCheck } from '../checks/run.js';
@@ -7,6 +7,7 @@ import type { Check, CheckServices, ProgressUpdate } from '../checks/types.js';
 import type { ReportStore } from '../redis/report-store.js';
 import type { Metrics } from '../service/metrics.js';
 import { CheckJobDataSchema } from './jobs.js';
+import { enqueueReprobe, planReprobe, processReprobe } from './reprobe.js';
 import type { CheckJob, CheckJobResult, Dedupe } from './jobs.js';
 import type { JobName } from './names.js';
 
@@ -28,6 +29,10 @@ export interface ProcessorDeps {
   dedupe: Dedupe;
   log: Logger;
   metrics?: Metrics;
+  /** The queue, for follow-up jobs (the greylisting re-probe); without it none are scheduled. */
+  queue?: Queue;
+  /** Options of follow-up jobs (attempts, backoff). */
+  jobOptions?: JobsOptions;
 }
 
 /** The reason with which the worker cancels running jobs when its shutdown grace is over. */
@@ -42,6 +47,7 @@ type Handler = (
 
 const HANDLERS: Record<JobName, Handler> = {
   check: (job, token, signal, deps) => processCheck(job as CheckJob, token, signal, deps),
+  reprobe: (job, _token, signal, deps) => processReprobe(job, signal, deps),
 };
 
 export function createProcessor(deps: ProcessorDeps) {
@@ -101,6 +107,22 @@ async function processCheck(
   // Run again after a stall although the first run stored its report: nothing to redo.
   const existing = await deps.store.getMeta(id);
   if (existing) {
+    // The earlier run may have died between storing the report and scheduling its re-probe.
+    const pending = deps.queue ? (await deps.store.get(id))?.data.smtp : undefined;
+    const reprobe = (
+      pending as { reprobe?: { addresses: string[]; attempt: number; scheduledAt: string } } | undefined
+    )?.reprobe;
+    if (reprobe && deps.queue) {
+      await enqueueReprobe(
+        deps.queue,
+        {
+          data: { reportId: id, addresses: reprobe.addresses, attempt: reprobe.attempt },
+          delayMs: Math.max(0, Date.parse(reprobe.scheduledAt) - Date.now()),
+          jobId: `${id}-reprobe-${reprobe.attempt}`,
+        },
+        deps.jobOptions ?? {},
+      );
+    }
     log.info({ domain: data.domain.ascii }, 'report already stored by an earlier run of this job');
     await deps.dedupe.finished(data.identity, id);
     return { reportId: id, verdict: existing.verdict, durationMs: existing.durationMs, stored: false };
@@ -129,7 +151,12 @@ async function processCheck(
     throw err;
   }
   await progress.done();
+  // A greylisted address is asked again later by a delayed job; the report says when.
+  const planned = deps.queue ? planReprobe(id, report, deps.config, new Date()) : { report };
+  report = planned.report;
   const stored = await deps.store.saveOnce(id, report);
+  if (stored && planned.job && deps.queue)
+    await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
   await deps.dedupe.finished(data.identity, id);
   if (stored) deps.metrics?.recordReport(report);
   log.info(

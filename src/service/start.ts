@@ -140,6 +140,8 @@ export async function startService(options: StartOptions): Promise<Service> {
       connection: track(createRedis(config, 'blocking', 'worker')),
       store: new ReportStore(state, storeOptions),
       dedupe: new Dedupe(state, dedupeOptions),
+      queue: bullQueue,
+      jobOptions: defaultJobOptions(config.queue.attempts),
       services: {
         addressLimiter: new RedisAddressLimiter(state, {
           prefix,

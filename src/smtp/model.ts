@@ -195,5 +195,13 @@ export const SmtpDataSchema = z.object({
   }),
   greylistRetryMs: z.number().int(),
   reprobedAt: z.string().optional().describe('When the recipients were last asked again (service re-probe)'),
+  reprobe: z
+    .object({
+      scheduledAt: z.string().describe('When the service will ask again, ISO 8601'),
+      addresses: z.array(z.string()).describe('The greylisted addresses it will ask about'),
+      attempt: z.number().int().min(1),
+    })
+    .optional()
+    .describe('Set while a greylisting re-probe is scheduled by the service; cleared when it has run'),
 });
 export type SmtpData = z.infer<typeof SmtpDataSchema>;

@@ -111,6 +111,10 @@ export interface ReportView {
   transcripts: TranscriptView[];
   dnsLog: DnsRow[];
   data: { name: string; json: string }[];
+  /** Set while the service waits to ask greylisted addresses again. */
+  reprobe?: { addresses: string[]; at: string; atIso: string };
+  /** When greylisted addresses were last asked again. */
+  reprobedAt?: string;
 }
 
 function explanations(checks: readonly Check[]): Map<string, string> {
@@ -295,5 +299,22 @@ export function reportView(report: Report, checks: readonly Check[], now = new D
       name,
       json: JSON.stringify(value, null, 2),
     })),
+    ...reprobeView(report.data.smtp),
   };
+}
+
+/** "greylisted — re-trying at 14:32 UTC": the service's planned re-probe, if any. */
+function reprobeView(smtp: unknown): Pick<ReportView, 'reprobe' | 'reprobedAt'> {
+  const data = smtp as
+    { reprobe?: { addresses: string[]; scheduledAt: string }; reprobedAt?: string } | undefined;
+  const out: Pick<ReportView, 'reprobe' | 'reprobedAt'> = {};
+  if (data?.reprobe) {
+    out.reprobe = {
+      addresses: data.reprobe.addresses,
+      at: `${data.reprobe.scheduledAt.slice(11, 16)} UTC`,
+      atIso: data.reprobe.scheduledAt,
+    };
+  }
+  if (data?.reprobedAt) out.reprobedAt = `${data.reprobedAt.slice(0, 16).replace('T', ' ')} UTC`;
+  return out;
 }

@@ -1,0 +1,126 @@
+import { UnrecoverableError } from 'bullmq';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { verifyRecipients } from '../checks/smtp.js';
+import type { CheckServices } from '../checks/types.js';
+import type { Report } from '../report/model.js';
+import { mergeRecipientReprobe } from '../report/rcpt-merge.js';
+import type { ReportStore } from '../redis/report-store.js';
+import type { SmtpData } from '../smtp/model.js';
+import type { SmtpServices } from '../smtp/services.js';
+import type { Logger } from 'pino';
+import { JOB_ID_PATTERN } from './names.js';
+
+/**
+ * The greylisting re-probe. Greylisting (RFC 6647) answers a first delivery attempt with a
+ * 4xx and accepts a retry after some minutes; a check cannot wait that long. When an address
+ * the user asked to verify was greylisted, the stored report records the planned retry
+ * (`data.smtp.reprobe`, shown as "greylisted — re-trying at 14:32") and a delayed job asks
+ * the MX again about those addresses only, then replaces the report's recipient findings.
+ * Running the same job twice changes nothing: the attempt number in the report must match.
+ */
+export const ReprobeJobDataSchema = z.object({
+  reportId: z.string().regex(JOB_ID_PATTERN),
+  addresses: z.array(z.string()).min(1).max(50),
+  attempt: z.number().int().min(1),
+});
+export type ReprobeJobData = z.infer<typeof ReprobeJobDataSchema>;
+
+export interface ReprobePlan {
+  data: ReprobeJobData;
+  delayMs: number;
+  jobId: string;
+}
+
+/** The addresses the user asked to verify that came back greylisted. */
+export function greylistedAddresses(report: Report): string[] {
+  const smtp = report.data.smtp as SmtpData | undefined;
+  const asked = new Set(report.options.verify.map((a) => a.toLowerCase()));
+  return (smtp?.recipients ?? [])
+    .filter((r) => r.verdict === 'greylisted' && asked.has(r.address.toLowerCase()))
+    .map((r) => r.address);
+}
+
+/**
+ * Plans the next re-probe of a report, if one is due: returns the report with the plan
+ * recorded in `data.smtp.reprobe` (or the marker removed when none is due) and the job.
+ */
+export function planReprobe(
+  reportId: string,
+  report: Report,
+  config: Pick<Config, 'queue'>,
+  now: Date,
+  attempt = 1,
+): { report: Report; job?: ReprobePlan } {
+  const next = structuredClone(report);
+  const smtp = next.data.smtp as SmtpData | undefined;
+  if (smtp) delete smtp.reprobe;
+  const addresses = greylistedAddresses(report);
+  const { reprobeDelayMs, reprobeAttempts } = config.queue;
+  if (!smtp || addresses.length === 0 || reprobeDelayMs <= 0 || attempt > reprobeAttempts)
+    return { report: next };
+  smtp.reprobe = { scheduledAt: new Date(now.getTime() + reprobeDelayMs).toISOString(), addresses, attempt };
+  return {
+    report: next,
+    job: {
+      data: { reportId, addresses, attempt },
+      delayMs: reprobeDelayMs,
+      jobId: `${reportId}-reprobe-${attempt}`,
+    },
+  };
+}
+
+export async function enqueueReprobe(queue: Queue, plan: ReprobePlan, defaults: JobsOptions): Promise<void> {
+  // The job id makes this idempotent: adding it again (a re-run after a crash) is a no-op.
+  await queue.add('reprobe', plan.data, { ...defaults, jobId: plan.jobId, delay: plan.delayMs });
+}
+
+export interface ReprobeDeps {
+  config: Config;
+  services: CheckServices;
+  store: ReportStore;
+  log: Logger;
+  queue?: Queue;
+  jobOptions?: JobsOptions;
+}
+
+export async function processReprobe(
+  job: Job,
+  signal: AbortSignal,
+  deps: ReprobeDeps,
+): Promise<{ reportId: string; updated: boolean }> {
+  const parsed = ReprobeJobDataSchema.safeParse(job.data);
+  if (!parsed.success)
+    throw new UnrecoverableError(`invalid re-probe job: ${parsed.error.issues[0]?.message ?? ''}`);
+  const { reportId, addresses, attempt } = parsed.data;
+  const log = deps.log.child({ jobId: job.id, reportId });
+  const report = await deps.store.get(reportId);
+  const smtp = report?.data.smtp as SmtpData | undefined;
+  if (!report || !smtp || smtp.reprobe?.attempt !== attempt) {
+    log.info('re-probe no longer needed (report gone, or already re-probed)');
+    return { reportId, updated: false };
+  }
+  const result = await verifyRecipients({
+    domain: report.domain.ascii,
+    mx: report.mx,
+    addresses,
+    randoms: smtp.catchAll.probes,
+    config: deps.config,
+    services: deps.services as SmtpServices,
+    signal,
+  });
+  const merged = mergeRecipientReprobe(report, result);
+  const planned = planReprobe(reportId, merged, deps.config, new Date(), attempt + 1);
+  await deps.store.replace(reportId, planned.report);
+  if (planned.job && deps.queue) await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
+  log.info(
+    {
+      domain: report.domain.ascii,
+      verdicts: result.verdicts.map((v) => `${v.address}: ${v.verdict}`),
+      next: planned.job?.data.attempt,
+    },
+    'greylisted recipients asked again',
+  );
+  return { reportId, updated: true };
+}
