@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { formatTlsa, matchTlsa, suggestedTlsa, tlsaUnusable, USAGE_NAMES } from '../dane/match.js';
 import { dnssecStatusOf, resolverValidates } from '../dnssec/status.js';
 import type { TlsaRecord } from '../dns/types.js';
-import { tlsObservationsOf } from '../smtp/contract.js';
+import {
+  smtpAvailability,
+  SmtpAvailabilitySchema,
+  smtpNotTested,
+  tlsObservationsOf,
+} from '../smtp/contract.js';
 import type { TlsObservation } from '../smtp/contract.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from './findings.js';
@@ -55,7 +60,7 @@ export const DaneDataSchema = z.object({
       ),
     }),
   ),
-  smtp: z.enum(['ran', 'disabled', 'not_run']),
+  smtp: SmtpAvailabilitySchema,
 });
 export type DaneData = z.infer<typeof DaneDataSchema>;
 type HostData = DaneData['hosts'][number];
@@ -146,14 +151,12 @@ export function evaluateDane(
       const subject = { host: h.host, address: addr.address };
       const obs = observations.find((o) => o.host === h.host && o.address === addr.address);
       if (!obs) {
-        const why =
-          data.smtp === 'disabled'
-            ? 'SMTP probing was switched off'
-            : data.smtp === 'not_run'
-              ? 'the SMTP check did not run'
-              : `the SMTP probe has no TLS data for ${addr.address}`;
+        const { why, status } = smtpNotTested(
+          data.smtp,
+          `the SMTP probe has no TLS data for ${addr.address}`,
+        );
         findings.push(
-          F.make('dane.match', data.smtp === 'disabled' ? 'info' : 'error', {
+          F.make('dane.match', status, {
             summary: `Not tested: the TLSA records of ${h.host} could not be matched against the certificate of ${addr.address} because ${why}.`,
             subject,
             details: { reason: why },
@@ -238,7 +241,7 @@ export const daneCheck: Check<DaneData> = {
     const observations = tlsObservationsOf(smtpData);
     const data: DaneData = {
       hosts: results,
-      smtp: !ctx.options.smtp ? 'disabled' : smtpData === undefined ? 'not_run' : 'ran',
+      smtp: smtpAvailability(ctx.options.smtp, smtpData),
     };
     for (const h of results) {
       if (h.records.length === 0) continue;

@@ -3,7 +3,12 @@ import { fetchMtaStsPolicy, PolicyFetchSchema } from '../mta-sts/fetch.js';
 import type { PolicyFetch } from '../mta-sts/fetch.js';
 import { mxMatchesPattern, parseStsPolicy, parseStsTxt } from '../records/mta-sts.js';
 import type { StsPolicy } from '../records/mta-sts.js';
-import { tlsObservationsOf } from '../smtp/contract.js';
+import {
+  smtpAvailability,
+  SmtpAvailabilitySchema,
+  smtpNotTested,
+  tlsObservationsOf,
+} from '../smtp/contract.js';
 import type { TlsObservation } from '../smtp/contract.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from './findings.js';
@@ -56,7 +61,7 @@ export const MtaStsDataSchema = z.object({
     })
     .optional(),
   policyError: z.string().optional(),
-  smtp: z.enum(['ran', 'disabled', 'not_run']),
+  smtp: SmtpAvailabilitySchema,
 });
 export type MtaStsData = z.infer<typeof MtaStsDataSchema>;
 
@@ -251,14 +256,9 @@ export function evaluateMtaSts(
       const subject = { host: h.name, address: a.address };
       const obs = observations.find((o) => o.host === h.name && o.address === a.address);
       if (!obs) {
-        const why =
-          data.smtp === 'disabled'
-            ? 'SMTP probing was switched off'
-            : data.smtp === 'not_run'
-              ? 'the SMTP check did not run'
-              : `the SMTP probe has no TLS data for ${a.address}`;
+        const { why, status } = smtpNotTested(data.smtp, `the SMTP probe has no TLS data for ${a.address}`);
         findings.push(
-          F.make('mta_sts.tls', data.smtp === 'disabled' ? 'info' : 'error', {
+          F.make('mta_sts.tls', status, {
             summary: `Not tested: whether ${h.name} [${a.address}] offers STARTTLS with a valid certificate, as the ${policy.mode} policy requires, because ${why}.`,
             subject,
             details: { reason: why },
@@ -318,7 +318,7 @@ export const mtaStsCheck: Check<MtaStsData> = {
     const data: MtaStsData = {
       records,
       rcode: txt.rcode,
-      smtp: !ctx.options.smtp ? 'disabled' : smtpData === undefined ? 'not_run' : 'ran',
+      smtp: smtpAvailability(ctx.options.smtp, smtpData),
     };
     if (records.length === 1) {
       const parsed = parseStsTxt(records[0]!);

@@ -1,6 +1,11 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { sessionSummariesOf } from '../smtp/contract.js';
+import {
+  sessionSummariesOf,
+  smtpAvailability,
+  SmtpAvailabilitySchema,
+  smtpNotTested,
+} from '../smtp/contract.js';
 import type { SessionSummary } from '../smtp/contract.js';
 import { parseClientIp, reverseName } from '../spf/evaluate.js';
 import type { SpfResolver } from '../spf/evaluate.js';
@@ -86,9 +91,7 @@ export async function reverseDns(
 
 export const PtrDataSchema = z.object({
   addresses: z.array(ReverseDnsSchema.extend({ host: z.string() })),
-  smtp: z
-    .enum(['ran', 'disabled', 'not_run'])
-    .describe('Whether SMTP session data was available for the banner comparison'),
+  smtp: SmtpAvailabilitySchema.describe('Whether SMTP session data was available for the banner comparison'),
 });
 export type PtrData = z.infer<typeof PtrDataSchema>;
 
@@ -166,14 +169,9 @@ export function evaluatePtr(data: PtrData, sessions: SessionSummary[]): Finding[
       .filter((n): n is string => Boolean(n))
       .map((n) => n.toLowerCase().replace(/\.$/, ''));
     if (!session) {
-      const why =
-        data.smtp === 'disabled'
-          ? 'SMTP probing was switched off'
-          : data.smtp === 'not_run'
-            ? 'the SMTP check did not run'
-            : `no SMTP session reached ${r.address}`;
+      const { why, status } = smtpNotTested(data.smtp, `no SMTP session reached ${r.address}`);
       findings.push(
-        F.make('ptr.banner', data.smtp === 'disabled' ? 'info' : 'error', {
+        F.make('ptr.banner', status, {
           summary: `Not tested: the PTR of ${r.address} could not be compared with its SMTP banner because ${why}.`,
           subject,
           details: { reason: why },
@@ -234,7 +232,7 @@ export const ptrCheck: Check<PtrData> = {
     const smtpData = ctx.upstream('smtp');
     const data: PtrData = {
       addresses,
-      smtp: !ctx.options.smtp ? 'disabled' : smtpData === undefined ? 'not_run' : 'ran',
+      smtp: smtpAvailability(ctx.options.smtp, smtpData),
     };
     return { findings: evaluatePtr(data, sessionSummariesOf(smtpData)), data };
   },

@@ -17,6 +17,37 @@ export interface ServerAddress {
 /** Largest DNS message (RFC 1035 §4.2.2: the TCP length prefix is 16 bits). */
 const MAX_MESSAGE = 65_535;
 
+/**
+ * One exchange's bookkeeping: settles once, with a timeout and the caller's signal, and
+ * closes the socket whichever way it ends.
+ */
+function exchange<T>(
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  close: () => void,
+  reject: (err: Error) => void,
+  resolve: (value: T) => void,
+): (err: Error | null, value?: T) => void {
+  let settled = false;
+  const finish = (err: Error | null, value?: T): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    close();
+    if (err) reject(err);
+    else resolve(value as T);
+  };
+  const onAbort = (): void => finish(abortReason(signal!));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(
+    () => finish(new ProbeError('ETIMEDOUT', `no ${what} in ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  return finish;
+}
+
 export function udpExchange(
   server: ServerAddress,
   query: Buffer,
@@ -27,24 +58,13 @@ export function udpExchange(
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
-    let settled = false;
-    const finish = (err: Error | null, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.close();
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    const onAbort = (): void => finish(abortReason(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () =>
-        finish(
-          new ProbeError('ETIMEDOUT', `no UDP answer from ${server.host}:${server.port} in ${timeoutMs} ms`),
-        ),
+    const finish = exchange<Buffer>(
+      `UDP answer from ${server.host}:${server.port}`,
       timeoutMs,
+      signal,
+      () => socket.close(),
+      reject,
+      resolve,
     );
     socket.on('error', (err) =>
       finish(new ProbeError('EDNS', `UDP to ${server.host}:${server.port}: ${err.message}`)),
@@ -78,24 +98,13 @@ export function tcpExchange(
     const chunks: Buffer[] = [];
     let received = 0;
     let expected = -1;
-    let settled = false;
-    const finish = (err: Error | null, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    const onAbort = (): void => finish(abortReason(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () =>
-        finish(
-          new ProbeError('ETIMEDOUT', `no TCP answer from ${server.host}:${server.port} in ${timeoutMs} ms`),
-        ),
+    const finish = exchange<Buffer>(
+      `TCP answer from ${server.host}:${server.port}`,
       timeoutMs,
+      signal,
+      () => socket.destroy(),
+      reject,
+      resolve,
     );
     socket.on('connect', () => {
       const prefix = Buffer.alloc(2);

@@ -78,3 +78,28 @@ export function sessionSummariesOf(smtpData: unknown): SessionSummary[] {
   const sessions = (smtpData as { sessions?: unknown } | undefined)?.sessions;
   return Array.isArray(sessions) ? (sessions as SessionSummary[]) : [];
 }
+
+/**
+ * Whether a check that compares with the SMTP probe had its data: `ran`, `disabled`
+ * (--no-smtp) or `not_run` (the probe failed or is not registered).
+ */
+export const SmtpAvailabilitySchema = z.enum(['ran', 'disabled', 'not_run']);
+export type SmtpAvailability = z.infer<typeof SmtpAvailabilitySchema>;
+
+export function smtpAvailability(smtpEnabled: boolean, smtpData: unknown): SmtpAvailability {
+  return !smtpEnabled ? 'disabled' : smtpData === undefined ? 'not_run' : 'ran';
+}
+
+/**
+ * Why a comparison with the probe could not be made, and the status to give it: switching
+ * SMTP off is a choice (info); a probe that did not run or did not reach the address is
+ * "could not test" (error). `missing` says what was missing when the probe did run.
+ */
+export function smtpNotTested(
+  availability: SmtpAvailability,
+  missing: string,
+): { why: string; status: 'info' | 'error' } {
+  if (availability === 'disabled') return { why: 'SMTP probing was switched off', status: 'info' };
+  if (availability === 'not_run') return { why: 'the SMTP check did not run', status: 'error' };
+  return { why: missing, status: 'error' };
+}

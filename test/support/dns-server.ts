@@ -3,6 +3,7 @@ import type { Packet } from 'dns2';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server as TcpServer } from 'node:net';
 import { encodeTlsaRdata } from '../../src/dns/wire.js';
+import { RR_TYPES } from '../../src/dns/types.js';
 
 /**
  * A DNS server on loopback for tests, built with dns2, that behaves like a recursive
@@ -59,21 +60,8 @@ export interface LoggedQuery {
   ad: boolean;
 }
 
-const TYPE_CODES: Record<string, number> = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  DS: 43,
-  TLSA: 52,
-  CAA: 257,
-  SPF: 99,
-};
+// The types the fixture serves: our resolver's, plus the obsolete SPF type (RFC 7208 §3.1).
+const TYPE_CODES: Record<string, number> = { ...RR_TYPES, SPF: 99 };
 const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_CODES).map(([k, v]) => [v, k]));
 
 function lower(name: string): string {
