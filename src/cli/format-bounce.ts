@@ -59,7 +59,10 @@ export function formatDiagnosis(d: Diagnosis, options: BounceFormatOptions): str
     for (const step of r.explanation.nextSteps) lines.push(`    - ${safeText(step)}`);
     if (r.followups.length) {
       lines.push('  Follow-up checks:');
-      for (const f of r.followups) lines.push(`    ${followupLine(f, paint)}`);
+      for (const f of r.followups) {
+        lines.push(`    ${followupLine(f, paint)}`);
+        if (options.verbose) for (const l of evidenceLines(f)) lines.push(dim(`      ${safeText(l)}`));
+      }
     }
     const smtp = [
       r.replyCode !== null ? String(r.replyCode) : null,
@@ -123,6 +126,16 @@ function followupLine(f: Followup, paint: (code: string, t: string) => string): 
         ? 'NOT CONFIRMED'
         : 'COULD NOT TEST';
   return `${paint(color, label)} ${safeText(f.title)} — ${safeText(f.summary)}`;
+}
+
+/** What a follow-up saw, for -v: the SMTP transcript or the SPF evaluation steps it recorded. */
+function evidenceLines(f: Followup): string[] {
+  const d = f.details;
+  const strings = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 80) : [];
+  if (d.transcript) return strings(d.transcript);
+  if (d.trace) return strings(d.trace);
+  return [];
 }
 
 function truncate(text: string, max: number): string {

@@ -76,13 +76,14 @@ describe('mxdoctor bounce', () => {
     assert.match(f[0]!.summary, /nowhere\.example does not exist in DNS \(NXDOMAIN\)/);
   });
 
-  it('does not confirm it when the domain now has working MX hosts, and confirms a null MX', async () => {
+  it('does not confirm it when the domain now has MX hosts (DNS only), and confirms a null MX', async () => {
     const d = await json(
-      [],
+      ['--no-smtp'],
       '<a@example.net>: Host or domain name not found. Name service error for name=example.net type=MX: Host not found\n',
     );
     assert.equal(d.bounces[0]!.reason, 'host_unknown');
     assert.equal(d.bounces[0]!.followups[0]!.verdict, 'not_confirmed');
+    assert.match(d.bounces[0]!.followups[0]!.summary, /Connectivity to the mail servers was not tested/);
     const n = await json([], '<b@nullmx.example>: Domain nullmx.example does not accept mail (nullMX)\n');
     assert.equal(n.bounces[0]!.reason, 'not_accept');
     assert.equal(n.bounces[0]!.followups[0]!.verdict, 'confirmed');
