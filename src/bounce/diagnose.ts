@@ -65,7 +65,18 @@ export async function diagnoseBounce(
   input: Uint8Array | string,
   options: DiagnoseOptions = {},
 ): Promise<Diagnosis> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const bytes = checkBounceInput(input, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  const messages = splitMbox(bytes);
+  if (messages.length > 1) return fromMbox(messages);
+  return diagnoseOne(bytes);
+}
+
+/**
+ * The cheap checks of diagnoseBounce, on their own (the service answers them at once, before
+ * queueing): throws BounceInputError when the input is too large, empty or binary; returns
+ * the input as a Buffer otherwise.
+ */
+export function checkBounceInput(input: Uint8Array | string, maxBytes: number = DEFAULT_MAX_BYTES): Buffer {
   const bytes =
     typeof input === 'string'
       ? Buffer.from(input, 'utf8')
@@ -85,10 +96,7 @@ export async function diagnoseBounce(
       `The input is binary data, not a mail message or text. ${BOUNCE_ACCEPTS}`,
     );
   }
-
-  const messages = splitMbox(bytes);
-  if (messages.length > 1) return fromMbox(messages);
-  return diagnoseOne(bytes);
+  return bytes;
 }
 
 /** mbox "From " separator lines (the envelope sender and an asctime date). */
@@ -154,7 +162,8 @@ async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
   return fromMessage(view);
 }
 
-function formatSize(n: number): string {
+/** "5 MiB", "12 KiB", "300 bytes". */
+export function formatSize(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
   if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
   return `${n} bytes`;

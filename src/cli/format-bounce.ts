@@ -1,4 +1,5 @@
 import type { BounceRecord, Diagnosis, Followup } from '../bounce/model.js';
+import { KIND_TEXT, SIDE_TEXT } from '../bounce/labels.js';
 import { REASON_INFO } from '../bounce/reasons.js';
 import { safeText } from './format.js';
 
@@ -13,23 +14,6 @@ export interface BounceFormatOptions {
   color: boolean;
   verbose: boolean;
 }
-
-const SIDE_TEXT: Record<BounceRecord['explanation']['side'], string> = {
-  sender_configuration: 'sender’s configuration',
-  sender_reputation: 'sender’s reputation',
-  recipient_address: 'recipient’s address',
-  recipient_server: 'recipient’s server',
-  network: 'network',
-  none: 'nobody (not a failure)',
-};
-
-const KIND_TEXT: Record<Diagnosis['kind'], string> = {
-  dsn: 'delivery status notification (RFC 3464)',
-  ndr: 'non-delivery report',
-  'smtp-reply': 'SMTP reply',
-  'auto-reply': 'automatic reply (not a bounce)',
-  feedback: 'feedback / complaint report (not a bounce)',
-};
 
 export function formatDiagnosis(d: Diagnosis, options: BounceFormatOptions): string {
   const paint = (code: string, text: string): string =>
