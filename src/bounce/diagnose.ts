@@ -186,7 +186,8 @@ function isBinary(bytes: Buffer): boolean {
 // Bare SMTP reply
 
 function fromBareReply(code: number, status: string | null, text: string, raw: string): Diagnosis {
-  const recipient = addressesIn(text)[0] ?? null;
+  // The reply names the recipient, or the prefix before it does ("<a@b>: host … said: 550 …").
+  const recipient = addressesIn(text)[0] ?? addressesIn(raw)[0] ?? null;
   const diagnostic = squash(`${code} ${status ? `${status} ` : ''}${text}`);
   const record = buildRecord({
     recipient,
@@ -644,14 +645,13 @@ function buildOriginal(view: MessageView, inlineReturned: string | null): Origin
   const raw = view.returned.length
     ? view.returned.map((b) => decodeText(b)).find((t) => t.trim())
     : inlineReturned;
-  if (!raw) {
+  const fields = raw ? parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, '')) : [];
+  if (!raw || fields.length === 0) {
     // Without the returned message, the bounce went to the original envelope sender.
     const to = header(view.headers, 'to');
     if (to) original.sender = addressesIn(to)[0] ?? null;
     return original;
   }
-  const fields = parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, ''));
-  if (fields.length === 0) return original;
   original.headersIncluded = true;
   const first = (n: string): string | null => header(fields, n);
   original.from = addressesIn(decodeHeader(first('from') ?? ''))[0] ?? null;
