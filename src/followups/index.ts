@@ -32,6 +32,31 @@ import type { FollowupDefinition, FollowupDeps, FollowupTarget, SpfQuestion } fr
  * and so are the MX lookups and SPF evaluations several follow-ups need.
  */
 
+/** Distinct follow-up checks one diagnosis runs at most (the rest: could_not_test, saying why). */
+export const MAX_FOLLOWUP_RUNS = 40;
+/** Of those, at most this many contact mail servers (recipient address, connectivity, STARTTLS). */
+export const MAX_SMTP_FOLLOWUP_RUNS = 8;
+/** Follow-up checks running at the same time. */
+const FOLLOWUP_CONCURRENCY = 6;
+
+/** Runs tasks with at most `n` at a time, in submission order. */
+function pool(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    // A finishing task hands its slot straight to the next waiter (running stays counted).
+    if (running >= n) await new Promise<void>((r) => waiting.push(r));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 /** The registry. Order is the order results are listed in. */
 export const FOLLOWUPS: readonly FollowupDefinition[] = [
   recipientAddressFollowup,
@@ -158,21 +183,45 @@ export async function runFollowups(diagnosis: Diagnosis, deps: RunFollowupsDeps)
       }),
     ),
   );
+  // A bounce can name hundreds of recipients at as many domains: the follow-ups are capped, so
+  // one submitted text cannot make mxdoctor contact hundreds of mail servers.
   const unique = new Map<string, Planned>();
-  for (const p of plans.flat()) if ('def' in p && !unique.has(p.key)) unique.set(p.key, p);
+  const skipped = new Map<string, Followup>();
+  let smtpRuns = 0;
+  for (const p of plans.flat()) {
+    if (!('def' in p) || unique.has(p.key) || skipped.has(p.key)) continue;
+    const overCap =
+      unique.size >= MAX_FOLLOWUP_RUNS ||
+      (p.def.usesSmtp && fdeps.smtp && smtpRuns >= MAX_SMTP_FOLLOWUP_RUNS);
+    if (overCap) {
+      skipped.set(p.key, {
+        id: p.def.id,
+        title: p.def.title(p.target),
+        target: p.target.value,
+        verdict: 'could_not_test',
+        summary: `could not test: not run, because this bounce asks for more follow-up checks than one diagnosis runs (${p.def.usesSmtp ? `${MAX_SMTP_FOLLOWUP_RUNS} that contact mail servers` : `${MAX_FOLLOWUP_RUNS} in all`}); diagnose a bounce about fewer recipients to check this one.`,
+        details: { capped: true },
+      });
+      continue;
+    }
+    if (p.def.usesSmtp && fdeps.smtp) smtpRuns++;
+    unique.set(p.key, p);
+  }
   let done = 0;
   const total = unique.size;
   const results = new Map<string, Promise<Followup>>();
+  const slots = pool(FOLLOWUP_CONCURRENCY);
   for (const [key, { def, target }] of unique) {
     results.set(
       key,
-      runOne(def, target, fdeps, deps, overall.signal).then((f) => {
+      slots(() => runOne(def, target, fdeps, deps, overall.signal)).then((f) => {
         done++;
         deps.onProgress?.({ done, total, message: f.title });
         return f;
       }),
     );
   }
+  for (const [key, f] of skipped) results.set(key, Promise.resolve(f));
   try {
     const bounces: BounceRecord[] = await Promise.all(
       diagnosis.bounces.map(async (record, i) => ({

@@ -331,6 +331,29 @@ describe('mxdoctor bounce follow-up checks', () => {
       assert.equal(fake.commands.flat().filter((c) => /mallory/.test(c)).length, 0);
   });
 
+  it('caps the follow-ups that contact mail servers, so one bounce cannot set off hundreds of probes', async () => {
+    const failed = Array.from({ length: 11 }, (_, i) => ({
+      recipient: `user@gone${i}.test`,
+      remote: `mx.gone${i}.test[192.0.2.${i + 1}]`,
+      reply: `550 5.1.1 <user@gone${i}.test>: Recipient address rejected: User unknown in local recipient table`,
+      status: '5.1.1',
+      command: 'RCPT TO',
+    }));
+    const d = await diagnose(postfixDsn('mail.shop.example', failed, ORIGINAL));
+    const verdicts = d.bounces.map((b) => followup(b, 'recipient_address'));
+    assert.equal(
+      verdicts.filter((f) => f.verdict === 'confirmed').length,
+      8,
+      'the first 8 domains (NXDOMAIN) are checked',
+    );
+    const capped = verdicts.filter((f) => f.details.capped === true);
+    assert.equal(capped.length, 3);
+    assert.match(
+      capped[0]!.summary,
+      /not run, because this bounce asks for more follow-up checks than one diagnosis runs \(8 that contact mail servers\)/,
+    );
+  });
+
   it('says what it could not test when the bounce lacks the facts, and prints the verdicts for people', async () => {
     const r = await runMxdoctor(['bounce', '--resolver', dns.address, '--dns-timeout', '1s', '-v'], {
       stdin:
