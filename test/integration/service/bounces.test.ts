@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openApiValidator } from '../../support/openapi.js';
 import { bounceValidator } from '../../support/bounce-schema.js';
+import { Queue } from 'bullmq';
 import { connectTestRedis } from '../../support/redis.js';
+import { QUEUE_BOUNCES } from '../../../src/queue/bounce-jobs.js';
+import { DiagnosisStore } from '../../../src/redis/diagnosis-store.js';
 import { startTestService } from '../../support/service.js';
 import type { TestService } from '../../support/service.js';
 import { postfixDsn, received } from '../../fixtures/bounce-messages.js';
@@ -463,5 +466,52 @@ describe('bounce submissions: rate limits and tokens', () => {
     const unknown = await post({ authorization: 'Bearer not-a-valid-token-at-all' });
     assert.equal(unknown.status, 401);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unauthorized');
+  });
+});
+
+describe('bounce worker shutdown', () => {
+  it('hands a diagnosis still running when the grace period ends back to the queue, without a result', async () => {
+    const t = await startTestService({
+      zones: senderZones(),
+      // The PTR lookup of the sending IP never answers: the follow-ups keep running.
+      behaviour: { [`${SENDER_IPS.listed.split('.').reverse().join('.')}.in-addr.arpa`]: { silent: true } },
+      env: {
+        MXDOCTOR_DNSBLS: 'zen.spamhaus.org',
+        MXDOCTOR_SHUTDOWN_GRACE: '300ms',
+        MXDOCTOR_DNS_TIMEOUT: '20s',
+      },
+    });
+    try {
+      const res = await fetch(`${t.url}/api/v1/bounces?smtp=false`, {
+        method: 'POST',
+        headers: { 'content-type': 'message/rfc822' },
+        body: BLOCKED,
+      });
+      const { id } = (await res.json()) as { id: string };
+      for (let i = 0; ; i++) {
+        const s = (await (await fetch(`${t.url}/api/v1/bounces/${id}`)).json()) as Status & {
+          progress?: { step: string };
+        };
+        if (s.status === 'active' && s.progress?.step === 'followups') break;
+        assert.ok(i < 400, `the diagnosis reaches its follow-ups (${s.status})`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await t.service.stop();
+      const redis = connectTestRedis();
+      const queue = new Queue(QUEUE_BOUNCES, { connection: redis, prefix: t.prefix });
+      try {
+        const job = await queue.getJob(id);
+        assert.equal(await job?.getState(), 'waiting', 'back in the queue for another worker');
+        assert.equal(job?.attemptsMade, 0, 'no attempt counted');
+        const store = new DiagnosisStore(redis, { prefix: t.prefix, retentionMs: 60_000 });
+        assert.equal(await store.has(id), false, 'no result stored');
+        assert.ok(await store.getInput(id), 'the bounce text is kept for the next worker');
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    } finally {
+      await t.stop();
+    }
   });
 });
