@@ -45,7 +45,13 @@ export const ConfigSchema = z.object({
     legacyTlsProbe: z.boolean(),
     cacheTtlMs: z.number().int().min(0),
   }),
-  bounce: z.object({ maxBytes: z.number().int().min(1024) }),
+  bounce: z.object({
+    maxBytes: z.number().int().min(1024),
+    /** How long stored diagnoses of the service are kept. */
+    retentionMs: z.number().int().min(60_000),
+    /** Bounce diagnoses one worker process runs at the same time. */
+    concurrency: z.number().int().min(1).max(256),
+  }),
   https: z.object({
     /** Port of the MTA-STS policy host (443; tests point it at a loopback fixture). */
     port: z.number().int().min(1).max(65535),
@@ -443,6 +449,23 @@ export const SETTINGS: Setting[] = [
     defaultText: '5M',
     parse: parseSize,
     default: () => 5 * 1024 * 1024,
+  },
+  {
+    env: 'MXDOCTOR_BOUNCE_RETENTION',
+    path: 'bounce.retentionMs',
+    description:
+      'How long the service keeps a bounce diagnosis (it holds addresses and headers of real mail); the bounce text itself is deleted once diagnosed.',
+    defaultText: '7d',
+    parse: parseDuration,
+    default: () => 7 * 86_400_000,
+  },
+  {
+    env: 'MXDOCTOR_BOUNCE_CONCURRENCY',
+    path: 'bounce.concurrency',
+    description: 'Bounce diagnoses (with their follow-up checks) one worker process runs at the same time.',
+    defaultText: '4',
+    parse: (v, n) => parseInteger(v, n, 1, 256),
+    default: () => 4,
   },
   {
     env: 'MXDOCTOR_HTTPS_PORT',

@@ -6,7 +6,15 @@ import { domainOf, explain } from './explain.js';
 import { decodeText, header, headers, looksLikeMessage, readMessage, stripMbox } from './mime.js';
 import type { HeaderField, MessageView } from './mime.js';
 import { BOUNCE_SCHEMA_VERSION } from './model.js';
-import type { BounceRecord, Diagnosis, Kind, Original, Reason } from './model.js';
+import type {
+  BounceRecord,
+  Diagnosis,
+  DkimSignatureRef,
+  HeaderLine,
+  Kind,
+  Original,
+  Reason,
+} from './model.js';
 import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
 import { PHRASE_RULES } from './patterns.js';
 import type { TextRecipient } from './ndr.js';
@@ -57,7 +65,18 @@ export async function diagnoseBounce(
   input: Uint8Array | string,
   options: DiagnoseOptions = {},
 ): Promise<Diagnosis> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const bytes = checkBounceInput(input, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  const messages = splitMbox(bytes);
+  if (messages.length > 1) return fromMbox(messages);
+  return diagnoseOne(bytes);
+}
+
+/**
+ * The cheap checks of diagnoseBounce, on their own (the service answers them at once, before
+ * queueing): throws BounceInputError when the input is too large, empty or binary; returns
+ * the input as a Buffer otherwise.
+ */
+export function checkBounceInput(input: Uint8Array | string, maxBytes: number = DEFAULT_MAX_BYTES): Buffer {
   const bytes =
     typeof input === 'string'
       ? Buffer.from(input, 'utf8')
@@ -77,10 +96,7 @@ export async function diagnoseBounce(
       `The input is binary data, not a mail message or text. ${BOUNCE_ACCEPTS}`,
     );
   }
-
-  const messages = splitMbox(bytes);
-  if (messages.length > 1) return fromMbox(messages);
-  return diagnoseOne(bytes);
+  return bytes;
 }
 
 /** mbox "From " separator lines (the envelope sender and an asctime date). */
@@ -112,9 +128,13 @@ async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
   }
   if (results.length === 0) throw firstError;
   const first = results[0]!;
+  const several = results.length > 1;
   return {
     ...first,
-    bounces: results.flatMap((r) => r.bounces).slice(0, MAX_RECORDS),
+    bounces: results
+      .flatMap((r, i) => (several ? r.bounces.map((b) => ({ ...b, messageIndex: i })) : r.bounces))
+      .slice(0, MAX_RECORDS),
+    ...(several ? { originals: results.map((r) => r.original) } : {}),
     warnings: [
       `The input holds ${messages.length} messages (an mbox); ${results.length} of them ${results.length === 1 ? 'is a bounce' : 'are bounces'}, and the original message and reporter shown are the first one's.`,
       ...results.flatMap((r) => r.warnings),
@@ -142,7 +162,8 @@ async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
   return fromMessage(view);
 }
 
-function formatSize(n: number): string {
+/** "5 MiB", "12 KiB", "300 bytes". */
+export function formatSize(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
   if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
   return `${n} bytes`;
@@ -165,7 +186,8 @@ function isBinary(bytes: Buffer): boolean {
 // Bare SMTP reply
 
 function fromBareReply(code: number, status: string | null, text: string, raw: string): Diagnosis {
-  const recipient = addressesIn(text)[0] ?? null;
+  // The reply names the recipient, or the prefix before it does ("<a@b>: host … said: 550 …").
+  const recipient = addressesIn(text)[0] ?? addressesIn(raw)[0] ?? null;
   const diagnostic = squash(`${code} ${status ? `${status} ` : ''}${text}`);
   const record = buildRecord({
     recipient,
@@ -623,14 +645,13 @@ function buildOriginal(view: MessageView, inlineReturned: string | null): Origin
   const raw = view.returned.length
     ? view.returned.map((b) => decodeText(b)).find((t) => t.trim())
     : inlineReturned;
-  if (!raw) {
+  const fields = raw ? parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, '')) : [];
+  if (!raw || fields.length === 0) {
     // Without the returned message, the bounce went to the original envelope sender.
     const to = header(view.headers, 'to');
     if (to) original.sender = addressesIn(to)[0] ?? null;
     return original;
   }
-  const fields = parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, ''));
-  if (fields.length === 0) return original;
   original.headersIncluded = true;
   const first = (n: string): string | null => header(fields, n);
   original.from = addressesIn(decodeHeader(first('from') ?? ''))[0] ?? null;
@@ -644,7 +665,63 @@ function buildOriginal(view: MessageView, inlineReturned: string | null): Origin
   const hop = sendingHop(original.received);
   original.sendingIp = hop?.ip ?? null;
   original.sendingHost = hop?.from ?? null;
+  original.dkimSignatures = headers(fields, 'dkim-signature')
+    .map(dkimSignatureRef)
+    .filter((r): r is DkimSignatureRef => r !== null)
+    .slice(0, MAX_DKIM_SIGNATURES);
+  original.headers = displayHeaders(raw.replace(/^(?:From \S+[^\n]*\n)/, ''));
   return original;
+}
+
+/** At most this many DKIM signatures are reported (a message normally has one to three). */
+const MAX_DKIM_SIGNATURES = 5;
+/** At most this many header fields are kept for display, each at most this long. */
+const MAX_HEADER_FIELDS = 200;
+const MAX_HEADER_VALUE = 4000;
+
+/**
+ * The signing domain and selector of a DKIM-Signature field (RFC 6376 §3.5 tag list), or null
+ * when either is missing or malformed. Only what the key lookup needs: the signature itself
+ * cannot be verified without the original body.
+ */
+export function dkimSignatureRef(value: string): DkimSignatureRef | null {
+  const tags = new Map<string, string>();
+  for (const part of value.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).replace(/\s+/g, '').toLowerCase();
+    if (!tags.has(name)) tags.set(name, part.slice(eq + 1).replace(/\s+/g, ''));
+  }
+  const domain = (tags.get('d') ?? '').toLowerCase().replace(/\.$/, '');
+  const selector = (tags.get('s') ?? '').toLowerCase();
+  const label = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+  const valid = (name: string): boolean =>
+    name.length > 0 && name.length <= 253 && name.split('.').every((l) => label.test(l));
+  if (!valid(domain) || !domain.includes('.') || !valid(selector)) return null;
+  const algorithm = tags.get('a')?.toLowerCase() ?? null;
+  return { domain, selector, algorithm: algorithm && /^[a-z0-9-]{1,40}$/.test(algorithm) ? algorithm : null };
+}
+
+/** The header fields of a returned message as written (name case kept), unfolded and bounded. */
+function displayHeaders(raw: string): HeaderLine[] {
+  const head = raw.replace(/^\s+/, '').split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const out: HeaderLine[] = [];
+  for (const line of head.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && out.length) {
+      const last = out[out.length - 1]!;
+      if (last.value.length < MAX_HEADER_VALUE) last.value += ` ${line.trim()}`;
+      continue;
+    }
+    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:\s*(.*)$/.exec(line);
+    if (!m) continue;
+    if (out.length >= MAX_HEADER_FIELDS) break;
+    out.push({ name: m[1]!, value: m[2]!.trim() });
+  }
+  for (const h of out) {
+    h.value = decodeHeader(h.value);
+    if (h.value.length > MAX_HEADER_VALUE) h.value = `${h.value.slice(0, MAX_HEADER_VALUE - 1)}…`;
+  }
+  return out;
 }
 
 /** RFC 2047 decoding through mailparser's header decoder would need a full parse; do it inline. */

@@ -5,6 +5,8 @@
  */
 export {
   diagnoseBounce,
+  checkBounceInput,
+  formatSize,
   BounceInputError,
   BOUNCE_ACCEPTS,
   DEFAULT_MAX_BYTES,

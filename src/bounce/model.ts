@@ -160,6 +160,12 @@ export const BounceRecordSchema = z.object({
   followups: z
     .array(FollowupSchema)
     .describe('Follow-up checks run to confirm the cause (empty with --no-followup)'),
+  messageIndex: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('For an mbox of several bounces: which message this record came from (index into `originals`)'),
 });
 export type BounceRecord = z.infer<typeof BounceRecordSchema>;
 
@@ -169,6 +175,19 @@ export const ReceivedHopSchema = z.object({
   by: z.string().nullable().describe('The host that received'),
 });
 export type ReceivedHop = z.infer<typeof ReceivedHopSchema>;
+
+export const DkimSignatureRefSchema = z.object({
+  domain: z.string().describe('The signing domain (d=)'),
+  selector: z.string().describe('The key selector (s=): the key is published at <s>._domainkey.<d>'),
+  algorithm: z.string().nullable().describe('The signing algorithm (a=), e.g. "rsa-sha256"'),
+});
+export type DkimSignatureRef = z.infer<typeof DkimSignatureRefSchema>;
+
+export const HeaderLineSchema = z.object({
+  name: z.string().describe('Field name as written'),
+  value: z.string().describe('Unfolded value (RFC 2047 words decoded), truncated when very long'),
+});
+export type HeaderLine = z.infer<typeof HeaderLineSchema>;
 
 export const OriginalSchema = z.object({
   from: z.string().nullable().describe('From of the original message'),
@@ -190,6 +209,14 @@ export const OriginalSchema = z.object({
   sendingHost: z.string().nullable().describe('Host name of that hop, when known'),
   received: z.array(ReceivedHopSchema).describe('The Received chain, newest first'),
   headersIncluded: z.boolean().describe('Whether the bounce returned the original message or its headers'),
+  dkimSignatures: z
+    .array(DkimSignatureRefSchema)
+    .optional()
+    .describe('The DKIM-Signature headers of the returned message (domain and selector of each)'),
+  headers: z
+    .array(HeaderLineSchema)
+    .optional()
+    .describe('The returned message’s header fields, in order (at most 200)'),
 });
 export type Original = z.infer<typeof OriginalSchema>;
 
@@ -209,6 +236,10 @@ export const DiagnosisSchema = z
       .array(BounceRecordSchema)
       .describe('One record per recipient, in the order the bounce lists them'),
     original: OriginalSchema,
+    originals: z
+      .array(OriginalSchema)
+      .optional()
+      .describe('For an mbox of several bounces: the original message of each (`original` is the first)'),
     reporter: ReporterSchema.describe('The bounce message itself'),
     warnings: z
       .array(z.string())

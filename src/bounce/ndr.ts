@@ -78,7 +78,10 @@ export function splitReturned(text: string): NoticeSplit {
   if (cut < 0) return { notice: text, returned: null };
   return {
     notice: text.slice(0, cut),
-    returned: text.slice(cut + skip).replace(/^[^\n]*\n/, (first) => (/^[\s-=]*$/.test(first) ? '' : first)),
+    // The rest of the marker line ("." or "-----" after "… copy of the message") is not the message.
+    returned: text
+      .slice(cut + skip)
+      .replace(/^[^\n]*\n/, (first) => (/^[\s\-=.:]*$/.test(first) ? '' : first)),
   };
 }
 

@@ -14,7 +14,7 @@ export function squash(text: string): string {
  * 550-5.1.1 double-checking …") into one line, dropping the repeated code prefixes.
  */
 export function joinMultiline(text: string): string {
-  const first = /(?<![\w.])([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?/.exec(text);
+  const first = /(?<![\w.#/:=@-])([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?/.exec(text);
   if (!first) return text;
   const [, code, st] = first;
   const head = `${text.slice(0, first.index)}${code} ${st ? `${st} ` : ''}`;
@@ -144,6 +144,13 @@ export function parseBareReply(input: string): BareReply | null {
   const code = Number(first[1]);
   const texts = [first[3]!.trim()];
   for (const line of lines.slice(1)) {
+    // Another recipient's line ("<b@example.org>: host … said: 550 …"): a pasted report about
+    // several recipients, not one reply.
+    if (
+      /^<?[^\s<>@]+@[^\s<>@]+>?\s*:/.test(line) ||
+      /\b(?:said|reply|response)\s*:\s*[245]\d\d\b/i.test(line)
+    )
+      return null;
     const m = /^([245]\d\d)([ -]|$)(.*)$/.exec(line);
     if (m) {
       if (Number(m[1]) !== code) return null;

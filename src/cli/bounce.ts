@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BOUNCE_ACCEPTS, BounceInputError, diagnoseBounce } from '../bounce/index.js';
-import { colorEnabled, loadConfig } from '../config.js';
+import { colorEnabled, loadConfig, parseZoneList } from '../config.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
 import { runFollowups } from '../followups/index.js';
 import { collectResolver, durationFlag } from './check.js';
@@ -11,11 +11,31 @@ import { formatDiagnosis } from './format-bounce.js';
 interface BounceFlags {
   json?: boolean;
   followup?: boolean;
+  smtp?: boolean;
   resolver?: ResolverAddress[];
   allowPrivate?: boolean;
   timeout?: number;
   dnsTimeout?: number;
+  port?: number;
+  helo?: string;
+  mailFrom?: string;
+  caFile?: string;
+  dnsbl?: string[];
   verbose?: boolean;
+}
+
+function collectDnsbl(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, ...parseZoneList(value, '--dnsbl')];
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function portFlag(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535)
+    throw new UsageError(`--port ${JSON.stringify(value)} is not a TCP port; give a number from 1 to 65535`);
+  return Number(value);
 }
 
 /** Reads a file or standard input, refusing (without reading on) anything over `max` bytes. */
@@ -71,7 +91,8 @@ export function registerBounce(program: Command, setExit: (code: number) => void
     .description('diagnose a bounce: any non-delivery report, DSN or SMTP error reply')
     .argument('[file]', 'the bounce message (.eml) or its text; standard input when omitted or "-"')
     .option('--json', 'print the diagnosis as JSON (docs/bounce.schema.json), nothing else')
-    .option('--no-followup', 'only parse and classify; run no DNS follow-up checks')
+    .option('--no-followup', 'only parse and classify; run no follow-up checks')
+    .option('--no-smtp', 'run only the DNS follow-ups; never connect to mail servers')
     .option(
       '--resolver <ip[:port]>',
       'DNS resolver for follow-up checks (repeatable; default: MXDOCTOR_RESOLVERS or /etc/resolv.conf)',
@@ -88,6 +109,22 @@ export function registerBounce(program: Command, setExit: (code: number) => void
       'timeout of one DNS query attempt, e.g. 3s (MXDOCTOR_DNS_TIMEOUT)',
       durationFlag('--dns-timeout'),
     )
+    .option(
+      '--port <port>',
+      'SMTP port of the follow-ups that connect (MXDOCTOR_SMTP_PORT; default 25)',
+      portFlag,
+    )
+    .option('--helo <name>', 'EHLO name of those connections (MXDOCTOR_EHLO_NAME)')
+    .option('--mail-from <address>', 'MAIL FROM address of the recipient check (MXDOCTOR_MAIL_FROM)')
+    .option(
+      '--ca-file <pem>',
+      'extra trusted CA certificates (PEM) for the STARTTLS check (MXDOCTOR_CA_FILE)',
+    )
+    .option(
+      '--dnsbl <zone>',
+      'IP blocklist zone for the sending-IP follow-up, instead of the default list (repeatable; MXDOCTOR_DNSBLS)',
+      collectDnsbl,
+    )
     .option('-v, --verbose', 'show the evidence behind each verdict, DSN fields and the Received chain')
     .addHelpText(
       'after',
@@ -99,7 +136,8 @@ Examples:
   mxdoctor bounce bounce.eml
   pbpaste | mxdoctor bounce --no-followup
   echo '550 5.7.26 This mail has been blocked because the sender is unauthenticated' | mxdoctor bounce
-  mxdoctor bounce bounce.eml --json --resolver 9.9.9.9`,
+  mxdoctor bounce bounce.eml --json --resolver 9.9.9.9
+  mxdoctor bounce bounce.eml --no-smtp --dnsbl zen.spamhaus.org`,
     )
     .action(async (file: string | undefined, flags: BounceFlags) => {
       const overrides: ConfigOverrides = {
@@ -109,6 +147,13 @@ Examples:
         },
         net: flags.allowPrivate ? { allowPrivate: true } : {},
         check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
+        smtp: flags.port !== undefined ? { port: flags.port } : {},
+        probe: {
+          ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
+          ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
+        },
+        tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
+        dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
       };
       const config = loadConfig(undefined, overrides);
       let diagnosis;
@@ -119,7 +164,8 @@ Examples:
         if (err instanceof BounceInputError) throw new UsageError(err.message);
         throw err;
       }
-      if (flags.followup !== false) diagnosis = await runFollowups(diagnosis, { config });
+      if (flags.followup !== false)
+        diagnosis = await runFollowups(diagnosis, { config, smtp: flags.smtp !== false });
       if (flags.json) process.stdout.write(JSON.stringify(diagnosis, null, 2) + '\n');
       else
         process.stdout.write(

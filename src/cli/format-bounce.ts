@@ -1,4 +1,5 @@
 import type { BounceRecord, Diagnosis, Followup } from '../bounce/model.js';
+import { KIND_TEXT, SIDE_TEXT } from '../bounce/labels.js';
 import { REASON_INFO } from '../bounce/reasons.js';
 import { safeText } from './format.js';
 
@@ -13,23 +14,6 @@ export interface BounceFormatOptions {
   color: boolean;
   verbose: boolean;
 }
-
-const SIDE_TEXT: Record<BounceRecord['explanation']['side'], string> = {
-  sender_configuration: 'sender’s configuration',
-  sender_reputation: 'sender’s reputation',
-  recipient_address: 'recipient’s address',
-  recipient_server: 'recipient’s server',
-  network: 'network',
-  none: 'nobody (not a failure)',
-};
-
-const KIND_TEXT: Record<Diagnosis['kind'], string> = {
-  dsn: 'delivery status notification (RFC 3464)',
-  ndr: 'non-delivery report',
-  'smtp-reply': 'SMTP reply',
-  'auto-reply': 'automatic reply (not a bounce)',
-  feedback: 'feedback / complaint report (not a bounce)',
-};
 
 export function formatDiagnosis(d: Diagnosis, options: BounceFormatOptions): string {
   const paint = (code: string, text: string): string =>
@@ -59,7 +43,10 @@ export function formatDiagnosis(d: Diagnosis, options: BounceFormatOptions): str
     for (const step of r.explanation.nextSteps) lines.push(`    - ${safeText(step)}`);
     if (r.followups.length) {
       lines.push('  Follow-up checks:');
-      for (const f of r.followups) lines.push(`    ${followupLine(f, paint)}`);
+      for (const f of r.followups) {
+        lines.push(`    ${followupLine(f, paint)}`);
+        if (options.verbose) for (const l of evidenceLines(f)) lines.push(dim(`      ${safeText(l)}`));
+      }
     }
     const smtp = [
       r.replyCode !== null ? String(r.replyCode) : null,
@@ -123,6 +110,16 @@ function followupLine(f: Followup, paint: (code: string, t: string) => string): 
         ? 'NOT CONFIRMED'
         : 'COULD NOT TEST';
   return `${paint(color, label)} ${safeText(f.title)} — ${safeText(f.summary)}`;
+}
+
+/** What a follow-up saw, for -v: the SMTP transcript or the SPF evaluation steps it recorded. */
+function evidenceLines(f: Followup): string[] {
+  const d = f.details;
+  const strings = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 80) : [];
+  if (d.transcript) return strings(d.transcript);
+  if (d.trace) return strings(d.trace);
+  return [];
 }
 
 function truncate(text: string, max: number): string {

@@ -1,44 +1,46 @@
-import { isIP } from 'node:net';
-import { classifyAddress, v6ToBigInt } from '../net/address-guard.js';
-import { describeFailure, isDefinite } from '../dns/types.js';
+import { reverseDns } from '../checks/ptr.js';
 import type { Followup } from '../bounce/model.js';
-import type { DnsClient } from '../dns/client.js';
-import type { FollowupDefinition } from './types.js';
+import { classifyAddress } from '../net/address-guard.js';
+import { list, sendingIpOf } from './common.js';
+import type { FollowupDefinition, FollowupDeps } from './types.js';
 
 /**
- * require_ptr: does the sending IP have reverse DNS, and does its PTR name resolve back to
- * it (forward-confirmed reverse DNS, what receivers such as Gmail (5.7.25) and Comcast ask
- * for)? The IP is the one the refusal names, else the sending hop of the Received chain.
+ * require_ptr, blocked, bad_reputation: does the sending IP have reverse DNS, and does its
+ * PTR name resolve back to it (forward-confirmed reverse DNS, what receivers such as Gmail
+ * (5.7.25) and Comcast ask for)? `reverseDns()` of the PTR check, for the IP the refusal
+ * names, else the sending hop of the Received chain.
  */
-
-/** The reverse-lookup name of an address (RFC 1035 §3.5 in-addr.arpa, RFC 3596 §2.5 ip6.arpa). */
-export function reverseName(ip: string): string {
-  if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
-  const hex = v6ToBigInt(ip).toString(16).padStart(32, '0');
-  return `${[...hex].reverse().join('.')}.ip6.arpa`;
-}
-
-/** At most this many PTR names are forward-checked (a hostile zone can list hundreds). */
-const MAX_PTR_NAMES = 5;
 
 export const sendingIpPtrFollowup: FollowupDefinition = {
   id: 'sending_ip_ptr',
-  reasons: ['require_ptr'],
-  title: (target) => (target ? `Reverse DNS of ${target}` : 'Reverse DNS of the sending IP'),
-  target: (record, diagnosis) => {
-    const ip = record.clientIp ?? diagnosis.original.sendingIp;
-    if (!ip) {
-      return {
-        ok: false,
-        why: 'neither the refusal nor the returned headers name the sending IP address; paste the whole bounce with the original message’s headers.',
-      };
-    }
-    return { ok: true, value: ip };
+  reasons: ['require_ptr', 'blocked', 'bad_reputation'],
+  description:
+    'the PTR record of the sending IP (the refusal’s, else the Received chain’s) and whether its name resolves back to the IP (forward-confirmed reverse DNS, `reverseDns`)',
+  title: (target) => (target ? `Reverse DNS of ${target.value}` : 'Reverse DNS of the sending IP'),
+  targets: (record, diagnosis) => {
+    const ip = sendingIpOf(record, diagnosis);
+    return [ip.ok ? { ok: true, target: { value: ip.ip } } : { ok: false, why: ip.why }];
   },
-  run: async (ip, deps) => checkPtr(ip, deps.dns, deps.signal),
+  run: async (target, deps) => checkPtr(target.value, deps),
 };
 
-export async function checkPtr(ip: string, dns: DnsClient, signal: AbortSignal): Promise<Followup> {
+/** A PTR name that embeds the address ("host-192-0-2-1.example.net") looks dynamic to receivers. */
+export function looksGeneric(name: string, ip: string): boolean {
+  const parts = ip.includes(':') ? [] : ip.split('.');
+  if (parts.length === 4) {
+    const [a, b, c, d] = parts;
+    const forms = [
+      [a, b, c, d],
+      [d, c, b, a],
+    ].map((p) => p.join('[.-]?'));
+    if (forms.some((f) => new RegExp(`(?:^|[^0-9])${f}(?:[^0-9]|$)`).test(name))) return true;
+  }
+  return /(?:^|[.-])(?:dyn(?:amic)?|dhcp|pool|dsl|adsl|cable|ppp|dial(?:up)?|client|cust(?:omer)?|broadband|ip-?\d)/i.test(
+    name.split('.')[0] ?? '',
+  );
+}
+
+export async function checkPtr(ip: string, deps: Pick<FollowupDeps, 'dns' | 'signal'>): Promise<Followup> {
   const base = { id: 'sending_ip_ptr', title: `Reverse DNS of ${ip}`, target: ip };
   const category = classifyAddress(ip);
   if (category.category !== 'public') {
@@ -49,67 +51,53 @@ export async function checkPtr(ip: string, dns: DnsClient, signal: AbortSignal):
       details: { category: category.category },
     };
   }
-  const name = reverseName(ip);
-  const ptr = await dns.query(name, 'PTR', { signal });
-  if (!isDefinite(ptr)) {
+  const r = await reverseDns(deps.dns, ip, { signal: deps.signal });
+  const names = r.names.map((n) => n.toLowerCase().replace(/\.$/, ''));
+  const details = {
+    reverseName: r.reverseName,
+    rcode: r.rcode,
+    ptr: names,
+    forward: r.forward.map((f) => ({ host: f.name, rcode: f.rcode, addresses: f.addresses })),
+    confirmed: r.confirmed,
+  };
+  if (r.rcode !== 'NOERROR' && r.rcode !== 'NXDOMAIN') {
     return {
       ...base,
       verdict: 'could_not_test',
-      summary: `could not test: ${describeFailure(ptr)}.`,
-      details: { reverseName: name, rcode: ptr.rcode },
-    };
-  }
-  if (ptr.records.length === 0) {
-    return {
-      ...base,
-      verdict: 'confirmed',
-      summary: `confirmed: ${ip} has no PTR record (${name} ${ptr.rcode === 'NXDOMAIN' ? 'does not exist' : 'has no PTR'}).`,
-      details: { reverseName: name, rcode: ptr.rcode, ptr: [] },
-    };
-  }
-  const names = [...new Set(ptr.records.map((r) => r.target.toLowerCase().replace(/\.$/, '')))].slice(
-    0,
-    MAX_PTR_NAMES,
-  );
-  const checks = await Promise.all(
-    names.map(async (host) => {
-      const { a, aaaa } = await dns.addresses(host, { signal });
-      const addresses = [...a.records, ...aaaa.records].map((r) => r.address);
-      const failed = !isDefinite(a) && !isDefinite(aaaa);
-      return { host, addresses, matches: addresses.some((x) => sameAddress(x, ip)), failed };
-    }),
-  );
-  const details = {
-    reverseName: name,
-    ptr: names,
-    forward: checks.map(({ host, addresses }) => ({ host, addresses })),
-  };
-  const good = checks.find((c) => c.matches);
-  if (good) {
-    return {
-      ...base,
-      verdict: 'not_confirmed',
-      summary: `not confirmed: ${ip} has the PTR name ${good.host}, which resolves back to it (forward-confirmed). If the bounce is recent, the fix may already be in place, or the receiver wants a name that is not generic (no IP digits in it).`,
+      summary: `could not test: the PTR lookup of ${r.reverseName} failed (${r.rcode}).`,
       details,
     };
   }
-  if (checks.every((c) => c.failed)) {
+  if (names.length === 0) {
+    return {
+      ...base,
+      verdict: 'confirmed',
+      summary: `confirmed: ${ip} has no PTR record (${r.reverseName} ${r.rcode === 'NXDOMAIN' ? 'does not exist' : 'has no PTR'}); many receivers refuse mail from such addresses.`,
+      details,
+    };
+  }
+  const good = r.confirmed[0]?.toLowerCase().replace(/\.$/, '');
+  if (good) {
+    const generic = looksGeneric(good, ip);
+    return {
+      ...base,
+      verdict: 'not_confirmed',
+      summary: `not confirmed: ${ip} has the PTR name ${good}, which resolves back to it (forward-confirmed).${generic ? ' The name looks generic (it embeds the address or a dynamic-pool word), which some receivers refuse: use a name of your own, such as mail.example.org.' : ' If the bounce is recent, the fix may already be in place.'}`,
+      details: { ...details, generic },
+    };
+  }
+  if (r.forward.every((f) => f.rcode !== 'NOERROR' && f.rcode !== 'NXDOMAIN')) {
     return {
       ...base,
       verdict: 'could_not_test',
-      summary: `could not test: ${ip} has the PTR name ${names.join(', ')}, but looking the name up failed.`,
+      summary: `could not test: ${ip} has the PTR name ${list(names)}, but looking the name up failed.`,
       details,
     };
   }
   return {
     ...base,
     verdict: 'confirmed',
-    summary: `confirmed: ${ip} has the PTR name ${names.join(', ')}, but ${names.length === 1 ? 'that name does' : 'none of those names does'} not resolve back to ${ip} (no forward-confirmed reverse DNS).`,
+    summary: `confirmed: ${ip} has the PTR name ${list(names)}, but ${names.length === 1 ? 'that name does' : 'none of those names does'} not resolve back to ${ip} (no forward-confirmed reverse DNS).`,
     details,
   };
-}
-
-function sameAddress(a: string, b: string): boolean {
-  if (isIP(a) === 6 && isIP(b) === 6) return v6ToBigInt(a) === v6ToBigInt(b);
-  return a === b;
 }

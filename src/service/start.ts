@@ -21,6 +21,8 @@ import { createApp } from '../web/app.js';
 import { healthRouter } from '../web/health.js';
 import { ProgressHub } from '../web/progress-hub.js';
 import { createCheckWorker } from '../../workers/check-worker.js';
+import { startBounceService } from './bounces.js';
+import type { BounceService } from './bounces.js';
 import { ensureLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { createLogger } from './logger.js';
@@ -55,6 +57,8 @@ export interface Service {
   store: ReportStore;
   metrics: Metrics;
   worker?: Worker;
+  /** Bounce diagnosis: queue, store, worker (src/service/bounces.ts). */
+  bounces: BounceService;
   localRedis?: LocalRedis;
   /** Graceful stop; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
@@ -156,6 +160,8 @@ export async function startService(options: StartOptions): Promise<Service> {
       },
     });
   }
+  // Bounce diagnosis: its own queue, worker and progress stream (src/service/bounces.ts).
+  const bounces = startBounceService({ config, log, metrics, command, track, web, work });
 
   let draining = false;
   let server: Server | undefined;
@@ -180,6 +186,7 @@ export async function startService(options: StartOptions): Promise<Service> {
       metrics,
       draining: () => draining,
       ...(worker ? { workerRunning: () => Boolean(worker?.isRunning()) } : {}),
+      bounces: { queue: bounces.queue, ...(bounces.events ? { events: bounces.events } : {}) },
     });
     server = createServer(app);
     server.keepAliveTimeout = 5000;
@@ -221,6 +228,7 @@ export async function startService(options: StartOptions): Promise<Service> {
       const serverClosed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
       server?.closeIdleConnections();
       hub?.close();
+      const bouncesStopped = bounces.stopWorker(grace);
       if (worker) {
         const closing = worker.close();
         let timer: NodeJS.Timeout | undefined;
@@ -235,10 +243,11 @@ export async function startService(options: StartOptions): Promise<Service> {
           await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000))]);
         }
       }
+      await bouncesStopped;
       server?.closeAllConnections();
       await serverClosed;
       health.stop();
-      await Promise.allSettled([queueEvents?.close(), bullQueue.close()]);
+      await Promise.allSettled([queueEvents?.close(), bullQueue.close(), bounces.close()]);
       await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await localRedis?.stop();
       log.info('stopped');
@@ -271,6 +280,7 @@ export async function startService(options: StartOptions): Promise<Service> {
     queue,
     store,
     metrics,
+    bounces,
     stop,
     stopped,
     ...(port !== undefined ? { port, url: `http://127.0.0.1:${port}` } : {}),

@@ -6,12 +6,14 @@ import { pinoHttp } from 'pino-http';
 import { projectRoot } from '../version.js';
 import { mountAdmin } from './admin.js';
 import { apiRouter } from './api.js';
+import { bounceApiRouter } from './bounce-api.js';
+import { bouncePagesRouter } from './bounce-pages.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, errorHandler } from './errors.js';
 import { healthRouter } from './health.js';
 import { buildOpenApi } from './openapi.js';
 import { pagesRouter } from './pages.js';
-import { createRateLimits } from './rate-limit.js';
+import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
 import type { Views } from './views.js';
@@ -111,10 +113,18 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
   });
   app.use(limits.requests);
   mountAdmin(app, deps.queue.queue, deps.config.auth.adminToken);
+  // Bounce diagnosis (src/web/bounce-*.ts): its own submission budget, same limits as checks.
+  const bounces = deps.bounces ? { ...deps, bounces: deps.bounces } : undefined;
+  const bounceLimit = createSubmissionLimit(
+    { redis: deps.redis, prefix: deps.config.redis.prefix, ...deps.config.limits },
+    { key: 'bounces', what: 'submitted bounces' },
+  );
+  if (bounces) app.use('/api/v1', bounceApiRouter(bounces, bounceLimit));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
   const csrf = new Csrf(secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret));
   app.use(pagesRouter(deps, views, csrf, limits.checks));
+  if (bounces) app.use(bouncePagesRouter(bounces, views, csrf, bounceLimit));
 
   app.use(() => {
     throw new HttpError(404, 'not_found', 'There is no page at this address.');

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Check } from '../checks/types.js';
+import type { BounceQueue } from '../queue/bounce-jobs.js';
 import type { CheckQueue } from '../queue/jobs.js';
 import type { RedisHealth } from '../redis/connection.js';
 import type { ReportStore } from '../redis/report-store.js';
@@ -25,4 +26,6 @@ export interface AppDeps {
   draining: () => boolean;
   /** Present when this process also runs a worker (for /readyz). */
   workerRunning?: () => boolean;
+  /** Bounce diagnosis (src/web/bounce-api.ts, bounce-pages.ts); its routes are off without it. */
+  bounces?: { queue: BounceQueue; events?: ProgressHub };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Check } from '../checks/types.js';
 import { reportSchema } from '../report/schema.js';
 import { version } from '../version.js';
+import { bouncePaths, registerBounceSchemas } from './bounce-openapi.js';
 import {
   CheckAcceptedSchema,
   CheckRequestSchema,
@@ -47,6 +48,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
   registry.add(checkStatusSchema(Report), { id: 'CheckStatus' });
   registry.add(DomainChecksSchema, { id: 'DomainChecks' });
   registry.add(ErrorSchema, { id: 'Error' });
+  registerBounceSchemas(registry);
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     unrepresentable: 'any',
@@ -141,6 +143,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
           },
         },
       },
+      ...bouncePaths(common),
     },
     components: {
       schemas,

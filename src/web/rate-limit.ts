@@ -119,3 +119,38 @@ export function createRateLimits(o: RateLimitOptions): { requests: RequestHandle
   };
   return { requests, checks };
 }
+
+/**
+ * The limit on new submissions of another kind (bounce diagnoses): the same budgets as new
+ * checks (per client address without a token, per API token), counted separately under
+ * `<prefix>:rl:<key>:`, so one kind of use does not eat the other's budget.
+ */
+export function createSubmissionLimit(
+  o: RateLimitOptions,
+  kind: { key: string; what: string },
+): RequestHandler {
+  const anonymous = limiter(
+    o.redis,
+    `${o.prefix}:rl:${kind.key}:`,
+    o.checks,
+    () => `This address has ${kind.what}`,
+    {
+      skip: (_req, res) => Boolean(res.locals.apiToken),
+      skipFailedRequests: true,
+    },
+  );
+  const perToken = limiter(
+    o.redis,
+    `${o.prefix}:rl:${kind.key}-token:`,
+    o.tokenChecks,
+    () => `This API token has ${kind.what}`,
+    {
+      skip: (_req, res) => !res.locals.apiToken,
+      keyGenerator: (_req, res) => `token:${String(res.locals.apiToken)}`,
+      skipFailedRequests: true,
+    },
+  );
+  return (req, res, next) => {
+    anonymous(req, res, (err?: unknown) => (err ? next(err) : perToken(req, res, next)));
+  };
+}

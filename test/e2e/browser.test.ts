@@ -6,6 +6,8 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { CHECKS_WITH_HOSTILE_BANNER, MARKUP, startTestService } from '../support/service.js';
 import type { TestService } from '../support/service.js';
+import { postfixDsn, received } from '../fixtures/bounce-messages.js';
+import { SENDER_IPS, senderZones } from '../fixtures/zones/bounce-followups.js';
 
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core (never a
@@ -23,7 +25,11 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
   let t: TestService;
   let browser: Browser;
   before(async () => {
-    t = await startTestService({ checks: CHECKS_WITH_HOSTILE_BANNER });
+    t = await startTestService({
+      checks: CHECKS_WITH_HOSTILE_BANNER,
+      zones: senderZones(),
+      env: { MXDOCTOR_DNSBLS: 'zen.spamhaus.org' },
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -124,6 +130,103 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
     await page.locator('#verdict-title').waitFor({ timeout: 30_000 });
     assert.match(await page.locator('#verdict-title').innerText(), /Fail/);
     await shot(page, 'report-mobile-nojs');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+  /** A Postfix report about a listed sending IP, with markup in the refusal and the subject. */
+  const hostileBounce = (): string =>
+    postfixDsn(
+      'mail.shop.example',
+      [
+        {
+          recipient: 'ivan@example.net',
+          remote: 'mx.example.net[93.184.216.10]',
+          reply: `554 5.7.1 Service unavailable; Client host [${SENDER_IPS.listed}] blocked using zen.spamhaus.org; ${MARKUP}`,
+          status: '5.7.1',
+          command: 'RCPT TO',
+        },
+      ],
+      {
+        from: 'news@shop.example',
+        returnPath: 'bounces@shop.example',
+        to: 'ivan@example.net',
+        subject: `Sale ${MARKUP}`,
+        received: [
+          received('mail.shop.example', 'mail.shop.example', SENDER_IPS.listed, 'relay.example.net'),
+        ],
+      },
+    );
+
+  it('pastes a bounce and shows the diagnosis, with hostile markup from the bounce as text', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const problems = watch(page);
+    await page.goto(`${t.url}/`);
+    await page.getByRole('link', { name: 'Diagnose a bounce' }).click();
+    assert.equal(await page.title(), 'Diagnose a bounce · mxdoctor');
+    await page.getByLabel('The bounce', { exact: true }).fill(hostileBounce());
+    await page.getByRole('button', { name: 'Diagnose' }).click();
+    await page.waitForURL(/\/bounces\/[A-Za-z0-9_-]{22}$/);
+
+    // The progress page turns into the diagnosis without a manual reload.
+    const heading = page.getByRole('heading', { name: 'Bounce diagnosis', level: 1 });
+    await heading.waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('#summary-title').innerText(), /1 recipient: 1 soft/);
+    const row = page.locator('table.recipients tbody tr');
+    assert.equal(await row.count(), 1);
+    assert.match(
+      await row.innerText(),
+      /ivan@example\.net\s+Soft\s+blocked Sending IP or host refused\s+554 5\.7\.1/,
+    );
+    assert.ok(await page.getByRole('heading', { name: 'Hard or soft: why it matters' }).isVisible());
+    const record = page.locator('section.record');
+    assert.match(await record.innerText(), /Whose side: sender’s reputation/);
+    const listed = page.locator('li.followup', { hasText: 'Blocklists for 93.184.216.66' });
+    assert.match(
+      await listed.innerText(),
+      /Confirmed\s+Blocklists for 93\.184\.216\.66\s+confirmed: 93\.184\.216\.66 is listed on zen\.spamhaus\.org/,
+    );
+
+    // The markup from the bounce is shown as text, and nothing from it became an element.
+    const diagnostic = record.locator('dl.dsn dd', { hasText: 'blocked using' });
+    assert.ok((await diagnostic.innerText()).includes(MARKUP), 'the refusal’s markup is shown as text');
+    await page.getByText(/All \d+ header fields of the original message/).click();
+    assert.ok((await page.locator('details.headers pre').innerText()).includes(`Subject: Sale ${MARKUP}`));
+    assert.equal(await page.locator('main img').count(), 0);
+    await shot(page, 'bounce-diagnosis');
+    assert.match(
+      (await page.getByRole('link', { name: 'Download JSON' }).getAttribute('href')) ?? '',
+      /diagnosis\.json$/,
+    );
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('diagnoses an uploaded bounce without JavaScript, and says what is wrong next to the field', async () => {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 390, height: 800 },
+    });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${t.url}/bounces`);
+    await page.getByRole('button', { name: 'Diagnose' }).click();
+    assert.equal(await page.title(), 'Error: Diagnose a bounce · mxdoctor');
+    assert.match(await page.locator('#message-error').innerText(), /Paste the bounce into the box/);
+    assert.equal(await page.getByLabel('The bounce', { exact: true }).getAttribute('aria-invalid'), 'true');
+
+    await page.getByLabel('Or upload the saved message').setInputFiles({
+      name: 'bounce.eml',
+      mimeType: 'message/rfc822',
+      buffer: Buffer.from(hostileBounce()),
+    });
+    await page.getByText('More options').click();
+    await page.getByLabel('Do not contact mail servers (DNS follow-ups only)').check();
+    await page.getByRole('button', { name: 'Diagnose' }).click();
+    // Without JS the page refreshes itself until the diagnosis is there.
+    await page.getByRole('heading', { name: 'Bounce diagnosis', level: 1 }).waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('.bounce-summary .meta').innerText(), /DNS follow-ups only/);
+    assert.equal(await page.locator('main img').count(), 0);
+    await shot(page, 'bounce-diagnosis-mobile-nojs');
     assert.deepEqual(problems, []);
     await context.close();
   });

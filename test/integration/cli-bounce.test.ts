@@ -76,13 +76,14 @@ describe('mxdoctor bounce', () => {
     assert.match(f[0]!.summary, /nowhere\.example does not exist in DNS \(NXDOMAIN\)/);
   });
 
-  it('does not confirm it when the domain now has working MX hosts, and confirms a null MX', async () => {
+  it('does not confirm it when the domain now has MX hosts (DNS only), and confirms a null MX', async () => {
     const d = await json(
-      [],
+      ['--no-smtp'],
       '<a@example.net>: Host or domain name not found. Name service error for name=example.net type=MX: Host not found\n',
     );
     assert.equal(d.bounces[0]!.reason, 'host_unknown');
     assert.equal(d.bounces[0]!.followups[0]!.verdict, 'not_confirmed');
+    assert.match(d.bounces[0]!.followups[0]!.summary, /Connectivity to the mail servers was not tested/);
     const n = await json([], '<b@nullmx.example>: Domain nullmx.example does not accept mail (nullMX)\n');
     assert.equal(n.bounces[0]!.reason, 'not_accept');
     assert.equal(n.bounces[0]!.followups[0]!.verdict, 'confirmed');
@@ -90,19 +91,26 @@ describe('mxdoctor bounce', () => {
   });
 
   it('checks the PTR and forward confirmation of the sending IP for require_ptr', async () => {
-    const reply = (ip: string): string =>
-      `550 5.7.25 [${ip}] The IP address sending this message does not have a PTR record setup\n`;
-    const good = await json([], reply('93.184.216.34'));
-    assert.equal(good.bounces[0]!.followups[0]!.id, 'sending_ip_ptr');
-    assert.equal(good.bounces[0]!.followups[0]!.verdict, 'not_confirmed');
-    const mismatch = await json([], reply('93.184.216.35'));
-    assert.equal(mismatch.bounces[0]!.followups[0]!.verdict, 'confirmed');
-    assert.match(mismatch.bounces[0]!.followups[0]!.summary, /does not resolve back/);
-    const none = await json([], reply('93.184.216.36'));
-    assert.equal(none.bounces[0]!.followups[0]!.verdict, 'confirmed');
-    assert.match(none.bounces[0]!.followups[0]!.summary, /has no PTR record/);
-    const doc = await json([], reply('192.0.2.1'));
-    assert.equal(doc.bounces[0]!.followups[0]!.verdict, 'could_not_test');
+    // A pasted Postfix notice about four recipients, each refused for another sending IP.
+    const notice = ['93.184.216.34', '93.184.216.35', '93.184.216.36', '192.0.2.1']
+      .map(
+        (ip, i) =>
+          `<user${i}@example.net>: host mx.example.net[93.184.216.10] said: 550 5.7.25 [${ip}] The IP address sending this message does not have a PTR record setup (in reply to end of DATA command)`,
+      )
+      .join('\n\n');
+    const d = await json(['--dnsbl', 'zen.spamhaus.org'], `${notice}\n`);
+    const ptr = d.bounces.map((b) => b.followups[0]!);
+    assert.deepEqual(
+      ptr.map((f) => [f.id, f.target, f.verdict]),
+      [
+        ['sending_ip_ptr', '93.184.216.34', 'not_confirmed'],
+        ['sending_ip_ptr', '93.184.216.35', 'confirmed'],
+        ['sending_ip_ptr', '93.184.216.36', 'confirmed'],
+        ['sending_ip_ptr', '192.0.2.1', 'could_not_test'],
+      ],
+    );
+    assert.match(ptr[1]!.summary, /does not resolve back/);
+    assert.match(ptr[2]!.summary, /has no PTR record/);
   });
 
   it('exits 2 with a clear message for unusable input', async () => {

@@ -51,6 +51,71 @@ describe('bounce fixtures modelled on documented formats', () => {
     assert.equal(d.original.sendingIp, '203.0.113.9');
   });
 
+  it('keeps the returned headers, and the d= and s= of each DKIM-Signature for the key lookup', async () => {
+    const headers = [
+      'Received: from mail.example.org (mail.example.org [192.0.2.7]) by mx.example.net; Tue, 12 Mar 2024 10:15:02 +0100',
+      'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=Example.ORG;',
+      '\ts=sel2024; h=from:to; bh=x; b=y',
+      'DKIM-Signature: v=1; a=ed25519-sha256; d=esp.example; s=k1; bh=x; b=y',
+      'DKIM-Signature: v=1; d=bad..example; s=x; b=y',
+      'From: Sales <sales@example.org>',
+      'Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=',
+    ].join('\r\n');
+    const d = await diagnoseBounce(
+      `Subject: Undelivered Mail Returned to Sender\r\nFrom: MAILER-DAEMON@mx.example.net\r\nTo: sales@example.org\r\n\r\n<a@example.net>: host mx.example.net[192.0.2.25] said: 550 5.1.1 <a@example.net>: User unknown\r\n\r\n--- Below this line is a copy of the message.\r\n\r\n${headers}\r\n\r\nbody\r\n`,
+    );
+    assert.deepEqual(d.original.dkimSignatures, [
+      { domain: 'example.org', selector: 'sel2024', algorithm: 'rsa-sha256' },
+      { domain: 'esp.example', selector: 'k1', algorithm: 'ed25519-sha256' },
+    ]);
+    assert.deepEqual(
+      d.original.headers!.map((h) => h.name),
+      ['Received', 'DKIM-Signature', 'DKIM-Signature', 'DKIM-Signature', 'From', 'Subject'],
+    );
+    assert.equal(d.original.headers![6 - 1]!.value, 'Grüße');
+  });
+
+  it('a pasted Postfix notice about several recipients is several records, not one reply', async () => {
+    const d = await diagnoseBounce(
+      [
+        '<a-1@example.net>: host mx.example.net[192.0.2.25] said: 550-5.7.25 [192.0.2.7] The IP address',
+        '    550 5.7.25 sending this message does not have a PTR record setup (in reply to end of DATA command)',
+        '',
+        '<b-2@example.org>: host mx.example.org[192.0.2.26] said: 550 5.1.1 <b-2@example.org>: User unknown (in reply to RCPT TO command)',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      d.bounces.map((b) => [b.recipient, b.reason]),
+      [
+        ['a-1@example.net', 'require_ptr'],
+        ['b-2@example.org', 'user_unknown'],
+      ],
+    );
+    assert.doesNotMatch(d.bounces[0]!.diagnostic, /b-2@/, 'each record keeps its own text');
+    const one = await diagnoseBounce('<c-216-3@example.net>: host mx said: 550 5.1.1 unknown user\n');
+    assert.equal(one.bounces[0]!.recipient, 'c-216-3@example.net', 'the prefix names the recipient');
+    assert.match(one.bounces[0]!.diagnostic, /^550 5\.1\.1/);
+  });
+
+  it('records of an mbox point at their own original message', async () => {
+    const bounce = (ip: string, to: string) =>
+      `From MAILER-DAEMON  Tue Mar 12 10:15:02 2024\nFrom: MAILER-DAEMON@mx.example.net\nTo: sales@example.org\nSubject: Undelivered Mail Returned to Sender\n\n<${to}>: host mx.example.net[192.0.2.25] said: 550 5.1.1 <${to}>: User unknown\n\n--- Below this line is a copy of the message.\n\nReceived: from mail.example.org (mail.example.org [${ip}]) by mx.example.net; Tue, 12 Mar 2024 10:15:02 +0100\nFrom: sales@example.org\nSubject: hello\nDate: Tue, 12 Mar 2024 10:15:02 +0100\n\nbody\n`;
+    const d = await diagnoseBounce(
+      bounce('93.184.216.7', 'a@example.net') + bounce('93.184.216.8', 'b@example.net'),
+    );
+    assert.deepEqual(
+      d.bounces.map((b) => [b.recipient, b.messageIndex]),
+      [
+        ['a@example.net', 0],
+        ['b@example.net', 1],
+      ],
+    );
+    assert.deepEqual(
+      d.originals!.map((o) => o.sendingIp),
+      ['93.184.216.7', '93.184.216.8'],
+    );
+  });
+
   it('a delay notice keeps its cause but is neither permanent nor hard', async () => {
     const d = await diagnoseBounce(readFileSync(join(FIXTURES, 'dovecot-quota-delay-dsn.eml')));
     const r = d.bounces[0]!;

@@ -36,7 +36,7 @@
         })
         .then(
           function (s) {
-            if (s && (s.status === 'completed' || s.status === 'failed')) return done();
+            if (s && /^(completed|failed|rejected)$/.test(s.status)) return done();
             if (s && s.progress) show(s.progress);
             delay = Math.min(5000, delay + 500);
             setTimeout(tick, delay);

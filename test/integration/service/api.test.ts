@@ -32,6 +32,8 @@ describe('JSON API against a real Redis and worker', () => {
     };
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/api/v1/bounces',
+      '/api/v1/bounces/{id}',
       '/api/v1/checks',
       '/api/v1/checks/{id}',
       '/api/v1/domains/{domain}/checks',

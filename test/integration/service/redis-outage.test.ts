@@ -45,6 +45,13 @@ describe('Redis outage', { skip: REDIS_SERVER ? false : 'redis-server is not on 
     });
     const read = await fetch(`${t.url}/api/v1/checks/${before.id}`);
     assert.equal(read.status, 503);
+    const bounce = await fetch(`${t.url}/api/v1/bounces`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '550 5.1.1 <a@b.example>: User unknown',
+    });
+    assert.equal(bounce.status, 503);
+    assert.equal(((await bounce.json()) as { error: { code: string } }).error.code, 'unavailable');
     const page = await fetch(`${t.url}/checks/${before.id}`);
     assert.equal(page.status, 503);
     assert.match(await page.text(), /<h1>Temporarily unavailable<\/h1>/);
