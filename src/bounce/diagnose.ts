@@ -29,6 +29,9 @@ import {
   parseBareReply,
   squash,
 } from './reply.js';
+import { BounceInputError, BOUNCE_ACCEPTS } from './errors.js';
+export { BounceInputError, BOUNCE_ACCEPTS };
+export type { BounceInputErrorCode } from './errors.js';
 
 /**
  * diagnoseBounce: bytes in, a Diagnosis out. Pure (no I/O); safe on any input: a size limit,
@@ -41,20 +44,6 @@ export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 const MAX_DIAGNOSTIC = 1200;
 /** At most this many records (a list-server bounce can name thousands). */
 export const MAX_RECORDS = 500;
-
-export type BounceInputErrorCode = 'too_large' | 'empty' | 'binary' | 'not_a_bounce';
-
-export class BounceInputError extends Error {
-  readonly code: BounceInputErrorCode;
-  constructor(code: BounceInputErrorCode, message: string) {
-    super(message);
-    this.name = 'BounceInputError';
-    this.code = code;
-  }
-}
-
-export const BOUNCE_ACCEPTS =
-  'Accepted: a whole bounce message (.eml, any MTA’s non-delivery report or RFC 3464 DSN), its text, or a bare SMTP reply such as "550 5.1.1 User unknown".';
 
 export interface DiagnoseOptions {
   /** Input size limit in bytes. @defaultValue 5 MiB */

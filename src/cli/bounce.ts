@@ -1,12 +1,10 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { BOUNCE_ACCEPTS, BounceInputError, diagnoseBounce } from '../bounce/index.js';
+import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
 import { colorEnabled, loadConfig, parseZoneList } from '../config.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
-import { runFollowups } from '../followups/index.js';
 import { collectResolver, durationFlag } from './check.js';
 import { EXIT, UsageError } from './errors.js';
-import { formatDiagnosis } from './format-bounce.js';
 
 interface BounceFlags {
   json?: boolean;
@@ -159,21 +157,27 @@ Examples:
       let diagnosis;
       try {
         const input = await readInput(file, config.bounce.maxBytes);
+        // Loaded here, not at start-up: the MIME parser costs every other command its start time.
+        const { diagnoseBounce } = await import('../bounce/index.js');
         diagnosis = await diagnoseBounce(input, { maxBytes: config.bounce.maxBytes });
       } catch (err) {
         if (err instanceof BounceInputError) throw new UsageError(err.message);
         throw err;
       }
-      if (flags.followup !== false)
+      if (flags.followup !== false) {
+        const { runFollowups } = await import('../followups/index.js');
         diagnosis = await runFollowups(diagnosis, { config, smtp: flags.smtp !== false });
+      }
       if (flags.json) process.stdout.write(JSON.stringify(diagnosis, null, 2) + '\n');
-      else
+      else {
+        const { formatDiagnosis } = await import('./format-bounce.js');
         process.stdout.write(
           formatDiagnosis(diagnosis, {
             color: colorEnabled(process.stdout),
             verbose: Boolean(flags.verbose),
           }),
         );
+      }
       setExit(EXIT.ok);
     });
 }
