@@ -5,7 +5,14 @@
  */
 export const QUEUE_CHECKS = 'checks';
 
-export const JOB_NAMES = ['check'] as const;
+export const JOB_NAMES = [
+  'check',
+  // Monitoring (src/monitor/jobs.ts).
+  'monitor-tick',
+  'monitor-run',
+  'alert-delivery',
+  'monitor-reconcile',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Report and job ids: 16 random bytes, base64url (22 characters; never all digits, no ":"). */

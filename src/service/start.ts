@@ -21,6 +21,9 @@ import { createApp } from '../web/app.js';
 import { healthRouter } from '../web/health.js';
 import { ProgressHub } from '../web/progress-hub.js';
 import { createCheckWorker } from '../../workers/check-worker.js';
+import { createMonitorRuntime, createMonitorService } from '../monitor/wiring.js';
+import type { MonitorWorkerSide } from '../monitor/wiring.js';
+import type { MonitorService } from '../monitor/service.js';
 import { ensureLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { createLogger } from './logger.js';
@@ -44,6 +47,8 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Start a private redis-server when none answers (mode all). @defaultValue mode === 'all' */
   autoStartRedis?: boolean;
+  /** The clock of monitor runs and alert rules (tests move it). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 export interface Service {
@@ -54,6 +59,7 @@ export interface Service {
   queue: CheckQueue;
   store: ReportStore;
   metrics: Metrics;
+  monitors: MonitorService;
   worker?: Worker;
   localRedis?: LocalRedis;
   /** Graceful stop; resolves when everything is closed. Idempotent. */
@@ -127,11 +133,40 @@ export async function startService(options: StartOptions): Promise<Service> {
     defaultJobOptions(config.queue.attempts),
   );
   metrics.watchQueue(bullQueue);
+  const monitors = createMonitorService({
+    config,
+    redis: command,
+    queue: bullQueue,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
 
   let worker: Worker | undefined;
+  let monitorWorker: MonitorWorkerSide | undefined;
   if (work) {
     // Worker-side state waits for Redis instead of failing fast: a blip must not fail checks.
     const state = track(createRedis(config, 'blocking', 'worker-state'));
+    const services = {
+      addressLimiter: new RedisAddressLimiter(state, {
+        prefix,
+        maxConcurrent: config.politeness.sessionsPerAddress,
+        rate: config.politeness.ratePerAddress,
+        log,
+      }),
+      connectionCache: new RedisConnectionCache(state, {
+        prefix,
+        maxTtlMs: config.smtp.cacheTtlMs,
+      }),
+    };
+    monitorWorker = createMonitorRuntime({
+      config,
+      redis: state,
+      log,
+      checks,
+      services,
+      metrics,
+      ...(options.now ? { now: options.now } : {}),
+    });
     worker = createCheckWorker({
       config,
       checks,
@@ -140,19 +175,11 @@ export async function startService(options: StartOptions): Promise<Service> {
       connection: track(createRedis(config, 'blocking', 'worker')),
       store: new ReportStore(state, storeOptions),
       dedupe: new Dedupe(state, dedupeOptions),
-      services: {
-        addressLimiter: new RedisAddressLimiter(state, {
-          prefix,
-          maxConcurrent: config.politeness.sessionsPerAddress,
-          rate: config.politeness.ratePerAddress,
-          log,
-        }),
-        connectionCache: new RedisConnectionCache(state, {
-          prefix,
-          maxTtlMs: config.smtp.cacheTtlMs,
-        }),
-      },
+      services,
+      monitors: monitorWorker.runtime,
     });
+    // Normally done in milliseconds; with Redis away it retries in the background.
+    await Promise.race([monitorWorker.start(), new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
   let draining = false;
@@ -176,11 +203,13 @@ export async function startService(options: StartOptions): Promise<Service> {
       health,
       events: hub,
       metrics,
+      monitors,
       draining: () => draining,
       ...(worker ? { workerRunning: () => Boolean(worker?.isRunning()) } : {}),
     });
     server = createServer(app);
     server.keepAliveTimeout = 5000;
+    metrics.watchMonitors(monitors.store);
   } else if (work && config.service.workerPort > 0) {
     const app = express();
     app.disable('x-powered-by');
@@ -236,7 +265,7 @@ export async function startService(options: StartOptions): Promise<Service> {
       server?.closeAllConnections();
       await serverClosed;
       health.stop();
-      await Promise.allSettled([queueEvents?.close(), bullQueue.close()]);
+      await Promise.allSettled([queueEvents?.close(), bullQueue.close(), monitorWorker?.close()]);
       await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await localRedis?.stop();
       log.info('stopped');
@@ -269,6 +298,7 @@ export async function startService(options: StartOptions): Promise<Service> {
     queue,
     store,
     metrics,
+    monitors,
     stop,
     stopped,
     ...(port !== undefined ? { port, url: `http://127.0.0.1:${port}` } : {}),

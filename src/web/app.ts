@@ -14,6 +14,8 @@ import { pagesRouter } from './pages.js';
 import { createRateLimits } from './rate-limit.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
+import { monitorApiRouter } from './monitor-api.js';
+import { monitorPagesRouter } from './monitor-pages.js';
 import type { Views } from './views.js';
 
 export type { AppDeps } from './deps.js';
@@ -111,9 +113,12 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
   });
   app.use(limits.requests);
   mountAdmin(app, deps.queue.queue, deps.config.auth.adminToken);
+  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
+  if (deps.monitors) app.use('/api/v1', monitorApiRouter(deps, deps.monitors, secret));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
-  const csrf = new Csrf(secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret));
+  const csrf = new Csrf(secret);
+  if (deps.monitors) app.use(monitorPagesRouter(deps, deps.monitors, views, csrf, secret));
   app.use(pagesRouter(deps, views, csrf, limits.checks));
 
   app.use(() => {

@@ -7,6 +7,7 @@ import type { RedisHealth } from '../redis/connection.js';
 import type { ReportStore } from '../redis/report-store.js';
 import type { Metrics } from '../service/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
+import type { MonitorService } from '../monitor/service.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -25,4 +26,6 @@ export interface AppDeps {
   draining: () => boolean;
   /** Present when this process also runs a worker (for /readyz). */
   workerRunning?: () => boolean;
+  /** Monitoring (pages and API under /monitors); absent in tests that do not need it. */
+  monitors?: MonitorService;
 }
