@@ -307,6 +307,8 @@ export function parseMonitorInput(
             field,
             message: `${field} must be {"type": "email", "to": ["ops@example.com"]} or {"type": "webhook", "url": "https://…", "format": "json"|"slack"}.`,
           };
+        if (field === 'schedule' && (input as { schedule?: unknown } | null)?.schedule === undefined)
+          return { field, message: 'schedule is required: {"every": "15m"} or {"cron": "*/15 * * * *"}.' };
         if (issue.code === 'invalid_union' && field === 'schedule')
           return {
             field,

@@ -73,23 +73,38 @@ function validTimeZone(tz: string): boolean {
 }
 
 /**
- * The shortest gap between consecutive runs of a cron pattern, looked at over the next 500
- * runs (or a year): irregular patterns such as "0,1 * * * *" show their short gap at once.
+ * The shortest gap between consecutive runs of a cron pattern, from its fields (iterating
+ * cron-parser's dates costs milliseconds each): every run time within a day, the gaps
+ * between them, and the gap from the day's last run to the next day's first when two
+ * consecutive days can both fire. Month restrictions only make gaps longer and are ignored.
  */
-function cronMinGap(pattern: string, tz: string | undefined, from: Date): number {
-  const it = cronParser.parseExpression(pattern, {
-    currentDate: from,
-    tz: tz ?? 'UTC',
-    endDate: new Date(from.getTime() + 366 * 86_400_000),
-  });
-  let prev: number | undefined;
+export function cronMinGapMs(pattern: string, tz?: string): number {
+  const f = cronParser.parseExpression(pattern, { tz: tz ?? 'UTC' }).fields;
+  const nums = (xs: readonly unknown[]) =>
+    [...new Set(xs.filter((x): x is number => typeof x === 'number'))].sort((a, b) => a - b);
+  const secs = nums(f.second);
+  const mins = nums(f.minute);
+  const hours = nums(f.hour);
+  const times: number[] = [];
+  for (const h of hours) for (const m of mins) for (const s of secs) times.push(h * 3600 + m * 60 + s);
   let min = Infinity;
-  for (let i = 0; i < 500 && it.hasNext(); i++) {
-    const t = it.next().getTime();
-    if (prev !== undefined) min = Math.min(min, t - prev);
-    prev = t;
+  for (let i = 1; i < times.length; i++) min = Math.min(min, times[i]! - times[i - 1]!);
+  const dom = f.dayOfMonth;
+  const dow = nums(f.dayOfWeek.map((d) => (d === 7 ? 0 : d)));
+  const domAll = dom.length >= 31;
+  const dowAll = dow.length >= 7;
+  const dowConsecutive = dow.some((d) => dow.includes((d + 1) % 7));
+  const domDays = nums(dom);
+  const domConsecutive =
+    domDays.some((d) => domDays.includes(d + 1)) ||
+    (domDays.includes(1) && (dom.includes('L') || domDays.some((d) => d >= 28)));
+  // With both day fields restricted, cron fires on either (OR): some pair of days is adjacent.
+  const consecutiveDays = domAll ? dowConsecutive || dowAll : dowAll ? domConsecutive : true;
+  if (times.length > 0) {
+    const wrap = 86_400 - times[times.length - 1]! + times[0]!;
+    min = Math.min(min, consecutiveDays ? wrap : wrap + 86_400);
   }
-  return min;
+  return min * 1000;
 }
 
 export type ScheduleResult =
@@ -99,7 +114,7 @@ export type ScheduleResult =
  * Validates a schedule. `minIntervalMs` is MXDOCTOR_MONITOR_MIN_INTERVAL: a schedule that
  * would run more often is refused with a message that says what is accepted.
  */
-export function parseSchedule(input: unknown, minIntervalMs: number, now = new Date()): ScheduleResult {
+export function parseSchedule(input: unknown, minIntervalMs: number): ScheduleResult {
   const min = formatInterval(minIntervalMs);
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     return {
@@ -151,17 +166,11 @@ export function parseSchedule(input: unknown, minIntervalMs: number, now = new D
     let gap: number;
     try {
       if (!pattern || fields < 5 || fields > 6) throw new Error('expected 5 fields (or 6 with seconds)');
-      gap = cronMinGap(pattern, tz, now);
+      gap = cronMinGapMs(pattern, tz);
     } catch (err) {
       return {
         ok: false,
         error: `schedule.cron ${JSON.stringify(pattern.slice(0, 60))} is not a cron pattern (${(err as Error).message}); use five fields "minute hour day-of-month month day-of-week", e.g. "*/15 * * * *".`,
-      };
-    }
-    if (!Number.isFinite(gap)) {
-      return {
-        ok: false,
-        error: `schedule.cron ${JSON.stringify(pattern)} runs at most once a year; use a schedule that runs at least monthly.`,
       };
     }
     if (gap < minIntervalMs) {

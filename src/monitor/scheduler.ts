@@ -73,6 +73,21 @@ export class MonitorScheduler {
     return new Date(s.next + plan.runDelayMs);
   }
 
+  /** When each active monitor runs next, for listings: one read of all schedulers. */
+  async nextRunsOf(monitors: readonly Monitor[]): Promise<Map<string, Date>> {
+    const next = new Map<string, number>();
+    for (const s of await this.queue.getJobSchedulers(0, -1)) {
+      if (s.key.startsWith('monitor-') && s.next) next.set(s.key.slice('monitor-'.length), s.next);
+    }
+    const out = new Map<string, Date>();
+    for (const m of monitors) {
+      const at = next.get(m.id);
+      const plan = at !== undefined && !m.paused ? this.plan(m) : undefined;
+      if (at !== undefined && plan) out.set(m.id, new Date(at + plan.runDelayMs));
+    }
+    return out;
+  }
+
   /** The expected next runs from the schedule alone (without asking Redis). */
   expectedRuns(monitor: Monitor, from: Date, count: number): Date[] {
     const parsed = parseSchedule(monitor.schedule, 1000);

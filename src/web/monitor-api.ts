@@ -24,8 +24,9 @@ export async function monitorBody(
   m: Monitor,
   access: Access,
   last?: LastRun,
+  knownNext?: Map<string, Date>,
 ): Promise<Record<string, unknown>> {
-  const next = await service.scheduler.nextRun(m).catch(() => undefined);
+  const next = knownNext ? knownNext.get(m.id) : await service.scheduler.nextRun(m).catch(() => undefined);
   return {
     ...(access.admin ? m : publicMonitor(m)),
     scheduleText: scheduleText(m.schedule),
@@ -118,8 +119,9 @@ export function monitorApiRouter(
     .get(view, async (_req, res) => {
       const access = res.locals.access as Access;
       const [monitors, last] = await Promise.all([service.list(), service.store.lastRuns()]);
+      const next = await service.scheduler.nextRunsOf(monitors);
       res.json({
-        monitors: await Promise.all(monitors.map((m) => monitorBody(service, m, access, last[m.id]))),
+        monitors: await Promise.all(monitors.map((m) => monitorBody(service, m, access, last[m.id], next))),
       });
     })
     .post(admin('Creating a monitor'), requireJson, json, async (req, res) => {
@@ -145,7 +147,7 @@ export function monitorApiRouter(
       ]);
       res.json({
         ...(await monitorBody(service, m, access, last)),
-        alerts,
+        recentAlerts: alerts,
         runCount,
         ...(access.admin ? { deliveries: await service.store.deliveries(m.id, 20) } : {}),
       });

@@ -138,10 +138,11 @@ export function monitorPagesRouter(
     const access = res.locals.access as Access;
     const label = typeof req.query.label === 'string' ? req.query.label.slice(0, 64) : '';
     const [monitors, last] = await Promise.all([service.list(), service.store.lastRuns()]);
+    const next = await service.scheduler.nextRunsOf(monitors);
     const t = now();
     const rows = monitors
       .filter((m) => !label || m.labels.includes(label))
-      .map((m) => monitorRow(m, last[m.id], service.scheduler.expectedRuns(m, t, 1)[0], t))
+      .map((m) => monitorRow(m, last[m.id], next.get(m.id), t))
       .sort((a, b) => a.title.localeCompare(b.title));
     const labels = [...new Set(monitors.flatMap((m) => m.labels))].sort();
     res.type('html').send(

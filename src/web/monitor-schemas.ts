@@ -108,7 +108,7 @@ export const DeliveryRecordSchema = z.object({
 });
 
 export const MonitorDetailSchema = MonitorResponseSchema.extend({
-  alerts: z.array(AlertRecordSchema).describe('Recent alerts, newest first'),
+  recentAlerts: z.array(AlertRecordSchema).describe('Recent alerts, newest first'),
   deliveries: z
     .array(DeliveryRecordSchema)
     .optional()

@@ -303,8 +303,14 @@ function list(text: string): string[] {
     .filter(Boolean);
 }
 
-function int(text: string): number | string {
-  return /^\s*\d{1,6}\s*$/.test(text) ? Number(text) : text;
+/** A number field: the number, or the text as typed (so the error can quote it); undefined when empty. */
+function int(text: string): number | string | undefined {
+  if (!text.trim()) return undefined;
+  return /^\s*\d{1,6}\s*$/.test(text) ? Number(text) : text.trim();
+}
+
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Reads the form body into form values (bounded lengths). */
@@ -376,19 +382,19 @@ export function formToInput(v: MonitorFormValues): Record<string, unknown> {
     options: { smtp: !v.smtpOff },
     labels: list(v.labels),
     ...(v.destinationsLocked ? {} : { destinations }),
-    alerts: {
+    alerts: defined({
       rules: Object.fromEntries(
         Object.entries(v.rules).map(([id, r]) => [
           id,
-          { enabled: r.enabled, persistence: int(r.persistence) },
+          defined({ enabled: r.enabled, persistence: int(r.persistence) }),
         ]),
       ),
-      unknownAfter: v.unknownAfter,
+      unknownAfter: v.unknownAfter.trim() || undefined,
       expiryWarnDays: int(v.expiryWarnDays),
       expiryFailDays: int(v.expiryFailDays),
       recovered: v.recovered,
-    },
+    }),
     paused: v.paused,
-    retention: { days: int(v.retentionDays), runs: int(v.retentionRuns) },
+    retention: defined({ days: int(v.retentionDays), runs: int(v.retentionRuns) }),
   };
 }

@@ -103,8 +103,8 @@ export async function runNow(base: string, id: string, timeoutMs = 30_000): Prom
 }
 
 export async function alertsOf(base: string, id: string): Promise<AlertRow[]> {
-  const r = await api<{ alerts: AlertRow[] }>(base, 'GET', `/api/v1/monitors/${id}`);
-  return r.body.alerts;
+  const r = await api<{ recentAlerts: AlertRow[] }>(base, 'GET', `/api/v1/monitors/${id}`);
+  return r.body.recentAlerts;
 }
 
 // ---------------------------------------------------------------------------------------
