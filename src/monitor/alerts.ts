@@ -313,7 +313,25 @@ export function evaluateAlerts(
     if (seen.has(key)) continue;
     seen.add(key);
     const settings = rules.rules[o.rule];
-    const st = state[key];
+    let st = state[key];
+    if (
+      !st &&
+      Object.keys(previous).length > 0 &&
+      o.value !== null &&
+      o.level !== 'change' &&
+      RANK[o.level] > 0
+    ) {
+      // A subject first seen after the first run, already bad (a blocklist listing, an MX
+      // outside the MTA-STS policy: findings whose subject only exists when something is
+      // wrong): a change from "not reported", with the rule's flapping protection.
+      st = state[key] = {
+        value: 'absent',
+        level: 'ok',
+        label: o.label,
+        text: `${o.label} was not reported`,
+        count: 0,
+      };
+    }
     if (!st) {
       state[key] = { value: o.value, level: o.level, label: o.label, text: o.text, count: 0 };
       if (o.value === null) state[key].unknownSince = nowIso;
