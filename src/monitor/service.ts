@@ -85,6 +85,13 @@ export class MonitorService {
       const r = await this.store.update(next, existing.rev);
       if (r === 'gone') return { ok: false, notFound: true };
       if (r === 'conflict') continue;
+      // Another domain or other check options: earlier runs are no baseline for the next one
+      // (they would read as "MX set changed" and the like).
+      if (
+        existing.domain.ascii !== next.domain.ascii ||
+        JSON.stringify(existing.options) !== JSON.stringify(next.options)
+      )
+        await this.store.resetAlertState(id);
       const synced = (await this.scheduler.syncLatest(this.store, id)) ?? next;
       return { ok: true, monitor: synced };
     }

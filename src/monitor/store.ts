@@ -302,6 +302,15 @@ export class MonitorStore {
     };
   }
 
+  /**
+   * Forgets the alert state and the last summary (the next run is a new baseline), keeping
+   * the history; bumps the revision so that a run committing meanwhile starts over.
+   */
+  async resetAlertState(id: string): Promise<void> {
+    const key = this.mon(id, 'state');
+    await this.redis.multi().hdel(key, 'alerts', 'last', 'lastRunId', 'lastAt').hincrby(key, 'rev', 1).exec();
+  }
+
   async hasRun(id: string, runId: string): Promise<boolean> {
     return (await this.redis.zscore(this.mon(id, 'runs'), runId)) !== null;
   }

@@ -116,9 +116,13 @@ export function monitorApiRouter(
 
   router
     .route('/monitors')
-    .get(view, async (_req, res) => {
+    .get(view, async (req, res) => {
       const access = res.locals.access as Access;
-      const [monitors, last] = await Promise.all([service.list(), service.store.lastRuns()]);
+      const label = req.query.label;
+      if (label !== undefined && (typeof label !== 'string' || label.length > 64))
+        throw new HttpError(400, 'invalid_request', 'label must be one label, e.g. ?label=prod.', 'label');
+      const [all, last] = await Promise.all([service.list(), service.store.lastRuns()]);
+      const monitors = label ? all.filter((m) => m.labels.includes(label)) : all;
       const next = await service.scheduler.nextRunsOf(monitors);
       res.json({
         monitors: await Promise.all(monitors.map((m) => monitorBody(service, m, access, last[m.id], next))),

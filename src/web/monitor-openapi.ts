@@ -55,6 +55,15 @@ export function monitorPaths({ json, error, common }: Helpers): Record<string, u
       get: {
         operationId: 'listMonitors',
         summary: 'All monitors with their last run and next run',
+        parameters: [
+          {
+            name: 'label',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'Only monitors with this label',
+          },
+        ],
         responses: {
           '200': { description: 'Monitors', content: json('MonitorList') },
           '401': unauthorized,

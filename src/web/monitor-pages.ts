@@ -279,6 +279,8 @@ export function monitorPagesRouter(
         deliveries: deliveries.slice(0, 30).map((d) => ({ ...d, when: when(d.at) })),
         notice: notices[notice] ?? '',
         emailEnabled: Boolean(deps.config.alert.smtpUrl),
+        // Without JavaScript, the page reloads itself until the first run is there.
+        refreshSeconds: runs.length === 0 && !m.paused ? 5 : 0,
       }),
     );
   });

@@ -347,6 +347,16 @@ describe('monitors API', { timeout: 120_000 }, () => {
     );
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.field, 'from');
+
+    // Another domain: the history stays, the next run is a new baseline (no "MX set changed").
+    await api(t.url, 'PATCH', `/api/v1/monitors/${id}`, { domain: 'shop.example.com' });
+    const moved = await runNow(t.url, id);
+    assert.equal(moved.changes, undefined);
+    assert.deepEqual(moved.alerts, []);
+    assert.equal(
+      (await api<{ runs: unknown[] }>(t.url, 'GET', `/api/v1/monitors/${id}/runs`)).body.runs.length,
+      4,
+    );
   });
 
   it('sends a test alert to one destination, signed, and shows its outcome', async () => {

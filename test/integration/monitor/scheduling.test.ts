@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';
-import { SERVICE_ZONES } from '../../fixtures/zones/service.js';
+import { SERVICE_BEHAVIOUR, SERVICE_ZONES } from '../../fixtures/zones/service.js';
 import { TEST_REDIS_URL, cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
 import { REDIS_SERVER, TestRedisServer } from '../../support/redis-server.js';
 import { startTestService } from '../../support/service.js';
@@ -42,7 +42,7 @@ const monitorBody = (every: string, extra: Record<string, unknown> = {}) => ({
 describe('monitor scheduling', { timeout: 180_000 }, () => {
   let dns: FixtureDns;
   before(async () => {
-    dns = await startFixtureDns({ zones: SERVICE_ZONES });
+    dns = await startFixtureDns({ zones: SERVICE_ZONES, behaviour: SERVICE_BEHAVIOUR });
   });
   after(async () => dns?.stop());
 
@@ -68,13 +68,22 @@ describe('monitor scheduling', { timeout: 180_000 }, () => {
   it('runs a monitor on its schedule exactly once per time with two workers', async () => {
     const prefix = testPrefix('msched');
     const env = { ...ENV, MXDOCTOR_REDIS_PREFIX: prefix };
+    // One job at a time per worker, and a domain whose check takes 3 s (its MX host's address
+    // lookup is slow) on a 2 s schedule: each run overlaps the next, so both workers must take
+    // runs, and both see every scheduled time.
+    const workerEnv = { ...env, MXDOCTOR_WORKER_CONCURRENCY: '1' };
     const web = await startTestService({ mode: 'web', dns, prefix, env });
     const workers = [
-      await startTestService({ mode: 'worker', dns, prefix, env }),
-      await startTestService({ mode: 'worker', dns, prefix, env }),
+      await startTestService({ mode: 'worker', dns, prefix, env: workerEnv }),
+      await startTestService({ mode: 'worker', dns, prefix, env: workerEnv }),
     ];
     try {
-      const r = await api<{ id: string }>(web.url, 'POST', '/api/v1/monitors', monitorBody('2s'));
+      const r = await api<{ id: string }>(
+        web.url,
+        'POST',
+        '/api/v1/monitors',
+        monitorBody('2s', { domain: 'slow.example.com' }),
+      );
       assert.equal(r.status, 201);
       const id = r.body.id;
       const scheduled = (runs: RunRow[]) => runs.filter((x) => x.trigger === 'schedule');
