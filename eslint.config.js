@@ -58,6 +58,13 @@ export default tseslint.config(
       'src/smtp/model.ts',
       'src/tls/certificate.ts',
       'src/checks/smtp-evaluate.ts',
+      'src/monitor/summary.ts',
+      'src/monitor/diff.ts',
+      'src/monitor/alerts.ts',
+      'src/monitor/model.ts',
+      'src/monitor/schedule.ts',
+      'src/monitor/message.ts',
+      'src/cli/nagios.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -121,6 +121,28 @@ export const ConfigSchema = z.object({
     sessionsPerAddress: z.number().int().min(1).max(100),
     ratePerAddress: z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) }),
   }),
+  // Monitoring: scheduled checks, history, alerts. See docs/monitoring.md.
+  monitor: z.object({
+    /** Shortest schedule a monitor may have. */
+    minIntervalMs: z.number().int().min(1000),
+    /** Default history kept per monitor: runs younger than this, at most maxRuns of them. */
+    retentionMs: z.number().int().min(3_600_000),
+    maxRuns: z.number().int().min(1).max(10_000),
+    /** Longest delay that spreads monitors sharing a cron schedule. */
+    cronJitterMs: z.number().int().min(0),
+    /** Who may view monitors: everyone, or holders of the admin token or an API token. */
+    view: z.enum(['public', 'private']),
+  }),
+  alert: z.object({
+    /** SMTP server for alert email, smtp://user:pass@host:587 or smtps://…; unset = email off. */
+    smtpUrl: z.string().optional(),
+    from: z.string().min(3),
+    attempts: z.number().int().min(1).max(50),
+    backoffMs: z.number().int().min(1),
+    webhookTimeoutMs: z.number().int().min(100),
+    /** Base URL of the web UI for links in alerts, e.g. https://mxdoctor.example.com. */
+    publicUrl: z.string(),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -726,7 +748,141 @@ export const SETTINGS: Setting[] = [
     parse: parseRate,
     default: () => ({ points: 20, windowMs: 60_000 }),
   },
+  ...monitorSettings(),
 ];
+
+/** A base URL for links (no trailing slash). */
+function parsePublicUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(
+      `${name} is not a URL; use the address people open, e.g. https://mxdoctor.example.com`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`${name} must start with http:// or https://`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+function parseSmtpUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(
+      `${name} is not a URL; use smtp://user:password@mail.example.com:587 (or smtps:// for port 465)`,
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new ConfigError(`${name} must start with smtp:// or smtps://, e.g. smtp://mail.example.com:587`);
+  return value.trim();
+}
+
+function monitorSettings(): Setting[] {
+  return [
+    {
+      env: 'MXDOCTOR_MONITOR_MIN_INTERVAL',
+      path: 'monitor.minIntervalMs',
+      description: 'Shortest schedule a monitor may have (e.g. 5m); shorter schedules are refused.',
+      defaultText: '5m',
+      parse: parseDuration,
+      default: () => 5 * 60_000,
+    },
+    {
+      env: 'MXDOCTOR_MONITOR_RETENTION',
+      path: 'monitor.retentionMs',
+      description:
+        'How long a monitor keeps its runs (reports and summaries) unless the monitor sets its own.',
+      defaultText: '90d',
+      parse: parseDuration,
+      default: () => 90 * 86_400_000,
+    },
+    {
+      env: 'MXDOCTOR_MONITOR_MAX_RUNS',
+      path: 'monitor.maxRuns',
+      description: 'Most runs a monitor keeps unless it sets its own (the oldest go first).',
+      defaultText: '500',
+      parse: (v, n) => parseInteger(v, n, 1, 10_000),
+      default: () => 500,
+    },
+    {
+      env: 'MXDOCTOR_MONITOR_JITTER',
+      path: 'monitor.cronJitterMs',
+      description:
+        'Monitors on the same cron schedule start spread over up to this long (at most a quarter of the interval); "every" schedules are spread over their whole interval.',
+      defaultText: '5m',
+      parse: parseDuration,
+      default: () => 5 * 60_000,
+    },
+    {
+      env: 'MXDOCTOR_MONITORS_VIEW',
+      path: 'monitor.view',
+      description:
+        'Who may view monitors, their history and reports: "public" (anyone) or "private" (the admin token or an API token). Changing monitors always needs the admin token.',
+      defaultText: 'private',
+      parse: (v, n) => {
+        const t = v.trim().toLowerCase();
+        if (t !== 'public' && t !== 'private') throw new ConfigError(`${n} must be "public" or "private"`);
+        return t;
+      },
+      default: () => 'private',
+    },
+    {
+      env: 'MXDOCTOR_ALERT_SMTP_URL',
+      path: 'alert.smtpUrl',
+      description:
+        'SMTP server that sends alert email: smtp://user:password@mail.example.com:587 (STARTTLS) or smtps://…:465. Unset: email destinations cannot be used.',
+      defaultText: 'none (email alerts off)',
+      parse: parseSmtpUrl,
+      default: () => undefined,
+    },
+    {
+      env: 'MXDOCTOR_ALERT_FROM',
+      path: 'alert.from',
+      description: 'From address of alert email.',
+      defaultText: 'mxdoctor@<EHLO name>',
+      parse: (v) => v.trim(),
+      default: () => '',
+    },
+    {
+      env: 'MXDOCTOR_ALERT_ATTEMPTS',
+      path: 'alert.attempts',
+      description:
+        'Attempts to deliver one alert (email or webhook) before giving up, with exponential backoff.',
+      defaultText: '8',
+      parse: (v, n) => parseInteger(v, n, 1, 50),
+      default: () => 8,
+    },
+    {
+      env: 'MXDOCTOR_ALERT_BACKOFF',
+      path: 'alert.backoffMs',
+      description:
+        'Delay before the second delivery attempt of an alert; it doubles with each further attempt.',
+      defaultText: '30s',
+      parse: parseDuration,
+      default: () => 30_000,
+    },
+    {
+      env: 'MXDOCTOR_WEBHOOK_TIMEOUT',
+      path: 'alert.webhookTimeoutMs',
+      description: 'Deadline of one webhook delivery: DNS, connect, TLS, request and response.',
+      defaultText: '10s',
+      parse: parseDuration,
+      default: () => 10_000,
+    },
+    {
+      env: 'MXDOCTOR_PUBLIC_URL',
+      path: 'alert.publicUrl',
+      description:
+        'Address of the web UI as people reach it, for links in alerts (e.g. https://mxdoctor.example.com).',
+      defaultText: 'http://localhost:<PORT>',
+      parse: parsePublicUrl,
+      default: () => '',
+    },
+  ];
+}
 
 function smtpSettings(): Setting[] {
   const duration = (env: string, key: string, ms: number, text: string, description: string): Setting => ({
@@ -905,6 +1061,15 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (!redis.url) redis.url = `redis://127.0.0.1:${redis.localPort}`;
   const probe = raw.probe as { ehloName: string; mailFrom: string };
   if (!probe.mailFrom) probe.mailFrom = `mxdoctor@${probe.ehloName}`;
+  const alert = raw.alert as { from: string; publicUrl: string };
+  if (!alert.from) alert.from = `mxdoctor@${probe.ehloName}`;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(alert.from)) {
+    throw new ConfigError(
+      `MXDOCTOR_ALERT_FROM ${JSON.stringify(alert.from)} is not an address like mxdoctor@example.com`,
+    );
+  }
+  if (!alert.publicUrl)
+    alert.publicUrl = `http://localhost:${(raw.service as { port: number }).port || 3000}`;
   if (!/^[^\s@<>]+@[^\s@<>]+$/.test(probe.mailFrom)) {
     throw new ConfigError(
       `MXDOCTOR_MAIL_FROM / --mail-from ${JSON.stringify(probe.mailFrom)} is not an address like probe@example.com`,

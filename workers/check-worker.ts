@@ -28,6 +28,15 @@ export function createCheckWorker(deps: CheckWorkerDeps): Worker {
   });
   worker.on('failed', (job, err) => {
     if (!job) return;
+    // Monitoring jobs log their own outcomes (src/monitor/jobs.ts).
+    if (job.name !== 'check') {
+      if (job.name !== 'alert-delivery')
+        log.warn(
+          { jobId: job.id, job: job.name, attempt: job.attemptsMade, err: { message: err.message } },
+          'job failed',
+        );
+      return;
+    }
     void job.getState().then(
       (state) => {
         if (state === 'failed') void onJobFailedForGood(job, err, deps);

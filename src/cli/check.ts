@@ -10,6 +10,7 @@ import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
 import { formatReport } from './format.js';
+import { formatNagios } from './nagios.js';
 
 interface CheckFlags {
   json?: boolean;
@@ -27,6 +28,7 @@ interface CheckFlags {
   greylistRetry?: number;
   dkimSelector?: string[];
   dnsbl?: string[];
+  nagios?: boolean;
 }
 
 function collectSelector(value: string, previous: string[] = []): string[] {
@@ -161,6 +163,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       collectDnsbl,
     )
     .option(
+      '--nagios',
+      'print one status line with performance data and exit 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN), as a Nagios/Icinga/monitoring-plugins check',
+    )
+    .option(
       '-v, --verbose',
       'show details: finding IDs, fixes for every finding, SMTP transcripts, the DNS log',
     )
@@ -168,15 +174,19 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       'after',
       `
 Exit codes: 0 no finding failed; 1 at least one finding failed; 2 usage or input error; 3 internal error.
+With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors), per the monitoring-plugins guidelines.
 
 Examples:
   mxdoctor check example.com
   mxdoctor check user@bücher.example --json
   mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v
   mxdoctor check example.com --verify alice@example.com --helo probe.example.org
-  mxdoctor check example.com --no-smtp --dkim-selector s2024 --dnsbl zen.spamhaus.org`,
+  mxdoctor check example.com --no-smtp --dkim-selector s2024 --dnsbl zen.spamhaus.org
+  mxdoctor check example.com --nagios --timeout 50s`,
     )
     .action(async (rawDomain: string, flags: CheckFlags) => {
+      if (flags.nagios && flags.json)
+        throw new UsageError('--nagios and --json cannot be combined; choose one output');
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
       const overrides: ConfigOverrides = {
@@ -206,6 +216,12 @@ Examples:
         ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
       };
       const report = await runCheck(parsed.domain, options, { config });
+      if (flags.nagios) {
+        const out = formatNagios(report, new Date());
+        process.stdout.write([out.line, ...out.details].join('\n') + '\n');
+        setExit(out.code);
+        return;
+      }
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       } else {

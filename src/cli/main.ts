@@ -37,10 +37,22 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
   registerSpf(program, setExit);
   registerService(program);
 
+  // As a monitoring plugin (check --nagios), every failure to check is UNKNOWN (3) with a
+  // status line on stdout, never 2 (which would read as CRITICAL).
+  const nagios = argv.includes('--nagios');
+  const unknown = (message: string): number => {
+    process.stdout.write(`MXDOCTOR UNKNOWN - ${message.replace(/[\r\n|]+/g, ' ')}\n`);
+    return 3;
+  };
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
+    if (nagios && !(err instanceof CommanderError && (err.exitCode === 0 || err.code === 'commander.help'))) {
+      const message = err instanceof Error ? err.message.replace(/^error: /, '') : String(err);
+      if (!(err instanceof CommanderError)) process.stderr.write(`mxdoctor: ${message}\n`);
+      return unknown(message);
+    }
     if (err instanceof CommanderError) {
       // --help and --version end here with exit code 0; everything else is a usage error.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)

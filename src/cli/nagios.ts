@@ -23,11 +23,20 @@ export function earliestCertificateDays(report: Report, now: Date): number | und
 }
 
 function clip(text: string, max = 160): string {
-  const flat = text.replace(/[\r\n|]+/g, ' ');
+  // "|" starts the performance data and a line break ends the status line: neither may appear.
+  const flat = text.replace(/\s*[\r\n|]+\s*/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export function formatNagios(report: Report, now: Date): { line: string; code: number } {
+export interface NagiosOutput {
+  /** The status line with performance data. */
+  line: string;
+  /** Further lines ("long output"): every failing and warning finding, worst first. */
+  details: string[];
+  code: number;
+}
+
+export function formatNagios(report: Report, now: Date): NagiosOutput {
   const c = report.counts;
   const foundationFailed =
     report.mx.kind === 'error' || report.checks.some((f) => f.id === 'dns.resolver' && f.status === 'error');
@@ -41,6 +50,8 @@ export function formatNagios(report: Report, now: Date): { line: string; code: n
   const worst = sortWorstFirst(report.checks).filter(
     (f) => f.status === 'fail' || f.status === 'warn' || (foundationFailed && f.status === 'error'),
   );
+  const where = (f: Report['checks'][number]) =>
+    f.subject?.host ? ` (${f.subject.host}${f.subject.address ? ` ${f.subject.address}` : ''})` : '';
   const what = worst.length
     ? worst
         .slice(0, 3)
@@ -49,13 +60,20 @@ export function formatNagios(report: Report, now: Date): { line: string; code: n
     : `${c.pass} checks passed`;
   const untested = !foundationFailed && c.error > 0 ? ` (${c.error} could not be tested)` : '';
   const days = earliestCertificateDays(report, now);
+  // Thresholds in the plugin range syntax: "0" alerts above 0, "21:" alerts below 21.
   const perf = [
     `duration=${(report.durationMs / 1000).toFixed(3)}s;;;0`,
-    `fail=${c.fail};;1;0`,
-    `warn=${c.warn};1;;0`,
+    ...(days !== undefined ? [`cert_days=${days};21:;7:`] : []),
+    `fail=${c.fail};;0;0`,
+    `warn=${c.warn};0;;0`,
     `error=${c.error};;;0`,
-    ...(days !== undefined ? [`cert_days=${days};21;7`] : []),
   ].join(' ');
   const line = `MXDOCTOR ${NAMES[code]} - ${report.domain.ascii}: ${clip(what, 400)}${untested} | ${perf}`;
-  return { line, code };
+  const details = worst
+    .slice(0, 50)
+    .map(
+      (f) =>
+        `${f.status === 'fail' ? 'FAIL' : f.status === 'warn' ? 'WARN' : 'UNKNOWN'} ${f.title}${where(f)}: ${clip(f.summary, 300)}`,
+    );
+  return { line, details, code };
 }

@@ -149,15 +149,18 @@ export function observe(run: RunSummary, now: Date, rules: AlertRules = DEFAULT_
       'dane.match': { rule: 'tlsa_mismatch', bad: 'mismatch', good: 'match' },
       'mta_sts.mx_match': { rule: 'mta_sts_mx', bad: 'not_covered', good: 'covered' },
       'dnsbl.listed': { rule: 'dnsbl_listed', bad: 'listed', good: 'clear' },
+      'dnsbl.domain': { rule: 'dnsbl_listed', bad: 'listed', good: 'clear' },
     };
     const special = byId[f.id];
     if (special) {
-      const bad = f.status === 'fail' || (special.rule === 'dnsbl_listed' && f.status === 'warn');
+      // A TLSA mismatch under insecure DNS, or an MX outside a policy in testing mode, is a
+      // warning today and the same trap tomorrow: both count, at their own level.
+      const bad = f.status === 'fail' || f.status === 'warn';
       out.push({
         rule: special.rule,
         subject: f.key,
         value: unknown ? null : bad ? special.bad : special.good,
-        level: bad ? (f.status === 'warn' ? 'warn' : 'fail') : 'ok',
+        level: f.status === 'fail' ? 'fail' : bad ? 'warn' : 'ok',
         label: lbl,
         text: f.summary,
       });
@@ -250,21 +253,20 @@ export function evaluateAlerts(
   const state: AlertState = structuredClone(previous);
   const alerts: Alert[] = [];
   const nowIso = now.toISOString();
+  /**
+   * `severity` is how bad the subject of the alert is or was: a problem's own level, and for
+   * a recovery the level of the problem that cleared (so a destination that only takes
+   * failures also hears when its failure is over).
+   */
   const emit = (
     o: Observation,
     kind: Alert['kind'],
     from: string | null,
     to: string | null,
     text: string,
+    severity: Level = o.level,
   ): void => {
-    const level: Alert['level'] =
-      kind === 'recovered' || kind === 'changed'
-        ? o.level === 'fail'
-          ? 'fail'
-          : 'info'
-        : o.level === 'fail'
-          ? 'fail'
-          : 'warn';
+    const level: Alert['level'] = severity === 'fail' ? 'fail' : severity === 'warn' ? 'warn' : 'info';
     alerts.push({
       // The run in which the change was confirmed makes the key unique per state change,
       // and stable when the same run is evaluated twice (a retried job).
@@ -311,7 +313,25 @@ export function evaluateAlerts(
     if (seen.has(key)) continue;
     seen.add(key);
     const settings = rules.rules[o.rule];
-    const st = state[key];
+    let st = state[key];
+    if (
+      !st &&
+      Object.keys(previous).length > 0 &&
+      o.value !== null &&
+      o.level !== 'change' &&
+      RANK[o.level] > 0
+    ) {
+      // A subject first seen after the first run, already bad (a blocklist listing, an MX
+      // outside the MTA-STS policy: findings whose subject only exists when something is
+      // wrong): a change from "not reported", with the rule's flapping protection.
+      st = state[key] = {
+        value: 'absent',
+        level: 'ok',
+        label: o.label,
+        text: `${o.label} was not reported`,
+        count: 0,
+      };
+    }
     if (!st) {
       state[key] = { value: o.value, level: o.level, label: o.label, text: o.text, count: 0 };
       if (o.value === null) state[key].unknownSince = nowIso;
@@ -321,7 +341,14 @@ export function evaluateAlerts(
     st.label = o.label;
     if (o.value === null) {
       st.unknownSince ??= nowIso;
-      if (!st.unknownAlerted && now.getTime() - Date.parse(st.unknownSince) >= rules.unknownAfterMs) {
+      // Only what could be tested before alerts when it can no longer be: a subject that was
+      // never testable (a resolver that does not validate DNSSEC, a blocklist that refuses
+      // the resolver) is a fact of the setup, shown in every report, not news.
+      if (
+        st.value !== null &&
+        !st.unknownAlerted &&
+        now.getTime() - Date.parse(st.unknownSince) >= rules.unknownAfterMs
+      ) {
         const minutes = Math.round((now.getTime() - Date.parse(st.unknownSince)) / 60_000);
         emit(
           o,
@@ -329,13 +356,14 @@ export function evaluateAlerts(
           st.value,
           null,
           `${o.label} could not be tested for ${minutes} minutes: ${o.text}`,
+          'warn',
         );
         st.unknownAlerted = true;
       }
       continue;
     }
     if (st.unknownAlerted && rules.recovered)
-      emit(o, 'recovered', null, o.value, `${o.label} can be tested again: ${o.text}`);
+      emit(o, 'recovered', null, o.value, `${o.label} can be tested again: ${o.text}`, 'warn');
     delete st.unknownSince;
     delete st.unknownAlerted;
     if (st.value === null) {
@@ -368,11 +396,15 @@ export function evaluateAlerts(
         before.value,
         o.value,
         `${o.text} (before: ${before.text.replace(/^.*? serves /, 'served ')})`,
+        'change',
       );
     } else if (RANK[o.level] > RANK[before.level]) {
       emit(o, 'problem', before.value, o.value, o.text);
+    } else if (RANK[o.level] < RANK[before.level] && o.level !== 'ok') {
+      // Better, but not good (fail → warn): say what it is now.
+      emit(o, 'changed', before.value, o.value, o.text);
     } else if (RANK[o.level] < RANK[before.level] && rules.recovered) {
-      emit(o, 'recovered', before.value, o.value, o.text);
+      emit(o, 'recovered', before.value, o.value, o.text, before.level);
     }
   }
   return { state, alerts };

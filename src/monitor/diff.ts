@@ -135,15 +135,20 @@ export function diffFacts(a: KeyFacts, b: KeyFacts): FactChange[] {
       b.tlsa,
       (x, y) => x.join() === y.join(),
       (host, x, y) =>
-        (y && y.length ? `${host} TLSA records changed: ${y.join('; ')}` : `${host} TLSA records removed`) +
-        (x ? '' : ' (new)'),
+        !x
+          ? `${host} now publishes TLSA records: ${y!.join('; ')}`
+          : !y
+            ? `${host} no longer publishes TLSA records (was ${x.join('; ')})`
+            : `${host} TLSA records changed: ${y.join('; ')} (was ${x.join('; ')})`,
     ),
   );
-  if (a.mtaSts.id !== b.mtaSts.id || a.mtaSts.mode !== b.mtaSts.mode) {
+  const stsMx = (f: KeyFacts) => (f.mtaSts.mx ?? []).join(', ');
+  if (a.mtaSts.id !== b.mtaSts.id || a.mtaSts.mode !== b.mtaSts.mode || stsMx(a) !== stsMx(b)) {
     const bits = [
       ...(a.mtaSts.mode !== b.mtaSts.mode
         ? [`mode ${a.mtaSts.mode ?? 'none'} → ${b.mtaSts.mode ?? 'none'}`]
         : []),
+      ...(stsMx(a) !== stsMx(b) ? [`mx ${stsMx(a) || 'none'} → ${stsMx(b) || 'none'}`] : []),
       ...(a.mtaSts.id !== b.mtaSts.id ? [`id ${a.mtaSts.id ?? 'none'} → ${b.mtaSts.id ?? 'none'}`] : []),
     ];
     out.push({

@@ -41,10 +41,17 @@ export const KeyFactsSchema = z.object({
   starttls: z.record(z.string(), z.string()),
   /** Leaf certificate per "host address". */
   certificates: z.record(z.string(), CertSummarySchema),
-  /** TLSA records per MX host ("3 1 1 hex"). */
+  /** TLSA records per MX host that publishes any ("3 1 1 hex"), sorted. */
   tlsa: z.record(z.string(), z.array(z.string())),
-  mtaSts: z.object({ id: z.string().optional(), mode: z.string().optional() }),
+  mtaSts: z.object({
+    id: z.string().optional(),
+    mode: z.string().optional(),
+    /** The policy's mx: patterns. */
+    mx: z.array(z.string()).optional(),
+  }),
+  /** The v=spf1 record(s), joined with " | " when there are several. */
   spf: z.string().optional(),
+  /** The v=DMARC1 record(s) that apply, joined with " | " when there are several. */
   dmarc: z.string().optional(),
   /** "address on zone" (or "domain on zone") for every listing found. */
   dnsbl: z.array(z.string()),
@@ -72,16 +79,6 @@ export function hostAddress(host: string, address: string): string {
   return `${host} ${address}`;
 }
 
-/** A string value from a finding's details, if the check put one there. */
-function detail(findings: Finding[], id: string, ...keys: string[]): string | undefined {
-  const f = findings.find((x) => x.id === id);
-  for (const key of keys) {
-    const v = f?.details[key];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return undefined;
-}
-
 /** Reads a nested property path out of unknown data. */
 function at(data: unknown, ...path: string[]): unknown {
   let node = data;
@@ -97,7 +94,6 @@ function str(v: unknown): string | undefined {
 }
 
 export function keyFacts(report: Report): KeyFacts {
-  const findings = report.checks;
   const facts: KeyFacts = {
     mx:
       report.mx.kind === 'null'
@@ -124,53 +120,75 @@ export function keyFacts(report: Report): KeyFacts {
       };
     }
   }
-  // TLSA, MTA-STS, SPF and DMARC come from those checks' data when present, else from the
-  // details of their record findings.
+  // TLSA, MTA-STS, SPF, DMARC and blocklists come from those checks' data (src/checks/dane.ts,
+  // mta-sts.ts, spf.ts, dmarc.ts, dnsbl.ts); a check that did not run leaves its facts out.
   const dane = at(report.data, 'dane', 'hosts');
   if (Array.isArray(dane)) {
     for (const h of dane) {
       const host = str(at(h, 'host'));
       const records = at(h, 'records');
-      if (host && Array.isArray(records)) {
-        facts.tlsa[host] = records
-          .map((r) =>
-            typeof r === 'string'
-              ? r
-              : [at(r, 'usage'), at(r, 'selector'), at(r, 'matchingType'), at(r, 'data')]
-                  .map(String)
-                  .join(' '),
-          )
-          .sort();
+      if (!host || !Array.isArray(records) || records.length === 0) continue;
+      facts.tlsa[host] = records
+        .map((r) =>
+          typeof r === 'string'
+            ? r
+            : [at(r, 'usage'), at(r, 'selector'), at(r, 'matchingType'), at(r, 'data')].map(String).join(' '),
+        )
+        .sort();
+    }
+  }
+  const stsId = str(at(report.data, 'mta_sts', 'id'));
+  const stsMode = str(at(report.data, 'mta_sts', 'policy', 'mode'));
+  const stsMx = at(report.data, 'mta_sts', 'policy', 'mx');
+  if (stsId) facts.mtaSts.id = stsId;
+  if (stsMode) facts.mtaSts.mode = stsMode;
+  if (Array.isArray(stsMx)) facts.mtaSts.mx = stsMx.filter((x): x is string => typeof x === 'string');
+  const records = (check: string): string | undefined => {
+    const list = at(report.data, check, 'records');
+    if (!Array.isArray(list)) return undefined;
+    const texts = list.filter((x): x is string => typeof x === 'string' && x !== '');
+    return texts.length ? texts.join(' | ') : undefined;
+  };
+  const spf = records('spf');
+  if (spf) facts.spf = spf;
+  const dmarc = records('dmarc');
+  if (dmarc) facts.dmarc = dmarc;
+  const listings = new Set<string>();
+  const addresses = at(report.data, 'dnsbl', 'addresses');
+  if (Array.isArray(addresses)) {
+    for (const a of addresses) {
+      const address = str(at(a, 'address'));
+      const results = at(a, 'results');
+      if (!address || !Array.isArray(results)) continue;
+      for (const r of results) {
+        const zone = str(at(r, 'zone'));
+        if (zone && at(r, 'status') === 'listed') listings.add(`${address} on ${zone}`);
       }
     }
   }
-  const stsId = str(at(report.data, 'mta_sts', 'record', 'id')) ?? detail(findings, 'mta_sts.record', 'id');
-  const stsMode =
-    str(at(report.data, 'mta_sts', 'policy', 'mode')) ?? detail(findings, 'mta_sts.policy', 'mode');
-  if (stsId) facts.mtaSts.id = stsId;
-  if (stsMode) facts.mtaSts.mode = stsMode;
-  const spf =
-    str(at(report.data, 'spf', 'record')) ??
-    str(at(report.data, 'spf', 'record', 'text')) ??
-    detail(findings, 'spf.record', 'record', 'text');
-  if (spf) facts.spf = spf;
-  const dmarc =
-    str(at(report.data, 'dmarc', 'record')) ??
-    str(at(report.data, 'dmarc', 'record', 'text')) ??
-    detail(findings, 'dmarc.record', 'record', 'text');
-  if (dmarc) facts.dmarc = dmarc;
-  for (const f of findings) {
-    if (f.id !== 'dnsbl.listed' || (f.status !== 'fail' && f.status !== 'warn')) continue;
-    const what = f.subject?.address ?? f.subject?.host ?? report.domain.ascii;
-    const zone = f.subject?.name ?? (typeof f.details.zone === 'string' ? f.details.zone : 'a blocklist');
-    facts.dnsbl.push(`${what} on ${zone}`);
+  const domainLists = at(report.data, 'dnsbl', 'domain');
+  if (Array.isArray(domainLists)) {
+    for (const r of domainLists) {
+      const zone = str(at(r, 'zone'));
+      if (zone && at(r, 'status') === 'listed') listings.add(`${report.domain.ascii} on ${zone}`);
+    }
   }
+  facts.dnsbl = [...listings];
   facts.dnsbl.sort();
   return facts;
 }
 
+/** Worst first among statuses that say something; "error" (could not test) only when nothing else does. */
+const KNOWN_RANK: Record<Status, number> = { fail: 4, warn: 3, info: 2, pass: 1, error: 0 };
+
+/**
+ * The findings reduced to what a diff needs, one per key. Some checks report one subject
+ * twice (the blocklist check says "listed on A" and "could not ask B" for one address):
+ * the known outcome wins over "could not test", and the worse known outcome over the better.
+ */
 export function findingRefs(report: Report): FindingRef[] {
-  return report.checks.map((f) => {
+  const byKey = new Map<string, FindingRef>();
+  for (const f of report.checks) {
     const ref: FindingRef = {
       key: findingKey(f),
       id: f.id,
@@ -181,8 +199,10 @@ export function findingRefs(report: Report): FindingRef[] {
     if (f.subject?.host) ref.host = f.subject.host;
     if (f.subject?.address) ref.address = f.subject.address;
     if (f.subject?.name) ref.name = f.subject.name;
-    return ref;
-  });
+    const seen = byKey.get(ref.key);
+    if (!seen || KNOWN_RANK[ref.status] > KNOWN_RANK[seen.status]) byKey.set(ref.key, ref);
+  }
+  return [...byKey.values()];
 }
 
 export function summarizeReport(report: Report, reportId: string): RunSummary {

@@ -5,7 +5,16 @@
  */
 export const QUEUE_CHECKS = 'checks';
 
-export const JOB_NAMES = ['check', 'reprobe'] as const;
+export const JOB_NAMES = [
+  'check',
+  // The greylisting re-probe (src/queue/reprobe.ts).
+  'reprobe',
+  // Monitoring (src/monitor/jobs.ts).
+  'monitor-tick',
+  'monitor-run',
+  'alert-delivery',
+  'monitor-reconcile',
+] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Report and job ids: 16 random bytes, base64url (22 characters; never all digits, no ":"). */

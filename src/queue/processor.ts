@@ -10,6 +10,8 @@ import { CheckJobDataSchema } from './jobs.js';
 import { enqueueReprobe, planReprobe, processReprobe } from './reprobe.js';
 import type { CheckJob, CheckJobResult, Dedupe } from './jobs.js';
 import type { JobName } from './names.js';
+import { processDelivery, processReconcile, processRun, processTick } from '../monitor/jobs.js';
+import type { MonitorRuntime } from '../monitor/jobs.js';
 
 /**
  * What the worker does with each job, by job name. Handlers are plain functions over
@@ -33,6 +35,8 @@ export interface ProcessorDeps {
   queue?: Queue;
   /** Options of follow-up jobs (attempts, backoff). */
   jobOptions?: JobsOptions;
+  /** Monitoring (scheduled runs, alerts); absent where monitoring is not wired (tests). */
+  monitors?: MonitorRuntime;
 }
 
 /** The reason with which the worker cancels running jobs when its shutdown grace is over. */
@@ -45,9 +49,19 @@ type Handler = (
   deps: ProcessorDeps,
 ) => Promise<unknown>;
 
+function monitorsOf(deps: ProcessorDeps): MonitorRuntime {
+  if (!deps.monitors) throw new UnrecoverableError('monitoring is not set up in this worker');
+  return deps.monitors;
+}
+
 const HANDLERS: Record<JobName, Handler> = {
   check: (job, token, signal, deps) => processCheck(job as CheckJob, token, signal, deps),
   reprobe: (job, _token, signal, deps) => processReprobe(job, signal, deps),
+  'monitor-tick': (job, _token, _signal, deps) => processTick(job, monitorsOf(deps)),
+  'monitor-run': (job, token, signal, deps) =>
+    processRun(job, token, signal, monitorsOf(deps), SHUTDOWN_REASON),
+  'alert-delivery': (job, _token, signal, deps) => processDelivery(job, signal, monitorsOf(deps)),
+  'monitor-reconcile': (_job, _token, _signal, deps) => processReconcile(monitorsOf(deps)),
 };
 
 export function createProcessor(deps: ProcessorDeps) {

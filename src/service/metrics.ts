@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Report } from '../report/model.js';
+import type { Monitor } from '../monitor/model.js';
+import type { LastRun, RunRecord } from '../monitor/store.js';
 import { tlsObservationsOf } from '../smtp/contract.js';
 
 /**
@@ -67,6 +69,76 @@ export class Metrics {
               : 'tls_failed';
       this.smtpSessions.inc({ result });
     }
+  }
+
+  private monitorRuns: Counter<'verdict'> | undefined;
+
+  /** A committed monitor run (worker side). */
+  recordMonitorRun(_monitor: Monitor, record: RunRecord): void {
+    this.monitorRuns ??= new Counter({
+      name: 'mxdoctor_monitor_runs_total',
+      help: 'Monitor runs committed by this process, by verdict.',
+      labelNames: ['verdict'],
+      registers: [this.registry],
+    });
+    this.monitorRuns.inc({ verdict: record.verdict });
+  }
+
+  /**
+   * Per-monitor gauges, read from Redis at scrape time (web processes): the last verdict
+   * (0 pass, 1 warn, 2 fail), days until the earliest MX certificate expires, the age of the
+   * last run, and whether the monitor is paused. Labels: monitor id and domain.
+   */
+  watchMonitors(source: { list(): Promise<Monitor[]>; lastRuns(): Promise<Record<string, LastRun>> }): void {
+    const labelNames = ['monitor', 'domain'] as const;
+    const state = { monitors: [] as Monitor[], last: {} as Record<string, LastRun>, at: 0 };
+    // One Redis read per scrape, shared by the gauges.
+    const load = async (): Promise<void> => {
+      if (Date.now() - state.at < 1000) return;
+      const [monitors, last] = await Promise.all([source.list(), source.lastRuns()]);
+      Object.assign(state, { monitors, last, at: Date.now() });
+    };
+    const VERDICT = { pass: 0, warn: 1, fail: 2 } as const;
+    const gauge = (
+      name: string,
+      help: string,
+      value: (m: Monitor, last: LastRun | undefined) => number | undefined,
+    ): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          try {
+            await load();
+          } catch {
+            return; // Redis away: keep the last values.
+          }
+          this.reset();
+          for (const m of state.monitors) {
+            const v = value(m, state.last[m.id]);
+            if (v !== undefined) this.set({ monitor: m.id, domain: m.domain.ascii }, v);
+          }
+        },
+      });
+    };
+    gauge(
+      'mxdoctor_monitor_verdict',
+      'Verdict of the monitor’s last run: 0 pass, 1 warn, 2 fail.',
+      (_m, l) => (l ? VERDICT[l.verdict] : undefined),
+    );
+    gauge(
+      'mxdoctor_monitor_certificate_expiry_days',
+      'Days until the earliest leaf certificate of the monitored MX addresses expires (last run).',
+      (_m, l) => l?.certDays,
+    );
+    gauge(
+      'mxdoctor_monitor_last_run_age_seconds',
+      'Seconds since the monitor’s last run started.',
+      (_m, l) => (l ? Math.max(0, (Date.now() - Date.parse(l.at)) / 1000) : undefined),
+    );
+    gauge('mxdoctor_monitor_paused', '1 when the monitor is paused.', (m) => (m.paused ? 1 : 0));
   }
 
   recordFailedJob(): void {

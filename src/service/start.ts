@@ -23,6 +23,9 @@ import { ProgressHub } from '../web/progress-hub.js';
 import { createCheckWorker } from '../../workers/check-worker.js';
 import { startBounceService } from './bounces.js';
 import type { BounceService } from './bounces.js';
+import { createMonitorRuntime, createMonitorService } from '../monitor/wiring.js';
+import type { MonitorWorkerSide } from '../monitor/wiring.js';
+import type { MonitorService } from '../monitor/service.js';
 import { ensureLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { createLogger } from './logger.js';
@@ -46,6 +49,8 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Start a private redis-server when none answers (mode all). @defaultValue mode === 'all' */
   autoStartRedis?: boolean;
+  /** The clock of monitor runs and alert rules (tests move it). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 export interface Service {
@@ -56,6 +61,7 @@ export interface Service {
   queue: CheckQueue;
   store: ReportStore;
   metrics: Metrics;
+  monitors: MonitorService;
   worker?: Worker;
   /** Bounce diagnosis: queue, store, worker (src/service/bounces.ts). */
   bounces: BounceService;
@@ -131,11 +137,40 @@ export async function startService(options: StartOptions): Promise<Service> {
     defaultJobOptions(config.queue.attempts),
   );
   metrics.watchQueue(bullQueue);
+  const monitors = createMonitorService({
+    config,
+    redis: command,
+    queue: bullQueue,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
 
   let worker: Worker | undefined;
+  let monitorWorker: MonitorWorkerSide | undefined;
   if (work) {
     // Worker-side state waits for Redis instead of failing fast: a blip must not fail checks.
     const state = track(createRedis(config, 'blocking', 'worker-state'));
+    const services = {
+      addressLimiter: new RedisAddressLimiter(state, {
+        prefix,
+        maxConcurrent: config.politeness.sessionsPerAddress,
+        rate: config.politeness.ratePerAddress,
+        log,
+      }),
+      connectionCache: new RedisConnectionCache(state, {
+        prefix,
+        maxTtlMs: config.smtp.cacheTtlMs,
+      }),
+    };
+    monitorWorker = createMonitorRuntime({
+      config,
+      redis: state,
+      log,
+      checks,
+      services,
+      metrics,
+      ...(options.now ? { now: options.now } : {}),
+    });
     worker = createCheckWorker({
       config,
       checks,
@@ -146,19 +181,11 @@ export async function startService(options: StartOptions): Promise<Service> {
       dedupe: new Dedupe(state, dedupeOptions),
       queue: bullQueue,
       jobOptions: defaultJobOptions(config.queue.attempts),
-      services: {
-        addressLimiter: new RedisAddressLimiter(state, {
-          prefix,
-          maxConcurrent: config.politeness.sessionsPerAddress,
-          rate: config.politeness.ratePerAddress,
-          log,
-        }),
-        connectionCache: new RedisConnectionCache(state, {
-          prefix,
-          maxTtlMs: config.smtp.cacheTtlMs,
-        }),
-      },
+      services,
+      monitors: monitorWorker.runtime,
     });
+    // Normally done in milliseconds; with Redis away it retries in the background.
+    await Promise.race([monitorWorker.start(), new Promise((r) => setTimeout(r, 5000).unref())]);
   }
   // Bounce diagnosis: its own queue, worker and progress stream (src/service/bounces.ts).
   const bounces = startBounceService({ config, log, metrics, command, track, web, work });
@@ -184,12 +211,14 @@ export async function startService(options: StartOptions): Promise<Service> {
       health,
       events: hub,
       metrics,
+      monitors,
       draining: () => draining,
       ...(worker ? { workerRunning: () => Boolean(worker?.isRunning()) } : {}),
       bounces: { queue: bounces.queue, ...(bounces.events ? { events: bounces.events } : {}) },
     });
     server = createServer(app);
     server.keepAliveTimeout = 5000;
+    metrics.watchMonitors(monitors.store);
   } else if (work && config.service.workerPort > 0) {
     const app = express();
     app.disable('x-powered-by');
@@ -247,7 +276,12 @@ export async function startService(options: StartOptions): Promise<Service> {
       server?.closeAllConnections();
       await serverClosed;
       health.stop();
-      await Promise.allSettled([queueEvents?.close(), bullQueue.close(), bounces.close()]);
+      await Promise.allSettled([
+        queueEvents?.close(),
+        bullQueue.close(),
+        bounces.close(),
+        monitorWorker?.close(),
+      ]);
       await Promise.allSettled(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await localRedis?.stop();
       log.info('stopped');
@@ -281,6 +315,7 @@ export async function startService(options: StartOptions): Promise<Service> {
     store,
     metrics,
     bounces,
+    monitors,
     stop,
     stopped,
     ...(port !== undefined ? { port, url: `http://127.0.0.1:${port}` } : {}),

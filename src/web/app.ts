@@ -16,6 +16,8 @@ import { pagesRouter } from './pages.js';
 import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
+import { monitorApiRouter } from './monitor-api.js';
+import { monitorPagesRouter } from './monitor-pages.js';
 import type { Views } from './views.js';
 
 export type { AppDeps } from './deps.js';
@@ -120,9 +122,12 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     { key: 'bounces', what: 'submitted bounces' },
   );
   if (bounces) app.use('/api/v1', bounceApiRouter(bounces, bounceLimit));
+  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
+  if (deps.monitors) app.use('/api/v1', monitorApiRouter(deps, deps.monitors, secret));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
-  const csrf = new Csrf(secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret));
+  const csrf = new Csrf(secret);
+  if (deps.monitors) app.use(monitorPagesRouter(deps, deps.monitors, views, csrf, secret));
   app.use(pagesRouter(deps, views, csrf, limits.checks));
   if (bounces) app.use(bouncePagesRouter(bounces, views, csrf, bounceLimit));
 

@@ -8,6 +8,7 @@ import type { RedisHealth } from '../redis/connection.js';
 import type { ReportStore } from '../redis/report-store.js';
 import type { Metrics } from '../service/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
+import type { MonitorService } from '../monitor/service.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -28,4 +29,6 @@ export interface AppDeps {
   workerRunning?: () => boolean;
   /** Bounce diagnosis (src/web/bounce-api.ts, bounce-pages.ts); its routes are off without it. */
   bounces?: { queue: BounceQueue; events?: ProgressHub };
+  /** Monitoring (pages and API under /monitors); absent in tests that do not need it. */
+  monitors?: MonitorService;
 }

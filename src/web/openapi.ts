@@ -10,6 +10,7 @@ import {
   ErrorSchema,
   checkStatusSchema,
 } from './schemas.js';
+import { monitorPaths, registerMonitorSchemas } from './monitor-openapi.js';
 
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
@@ -49,6 +50,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
   registry.add(DomainChecksSchema, { id: 'DomainChecks' });
   registry.add(ErrorSchema, { id: 'Error' });
   registerBounceSchemas(registry);
+  registerMonitorSchemas(registry, Report);
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     unrepresentable: 'any',
@@ -144,6 +146,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
         },
       },
       ...bouncePaths(common),
+      ...monitorPaths({ json, error, common }),
     },
     components: {
       schemas,
@@ -152,7 +155,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
           type: 'http',
           scheme: 'bearer',
           description:
-            'Optional. A token from MXDOCTOR_API_TOKENS gets its own rate limit; without one, requests share the web form’s per-address limit.',
+            'Optional for checks: a token from MXDOCTOR_API_TOKENS gets its own rate limit; without one, requests share the web form’s per-address limit. Monitors: changes need the admin token (MXDOCTOR_ADMIN_TOKEN); reading needs the admin token or an API token when MXDOCTOR_MONITORS_VIEW=private.',
         },
       },
     },

@@ -21,6 +21,7 @@ export function createViews(dir = join(projectRoot(), 'views')): Views {
     statusLabels: STATUS_LABELS,
     refreshSeconds: 0,
     script: '',
+    styles: '',
   };
   return {
     render: (name, data) => eta.render(name, { ...common, ...data }),

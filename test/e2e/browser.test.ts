@@ -8,6 +8,7 @@ import { CHECKS_WITH_HOSTILE_BANNER, MARKUP, startTestService } from '../support
 import type { TestService } from '../support/service.js';
 import { postfixDsn, received } from '../fixtures/bounce-messages.js';
 import { SENDER_IPS, senderZones } from '../fixtures/zones/bounce-followups.js';
+import { ADMIN_TOKEN } from '../support/monitor.js';
 
 /**
  * The web UI in a real browser: Debian's Chromium driven by playwright-core (never a
@@ -28,7 +29,7 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
     t = await startTestService({
       checks: CHECKS_WITH_HOSTILE_BANNER,
       zones: senderZones(),
-      env: { MXDOCTOR_DNSBLS: 'zen.spamhaus.org' },
+      env: { MXDOCTOR_DNSBLS: 'zen.spamhaus.org', MXDOCTOR_ADMIN_TOKEN: ADMIN_TOKEN },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -229,5 +230,70 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
     await shot(page, 'bounce-diagnosis-mobile-nojs');
     assert.deepEqual(problems, []);
     await context.close();
+  });
+
+  it('signs in, creates a monitor with the form, sees its first run and its report, and runs it again', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const problems = watch(page);
+    await page.goto(`${t.url}/`);
+    await page.getByRole('link', { name: 'Monitors' }).click();
+    assert.equal(await page.title(), 'Sign in · Monitors · mxdoctor');
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'New monitor' }).click();
+    assert.equal(await page.title(), 'New monitor · mxdoctor');
+
+    await page.getByLabel('Domain', { exact: true }).fill('shop.example.com');
+    await page.getByLabel('Run every').selectOption('1h');
+    await page.getByLabel('Labels').fill('e2e');
+    await page.getByLabel('Webhook 1').fill('http://127.0.0.1:9/never-called');
+    await shot(page, 'monitor-form');
+    await page.getByRole('button', { name: 'Create monitor' }).click();
+    await page.waitForURL(/\/monitors\/[A-Za-z0-9_-]{16}$/);
+    assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Monitor of shop.example.com');
+
+    // The first run is queued at creation; the page shows it once it is there.
+    const firstRun = page.locator('ol.timeline li.run').first();
+    for (let i = 0; i < 60 && !(await firstRun.isVisible()); i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    assert.match(await firstRun.innerText(), /Warnings .*first run/s);
+    assert.match(await page.locator('#state-title').innerText(), /Warnings/);
+    assert.ok(await page.getByRole('button', { name: 'Send a test alert' }).isVisible());
+    await shot(page, 'monitor');
+
+    // Its report: the monitor's run page, remote text as text.
+    await firstRun.getByRole('link').click();
+    await page.locator('#verdict-title').waitFor();
+    assert.match(
+      await page.getByRole('heading', { name: 'What changed since the previous run' }).innerText(),
+      /What changed/,
+    );
+    assert.ok((await page.locator('li.finding', { hasText: 'SMTP banner' }).innerText()).includes(MARKUP));
+    assert.equal(await page.locator('main img').count(), 0);
+    await shot(page, 'monitor-run');
+
+    // Run it again: a second run appears with "no change".
+    await page.locator('.breadcrumb').getByRole('link', { name: 'shop.example.com' }).click();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    assert.match(await page.getByRole('status').innerText(), /A run is queued/);
+    const runs = page.locator('ol.timeline li.run');
+    for (let i = 0; i < 60 && (await runs.count()) < 2; i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    assert.equal(await runs.count(), 2);
+    assert.match(await runs.first().innerText(), /run now/);
+    assert.match(await runs.first().innerText(), /No change since the run before/);
+
+    // The list shows it with its trend and next run.
+    await page.getByRole('link', { name: 'Monitors', exact: true }).first().click();
+    const row = page.locator('table.monitors tbody tr', { hasText: 'shop.example.com' });
+    assert.match(await row.innerText(), /every 1h/);
+    assert.equal(await row.locator('.trend-cell').count(), 2);
+    await shot(page, 'monitors');
+    assert.deepEqual(problems, []);
+    await page.close();
   });
 });

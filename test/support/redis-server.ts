@@ -15,10 +15,14 @@ export const REDIS_SERVER = findOnPath('redis-server');
 export class TestRedisServer {
   private child: ChildProcess | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'mxdoctor-redis-'));
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    /** Append-only with fsync on every write, as a durable deployment runs it. */
+    readonly appendOnly = false,
+  ) {}
 
-  static async create(): Promise<TestRedisServer> {
-    return new TestRedisServer(await unusedPort());
+  static async create(options: { appendOnly?: boolean } = {}): Promise<TestRedisServer> {
+    return new TestRedisServer(await unusedPort(), options.appendOnly ?? false);
   }
 
   get url(): string {
@@ -38,8 +42,7 @@ export class TestRedisServer {
         this.dir,
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(this.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
       ],
       { stdio: 'ignore' },
     );

@@ -103,6 +103,10 @@ export async function startTestService(
     zones?: Zones;
     behaviour?: Record<string, NameBehaviour>;
     dns?: FixtureDns;
+    /** Key prefix to use (e.g. to start a second process against the same data). */
+    prefix?: string;
+    /** The clock of monitor runs (tests move it). */
+    now?: () => Date;
   } = {},
 ): Promise<TestService> {
   const dns =
@@ -111,7 +115,7 @@ export async function startTestService(
       zones: { ...SERVICE_ZONES, ...options.zones },
       behaviour: { ...SERVICE_BEHAVIOUR, ...options.behaviour },
     }));
-  const prefix = testPrefix('svc');
+  const prefix = options.prefix ?? testPrefix('svc');
   const config = loadConfig({
     MXDOCTOR_RESOLVERS: dns.address,
     MXDOCTOR_DNS_TIMEOUT: '5s',
@@ -133,6 +137,7 @@ export async function startTestService(
     config,
     log: createLogger(config, logs, 'test'),
     ...(options.checks ? { checks: options.checks } : {}),
+    ...(options.now ? { now: options.now } : {}),
     autoStartRedis: false,
   });
   return {
@@ -145,7 +150,7 @@ export async function startTestService(
     async stop() {
       await service.stop();
       if (!options.dns) await dns.stop();
-      await cleanPrefix(prefix);
+      if (!options.prefix) await cleanPrefix(prefix);
     },
   };
 }

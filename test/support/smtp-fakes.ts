@@ -88,6 +88,10 @@ export interface SmtpFakeOptions {
 export interface SmtpFake extends FakeBase {
   /** RCPT TO addresses seen, with the reply code given. */
   rcpts: { to: string; from: string; code: number }[];
+  /** Serves another certificate from the next connection on (a certificate renewal). */
+  setTls(tls: SecureContextOptions): void;
+  /** Offers STARTTLS, or not, from the next connection on (a server that flaps). */
+  setStartTls(offer: boolean): void;
 }
 
 export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake> {
@@ -191,6 +195,10 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
     server.listen(options.port, options.host, () => resolve());
   });
   fake.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  fake.setTls = (tls) => server.updateSecureContext({ key: tls.key, cert: tls.cert } as never);
+  fake.setStartTls = (offer) => {
+    (server.options as { hideSTARTTLS?: boolean }).hideSTARTTLS = !offer;
+  };
   return fake;
 }
 

