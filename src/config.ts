@@ -19,6 +19,8 @@ export const ConfigSchema = z.object({
     resolvers: z.array(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) })).min(1),
     timeoutMs: z.number().int().min(1),
     retries: z.number().int().min(0).max(10),
+    /** Most queries in flight to one resolver from one process. */
+    maxInFlight: z.number().int().min(1).max(10000),
     /** Where the default resolvers came from, for the report ("MXDOCTOR_RESOLVERS", "/etc/resolv.conf"). */
     resolversSource: z.string(),
   }),
@@ -411,6 +413,15 @@ export const SETTINGS: Setting[] = [
     defaultText: '2',
     parse: (v, n) => parseInteger(v, n, 0, 10),
     default: () => 2,
+  },
+  {
+    env: 'MXDOCTOR_DNS_MAX_INFLIGHT',
+    path: 'dns.maxInFlight',
+    description:
+      'Most DNS queries in flight to one resolver from one process; more wait their turn instead of overflowing the resolver and timing out.',
+    defaultText: '64',
+    parse: (v, n) => parseInteger(v, n, 1, 10000),
+    default: () => 64,
   },
   {
     env: 'MXDOCTOR_CHECK_DEADLINE',

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { CheckCache } from '../dns/cache.js';
 import type { DnsCache } from '../dns/cache.js';
-import { DnsClient } from '../dns/client.js';
+import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { deadline, raceSignal } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
@@ -48,9 +48,7 @@ export async function runCheck(
     r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
   );
   const dns = new DnsClient({
-    servers: config.dns.resolvers,
-    timeoutMs: config.dns.timeoutMs,
-    retries: config.dns.retries,
+    ...dnsClientSettings(config.dns),
     cache: deps.dnsCache ?? new CheckCache(),
     signal: overall.signal,
   });

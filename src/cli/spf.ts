@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { loadConfig, parseDuration, parseResolver } from '../config.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
-import { DnsClient } from '../dns/client.js';
+import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { normalizeDomain } from '../input/domain.js';
 import { deadline } from '../net/deadline.js';
 import { checkHost } from '../spf/evaluate.js';
@@ -146,9 +146,7 @@ Examples:
       const overall = deadline(undefined, config.check.deadlineMs, 'SPF evaluation');
       try {
         const dns = new DnsClient({
-          servers: config.dns.resolvers,
-          timeoutMs: config.dns.timeoutMs,
-          retries: config.dns.retries,
+          ...dnsClientSettings(config.dns),
           signal: overall.signal,
         });
         const result = await checkHost(dns, {

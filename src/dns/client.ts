@@ -3,6 +3,7 @@ import { abortReason } from '../net/deadline.js';
 import { isProbeError, describeError } from '../net/errors.js';
 import { CheckCache } from './cache.js';
 import type { DnsCache } from './cache.js';
+import { acquireSlot } from './inflight.js';
 import { tcpExchange, udpExchange } from './transport.js';
 import type { ServerAddress } from './transport.js';
 import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
@@ -27,6 +28,23 @@ export interface DnsClientOptions {
   log?: DnsLogEntry[];
   /** Signal applied to every query (e.g. the check's deadline), combined with per-call ones. */
   signal?: AbortSignal;
+  /** Most queries in flight to one resolver across this process (default 64). */
+  maxInFlight?: number;
+}
+
+/** The client settings that come from configuration. */
+export function dnsClientSettings(dns: {
+  resolvers: ServerAddress[];
+  timeoutMs: number;
+  retries: number;
+  maxInFlight: number;
+}): Pick<DnsClientOptions, 'servers' | 'timeoutMs' | 'retries' | 'maxInFlight'> {
+  return {
+    servers: dns.resolvers,
+    timeoutMs: dns.timeoutMs,
+    retries: dns.retries,
+    maxInFlight: dns.maxInFlight,
+  };
 }
 
 /** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
@@ -39,6 +57,7 @@ export class DnsClient {
   private readonly retries: number;
   private readonly cache: DnsCache;
   private readonly signal: AbortSignal | undefined;
+  private readonly maxInFlight: number;
   private readonly startedAt = performance.now();
   private next = 0;
 
@@ -50,6 +69,7 @@ export class DnsClient {
     this.cache = options.cache ?? new CheckCache();
     this.log = options.log ?? [];
     this.signal = options.signal;
+    this.maxInFlight = options.maxInFlight ?? 64;
   }
 
   /** Queries `name` for `type`. Never rejects for DNS outcomes; rejects when aborted. */
@@ -182,6 +202,7 @@ export class DnsClient {
     const id = randomInt(0x10000);
     const query = encodeQuery(id, name, type, options);
     for (const transport of ['udp', 'tcp'] as const) {
+      const release = await acquireSlot(serverText, this.maxInFlight, signal);
       const t0 = performance.now();
       const entry: DnsLogEntry = {
         name,
@@ -198,8 +219,8 @@ export class DnsClient {
       try {
         const raw =
           transport === 'udp'
-            ? await udpExchange(server, query, id, this.timeoutMs, signal)
-            : await tcpExchange(server, query, this.timeoutMs, signal);
+            ? await udpExchange(server, query, id, this.timeoutMs, signal).finally(release)
+            : await tcpExchange(server, query, this.timeoutMs, signal).finally(release);
         const message = decodeResponse(raw);
         if (message.questionName !== undefined && message.questionName !== name) {
           throw new Error(`answer is for ${message.questionName}, not ${name}`);

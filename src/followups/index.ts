@@ -4,7 +4,7 @@ import { ALL_CHECKS } from '../checks/index.js';
 import { runCheck } from '../checks/run.js';
 import { CheckCache } from '../dns/cache.js';
 import type { DnsCache } from '../dns/cache.js';
-import { DnsClient } from '../dns/client.js';
+import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { normalizeDomain } from '../input/domain.js';
 import { deadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
@@ -114,9 +114,7 @@ export async function runFollowups(diagnosis: Diagnosis, deps: RunFollowupsDeps)
   const overall = deadline(deps.signal, deps.config.check.deadlineMs, 'follow-up checks');
   const dnsCache = deps.dnsCache ?? new CheckCache();
   const dns = new DnsClient({
-    servers: deps.config.dns.resolvers,
-    timeoutMs: deps.config.dns.timeoutMs,
-    retries: deps.config.dns.retries,
+    ...dnsClientSettings(deps.config.dns),
     cache: dnsCache,
     signal: overall.signal,
   });

@@ -6,7 +6,7 @@ import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config.js';
 import { CheckCache } from '../dns/cache.js';
-import { DnsClient } from '../dns/client.js';
+import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
@@ -207,9 +207,7 @@ export async function postWebhook(req: WebhookRequest, config: Deps): Promise<We
         if (isIP(host)) addresses = [host];
         else {
           const dns = new DnsClient({
-            servers: config.dns.resolvers,
-            timeoutMs: config.dns.timeoutMs,
-            retries: config.dns.retries,
+            ...dnsClientSettings(config.dns),
             cache: new CheckCache(),
             signal,
           });

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsClient } from '../../src/dns/client.js';
 import { TtlCache } from '../../src/dns/cache.js';
+import { inflightStats } from '../../src/dns/inflight.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 
@@ -34,6 +35,9 @@ describe('DnsClient against a loopback resolver', () => {
         'bogus.example.org': { bogus: true },
         'slow.example.org': { delayMs: 5000 },
         'dead.example.org': { silent: true },
+        ...Object.fromEntries(
+          Array.from({ length: 9 }, (_, i) => [`queued${i}.example.org`, { delayMs: 200 }]),
+        ),
       },
     });
     second = await startFixtureDns({ zones: { 'example.org': { A: ['93.184.215.99'] } }, ad: true });
@@ -144,6 +148,22 @@ describe('DnsClient against a loopback resolver', () => {
     } finally {
       await dead.stop();
     }
+  });
+
+  it('keeps at most maxInFlight queries outstanding per resolver; the rest wait instead of timing out', async () => {
+    // A resolver that answers each query after 200 ms; the per-attempt timeout is 300 ms.
+    // Nine queries through a limit of three go out in three waves, and none times out
+    // because an attempt's clock starts only when it is sent.
+    const c = client([dns], { maxInFlight: 3, timeoutMs: 300, retries: 0 });
+    const t0 = performance.now();
+    const all = Promise.all(Array.from({ length: 9 }, (_, i) => c.query(`queued${i}.example.org`, 'A')));
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(inflightStats()[`127.0.0.1:${dns.port}`], { active: 3, waiting: 6 });
+    const answers = await all;
+    assert.ok(performance.now() - t0 >= 580, 'three waves of 200 ms');
+    assert.deepEqual(new Set(answers.map((a) => a.rcode)), new Set(['NXDOMAIN']));
+    assert.ok(c.log.every((e) => e.rcode === 'NXDOMAIN' && e.ms < 300));
+    assert.equal(inflightStats()[`127.0.0.1:${dns.port}`], undefined, 'no slot leaked');
   });
 
   it('makes identical in-flight queries once', async () => {
