@@ -410,8 +410,6 @@ function allFinding(tree: SpfNode): Finding {
 function rangeFindings(a: SpfAnalysis, tree: SpfNode): Finding[] {
   const findings: Finding[] = [];
   const permitted = a.ranges.filter((r) => r.qualifier !== '-');
-  const v4 = permitted.filter((r) => r.family === 4);
-  const v6 = permitted.filter((r) => r.family === 6);
   const wide = permitted.filter((r) => {
     const bits = Number(r.range.split('/')[1]);
     return r.family === 4 ? bits < 16 : bits < 32;
@@ -450,17 +448,31 @@ function rangeFindings(a: SpfAnalysis, tree: SpfNode): Finding[] {
       }),
     );
   }
+  // The same range reached through several terms (say "mx a ip4:…" naming one server three
+  // times) is authorised once: count it once and name the repetition.
+  const byRange = new Map<string, string[]>();
+  for (const r of permitted) byRange.set(r.range, [...(byRange.get(r.range) ?? []), r.term]);
+  const distinct = [...byRange.keys()];
+  const count = (family: 4 | 6): number =>
+    new Set(permitted.filter((r) => r.family === family).map((r) => r.range)).size;
+  const [n4, n6] = [count(4), count(6)];
+  const repeated = [...byRange].filter(([, terms]) => terms.length > 1);
   findings.push(
     F.make('spf.ranges', 'info', {
-      summary: `The SPF tree authorises ${v4.length} IPv4 and ${v6.length} IPv6 range${v6.length === 1 ? '' : 's'}${
-        permitted.length
-          ? `: ${list(
-              permitted.map((r) => r.range),
-              6,
-            )}`
+      summary: `The SPF tree authorises ${n4} IPv4 and ${n6} IPv6 range${n6 === 1 ? '' : 's'}${
+        distinct.length ? `: ${list(distinct, 6)}` : ''
+      }${a.ptrTerms.length || nodes.some((n) => n.terms.some((t) => t.dependsOnMessage)) ? ', plus hosts matched by ptr or macro terms' : ''}.${
+        repeated.length
+          ? ` ${list(
+              repeated.map(
+                ([range, terms]) =>
+                  `${range} is authorised ${terms.length} times (${terms.map((t) => `"${t}"`).join(', ')})`,
+              ),
+              3,
+            )}: the repetition is harmless, but each a/mx/include term costs a DNS lookup.`
           : ''
-      }${a.ptrTerms.length || nodes.some((n) => n.terms.some((t) => t.dependsOnMessage)) ? ', plus hosts matched by ptr or macro terms' : ''}. The full list with the branch of each is in the report data (data.spf.ranges).`,
-      details: { ipv4: v4.length, ipv6: v6.length },
+      } The full list with the branch of each is in the report data (data.spf.ranges).`,
+      details: { ipv4: n4, ipv6: n6, ...(repeated.length ? { repeated: Object.fromEntries(repeated) } : {}) },
     }),
   );
   return findings;

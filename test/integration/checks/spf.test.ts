@@ -41,6 +41,17 @@ describe('spf check', () => {
     );
   });
 
+  it('counts a range reached through several terms once and names the repetition', async () => {
+    const f = finding(await run('spf-redundant.example.com'), 'spf.ranges', 'info');
+    assert.match(f.summary, /authorises 1 IPv4 and 1 IPv6 range: 192\.0\.2\.25\/32, 2001:db8::25\/128\./);
+    assert.match(f.summary, /192\.0\.2\.25\/32 is authorised 3 times \("mx", "a", "ip4:192\.0\.2\.25"\)/);
+    assert.deepEqual(f.details, {
+      ipv4: 1,
+      ipv6: 1,
+      repeated: { '192.0.2.25/32': ['mx', 'a', 'ip4:192.0.2.25'] },
+    });
+  });
+
   it('joins a record split into several strings without adding spaces', async () => {
     const report = await run('spf-split.example.com');
     assert.match(finding(report, 'spf.record', 'pass').summary, /ip4:192\.0\.2\.0\/24 include:_spf/);
