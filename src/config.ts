@@ -370,6 +370,7 @@ export const DEFAULT_DOMAIN_BLOCKLISTS = ['dbl.spamhaus.org', 'multi.surbl.org']
 
 /** Parses a comma-separated list of DNS zones (blocklists). */
 export function parseZoneList(value: string, name: string): string[] {
+  if (/^\s*(off|none|-)\s*$/i.test(value)) return [];
   const zones = value
     .split(',')
     .map((z) => z.trim().toLowerCase().replace(/\.$/, ''))
@@ -381,7 +382,7 @@ export function parseZoneList(value: string, name: string): string[] {
       )
     ) {
       throw new ConfigError(
-        `${name}: ${JSON.stringify(zone)} is not a DNS zone; give blocklist zones such as zen.spamhaus.org, comma-separated`,
+        `${name}: ${JSON.stringify(zone)} is not a DNS zone; give blocklist zones such as zen.spamhaus.org, comma-separated, or off for none`,
       );
     }
   }
@@ -522,7 +523,7 @@ export const SETTINGS: Setting[] = [
     env: 'MXDOCTOR_DNSBLS',
     path: 'dnsbl.zones',
     description:
-      'IP blocklist (DNSBL) zones queried for every MX address, comma-separated; --dnsbl overrides. Some lists refuse queries from public resolvers: use your own resolver.',
+      'IP blocklist (DNSBL) zones queried for every MX address, comma-separated, or off; --dnsbl overrides. Some lists refuse queries from public resolvers: use your own resolver.',
     defaultText: DEFAULT_DNSBLS.join(', '),
     parse: parseZoneList,
     default: () => [...DEFAULT_DNSBLS],
@@ -531,9 +532,9 @@ export const SETTINGS: Setting[] = [
     env: 'MXDOCTOR_DOMAIN_BLOCKLISTS',
     path: 'dnsbl.domainZones',
     description:
-      'Domain blocklist zones (DBL/URIBL style) queried for the checked domain, comma-separated; empty for none.',
+      'Domain blocklist zones (DBL/URIBL style) queried for the checked domain, comma-separated, or off.',
     defaultText: DEFAULT_DOMAIN_BLOCKLISTS.join(', '),
-    parse: (v, n) => (v.trim() === '-' ? [] : parseZoneList(v, n)),
+    parse: parseZoneList,
     default: () => [...DEFAULT_DOMAIN_BLOCKLISTS],
   },
   {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatTlsa, matchTlsa, suggestedTlsa, tlsaUnusable, USAGE_NAMES } from '../dane/match.js';
-import { dnssecStatusOf, resolverValidates } from '../dnssec/status.js';
+import { dnssecStatusOf, validatesOnDemand } from '../dnssec/status.js';
 import type { TlsaRecord } from '../dns/types.js';
 import {
   smtpAvailability,
@@ -207,7 +207,7 @@ export const daneCheck: Check<DaneData> = {
     const mx = ctx.upstream<MxSet>('mx');
     const port = ctx.config.smtp.port;
     const hosts = (mx?.hosts ?? []).filter((h) => !h.ipLiteral);
-    const validates = hosts.length ? await resolverValidates(ctx.dns, { signal: ctx.signal }) : undefined;
+    const validates = validatesOnDemand(ctx.dns, { signal: ctx.signal });
     const results = await Promise.all(
       hosts.map(async (h) => {
         // RFC 7672 §2.2.2: with a (secure) CNAME, the TLSA base is the target name first.

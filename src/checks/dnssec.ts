@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnssecStatusOf, resolverValidates } from '../dnssec/status.js';
+import { dnssecStatusOf, validatesOnDemand } from '../dnssec/status.js';
 import type { DnssecStatus } from '../dnssec/status.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from './findings.js';
@@ -106,7 +106,7 @@ export const dnssecCheck: Check<DnssecData> = {
   findings: F.specs,
   dataSchema: DnssecDataSchema,
   async run(ctx) {
-    const validates = await resolverValidates(ctx.dns, { signal: ctx.signal });
+    const validates = validatesOnDemand(ctx.dns, { signal: ctx.signal });
     const domain = await dnssecStatusOf(ctx.dns, ctx.domain.ascii, 'SOA', validates, { signal: ctx.signal });
     const mx = ctx.upstream<MxSet>('mx');
     const hosts = (mx?.hosts ?? []).filter((h) => !h.implicit && !h.ipLiteral);
@@ -117,7 +117,11 @@ export const dnssecCheck: Check<DnssecData> = {
       }),
     );
     const data: DnssecData = {
-      resolverValidates: validates ?? null,
+      // An AD answer already proves it; otherwise the root query answered (or failed).
+      resolverValidates:
+        domain.status === 'secure' || mxStatus.some((m) => m.status === 'secure')
+          ? true
+          : ((await validates()) ?? null),
       domain: { status: domain.status, rcode: domain.answer.rcode },
       mx: mxStatus,
     };

@@ -30,12 +30,25 @@ export async function resolverValidates(
   return root.ad;
 }
 
+/**
+ * resolverValidates, asked at most once and only when needed: an answer with AD set already
+ * proves the resolver validates, so a signed domain never waits for the root query (which an
+ * isolated resolver — a lab, a split-horizon set-up — may never answer).
+ */
+export function validatesOnDemand(
+  resolver: SpfResolver,
+  options: { signal?: AbortSignal } = {},
+): () => Promise<boolean | undefined> {
+  let asked: Promise<boolean | undefined> | undefined;
+  return () => (asked ??= resolverValidates(resolver, options));
+}
+
 /** The DNSSEC status of one answer (name, type), with the CD retry for SERVFAIL. */
 export async function dnssecStatusOf<T extends RrType>(
   resolver: SpfResolver,
   name: string,
   type: T,
-  validates: boolean | undefined,
+  validates: () => Promise<boolean | undefined>,
   options: { signal?: AbortSignal } = {},
 ): Promise<DnssecAnswer> {
   const signal = options.signal ? { signal: options.signal } : {};
@@ -44,9 +57,10 @@ export async function dnssecStatusOf<T extends RrType>(
     const cd = await resolver.query(name, type, { ...signal, checkingDisabled: true });
     const definite = cd.rcode === 'NOERROR' || cd.rcode === 'NXDOMAIN';
     // SERVFAIL that disappears with validation disabled: the data fails validation.
-    return { status: definite && validates !== false ? 'bogus' : 'error', answer, cdRcode: cd.rcode };
+    if (!definite) return { status: 'error', answer, cdRcode: cd.rcode };
+    return { status: (await validates()) !== false ? 'bogus' : 'error', answer, cdRcode: cd.rcode };
   }
   if (answer.rcode !== 'NOERROR' && answer.rcode !== 'NXDOMAIN') return { status: 'error', answer };
   if (answer.ad) return { status: 'secure', answer };
-  return { status: validates ? 'insecure' : 'unknown', answer };
+  return { status: (await validates()) ? 'insecure' : 'unknown', answer };
 }

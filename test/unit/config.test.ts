@@ -15,6 +15,22 @@ describe('configuration', () => {
     assert.equal(c.probe.mailFrom, `mxdoctor@${c.probe.ehloName}`);
   });
 
+  it('turns blocklists off with "off", and names a bad zone', () => {
+    const c = loadConfig({ MXDOCTOR_DNSBLS: 'off', MXDOCTOR_DOMAIN_BLOCKLISTS: 'none' });
+    assert.deepEqual(c.dnsbl.zones, []);
+    assert.deepEqual(c.dnsbl.domainZones, []);
+    assert.deepEqual(loadConfig({ MXDOCTOR_DNSBLS: 'bl.example.net, Zen.Spamhaus.org.' }).dnsbl.zones, [
+      'bl.example.net',
+      'zen.spamhaus.org',
+    ]);
+    assert.throws(
+      () => loadConfig({ MXDOCTOR_DOMAIN_BLOCKLISTS: 'dbl.spamhaus.org, not a zone' }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /MXDOCTOR_DOMAIN_BLOCKLISTS: "not a zone" is not a DNS zone.*or off for none/.test(e.message),
+    );
+  });
+
   it('reads every documented variable', () => {
     const c = loadConfig({
       MXDOCTOR_RESOLVERS: '9.9.9.9, 127.0.0.1:5353,[2620:fe::fe]:53',

@@ -70,6 +70,7 @@ function fakeSmtp(tls: TlsObservation[]): Check {
 describe('DNSSEC and DANE', () => {
   let dns: FixtureDns;
   let plainResolver: FixtureDns;
+  let isolated: FixtureDns;
   before(async () => {
     dns = await startFixtureDns({
       zones,
@@ -83,10 +84,14 @@ describe('DNSSEC and DANE', () => {
       },
     });
     plainResolver = await startFixtureDns({ zones });
+    // A validating resolver that cannot reach the root (a lab, an isolated network): it
+    // validates the zones it has trust anchors for and never answers for ".".
+    isolated = await startFixtureDns({ zones, ad: true, behaviour: { '': { silent: true } } });
   });
   after(async () => {
     await dns.stop();
     await plainResolver.stop();
+    await isolated.stop();
   });
   const checks = (smtp?: Check) => [
     mxCheck as Check,
@@ -103,6 +108,18 @@ describe('DNSSEC and DANE', () => {
       'dnssec.mx:pass@mx2.dane.example.com',
     ]);
     assert.equal((report.data.dnssec as DnssecData).resolverValidates, true);
+  });
+
+  it('needs no root query when the answers carry AD: a resolver that cannot reach the root still shows secure', async () => {
+    const report = await runChecksAgainst(isolated, 'dane.example.com', checks());
+    assert.deepEqual(statuses(report, 'dnssec.'), [
+      'dnssec.domain:pass',
+      'dnssec.mx:pass@mx.dane.example.com',
+      'dnssec.mx:pass@mx2.dane.example.com',
+    ]);
+    assert.equal((report.data.dnssec as DnssecData).resolverValidates, true);
+    assert.ok(!isolated.queries.some((q) => q.name === ''), 'the root was never asked');
+    assert.ok(report.durationMs < 1000, `no query waited for a timeout (${report.durationMs} ms)`);
   });
 
   it('reports insecure zones as insecure, bogus ones as fail (SERVFAIL that CD clears)', async () => {
