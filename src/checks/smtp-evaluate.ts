@@ -8,7 +8,7 @@ import type {
   SmtpData,
   TransactionTest,
 } from '../smtp/model.js';
-import { recipientSession } from '../smtp/probe.js';
+import { allDeferred, deferredSession, recipientSession } from '../smtp/probe.js';
 import type { AddressProbe, Skipped } from '../smtp/probe.js';
 import { quoteReply } from '../smtp/reply.js';
 import type { SmtpReply } from '../smtp/reply.js';
@@ -143,7 +143,7 @@ export const F = defineFindings('smtp', {
     title: 'Greylisting',
     statuses: ['info'],
     meaning:
-      'The server greylists: it answered 450/451 "try again later" to a first attempt (info). With --greylist-retry the recipients are asked again after the delay and the answer says whether it was greylisting.',
+      'The server greylists: it answered 450/451 "try again later" to a first attempt (info). With --greylist-retry the recipients are asked again after the delay and the answer says whether it was greylisting. Also info when the first session deferred every recipient and the server answered when mxdoctor reconnected at once (connection-level greylisting such as Postfix postscreen\'s after-greeting tests).',
   },
   'smtp.consistency': {
     title: 'MX consistency',
@@ -1151,9 +1151,42 @@ function recipientFindings(facts: SmtpFacts): {
   return { findings, recipients, catchAll, perProbeCatchAll };
 }
 
+function reconnectFinding(p: AddressProbe): Finding | undefined {
+  const first = deferredSession(p);
+  const again = p.reconnect;
+  if (!first || !again) return undefined;
+  const reply = first.rcpts[0]!.reply;
+  const n = first.rcpts.length;
+  const deferred = `The server deferred all ${n} recipient${n > 1 ? 's' : ''} of mxdoctor's first session with ${q(reply)}`;
+  if (allDeferred(again)) {
+    return F.make('smtp.greylisting', 'info', {
+      summary: `${deferred}, and again when mxdoctor reconnected at once: it defers this client for now (greylisting or a temporary policy), so the recipient answers could not be tested.`,
+      subject: where(p),
+      details: {
+        deferred: first.rcpts.map((r) => r.to),
+        reply: reply ?? null,
+        reconnected: true,
+        answered: false,
+      },
+    });
+  }
+  return F.make('smtp.greylisting', 'info', {
+    summary: `${deferred}, and answered normally when mxdoctor reconnected at once — connection-level greylisting, such as Postfix postscreen's after-greeting tests. Senders that retry get through (their first message from a new IP waits for their retry interval, often several minutes); senders that never retry lose that message. The answers shown are from the second session.`,
+    subject: where(p),
+    details: {
+      deferred: first.rcpts.map((r) => r.to),
+      reply: reply ?? null,
+      reconnected: true,
+      answered: true,
+    },
+  });
+}
+
 function greylistFindings(facts: SmtpFacts): Finding[] {
   const out: Finding[] = [];
   for (const p of facts.probes) {
+    const reconnect = reconnectFinding(p);
+    if (reconnect) out.push(reconnect);
     const s = recipientSession(p);
     const grey = (s?.rcpts ?? []).filter((r) => r.verdict === 'greylisted');
     if (grey.length === 0) continue;

@@ -67,9 +67,12 @@ export function recipientTests(input: TestPlanInput): RecipientTests & { randoms
   };
 }
 
+/** Every session of every address, in the order they ran (cached ones first). */
 function sessionsOf(probe: DomainProbe): SessionRecord[] {
   return probe.probes.flatMap((p) =>
-    [p.main, p.legacy, p.fallback, p.rcpt, p.retry].filter((s): s is SessionRecord => s !== undefined),
+    [p.main, p.legacy, p.fallback, p.rcpt, p.reconnect, p.retry]
+      .filter((s): s is SessionRecord => s !== undefined)
+      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt)),
   );
 }
 

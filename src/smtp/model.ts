@@ -87,9 +87,9 @@ export const SessionErrorSchema = z.object({
 });
 
 export const SessionKindSchema = z
-  .enum(['probe', 'rcpt', 'plain_fallback', 'legacy_tls', 'greylist_retry'])
+  .enum(['probe', 'rcpt', 'plain_fallback', 'legacy_tls', 'greylist_retry', 'reconnect'])
   .describe(
-    'probe: the full session (banner, EHLO, STARTTLS, recipients); rcpt: recipients only (connection facts came from the cache); plain_fallback: recipients without TLS after a failed handshake; legacy_tls: the TLS 1.0/1.1 handshake; greylist_retry: greylisted recipients asked again',
+    'probe: the full session (banner, EHLO, STARTTLS, recipients); rcpt: recipients only (connection facts came from the cache); plain_fallback: recipients without TLS after a failed handshake; legacy_tls: the TLS 1.0/1.1 handshake; greylist_retry: greylisted recipients asked again; reconnect: the recipient tests repeated at once in a new session because the first deferred every recipient (connection-level greylisting such as Postfix postscreen)',
   );
 
 export const SessionRecordSchema = SessionSummarySchema.extend({

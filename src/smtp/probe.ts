@@ -207,6 +207,9 @@ export interface CachedConnection {
 }
 
 /** What one MX address showed, across the sessions held with it. */
+/** Pause before reconnecting after a session that deferred every recipient. */
+const RECONNECT_PAUSE_MS = 500;
+
 export interface AddressProbe extends Target {
   /** The full session (or its cached connection-level part). */
   main: SessionRecord;
@@ -215,6 +218,8 @@ export interface AddressProbe extends Target {
   fallback?: SessionRecord;
   /** Recipients only, when `main` came from the cache. */
   rcpt?: SessionRecord;
+  /** The recipient tests again in a new session, when the first deferred every recipient. */
+  reconnect?: SessionRecord;
   retry?: SessionRecord;
   tls: TlsObservation;
   cachedAt?: string;
@@ -222,9 +227,37 @@ export interface AddressProbe extends Target {
 
 /** The session whose recipient answers count for an address. */
 export function recipientSession(p: AddressProbe): SessionRecord | undefined {
+  if (p.reconnect && !allDeferred(p.reconnect)) return p.reconnect;
   if (p.rcpt) return p.rcpt;
   if (p.fallback) return p.fallback;
   return p.main.cached ? undefined : p.main;
+}
+
+/** The session whose recipients were all deferred, when a reconnect was made for it. */
+export function deferredSession(p: AddressProbe): SessionRecord | undefined {
+  if (!p.reconnect) return undefined;
+  return p.rcpt ?? p.fallback ?? p.main;
+}
+
+/**
+ * Whether a session deferred every recipient with a plain temporary failure (not a
+ * recognisable greylisting text, a rate limit or a policy refusal): what a server does when
+ * it wants a new client to reconnect — Postfix postscreen's after-greeting tests answer every
+ * RCPT of a client's first session "450 4.3.2 Service currently unavailable" and let the
+ * client through on its next connection. A sender reconnects; the probe does too, once.
+ */
+export function allDeferred(s: SessionRecord): boolean {
+  return (
+    s.rcpts.length > 0 &&
+    s.rcpts.every(
+      (r) =>
+        r.reply !== undefined &&
+        r.reply.code >= 450 &&
+        r.reply.code < 500 &&
+        r.verdict === 'temporary' &&
+        r.reason === 'temporary_failure',
+    )
+  );
 }
 
 export interface RecipientTests {
@@ -342,6 +375,17 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
     ...(tests.relay ? { relay: tests.relay } : {}),
   });
 
+  /** One immediate reconnect when a session deferred every recipient (see allDeferred). */
+  const reconnectIfDeferred = async (
+    into: AddressProbe,
+    session: SessionRecord,
+    starttls: boolean,
+  ): Promise<void> => {
+    if (!allDeferred(session) || signal.aborted) return;
+    await sleep(RECONNECT_PAUSE_MS, signal).catch(() => undefined);
+    if (!signal.aborted) into.reconnect = await run(withTests('reconnect', starttls));
+  };
+
   let cached: { value: unknown; storedAt: string } | undefined;
   if (cache) {
     try {
@@ -363,13 +407,19 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
     if (input.needsRecipientTests && tests.recipients.length > 0) {
       // STARTTLS as a sender would, when the cached handshake worked.
       result.rcpt = await run(withTests('rcpt', value.tls.handshake === 'ok'));
+      await reconnectIfDeferred(result, result.rcpt, value.tls.handshake === 'ok');
     }
     return result;
   }
 
+  /** One immediate reconnect when a session deferred every recipient (see allDeferred). */
+
   const main = await run(withTests('probe', true));
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
+  // Before the legacy-TLS handshake, so that the reconnect is the next session, as a
+  // sender's would be.
+  await reconnectIfDeferred(result, main, tls.handshake === 'ok');
   if (main.starttls?.reply && settings.legacyTls && !signal.aborted) {
     result.legacy = await run({
       ...base,

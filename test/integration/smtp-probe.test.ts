@@ -583,6 +583,45 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
     assert.equal(second.smtp.recipients.find((r) => r.address === 'bob@greylist.test')!.retried, true);
   });
 
+  it('reconnects at once when the first session defers every recipient (Postfix postscreen), and reports the real answers', async () => {
+    const { report, smtp } = await check('postscreen.test', [
+      '--verify',
+      'alice@postscreen.test',
+      '--verify',
+      'bob@postscreen.test',
+    ]);
+    assert.deepEqual(
+      smtp.recipients.map((r) => [r.address, r.verdict]),
+      [
+        ['postmaster@postscreen.test', 'deliverable'],
+        ['alice@postscreen.test', 'deliverable'],
+        ['bob@postscreen.test', 'undeliverable'],
+      ],
+    );
+    assert.equal(finding(report, 'smtp.null_sender').status, 'pass');
+    assert.equal(finding(report, 'smtp.open_relay').status, 'pass');
+    assert.equal(finding(report, 'rcpt.catch_all').status, 'pass');
+    const grey = finding(report, 'smtp.greylisting');
+    assert.equal(grey.status, 'info');
+    assert.match(
+      grey.summary,
+      /deferred all 4 recipients of mxdoctor's first session with "450 4\.3\.2 Service currently unavailable", and answered normally when mxdoctor reconnected at once/,
+    );
+    assert.deepEqual(
+      smtp.sessions.filter((s) => s.address === H.postscreen).map((s) => s.kind),
+      ['probe', 'reconnect', 'legacy_tls'],
+    );
+  });
+
+  it('reconnects only once when every recipient is deferred every time, and calls the answers unknown', async () => {
+    const { report, smtp } = await check('lookupfail.test', ['--verify', 'alice@lookupfail.test']);
+    assert.deepEqual(smtpFailures(report), [], 'a temporary failure is not a failure of the domain');
+    assert.equal(finding(report, 'rcpt.verify').status, 'error');
+    assert.match(finding(report, 'rcpt.verify').summary, /451 4\.3\.0 Temporary lookup failure/);
+    assert.match(finding(report, 'smtp.greylisting').summary, /and again when mxdoctor reconnected at once/);
+    assert.equal(smtp.sessions.filter((s) => s.kind === 'reconnect').length, 1);
+  });
+
   it('reports a refused probe sender as blocked, never as undeliverable', async () => {
     const { report, smtp } = await check('rejectsender.test', ['--verify', 'alice@rejectsender.test']);
     assert.deepEqual(smtpFailures(report), [], 'a refused probe is not a failure of the domain');

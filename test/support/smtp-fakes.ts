@@ -66,6 +66,12 @@ export interface SmtpFakeOptions {
   catchAll?: boolean;
   /** Greylist every RCPT of a (sender, recipient) pair until this many ms after its first attempt. */
   greylistMs?: number;
+  /**
+   * Defer every RCPT with this reply: from a client's first connection only (Postfix
+   * postscreen's after-greeting tests: a client that completes them is let through when it
+   * reconnects), or always (a broken lookup table).
+   */
+  deferRcpt?: { code: number; text: string; firstConnectionOnly: boolean };
   /** Refuse MAIL FROM from this sender with 550 5.7.1. */
   rejectSender?: string;
   /** Refuse the null reverse-path at RCPT. */
@@ -101,6 +107,8 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
   const users = new Set((options.users ?? []).map((u) => u.toLowerCase()));
   const domains = new Set(options.domains.map((d) => d.toLowerCase()));
   const commandsOf = new Map<string, string[]>();
+  const passedClients = new Set<string>();
+  const deferringSessions = new Set<string>();
   const smtpError = (code: number, message: string): Error & { responseCode: number } =>
     Object.assign(
       new Error(options.ownEnhancedCodes ? message : message.replace(/^\d\.\d{1,3}\.\d{1,3} /, '')),
@@ -139,6 +147,9 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
       const list: string[] = [];
       fake.commands.push(list);
       commandsOf.set(session.id, list);
+      const defer = options.deferRcpt;
+      if (defer && !(defer.firstConnectionOnly && passedClients.has(session.remoteAddress)))
+        deferringSessions.add(session.id);
       callback();
     },
     onMailFrom(address: SMTPServerAddress, _session: SMTPServerSession, callback) {
@@ -155,6 +166,10 @@ export async function startSmtpFake(options: SmtpFakeOptions): Promise<SmtpFake>
         fake.rcpts.push({ to, from, code });
         callback(err);
       };
+      if (options.deferRcpt && deferringSessions.has(session.id)) {
+        passedClients.add(session.remoteAddress);
+        return answer(options.deferRcpt.code, smtpError(options.deferRcpt.code, options.deferRcpt.text));
+      }
       if (!domains.has(domain) && !options.openRelay) {
         return answer(554, smtpError(554, '5.7.1 Relay access denied'));
       }
