@@ -10,6 +10,7 @@ import type {
   BounceRecord,
   Diagnosis,
   DkimSignatureRef,
+  Explanation,
   HeaderLine,
   Kind,
   Original,
@@ -584,16 +585,29 @@ function buildRecord(f: RecordFacts): BounceRecord {
     matched: c.matched,
     lastAttemptDate: f.lastAttemptDate,
     willRetryUntil: f.willRetryUntil,
-    explanation: explain(c.reason, c.hard, {
-      recipient: f.recipient,
-      recipientDomain,
-      remote: f.remoteMta,
-      sendingIp,
-      sender,
-      senderDomain: domainOf(sender),
-    }),
+    explanation: withAdvice(
+      explain(c.reason, c.hard, {
+        recipient: f.recipient,
+        recipientDomain,
+        remote: f.remoteMta,
+        sendingIp,
+        sender,
+        senderDomain: domainOf(sender),
+      }),
+      c.reason,
+      c.matched,
+    ),
     followups: [],
   };
+}
+
+/** A deciding phrase's own advice (see PhraseRule.advice), when it has any. */
+function withAdvice(e: Explanation, reason: Reason, matched: string[]): Explanation {
+  const rule = PHRASE_RULES.find(
+    (r) => r.advice && r.reason === reason && matched.some((m) => m.endsWith(`:${r.id}`)),
+  );
+  if (!rule?.advice) return e;
+  return { ...e, summary: `${e.summary} ${rule.advice.summary}`, nextSteps: rule.advice.steps };
 }
 
 // ---------------------------------------------------------------------------------------------

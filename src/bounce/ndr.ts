@@ -16,7 +16,9 @@ export const ADDRESS_RE =
 /** Lines that start the returned message (the separator itself is dropped). */
 const RETURNED_MARKERS: readonly RegExp[] = [
   /^[ \t]*-{2,}[ \t]*(?:this is a )?copy of (?:the|your) message/im,
-  /^[ \t]*-*[ \t]*below this line is a copy of the message/im,
+  // qmail "--- Below this line is a copy of the message."; OpenSMTPD "Below is a copy of the
+  // original message:".
+  /^[ \t]*-*[ \t]*below (?:this line )?is a copy of the (?:original )?message/im,
   /^[ \t]*-*[ \t]*(?:original|returned|unsent|undelivered|rejected) message(?: headers)?(?: follows?)?[ \t.:]*-*[ \t]*$/im,
   /^[ \t]*-{2,}[ \t]*(?:original|returned|unsent|undelivered) message/im,
   /^[ \t]*-*[ \t]*(?:the )?(?:original )?message headers? follows?[ \t.:]*-*[ \t]*$/im,

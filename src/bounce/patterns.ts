@@ -19,15 +19,21 @@ export interface PhraseRule {
   weight: number;
   /** Where the phrase comes from. */
   source: string;
+  /**
+   * What the phrase itself tells beyond its reason, when it decides the record: a sentence
+   * added to the explanation and the steps that replace the reason's generic ones.
+   */
+  advice?: { summary: string; steps: string[] };
 }
 
-const rule = (id: string, reason: Reason, weight: number, source: string, re: RegExp): PhraseRule => ({
-  id,
-  reason,
-  re,
-  weight,
-  source,
-});
+const rule = (
+  id: string,
+  reason: Reason,
+  weight: number,
+  source: string,
+  re: RegExp,
+  advice?: PhraseRule['advice'],
+): PhraseRule => ({ id, reason, re, weight, source, ...(advice ? { advice } : {}) });
 
 export const PHRASE_RULES: readonly PhraseRule[] = [
   // --- user_unknown ------------------------------------------------------------------------
@@ -99,7 +105,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'user_unknown',
     W.weakPhrase,
     'Mailbox-unavailable wordings',
-    /\bmailbox (?:unavailable|not available)\b|\baddress rejected\b|\brecipient (?:address )?rejected\b(?!: (?:access denied|greylist|relay|delivery not authori[sz]ed))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
+    /\bmailbox (?:unavailable|not available)\b|(?<!sender )\b(?:recipient address|recipient|address) rejected\b(?!: (?:access denied|gr[ae]ylist|relay|delivery not authori[sz]ed))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
   ),
   rule(
     'generic.inactive_address',
@@ -488,6 +494,21 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     W.exactPhrase,
     'Yahoo: 554 5.7.9 "Message not accepted for policy reasons"',
     /not accepted for policy reasons|\[PH01\]/i,
+  ),
+  rule(
+    'generic.greylisting',
+    'policy_violation',
+    W.exactPhrase,
+    'Greylisting replies (RFC 6647): Postgrey "Greylisted, see https://postgrey…", Exim/Rspamd/milter-greylist "greylisted, try again later", "Greylisting in action"',
+    /\bgr[ae]y-?list(?:ed|ing)?\b/i,
+    {
+      summary:
+        'This is greylisting (RFC 6647): the receiving server defers mail from a sender it has not seen before and accepts it when the sending server retries, usually after a few minutes.',
+      steps: [
+        'Nothing to do while your server is still retrying: the message is normally delivered at the next attempt after the greylisting delay.',
+        'If it never gets through, make sure your server retries from the same IP address with the same envelope sender (a pool of changing sending IPs can keep failing greylisting), or ask the recipient’s postmaster to exempt your servers.',
+      ],
+    },
   ),
   rule(
     'generic.policy',

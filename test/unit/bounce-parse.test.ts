@@ -43,6 +43,28 @@ describe('bounce fixtures modelled on documented formats', () => {
     assert.equal(d.original.date, '2024-02-05T17:12:40.000Z');
   });
 
+  it('OpenSMTPD: takes the reply from the notice (its report says only 5.0.0) and stops before the returned message', async () => {
+    const d = await diagnoseBounce(
+      readFileSync(join(FIXTURES, 'real-mta', 'opensmtpd-6.8-mailbox-full-552-5.2.2.eml')),
+    );
+    assert.equal(d.bounces[0]!.replyCode, 552);
+    assert.equal(
+      d.bounces[0]!.diagnostic,
+      '552 5.2.2 <full@remote.test>: Recipient address rejected: Mailbox full, quota exceeded',
+    );
+  });
+
+  it('Postfix delay DSN for greylisting: soft, still being retried, explained as greylisting', async () => {
+    const d = await diagnoseBounce(
+      readFileSync(join(FIXTURES, 'real-mta', 'postfix-3.7-delay-dsn-greylisted-451-4.7.1.eml')),
+    );
+    const b = d.bounces[0]!;
+    assert.equal(b.action, 'delayed');
+    assert.equal(b.hard, false);
+    assert.match(b.explanation.summary, /This is greylisting \(RFC 6647\)/);
+    assert.match(b.explanation.nextSteps[0]!, /Nothing to do while your server is still retrying/);
+  });
+
   it('takes the IP a refusal names as the client IP', async () => {
     const d = await diagnoseBounce(
       readFileSync(join(FIXTURES, 'microsoft365-banned-sending-ip-5.7.606.eml')),
