@@ -371,8 +371,20 @@ function senderAddresses(view: MessageView, original: Original): Set<string> {
 }
 
 /** The text about one recipient, without the address that starts it. */
+/**
+ * Paragraphs MTAs put after the per-recipient reasons (Exim's delay warning: "No action is
+ * required on your part. Delivery attempts will continue…"): the reason ends where they start.
+ */
+const TRAILERS =
+  /^[ \t]*(?:no action is required on your part|delivery attempts will continue|eventually the mail delivery software will give up|this warning may be repeated|you will be notified if|please do not reply to this (?:message|e-?mail))/im;
+
+function withoutTrailer(block: string): string {
+  const m = TRAILERS.exec(block);
+  return m ? block.slice(0, m.index) : block;
+}
+
 function diagnosticOf(block: string, notice: string, recipient: string): string {
-  let text = block;
+  let text = withoutTrailer(block);
   if (!text.trim() || squash(text).replace(/[<>:]/g, '').trim() === recipient)
     text = stripBoilerplate(notice);
   const flat = joinMultiline(squash(text));

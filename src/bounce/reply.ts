@@ -109,12 +109,14 @@ export function findRemoteMta(text: string): string | null {
     /(?:rejected by the server for the recipient domain \S+ by|by|from|connected to|talking to|while talking to)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]+)\]/i,
     /\b([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]{7,})\](?::\d+)?\s*(?:said|did not like|failed|refused|:)/i,
     /while talking to\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?/i,
+    // Exim: "H=mx.example.net [192.0.2.25]" (delay warnings, logs) and "host 192.0.2.25 [192.0.2.25]".
+    /(?:\bH=|\bhost\s+)((?:\d{1,3}\.){3}\d{1,3}|[a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s*\[([0-9a-f:.]+)\]/i,
     /(?:connected to|remote host)\s+(\d{1,3}(?:\.\d{1,3}){3})\b/i,
     /\b(\d{1,3}(?:\.\d{1,3}){3}) (?:does not like recipient|failed after i sent the message|did not like)/i,
   ];
   for (const re of patterns) {
     const m = re.exec(text);
-    if (m) return m[2] ? `${m[1]!.toLowerCase()} [${m[2]}]` : m[1]!.toLowerCase();
+    if (m) return m[2] && m[2] !== m[1] ? `${m[1]!.toLowerCase()} [${m[2]}]` : m[1]!.toLowerCase();
   }
   return null;
 }

@@ -65,6 +65,16 @@ describe('bounce fixtures modelled on documented formats', () => {
     assert.match(b.explanation.nextSteps[0]!, /Nothing to do while your server is still retrying/);
   });
 
+  it('Exim delay warning: the reason stops before "No action is required", the remote MTA from H=', async () => {
+    const d = await diagnoseBounce(
+      readFileSync(join(FIXTURES, 'real-mta', 'exim-4.96-delay-warning-451-4.7.1-truncated.eml')),
+    );
+    const b = d.bounces[0]!;
+    assert.equal(b.action, 'delayed');
+    assert.equal(b.remoteMta, '127.0.0.26');
+    assert.match(b.diagnostic!, /451 4\.7\.1 <deferred@remote\.test>: Recipient addres$/);
+  });
+
   it('takes the IP a refusal names as the client IP', async () => {
     const d = await diagnoseBounce(
       readFileSync(join(FIXTURES, 'microsoft365-banned-sending-ip-5.7.606.eml')),
