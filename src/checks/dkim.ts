@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDkimKey } from '../records/dkim.js';
 import type { Finding } from '../report/model.js';
 import type { SpfResolver } from '../spf/evaluate.js';
-import { defineFindings } from './findings.js';
+import { defineFindings, list } from './findings.js';
 import type { Check } from './types.js';
 
 /**
@@ -201,6 +201,17 @@ function keyFinding(domain: string, k: DkimKey): Finding {
 }
 
 /** Findings from the lookups. Pure. */
+/** "Lookups of 3 selectors failed (a: SERVFAIL, …)", or one phrase when they all failed alike. */
+function errorList(errors: { selector: string; rcode: string }[]): string {
+  const rcodes = new Set(errors.map((e) => e.rcode));
+  if (errors.length > 3 && rcodes.size === 1)
+    return `All ${errors.length} selector lookups failed with ${[...rcodes][0]} (${list(
+      errors.map((e) => e.selector),
+      5,
+    )})`;
+  return `Lookups of ${errors.length} selector${errors.length > 1 ? 's' : ''} failed (${errors.map((e) => `${e.selector}: ${e.rcode}`).join(', ')})`;
+}
+
 export function evaluateDkim(domain: string, data: DkimData, userSelectors: string[]): Finding[] {
   const findings: Finding[] = [];
   for (const s of data.missing) {
@@ -215,7 +226,7 @@ export function evaluateDkim(domain: string, data: DkimData, userSelectors: stri
   if (data.errors.length > 0) {
     findings.push(
       F.make('dkim.selectors', 'error', {
-        summary: `Lookups of ${data.errors.length} selector${data.errors.length > 1 ? 's' : ''} failed (${data.errors.map((e) => `${e.selector}: ${e.rcode}`).join(', ')}); their keys could not be checked.`,
+        summary: `${errorList(data.errors)}; their keys could not be checked.`,
         details: { errors: data.errors },
       }),
     );

@@ -46,3 +46,9 @@ export function defineFindings<Id extends string>(
     },
   };
 }
+
+/** "a, b, c, d, e and 2 more": a list of values for a finding's sentence. */
+export function list(items: readonly string[], max = 5): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}

@@ -5,7 +5,7 @@ import { describeFailure, isDefinite } from '../dns/types.js';
 import type { DnsAnswer, RecordOf } from '../dns/types.js';
 import { MxSetSchema } from '../report/model.js';
 import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
-import { defineFindings } from './findings.js';
+import { defineFindings, list } from './findings.js';
 import type { Check, CheckContext } from './types.js';
 
 /**
@@ -104,11 +104,6 @@ function addressesOf(answers: AddressAnswers): MxAddress[] {
     family: r.type === 'A' ? 4 : 6,
     category: classifyAddress(r.address).category,
   }));
-}
-
-function list(items: string[], max = 5): string {
-  if (items.length <= max) return items.join(', ');
-  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }
 
 function hostFrom(

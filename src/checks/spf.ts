@@ -2,7 +2,7 @@ import { parseSpf } from '../records/spf.js';
 import { analyseSpf, nodesOf, pathTo, SpfAnalysisSchema } from '../spf/analyse.js';
 import type { SpfAnalysis, SpfNode } from '../spf/analyse.js';
 import type { Finding } from '../report/model.js';
-import { defineFindings } from './findings.js';
+import { defineFindings, list } from './findings.js';
 import type { Check } from './types.js';
 
 /**
@@ -71,11 +71,6 @@ const F = defineFindings('spf', {
 
 /** RFC 7208 §3.4: keep records small enough for a 512-octet UDP answer. */
 const SIZE_LIMIT = 450;
-
-function list(items: string[], max = 5): string {
-  if (items.length <= max) return items.join(', ');
-  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
-}
 
 function branch(tree: SpfNode, node: SpfNode): string {
   return (pathTo(tree, node) ?? [node.domain]).join(' → ');

@@ -144,6 +144,14 @@ describe('dmarc and dkim checks', () => {
       assert.match(finding(await dkim('dkim-pkcs1.example.com'), 'dkim.key', 'warn').summary, /PKCS#1/);
     });
 
+    it('says in one phrase when every selector lookup failed alike', async () => {
+      const f = finding(await dkim('dkim-servfail.example.com'), 'dkim.selectors', 'error');
+      assert.match(
+        f.summary,
+        /^All \d+ selector lookups failed with SERVFAIL \(default, dkim, mail, email, smtp and \d+ more\); their keys could not be checked\.$/,
+      );
+    });
+
     it('says that finding no selector proves nothing, and fails a named selector that is missing', async () => {
       const report = await dkim('dkim-none.example.com');
       assert.match(finding(report, 'dkim.selectors', 'info').summary, /does not prove/);
