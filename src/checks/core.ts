@@ -19,7 +19,7 @@ export const CORE = defineFindings('core', {
     title: 'DNS resolver',
     statuses: ['pass', 'warn', 'error'],
     meaning:
-      'The configured resolvers answered (pass); some queries timed out or failed (warn); no resolver answered at all (error: nothing in the report can be trusted).',
+      'The configured resolvers answered (pass); some queries timed out or failed, or a resolver does not offer recursion — an authoritative-only server answers only for its own zones (warn); no resolver answered at all (error: nothing in the report can be trusted).',
   },
   'pipeline.check_error': {
     title: 'Check failed',
@@ -90,6 +90,19 @@ export function resolverFinding(log: readonly DnsLogEntry[], resolvers: string[]
       summary: `No DNS resolver answered (${servers}, from ${source}): ${failed[0]?.error ?? 'no answer'}. Nothing in this report could be determined.`,
       remedy: `Check network access to the resolver, or name another with --resolver ip[:port] or MXDOCTOR_RESOLVERS.`,
       details,
+    });
+  }
+  // A server that answers but never offers recursion is an authoritative server named as
+  // a resolver: every name outside its zones comes back REFUSED.
+  const nonRecursive = [...new Set(answered.map((e) => e.server))].filter((server) =>
+    answered.every((e) => e.server !== server || e.ra === false),
+  );
+  if (nonRecursive.length > 0) {
+    const refused = answered.filter((e) => nonRecursive.includes(e.server) && e.rcode === 'REFUSED').length;
+    return CORE.make('dns.resolver', 'warn', {
+      summary: `${nonRecursive.join(', ')} does not offer recursion (no RA flag in its answers): it is an authoritative-only server, not a resolver. It answers only for its own zones${refused ? ` and refused ${refused} of ${log.length} queries` : ''}; findings about other names are "error", and DNSSEC status cannot be known.${failed.length ? ` ${failed.length} queries got no answer.` : ''}`,
+      remedy: `Name a recursive (ideally validating) resolver with --resolver ip[:port] or MXDOCTOR_RESOLVERS, e.g. a local Unbound.`,
+      details: { ...details, nonRecursive },
     });
   }
   if (failed.length > 0) {

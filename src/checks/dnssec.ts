@@ -51,6 +51,7 @@ function statusFinding(
   what: string,
   status: DnssecStatus,
   rcode: string,
+  validates: boolean | null,
   subject?: { host: string },
 ): Finding {
   const s = subject ? { subject } : {};
@@ -77,7 +78,10 @@ function statusFinding(
       });
     case 'unknown':
       return F.make(id, 'error', {
-        summary: `DNSSEC status of ${what} is unknown: the configured resolver does not validate (it sets no AD bit even for the signed root zone), so signed and unsigned answers look the same.`,
+        summary:
+          validates === null
+            ? `DNSSEC status of ${what} is unknown: its answer carried no AD flag, and the configured resolver could not answer for the signed root zone, so whether it validates at all cannot be told.`
+            : `DNSSEC status of ${what} is unknown: the configured resolver does not validate (it sets no AD bit even for the signed root zone), so signed and unsigned answers look the same.`,
         remedy: UNKNOWN_REMEDY,
         ...s,
         details: { status },
@@ -92,9 +96,12 @@ function statusFinding(
 }
 
 export function evaluateDnssec(domain: string, data: DnssecData): Finding[] {
-  const findings = [statusFinding('dnssec.domain', domain, data.domain.status, data.domain.rcode)];
+  const v = data.resolverValidates;
+  const findings = [statusFinding('dnssec.domain', domain, data.domain.status, data.domain.rcode, v)];
   for (const m of data.mx) {
-    findings.push(statusFinding('dnssec.mx', `the MX host ${m.host}`, m.status, m.rcode, { host: m.host }));
+    findings.push(
+      statusFinding('dnssec.mx', `the MX host ${m.host}`, m.status, m.rcode, v, { host: m.host }),
+    );
   }
   return findings;
 }

@@ -232,6 +232,7 @@ export class DnsClient {
           rcode: message.rcode,
           answers: message.answers.length,
           ad: message.ad,
+          ra: message.ra,
           truncated: message.truncated,
           ms: Math.round(performance.now() - t0),
         });

@@ -196,6 +196,8 @@ export interface DnsLogEntry {
   rcode: DnsRcode;
   answers: number;
   ad: boolean;
+  /** Recursion available (RA); absent when no answer came. */
+  ra?: boolean;
   truncated: boolean;
   ms: number;
   /** Milliseconds since the log was created (the start of the check). */

@@ -35,6 +35,8 @@ export interface DecodedMessage {
   rcode: DnsRcode;
   truncated: boolean;
   ad: boolean;
+  /** Recursion available (RA): unset by authoritative-only servers. */
+  ra: boolean;
   questionName?: string;
   questionType?: number;
   answers: DnsRecord[];
@@ -178,6 +180,7 @@ export function decodeResponse(buffer: Buffer): DecodedMessage {
     qr: number;
     tc: number;
     ad: number;
+    ra: number;
     rcode: number;
   };
   const convert = (list: unknown[]): DnsRecord[] =>
@@ -192,6 +195,7 @@ export function decodeResponse(buffer: Buffer): DecodedMessage {
     rcode: RCODES[header.rcode] ?? 'OTHER',
     truncated: header.tc === 1,
     ad: header.ad === 1,
+    ra: header.ra === 1,
     answers: convert(packet.answers ?? []),
     authorities: convert(packet.authorities ?? []),
   };

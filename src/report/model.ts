@@ -57,6 +57,10 @@ export const DnsLogEntrySchema = z.object({
   ]),
   answers: z.number().int(),
   ad: z.boolean(),
+  ra: z
+    .boolean()
+    .optional()
+    .describe('Recursion available: false when the server is authoritative-only (absent without an answer)'),
   truncated: z.boolean(),
   ms: z.number(),
   atMs: z.number(),

@@ -217,6 +217,38 @@ describe('mxdoctor check: MX resolution', () => {
     assert.equal(report.dnsLog.find((q) => q.type === 'MX')!.rcode, 'REFUSED');
   });
 
+  it('warns when the "resolver" is an authoritative-only server (no recursion)', async () => {
+    const nsd = await startFixtureDns({ zones: MX_ZONES, recursion: false });
+    try {
+      const result = await runMxdoctor([
+        'check',
+        'two-mx.example.com',
+        '--json',
+        '--no-smtp',
+        '--resolver',
+        nsd.address,
+      ]);
+      const report = JSON.parse(result.stdout) as Report;
+      assert.deepEqual(validate(report), []);
+      const f = report.checks.find((c) => c.id === 'dns.resolver')!;
+      assert.equal(f.status, 'warn');
+      assert.match(
+        f.summary,
+        /^127\.0\.0\.1:\d+ does not offer recursion \(no RA flag in its answers\): it is an authoritative-only server/,
+      );
+      assert.match(f.summary, /refused \d+ of \d+ queries/);
+      assert.ok(report.dnsLog.every((e) => e.ra === false));
+      assert.deepEqual(findings(report), [
+        'mx.dangling:pass',
+        'mx.ipv6:pass',
+        'mx.private_address:pass',
+        'mx.records:pass',
+      ]);
+    } finally {
+      await nsd.stop();
+    }
+  });
+
   it('reports a resolver that never answers as a timeout error, within its deadline', async () => {
     const t0 = Date.now();
     const { report } = await check('silent.example.com');

@@ -50,6 +50,11 @@ export interface FixtureDnsOptions {
   /** Set AD on NOERROR/NXDOMAIN answers, emulating a validating resolver. */
   ad?: boolean;
   ttl?: number;
+  /**
+   * false: behave like an authoritative-only server (NSD, Knot) — no RA flag, and REFUSED for
+   * names outside the zones it serves.
+   */
+  recursion?: boolean;
 }
 
 export interface LoggedQuery {
@@ -144,12 +149,14 @@ export class FixtureDns {
   private readonly behaviour = new Map<string, NameBehaviour>();
   private readonly ttl: number;
   private ad: boolean;
+  private readonly recursion: boolean;
 
   constructor(options: FixtureDnsOptions) {
     for (const [name, records] of Object.entries(options.zones)) this.zones.set(lower(name), records);
     for (const [name, b] of Object.entries(options.behaviour ?? {})) this.behaviour.set(lower(name), b);
     this.ttl = options.ttl ?? 300;
     this.ad = options.ad ?? false;
+    this.recursion = options.recursion ?? true;
   }
 
   /** "127.0.0.1:port", for --resolver and MXDOCTOR_RESOLVERS. */
@@ -166,6 +173,14 @@ export class FixtureDns {
   setBehaviour(name: string, behaviour: NameBehaviour | undefined): void {
     if (behaviour) this.behaviour.set(lower(name), behaviour);
     else this.behaviour.delete(lower(name));
+  }
+
+  /** Whether a name is at or under (or above) a name of the fixture zones. */
+  private serves(qname: string): boolean {
+    for (const name of this.zones.keys()) {
+      if (name === qname || qname.endsWith(`.${name}`) || name.endsWith(`.${qname}`)) return true;
+    }
+    return false;
   }
 
   setAd(ad: boolean): void {
@@ -246,7 +261,7 @@ export class FixtureDns {
       rinfo && typeof (rinfo as { write?: unknown }).write === 'function' ? 'tcp' : 'udp';
     const response = dns2.Packet.createResponseFromRequest(request);
     const rh = response.header as unknown as Record<string, number>;
-    rh.ra = 1;
+    rh.ra = this.recursion ? 1 : 0;
     if (!question) {
       rh.rcode = 1;
       send(response);
@@ -270,7 +285,7 @@ export class FixtureDns {
         send(response);
         return;
       }
-      if (b.refused) {
+      if (b.refused || (!this.recursion && !this.serves(qname))) {
         rh.rcode = 5;
         send(response);
         return;

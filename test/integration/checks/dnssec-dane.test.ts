@@ -144,6 +144,21 @@ describe('DNSSEC and DANE', () => {
     assert.match(finding(report, 'dane.tlsa').summary, /unknown: the resolver does not validate/);
   });
 
+  it('says why it is unknown when the resolver cannot even answer for the root (an authoritative-only server)', async () => {
+    const { '': _root, ...withoutRoot } = zones;
+    const nsd = await startFixtureDns({ zones: withoutRoot, recursion: false });
+    try {
+      const report = await runChecksAgainst(nsd, 'dane.example.com', checks());
+      assert.equal((report.data.dnssec as DnssecData).resolverValidates, null);
+      assert.match(
+        finding(report, 'dnssec.domain', 'error').summary,
+        /no AD flag, and the configured resolver could not answer for the signed root zone/,
+      );
+    } finally {
+      await nsd.stop();
+    }
+  });
+
   it('passes secure TLSA records matching the presented certificate, per MX address', async () => {
     const smtp = fakeSmtp([
       observation('mx.dane.example.com', '93.184.216.70', [good, ca]),
