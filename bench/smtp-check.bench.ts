@@ -71,6 +71,8 @@ try {
     ['multi.test', []],
     ['openrelay.test', []],
     ['legacy.test', []],
+    ['postscreen.test', ['--verify', 'alice@postscreen.test']],
+    ['lookupfail.test', ['--verify', 'alice@lookupfail.test']],
     ['nullmx.test', []],
   ];
   const table: { domain: string; args: string[]; ms: number; findings: string[] }[] = [];

@@ -161,6 +161,26 @@ interface RawSession {
   bannerHostname?: unknown;
   ehloHostname?: unknown;
   transcript?: unknown;
+  kind?: unknown;
+  cached?: unknown;
+}
+
+/** What each kind of SMTP session was for (src/smtp/model.ts SessionKindSchema), in words. */
+const SESSION_KIND_TEXT: Record<string, string> = {
+  rcpt: 'recipient tests',
+  reconnect: 'reconnect: the first session deferred every recipient',
+  plain_fallback: 'recipients without TLS, after the handshake failed',
+  legacy_tls: 'TLS 1.0/1.1 handshake',
+  greylist_retry: 'greylisted recipients asked again',
+};
+
+function transcriptTitle(s: RawSession): string {
+  const where = [s.host, s.address].filter((x) => typeof x === 'string').join(' ');
+  const kind = typeof s.kind === 'string' ? SESSION_KIND_TEXT[s.kind] : undefined;
+  const storedAt = (s.cached as { storedAt?: unknown } | undefined)?.storedAt;
+  const cached = typeof storedAt === 'string' ? `cached, observed ${storedAt}` : undefined;
+  const notes = [kind, cached].filter(Boolean);
+  return notes.length ? `${where} — ${notes.join('; ')}` : where;
 }
 
 function bannerOf(s: RawSession): string | undefined {
@@ -249,7 +269,7 @@ export function reportView(report: Report, checks: readonly Check[], now = new D
   const transcripts: TranscriptView[] = rawSessions
     .filter((s) => Array.isArray(s.transcript) && (s.transcript as unknown[]).length > 0)
     .map((s) => ({
-      title: [s.host, s.address].filter((x) => typeof x === 'string').join(' '),
+      title: transcriptTitle(s),
       lines: (s.transcript as unknown[]).map(transcriptLine),
     }));
 
