@@ -196,6 +196,10 @@ export class FixtureDns {
           this.handle(request, send, rinfo),
       });
       server.on('requestError', () => {});
+      // dns2 re-emits its sockets' errors on the server: without a listener, the EADDRINUSE of
+      // a TCP port another process took between our UDP bind and TCP listen would be thrown
+      // as an uncaught exception instead of reaching the retry below.
+      server.on('error', () => {});
       try {
         // UDP first on an ephemeral port, then TCP on the same number (the client falls back to TCP on TC).
         const udp = (
