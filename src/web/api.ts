@@ -4,7 +4,7 @@ import { normalizeDomain } from '../input/domain.js';
 import type { CheckStatus } from '../queue/jobs.js';
 import type { ReportMeta } from '../redis/report-store.js';
 import type { AppDeps } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError, limitParam } from './errors.js';
 import { parseCheckRequest } from './schemas.js';
 import { apiTokenAuth } from './security.js';
 
@@ -130,19 +130,7 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
     .get(async (req, res) => {
       const d = normalizeDomain(String(req.params.domain));
       if (!d.ok) throw new HttpError(400, 'invalid_request', d.error, 'domain');
-      const rawLimit = req.query.limit;
-      let limit = 20;
-      if (rawLimit !== undefined) {
-        if (
-          typeof rawLimit !== 'string' ||
-          !/^\d{1,3}$/.test(rawLimit) ||
-          Number(rawLimit) < 1 ||
-          Number(rawLimit) > 100
-        ) {
-          throw new HttpError(400, 'invalid_request', 'limit must be a whole number from 1 to 100.', 'limit');
-        }
-        limit = Number(rawLimit);
-      }
+      const limit = limitParam(req.query.limit, 20, 100);
       const list = await deps.store.listByDomain(d.domain.ascii, limit);
       res.json({ domain: { ascii: d.domain.ascii, unicode: d.domain.unicode }, checks: list.map(metaBody) });
     })

@@ -1,3 +1,4 @@
+import { streamProgress } from './progress-stream.js';
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { BOUNCE_ACCEPTS, formatSize } from '../bounce/index.js';
@@ -185,48 +186,8 @@ export function bouncePagesRouter(
   router.get('/bounces/:id/events', async (req, res) => {
     const id = req.params.id;
     if (!JOB_ID_PATTERN.test(id)) throw notFound();
-    const hub = deps.bounces.events;
     res.locals.jobId = id;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
-    });
-    res.write('retry: 3000\n\n');
-    let ended = false;
-    const send = (event: string, data: unknown): void => {
-      if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    // Subscribe before reading the state, so no event between the two is lost.
-    const unsubscribe =
-      hub?.subscribe(id, (e) => {
-        if (e.type === 'progress') send('progress', e.progress);
-        else if (e.type === 'closing') end();
-        else {
-          send('done', { status: e.type === 'completed' ? 'completed' : 'failed' });
-          end();
-        }
-      }) ?? (() => {});
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    function end(): void {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      res.end();
-    }
-    req.on('close', end);
-    try {
-      const status = await queue.status(id);
-      if (!status || !(status.state === 'queued' || status.state === 'active')) {
-        send('done', { status: status?.state ?? 'gone' });
-        end();
-      } else if (status.progress) send('progress', status.progress);
-    } catch (err) {
-      req.log.warn({ err: { message: (err as Error).message } }, 'progress stream ended: state unavailable');
-      end();
-    }
+    await streamProgress(req, res, id, deps.bounces.events, (jobId) => queue.status(jobId));
   });
 
   return router;

@@ -124,3 +124,11 @@ export function errorHandler(renderHtml: HtmlErrorRenderer) {
 
 /** Express 5 forwards rejected promises to the error handler; this keeps handlers typed. */
 export type AsyncHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+
+/** The `limit` query parameter: a whole number from 1 to `max`, `fallback` when absent. */
+export function limitParam(raw: unknown, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw new HttpError(400, 'invalid_request', `limit must be a whole number from 1 to ${max}.`, 'limit');
+  return Number(raw);
+}

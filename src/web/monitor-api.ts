@@ -5,7 +5,7 @@ import { publicMonitor, scheduleText } from '../monitor/model.js';
 import type { MonitorService } from '../monitor/service.js';
 import type { LastRun } from '../monitor/store.js';
 import type { AppDeps } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError, limitParam } from './errors.js';
 import { accessOf } from './monitor-auth.js';
 import type { Access } from './monitor-auth.js';
 
@@ -185,18 +185,7 @@ export function monitorApiRouter(
     .route('/monitors/:id/runs')
     .get(view, async (req, res) => {
       const m = await load(req);
-      const rawLimit = req.query.limit;
-      let limit = 50;
-      if (rawLimit !== undefined) {
-        if (
-          typeof rawLimit !== 'string' ||
-          !/^\d{1,3}$/.test(rawLimit) ||
-          Number(rawLimit) < 1 ||
-          Number(rawLimit) > 500
-        )
-          throw new HttpError(400, 'invalid_request', 'limit must be a whole number from 1 to 500.', 'limit');
-        limit = Number(rawLimit);
-      }
+      const limit = limitParam(req.query.limit, 50, 500);
       const before = req.query.before;
       if (before !== undefined && (typeof before !== 'string' || Number.isNaN(Date.parse(before))))
         throw new HttpError(

@@ -1,3 +1,4 @@
+import { streamProgress } from './progress-stream.js';
 import { Router } from 'express';
 import express from 'express';
 import type { Request, Response } from 'express';
@@ -179,45 +180,7 @@ export function pagesRouter(
     const id = req.params.id;
     if (!JOB_ID_PATTERN.test(id)) throw notFound();
     res.locals.jobId = id;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
-    });
-    res.write('retry: 3000\n\n');
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      res.end();
-    };
-    const send = (event: string, data: unknown): void => {
-      if (!ended) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    // Subscribe before reading the state, so no event between the two is lost.
-    const unsubscribe = deps.events.subscribe(id, (e) => {
-      if (e.type === 'progress') send('progress', e.progress);
-      else if (e.type === 'closing') end();
-      else {
-        send('done', { status: e.type === 'completed' ? 'completed' : 'failed' });
-        end();
-      }
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', end);
-    try {
-      const status = await deps.queue.status(id);
-      if (!status || status.state === 'completed' || status.state === 'failed') {
-        send('done', { status: status?.state ?? 'gone' });
-        end();
-      } else if (status.progress) send('progress', status.progress);
-    } catch (err) {
-      req.log.warn({ err: { message: (err as Error).message } }, 'progress stream ended: state unavailable');
-      end();
-    }
+    await streamProgress(req, res, id, deps.events, (jobId) => deps.queue.status(jobId));
   });
 
   router.get('/checks/:id/report.json', async (req, res) => {

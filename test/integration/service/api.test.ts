@@ -189,6 +189,14 @@ describe('JSON API against a real Redis and worker', () => {
       message: /Content-Type must be application\/json/,
     },
     {
+      name: 'a list limit out of range',
+      send: () => fetch(`${t.url}/api/v1/domains/shop.example.com/checks?limit=101`),
+      status: 400,
+      code: 'invalid_request',
+      field: 'limit',
+      message: /^limit must be a whole number from 1 to 100\.$/,
+    },
+    {
       name: 'an unknown check id',
       send: () => fetch(`${t.url}/api/v1/checks/AAAAAAAAAAAAAAAAAAAAAA`),
       status: 404,

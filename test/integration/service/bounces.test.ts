@@ -361,6 +361,27 @@ describe('bounce diagnosis through the web pages', () => {
     assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'), 'escaped markup is shown');
   });
 
+  it('ends the live progress stream of a finished diagnosis at once, and of an unknown one as gone', async () => {
+    const { cookie, token } = await session();
+    const form = new FormData();
+    form.set('_csrf', token);
+    form.set('message', BLOCKED);
+    form.set('noSmtp', '1');
+    const id = ((await submit(form, cookie)).headers.get('location') ?? '').split('/').pop()!;
+    for (let i = 0; i < 300; i++) {
+      const html = await (await fetch(`${t.url}/bounces/${id}`)).text();
+      if (!html.includes('id="progress"')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const done = await fetch(`${t.url}/bounces/${id}/events`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(done.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.match(await done.text(), /event: done\ndata: \{"status":"completed"\}/);
+    const gone = await fetch(`${t.url}/bounces/AAAAAAAAAAAAAAAAAAAAAA/events`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.match(await gone.text(), /event: done\ndata: \{"status":"gone"\}/);
+  });
+
   it('refuses a post without the CSRF token, and says what is wrong next to the field', async () => {
     const { cookie, token } = await session();
     const noToken = new FormData();

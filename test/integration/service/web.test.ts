@@ -79,6 +79,47 @@ describe('web edge: pages, security, operations', () => {
     assert.match(done, /SMTP off/);
   });
 
+  it('streams live progress as Server-Sent Events until the check is done', async () => {
+    /** Reads an event stream to its end (or 20 s) and returns its events. */
+    async function events(
+      path: string,
+    ): Promise<{ type: string | null; events: { event: string; data: unknown }[] }> {
+      const res = await fetch(`${t.url}${path}`, { signal: AbortSignal.timeout(20_000) });
+      const text = await res.text();
+      const events = text
+        .split('\n\n')
+        .map((block) => ({
+          event: /^event: (.+)$/m.exec(block)?.[1] ?? '',
+          data: /^data: (.+)$/m.exec(block)?.[1],
+        }))
+        .filter((e) => e.event)
+        .map((e) => ({ event: e.event, data: JSON.parse(e.data ?? 'null') as unknown }));
+      return { type: res.headers.get('content-type'), events };
+    }
+    const worker = t.service.worker!;
+    await worker.pause();
+    const res = await fetch(`${t.url}/api/v1/checks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ domain: 'stream.example.com', options: { smtp: false } }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const live = events(`/checks/${id}/events`);
+    await new Promise((r) => setTimeout(r, 200));
+    worker.resume();
+    const { type, events: seen } = await live;
+    assert.equal(type, 'text/event-stream; charset=utf-8');
+    assert.ok(seen.filter((e) => e.event === 'progress').length >= 1, 'progress while it ran');
+    assert.deepEqual(seen.at(-1), { event: 'done', data: { status: 'completed' } });
+    // A finished check answers "done" at once; an unknown one "gone".
+    assert.deepEqual((await events(`/checks/${id}/events`)).events, [
+      { event: 'done', data: { status: 'completed' } },
+    ]);
+    assert.deepEqual((await events('/checks/AAAAAAAAAAAAAAAAAAAAAA/events')).events, [
+      { event: 'done', data: { status: 'gone' } },
+    ]);
+  });
+
   it('shows validation errors next to the fields with what is accepted (400)', async () => {
     const { cookie, token } = await formSession(t.url);
     const res = await postForm(
