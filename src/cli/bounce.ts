@@ -1,39 +1,18 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
-import { colorEnabled, loadConfig, parseZoneList } from '../config.js';
-import type { ConfigOverrides, ResolverAddress } from '../config.js';
-import { collectResolver, durationFlag } from './check.js';
+import { colorEnabled, loadConfig } from '../config.js';
+import type { ConfigOverrides } from '../config.js';
+import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './check.js';
+import type { EngineFlags } from './check.js';
 import { EXIT, UsageError } from './errors.js';
 
-interface BounceFlags {
+interface BounceFlags extends EngineFlags {
   json?: boolean;
   followup?: boolean;
   smtp?: boolean;
-  resolver?: ResolverAddress[];
-  allowPrivate?: boolean;
-  timeout?: number;
-  dnsTimeout?: number;
-  port?: number;
-  helo?: string;
-  mailFrom?: string;
-  caFile?: string;
   dnsbl?: string[];
   verbose?: boolean;
-}
-
-function collectDnsbl(value: string, previous: string[] = []): string[] {
-  try {
-    return [...previous, ...parseZoneList(value, '--dnsbl')];
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function portFlag(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535)
-    throw new UsageError(`--port ${JSON.stringify(value)} is not a TCP port; give a number from 1 to 65535`);
-  return Number(value);
 }
 
 /** Reads a file or standard input, refusing (without reading on) anything over `max` bytes. */
@@ -139,18 +118,7 @@ Examples:
     )
     .action(async (file: string | undefined, flags: BounceFlags) => {
       const overrides: ConfigOverrides = {
-        dns: {
-          ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
-          ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
-        },
-        net: flags.allowPrivate ? { allowPrivate: true } : {},
-        check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
-        smtp: flags.port !== undefined ? { port: flags.port } : {},
-        probe: {
-          ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
-          ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
-        },
-        tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
+        ...engineOverrides(flags),
         dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
       };
       const config = loadConfig(undefined, overrides);

@@ -12,18 +12,40 @@ import { EXIT, UsageError } from './errors.js';
 import { formatReport } from './format.js';
 import { formatNagios } from './nagios.js';
 
-interface CheckFlags {
-  json?: boolean;
+/** The flags that set how the check engine talks to DNS and SMTP servers (check and bounce). */
+export interface EngineFlags {
   resolver?: ResolverAddress[];
   allowPrivate?: boolean;
   timeout?: number;
   dnsTimeout?: number;
   port?: number;
-  verbose?: boolean;
-  verify?: string[];
-  caFile?: string;
   helo?: string;
   mailFrom?: string;
+  caFile?: string;
+}
+
+/** Configuration overrides from the engine flags; the rest comes from the environment. */
+export function engineOverrides(flags: EngineFlags): ConfigOverrides {
+  return {
+    dns: {
+      ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
+      ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
+    },
+    net: flags.allowPrivate ? { allowPrivate: true } : {},
+    check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
+    smtp: flags.port !== undefined ? { port: flags.port } : {},
+    probe: {
+      ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
+      ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
+    },
+    tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
+  };
+}
+
+interface CheckFlags extends EngineFlags {
+  json?: boolean;
+  verbose?: boolean;
+  verify?: string[];
   smtp?: boolean;
   greylistRetry?: number;
   dkimSelector?: string[];
@@ -41,7 +63,7 @@ function collectSelector(value: string, previous: string[] = []): string[] {
   return [...previous, s];
 }
 
-function collectDnsbl(value: string, previous: string[] = []): string[] {
+export function collectDnsbl(value: string, previous: string[] = []): string[] {
   try {
     return [...previous, ...parseZoneList(value, '--dnsbl')];
   } catch (err) {
@@ -100,7 +122,7 @@ export function durationFlag(flag: string) {
   };
 }
 
-function portFlag(value: string): number {
+export function portFlag(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
     throw new UsageError(`--port ${JSON.stringify(value)} must be a port number from 1 to 65535`);
   }
@@ -189,21 +211,7 @@ Examples:
         throw new UsageError('--nagios and --json cannot be combined; choose one output');
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
-      const overrides: ConfigOverrides = {
-        dns: {
-          ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
-          ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
-        },
-        net: flags.allowPrivate ? { allowPrivate: true } : {},
-        check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
-        smtp: flags.port !== undefined ? { port: flags.port } : {},
-        probe: {
-          ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
-          ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
-        },
-        tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
-      };
-      const config = loadConfig(undefined, overrides);
+      const config = loadConfig(undefined, engineOverrides(flags));
       const greylistRetryMs = flags.greylistRetry ?? config.smtp.greylistRetryMs;
       // The retry waits inside the check: give the deadline that much more, unless set explicitly.
       if (greylistRetryMs > 0 && flags.timeout === undefined) config.check.deadlineMs += greylistRetryMs;
