@@ -1094,58 +1094,39 @@ function recipientFindings(facts: SmtpFacts): {
     const title = `Recipient ${address}`;
     const why = verdictWhy(result, recipientSession(probe));
     const details = { ...record };
-    if (risky)
+    const verify = (status: Status, summary: string, remedy?: string): void => {
       findings.push(
-        F.make('rcpt.verify', 'warn', {
-          title,
-          summary: `${address}: risky — accepted (${why}), but ${facts.domain} accepts every address, so this does not show that the mailbox exists.`,
-          subject,
-          details,
-        }),
+        F.make('rcpt.verify', status, { title, summary, subject, details, ...(remedy ? { remedy } : {}) }),
       );
-    else if (result.verdict === 'deliverable')
-      findings.push(
-        F.make('rcpt.verify', 'pass', {
-          title,
-          summary: `${address} is deliverable: ${why}.`,
-          subject,
-          details,
-        }),
+    };
+    if (risky)
+      verify(
+        'warn',
+        `${address}: risky — accepted (${why}), but ${facts.domain} accepts every address, so this does not show that the mailbox exists.`,
+      );
+    else if (result.verdict === 'deliverable') verify('pass', `${address} is deliverable: ${why}.`);
+    else if (result.verdict === 'undeliverable' && result.reason === 'relay_denied')
+      verify(
+        'fail',
+        `${address} is undeliverable through ${probe.host}: the server refuses mail for ${facts.domain} (${why}).`,
+        `Configure ${probe.host} to accept mail for ${facts.domain}.`,
       );
     else if (result.verdict === 'undeliverable')
-      findings.push(
-        F.make('rcpt.verify', 'fail', {
-          title,
-          summary:
-            result.reason === 'relay_denied'
-              ? `${address} is undeliverable through ${probe.host}: the server refuses mail for ${facts.domain} (${why}).`
-              : `${address} is undeliverable: ${why}.`,
-          remedy:
-            result.reason === 'relay_denied'
-              ? `Configure ${probe.host} to accept mail for ${facts.domain}.`
-              : `Check the spelling of the address; if it should exist, create the mailbox or alias.`,
-          subject,
-          details,
-        }),
+      verify(
+        'fail',
+        `${address} is undeliverable: ${why}.`,
+        'Check the spelling of the address; if it should exist, create the mailbox or alias.',
       );
     else if (result.verdict === 'mailbox_full')
-      findings.push(
-        F.make('rcpt.verify', result.reply && result.reply.code >= 500 ? 'fail' : 'warn', {
-          title,
-          summary: `${address} exists but its mailbox is full: ${why}.`,
-          remedy: 'The mailbox owner must make room (or the quota be raised).',
-          subject,
-          details,
-        }),
+      verify(
+        result.reply && result.reply.code >= 500 ? 'fail' : 'warn',
+        `${address} exists but its mailbox is full: ${why}.`,
+        'The mailbox owner must make room (or the quota be raised).',
       );
     else
-      findings.push(
-        F.make('rcpt.verify', 'error', {
-          title,
-          summary: `Could not verify ${address}: ${verdictText(result.verdict)} — ${why}.${result.verdict === 'greylisted' && facts.greylistRetryMs === 0 ? ' Run again with --greylist-retry 5m to ask again after the greylisting delay.' : ''}`,
-          subject,
-          details,
-        }),
+      verify(
+        'error',
+        `Could not verify ${address}: ${verdictText(result.verdict)} — ${why}.${result.verdict === 'greylisted' && facts.greylistRetryMs === 0 ? ' Run again with --greylist-retry 5m to ask again after the greylisting delay.' : ''}`,
       );
   }
   return { findings, recipients, catchAll, perProbeCatchAll };
