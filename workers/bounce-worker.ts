@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { QUEUE_BOUNCES } from '../src/queue/bounce-jobs.js';
 import { createBounceProcessor } from '../src/queue/bounce-processor.js';
 import type { BounceProcessorDeps } from '../src/queue/bounce-processor.js';
+import { logWorkerTrouble, workerOptions } from './common.js';
 
 /**
  * The BullMQ worker of the `bounces` queue: wiring only. The processor
@@ -17,15 +18,11 @@ export interface BounceWorkerDeps extends BounceProcessorDeps {
 
 export function createBounceWorker(deps: BounceWorkerDeps): Worker {
   const { config, log } = deps;
-  const worker = new Worker(QUEUE_BOUNCES, createBounceProcessor(deps), {
-    connection: deps.connection,
-    prefix: config.redis.prefix,
-    concurrency: config.bounce.concurrency,
-    lockDuration: config.queue.lockMs,
-    stalledInterval: config.queue.lockMs,
-    maxStalledCount: 2,
-    autorun: true,
-  });
+  const worker = new Worker(
+    QUEUE_BOUNCES,
+    createBounceProcessor(deps),
+    workerOptions(deps.connection, config, config.bounce.concurrency),
+  );
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -36,11 +33,6 @@ export function createBounceWorker(deps: BounceWorkerDeps): Worker {
     // Nobody will read the bounce text again: do not keep it until its TTL.
     if (final && job.id) deps.store.deleteInput(job.id).catch(() => {});
   });
-  worker.on('stalled', (jobId) => {
-    log.warn({ jobId }, 'bounce diagnosis stalled (its worker stopped renewing the lock); running it again');
-  });
-  worker.on('error', (err) => {
-    log.error({ err: { message: err.message } }, 'bounce worker error');
-  });
+  logWorkerTrouble(worker, log, 'bounce diagnosis');
   return worker;
 }

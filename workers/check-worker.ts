@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { createProcessor, onJobFailedForGood } from '../src/queue/processor.js';
 import type { ProcessorDeps } from '../src/queue/processor.js';
 import { QUEUE_CHECKS } from '../src/queue/names.js';
+import { logWorkerTrouble, workerOptions } from './common.js';
 
 /**
  * The BullMQ worker of the `checks` queue: wiring only. The processor (src/queue/processor.ts)
@@ -16,16 +17,11 @@ export interface CheckWorkerDeps extends ProcessorDeps {
 
 export function createCheckWorker(deps: CheckWorkerDeps): Worker {
   const { config, log } = deps;
-  const worker = new Worker(QUEUE_CHECKS, createProcessor(deps), {
-    connection: deps.connection,
-    prefix: config.redis.prefix,
-    concurrency: config.queue.concurrency,
-    lockDuration: config.queue.lockMs,
-    stalledInterval: config.queue.lockMs,
-    // A job whose worker died is run again; twice in a row means something about it kills workers.
-    maxStalledCount: 2,
-    autorun: true,
-  });
+  const worker = new Worker(
+    QUEUE_CHECKS,
+    createProcessor(deps),
+    workerOptions(deps.connection, config, config.queue.concurrency),
+  );
   worker.on('failed', (job, err) => {
     if (!job) return;
     // Monitoring jobs log their own outcomes (src/monitor/jobs.ts).
@@ -49,11 +45,6 @@ export function createCheckWorker(deps: CheckWorkerDeps): Worker {
       () => {},
     );
   });
-  worker.on('stalled', (jobId) => {
-    log.warn({ jobId }, 'check stalled (its worker stopped renewing the lock); running it again');
-  });
-  worker.on('error', (err) => {
-    log.error({ err: { message: err.message } }, 'worker error');
-  });
+  logWorkerTrouble(worker, log, 'check');
   return worker;
 }
