@@ -3,7 +3,15 @@ import type { ClassifyInput } from './classify.js';
 import { findInlineDeliveryStatus, parseDeliveryStatus, typedValue } from './dsn.js';
 import type { DsnRecipient, DsnReport } from './dsn.js';
 import { domainOf, explain } from './explain.js';
-import { decodeText, header, headers, looksLikeMessage, readMessage, stripMbox } from './mime.js';
+import {
+  decodeEncodedWords,
+  decodeText,
+  header,
+  headers,
+  looksLikeMessage,
+  readMessage,
+  stripMbox,
+} from './mime.js';
 import type { HeaderField, MessageView } from './mime.js';
 import { BOUNCE_SCHEMA_VERSION } from './model.js';
 import type {
@@ -739,28 +747,8 @@ function displayHeaders(raw: string): HeaderLine[] {
   return out;
 }
 
-/** RFC 2047 decoding through mailparser's header decoder would need a full parse; do it inline. */
 function decodeHeader(value: string): string {
-  if (!value.includes('=?')) return value.trim();
-  return value
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?([^?]+)\?([bqBQ])\?([^?]*)\?=/g, (whole, charset: string, enc: string, data: string) => {
-      try {
-        const bytes =
-          enc.toUpperCase() === 'B'
-            ? Buffer.from(data, 'base64')
-            : Buffer.from(
-                data
-                  .replace(/_/g, ' ')
-                  .replace(/=([0-9a-f]{2})/gi, (_m, x: string) => String.fromCharCode(parseInt(x, 16))),
-                'latin1',
-              );
-        return decodeText(bytes, charset);
-      } catch {
-        return whole;
-      }
-    })
-    .trim();
+  return decodeEncodedWords(value).trim();
 }
 
 function isoDate(value: string | null): string | null {

@@ -56,7 +56,7 @@ function headerFields(parsed: ParsedMail): HeaderField[] {
   return parsed.headerLines.map(({ key, line }) => {
     const colon = line.indexOf(':');
     const raw = colon >= 0 ? line.slice(colon + 1) : '';
-    return { name: key, value: decodeWords(eightBit(raw.replace(/\r?\n[ \t]+/g, ' ').trim())) };
+    return { name: key, value: decodeEncodedWords(eightBit(raw.replace(/\r?\n[ \t]+/g, ' ').trim())) };
   });
 }
 
@@ -70,28 +70,57 @@ function eightBit(value: string): string {
   }
 }
 
-/** RFC 2047 encoded words, decoded tolerantly (mailparser already decodes structured headers). */
-function decodeWords(value: string): string {
-  if (!value.includes('=?')) return value;
-  return value.replace(
-    /=\?([^?]+)\?([bqBQ])\?([^?]*)\?=(\s+(?==\?))?/g,
-    (whole, charset: string, enc: string, data: string) => {
-      try {
-        const bytes =
-          enc.toUpperCase() === 'B'
-            ? Buffer.from(data, 'base64')
-            : Buffer.from(
-                data
-                  .replace(/_/g, ' ')
-                  .replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
-                'latin1',
-              );
-        return new TextDecoder(normalizeCharset(charset), { fatal: false }).decode(bytes);
-      } catch {
-        return whole;
-      }
-    },
+const ENCODED_WORD = /=\?([^?*]+)(?:\*[^?]*)?\?([bqBQ])\?([^?]*)\?=/g;
+
+/** The bytes of one encoded word's text (RFC 2047 §4: B is base64, Q is quoted-printable-like). */
+function wordBytes(encoding: string, text: string): Buffer {
+  if (encoding.toUpperCase() === 'B') return Buffer.from(text, 'base64');
+  return Buffer.from(
+    text
+      .replace(/_/g, ' ')
+      .replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
   );
+}
+
+/**
+ * RFC 2047 encoded words in a header value, decoded tolerantly. White space between two
+ * encoded words is dropped (§6.2), and adjacent words in one charset are decoded together:
+ * real mailers split a multi-byte character across two words, which §5 forbids. Unknown
+ * charsets fall back to UTF-8, then Latin-1 (decodeText); malformed words stay as they are.
+ */
+export function decodeEncodedWords(value: string): string {
+  if (!value.includes('=?')) return value;
+  let out = '';
+  let last = 0;
+  let run: { charset: string; bytes: Buffer[] } | undefined;
+  const flush = (): void => {
+    if (run) out += decodeText(Buffer.concat(run.bytes), run.charset);
+    run = undefined;
+  };
+  for (const m of value.matchAll(ENCODED_WORD)) {
+    const gap = value.slice(last, m.index);
+    if (!(run && /^\s*$/.test(gap))) {
+      flush();
+      out += gap;
+    }
+    const charset = m[1]!;
+    let bytes: Buffer;
+    try {
+      bytes = wordBytes(m[2]!, m[3]!);
+    } catch {
+      flush();
+      out += m[0];
+      last = m.index + m[0].length;
+      continue;
+    }
+    if (run && run.charset.toLowerCase() !== charset.toLowerCase()) flush();
+    run ??= { charset, bytes: [] };
+    run.bytes.push(bytes);
+    last = m.index + m[0].length;
+  }
+  flush();
+  return out + value.slice(last);
 }
 
 function normalizeCharset(charset: string): string {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BounceInputError, diagnoseBounce } from '../../src/bounce/index.js';
 import { parseDeliveryStatus } from '../../src/bounce/dsn.js';
 import { extractRecipients, splitReturned } from '../../src/bounce/ndr.js';
+import { decodeEncodedWords } from '../../src/bounce/mime.js';
 import { parseReceived } from '../../src/bounce/received.js';
 import { ROOT } from '../support/cli.js';
 import { bounceValidator } from '../support/bounce-schema.js';
@@ -73,6 +74,15 @@ describe('bounce fixtures modelled on documented formats', () => {
     assert.equal(b.action, 'delayed');
     assert.equal(b.remoteMta, '127.0.0.26');
     assert.match(b.diagnostic!, /451 4\.7\.1 <deferred@remote\.test>: Recipient addres$/);
+  });
+
+  it('decodes RFC 2047 words, also a UTF-8 character split across two of them', () => {
+    assert.equal(decodeEncodedWords('=?utf-8?q?Gr=C3=BC=C3=9Fe?= aus Bern'), 'Grüße aus Bern');
+    // "Grüße" as UTF-8 bytes 47 72 C3 | BC C3 9F 65: the ü is split between the two words.
+    assert.equal(decodeEncodedWords('=?UTF-8?B?R3LD?= =?UTF-8?B?vMOfZQ==?='), 'Grüße');
+    assert.equal(decodeEncodedWords('Re: =?ISO-8859-1?Q?caf=E9?= =?UTF-8?Q?_cr=C3=A8me?='), 'Re: café crème');
+    assert.equal(decodeEncodedWords('=?x-unknown?Q?plain?= text'), 'plain text');
+    assert.equal(decodeEncodedWords('no words here =? at all'), 'no words here =? at all');
   });
 
   it('takes the IP a refusal names as the client IP', async () => {
