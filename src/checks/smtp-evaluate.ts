@@ -1138,28 +1138,14 @@ function reconnectFinding(p: AddressProbe): Finding | undefined {
   if (!first || !again) return undefined;
   const reply = first.rcpts[0]!.reply;
   const n = first.rcpts.length;
+  const answered = !allDeferred(again);
   const deferred = `The server deferred all ${n} recipient${n > 1 ? 's' : ''} of mxdoctor's first session with ${q(reply)}`;
-  if (allDeferred(again)) {
-    return F.make('smtp.greylisting', 'info', {
-      summary: `${deferred}, and again when mxdoctor reconnected at once: it defers this client for now (greylisting or a temporary policy), so the recipient answers could not be tested.`,
-      subject: where(p),
-      details: {
-        deferred: first.rcpts.map((r) => r.to),
-        reply: reply ?? null,
-        reconnected: true,
-        answered: false,
-      },
-    });
-  }
   return F.make('smtp.greylisting', 'info', {
-    summary: `${deferred}, and answered normally when mxdoctor reconnected at once — connection-level greylisting, such as Postfix postscreen's after-greeting tests. Senders that retry get through (their first message from a new IP waits for their retry interval, often several minutes); senders that never retry lose that message. The answers shown are from the second session.`,
+    summary: answered
+      ? `${deferred}, and answered normally when mxdoctor reconnected at once — connection-level greylisting, such as Postfix postscreen's after-greeting tests. Senders that retry get through (their first message from a new IP waits for their retry interval, often several minutes); senders that never retry lose that message. The answers shown are from the second session.`
+      : `${deferred}, and again when mxdoctor reconnected at once: it defers this client for now (greylisting or a temporary policy), so the recipient answers could not be tested.`,
     subject: where(p),
-    details: {
-      deferred: first.rcpts.map((r) => r.to),
-      reply: reply ?? null,
-      reconnected: true,
-      answered: true,
-    },
+    details: { deferred: first.rcpts.map((r) => r.to), reply: reply ?? null, reconnected: true, answered },
   });
 }
 

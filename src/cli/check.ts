@@ -64,6 +64,9 @@ function collectSelector(value: string, previous: string[] = []): string[] {
 }
 
 export function collectDnsbl(value: string, previous: string[] = []): string[] {
+  // parseZoneList reads "off" as no zones, which for a flag would silently mean the default list.
+  if (/^\s*(off|none|-)\s*$/i.test(value))
+    throw new UsageError('--dnsbl names blocklist zones to use; to query none, set MXDOCTOR_DNSBLS=off');
   try {
     return [...previous, ...parseZoneList(value, '--dnsbl')];
   } catch (err) {

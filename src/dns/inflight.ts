@@ -57,7 +57,7 @@ export function acquireSlot(key: string, limit: number, signal?: AbortSignal): P
   });
 }
 
-/** Queries in flight and waiting per resolver, for tests and metrics. */
+/** Queries in flight and waiting per resolver (tests read it). */
 export function inflightStats(): Record<string, { active: number; waiting: number }> {
   return Object.fromEntries([...gates].map(([k, g]) => [k, { active: g.active, waiting: g.waiting.length }]));
 }

@@ -206,10 +206,10 @@ export interface CachedConnection {
   tls: TlsObservation;
 }
 
-/** What one MX address showed, across the sessions held with it. */
 /** Pause before reconnecting after a session that deferred every recipient. */
 const RECONNECT_PAUSE_MS = 500;
 
+/** What one MX address showed, across the sessions held with it. */
 export interface AddressProbe extends Target {
   /** The full session (or its cached connection-level part). */
   main: SessionRecord;
@@ -411,8 +411,6 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
     }
     return result;
   }
-
-  /** One immediate reconnect when a session deferred every recipient (see allDeferred). */
 
   const main = await run(withTests('probe', true));
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());

@@ -42,6 +42,11 @@ describe('mxdoctor command line', () => {
       ['check', 'example.com', '--timeout', 'forever'],
       /--timeout="forever" is not a duration/,
     ],
+    [
+      '--dnsbl off, which would silently mean the default list',
+      ['check', 'example.com', '--dnsbl', 'off'],
+      /to query none, set MXDOCTOR_DNSBLS=off/,
+    ],
     ['an unknown option', ['check', 'example.com', '--frobnicate'], /unknown option '--frobnicate'/],
     ['a missing domain', ['check'], /missing required argument 'domain'/],
     ['an unknown command', ['chekc', 'example.com'], /unknown command 'chekc'/],
