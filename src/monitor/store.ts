@@ -381,6 +381,19 @@ export class MonitorStore {
     return { ...(previous ? { previous } : {}), ...(next ? { next } : {}) };
   }
 
+  /** A run with its report and its neighbours (the run pages of the API and the web), or undefined. */
+  async runWithReport(
+    id: string,
+    runId: string,
+  ): Promise<{ run: RunRecord; report: Report; previous?: string; next?: string } | undefined> {
+    const [run, report, around] = await Promise.all([
+      this.run(id, runId),
+      this.report(id, runId),
+      this.neighbours(id, runId),
+    ]);
+    return run && report ? { run, report, ...around } : undefined;
+  }
+
   async alerts(id: string, limit = 50): Promise<AlertRecord[]> {
     const texts = await this.redis.lrange(this.mon(id, 'alerts'), 0, limit - 1);
     return texts.map((t) => JSON.parse(t) as AlertRecord);

@@ -209,12 +209,8 @@ export function monitorApiRouter(
     .get(view, async (req, res) => {
       const m = await load(req);
       const runId = String(req.params.runId);
-      const [run, report, around] = await Promise.all([
-        service.store.run(m.id, runId),
-        service.store.report(m.id, runId),
-        service.store.neighbours(m.id, runId),
-      ]);
-      if (!run || !report)
+      const found = await service.store.runWithReport(m.id, runId);
+      if (!found)
         throw new HttpError(
           404,
           'not_found',
@@ -222,10 +218,10 @@ export function monitorApiRouter(
           'runId',
         );
       res.json({
-        run,
-        report,
-        ...(around.previous ? { previousRunId: around.previous } : {}),
-        ...(around.next ? { nextRunId: around.next } : {}),
+        run: found.run,
+        report: found.report,
+        ...(found.previous ? { previousRunId: found.previous } : {}),
+        ...(found.next ? { nextRunId: found.next } : {}),
       });
     })
     .all(methodNotAllowed('GET'));

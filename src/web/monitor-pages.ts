@@ -344,18 +344,15 @@ export function monitorPagesRouter(
   router.get('/monitors/:id/runs/:runId', needView, async (req, res) => {
     const m = await load(req);
     const runId = String(req.params.runId);
-    const [run, report, around] = await Promise.all([
-      service.store.run(m.id, runId),
-      service.store.report(m.id, runId),
-      service.store.neighbours(m.id, runId),
-    ]);
-    if (!run || !report)
+    const found = await service.store.runWithReport(m.id, runId);
+    if (!found)
       throw new HttpError(
         404,
         'not_found',
         'There is no such run of this monitor; runs are kept for a limited time.',
       );
-    const diff = around.previous ? await service.diff(m.id, around.previous, runId) : undefined;
+    const { run, report, previous, next } = found;
+    const diff = previous ? await service.diff(m.id, previous, runId) : undefined;
     res.type('html').send(
       views.render('monitor-run', {
         ...common,
@@ -367,8 +364,8 @@ export function monitorPagesRouter(
         run: runRow(run, now()),
         report: reportView(report, deps.checks, new Date(report.startedAt)),
         diff: diff?.ok ? diffView(diff.diff) : undefined,
-        previousRunId: around.previous ?? '',
-        nextRunId: around.next ?? '',
+        previousRunId: previous ?? '',
+        nextRunId: next ?? '',
       }),
     );
   });
