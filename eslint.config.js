@@ -46,9 +46,13 @@ export default tseslint.config(
   {
     // The pure core: parsers, scorers and report assembly never touch the network.
     files: [
-      'src/records/**',
+      'src/spf/record.ts',
+      'src/dmarc/record.ts',
+      'src/dkim/record.ts',
+      'src/mta-sts/record.ts',
+      'src/dns/tag-list.ts',
       'src/report/**',
-      'src/bounce/**',
+      'src/bounce/*.ts',
       'src/input/**',
       'src/tls/evaluate.ts',
       'src/smtp/reply.ts',
@@ -57,7 +61,7 @@ export default tseslint.config(
       'src/smtp/classify.ts',
       'src/smtp/model.ts',
       'src/tls/certificate.ts',
-      'src/checks/smtp-evaluate.ts',
+      'src/smtp/evaluate.ts',
       'src/monitor/summary.ts',
       'src/monitor/diff.ts',
       'src/monitor/alerts.ts',

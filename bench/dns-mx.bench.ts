@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DnsClient } from '../src/dns/client.js';
-import { mxCheck } from '../src/checks/mx.js';
+import { mxCheck } from '../src/mx/check.js';
 import { runCheck } from '../src/checks/run.js';
 import type { Check } from '../src/checks/types.js';
 import { loadConfig } from '../src/config.js';

@@ -35,7 +35,7 @@ import { TEST_REDIS_URL, testPrefix } from '../test/support/redis.js';
 import { startTestService } from '../test/support/service.js';
 import { MxdoctorProcess } from '../test/support/spawn.js';
 import { ADMIN_TOKEN, api } from '../test/support/monitor.js';
-import { deleteKeysWithPrefix } from '../src/redis/connection.js';
+import { deleteKeysWithPrefix } from '../src/store/redis.js';
 
 const MX_SERVERS = 50;
 const DOMAINS = 3000;

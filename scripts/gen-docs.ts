@@ -7,7 +7,7 @@ import {
   checksMarkdown,
   readmeWithConfig,
   reportSchemaText,
-} from '../src/report/docs.js';
+} from '../src/docs/generate.js';
 
 writeFileSync('docs/checks.md', checksMarkdown());
 writeFileSync('docs/report.schema.json', reportSchemaText());

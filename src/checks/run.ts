@@ -10,7 +10,7 @@ import type { CheckOptions, Finding, MxSet, Report } from '../report/model.js';
 import { countStatuses, verdictOf } from '../report/score.js';
 import { version } from '../version.js';
 import { CORE, inputFinding, resolverFinding } from './core.js';
-import { ALL_CHECKS } from './index.js';
+import { ALL_CHECKS } from './registry.js';
 import type { Check, CheckContext, CheckServices, ProgressUpdate } from './types.js';
 
 /**

@@ -133,7 +133,7 @@ Examples:
         throw err;
       }
       if (flags.followup !== false) {
-        const { runFollowups } = await import('../followups/index.js');
+        const { runFollowups } = await import('../bounce/followups/index.js');
         diagnosis = await runFollowups(diagnosis, { config, smtp: flags.smtp !== false });
       }
       if (flags.json) process.stdout.write(JSON.stringify(diagnosis, null, 2) + '\n');

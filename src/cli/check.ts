@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config.js';
-import { isValidSelector } from '../checks/dkim.js';
+import { isValidSelector } from '../dkim/check.js';
 import type { ConfigOverrides, ResolverAddress } from '../config.js';
 import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';

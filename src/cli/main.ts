@@ -4,7 +4,7 @@ import { version } from '../version.js';
 import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';
 import { registerSpf } from './spf.js';
-import { registerService } from './service.js';
+import { registerService } from './serve.js';
 import { EXIT, UsageError } from './errors.js';
 
 /**

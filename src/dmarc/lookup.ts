@@ -1,7 +1,7 @@
 import { getDomain } from 'tldts';
 import { z } from 'zod';
-import { isDmarcRecord, parseDmarc } from '../records/dmarc.js';
-import type { DmarcRecord } from '../records/dmarc.js';
+import { isDmarcRecord, parseDmarc } from './record.js';
+import type { DmarcRecord } from './record.js';
 import type { SpfResolver } from '../spf/evaluate.js';
 
 /**

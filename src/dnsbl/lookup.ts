@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { classifyAddress } from '../net/address-guard.js';
-import { expandIpv6 } from '../records/spf.js';
+import { expandIpv6 } from '../spf/record.js';
 import type { SpfResolver } from '../spf/evaluate.js';
 
 /**

@@ -120,7 +120,7 @@ export function keyFacts(report: Report): KeyFacts {
       };
     }
   }
-  // TLSA, MTA-STS, SPF, DMARC and blocklists come from those checks' data (src/checks/dane.ts,
+  // TLSA, MTA-STS, SPF, DMARC and blocklists come from those checks' data (src/dane/check.ts,
   // mta-sts.ts, spf.ts, dmarc.ts, dnsbl.ts); a check that did not run leaves its facts out.
   const dane = at(report.data, 'dane', 'hosts');
   if (Array.isArray(dane)) {

@@ -1,8 +1,8 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { ProgressUpdate } from '../checks/types.js';
-import { BounceOptionsSchema } from '../redis/diagnosis-store.js';
-import type { BounceOptions, DiagnosisStore, StoredBounce } from '../redis/diagnosis-store.js';
+import { BounceOptionsSchema } from '../store/diagnoses.js';
+import type { BounceOptions, DiagnosisStore, StoredBounce } from '../store/diagnoses.js';
 import { newJobId } from './jobs.js';
 import { JOB_ID_PATTERN } from './names.js';
 

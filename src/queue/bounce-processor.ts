@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { BounceInputError, diagnoseBounce } from '../bounce/index.js';
 import type { ProgressUpdate } from '../checks/types.js';
-import { runFollowups } from '../followups/index.js';
-import type { DiagnosisStore, StoredBounce } from '../redis/diagnosis-store.js';
-import type { SmtpServices } from '../smtp/services.js';
+import { runFollowups } from '../bounce/followups/index.js';
+import type { DiagnosisStore, StoredBounce } from '../store/diagnoses.js';
+import type { SmtpServices } from '../smtp/shared.js';
 import { BounceJobDataSchema } from './bounce-jobs.js';
 import type { BounceJob, BounceJobResult } from './bounce-jobs.js';
-import { SHUTDOWN_REASON } from './processor.js';
+import { SHUTDOWN_REASON } from './check-processor.js';
 
 /**
  * What the bounce worker does with a job: read the submitted text from the store, parse and

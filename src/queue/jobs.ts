@@ -6,7 +6,7 @@ import type { NormalizedDomain } from '../input/domain.js';
 import { CheckOptionsSchema } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import type { ProgressUpdate } from '../checks/types.js';
-import type { ReportStore } from '../redis/report-store.js';
+import type { ReportStore } from '../store/reports.js';
 import { JOB_ID_PATTERN } from './names.js';
 import type { JobName } from './names.js';
 

@@ -1,6 +1,6 @@
 /**
  * Names of the queue and its jobs. Job names are dispatched by the processor
- * (src/queue/processor.ts): each name has its own data schema and handler, so a second
+ * (src/queue/check-processor.ts): each name has its own data schema and handler, so a second
  * kind of job (the greylisting re-probe) slots in beside `check` without touching the rest.
  */
 export const QUEUE_CHECKS = 'checks';
@@ -9,7 +9,7 @@ export const JOB_NAMES = [
   'check',
   // The greylisting re-probe (src/queue/reprobe.ts).
   'reprobe',
-  // Monitoring (src/monitor/jobs.ts).
+  // Monitoring (src/queue/monitor-jobs.ts).
   'monitor-tick',
   'monitor-run',
   'alert-delivery',

@@ -2,13 +2,13 @@ import { UnrecoverableError } from 'bullmq';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { verifyRecipients } from '../checks/smtp.js';
+import { verifyRecipients } from '../smtp/check.js';
 import type { CheckServices } from '../checks/types.js';
 import type { Report } from '../report/model.js';
 import { mergeRecipientReprobe } from '../report/rcpt-merge.js';
-import type { ReportStore } from '../redis/report-store.js';
+import type { ReportStore } from '../store/reports.js';
 import type { SmtpData } from '../smtp/model.js';
-import type { SmtpServices } from '../smtp/services.js';
+import type { SmtpServices } from '../smtp/shared.js';
 import type { Logger } from 'pino';
 import { JOB_ID_PATTERN } from './names.js';
 

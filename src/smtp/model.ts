@@ -3,7 +3,7 @@ import { SessionSummarySchema, TlsObservationSchema } from './contract.js';
 
 /**
  * What one SMTP session saw, as plain data (the SMTP check's `data.smtp.sessions[]`). The
- * session runner (session.ts) fills it; the pure evaluation (checks/smtp-evaluate.ts) reads
+ * session runner (session.ts) fills it; the pure evaluation (smtp/evaluate.ts) reads
  * it. Schemas here are the published shape (docs/report.schema.json).
  */
 

@@ -7,7 +7,7 @@ import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from './contract.js';
 import type { SessionRecord } from './model.js';
-import type { AddressLimiter, ConnectionCache, SmtpServices } from './services.js';
+import type { AddressLimiter, ConnectionCache, SmtpServices } from './shared.js';
 import { chains, runSession } from './session.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
@@ -16,7 +16,7 @@ import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
  * IPv6 alternately), politeness (at most N sessions per address, through the service's
  * limiter when it has one), the shared connection cache, the legacy-TLS and plain-fallback
  * sessions, and the delayed greylisting retry. Returns raw sessions and TLS observations;
- * judging them is checks/smtp-evaluate.ts's job.
+ * judging them is smtp/evaluate.ts's job.
  */
 
 export interface ProbeSettings {

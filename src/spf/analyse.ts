@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { throwIfAborted } from '../net/deadline.js';
-import { countsAsLookup, expandDomainSpec, isSpfRecord, parseSpf } from '../records/spf.js';
-import type { SpfMechanism, SpfTerm } from '../records/spf.js';
+import { countsAsLookup, expandDomainSpec, isSpfRecord, parseSpf } from './record.js';
+import type { SpfMechanism, SpfTerm } from './record.js';
 import type { DnsAnswer } from '../dns/types.js';
 import { MAX_NAMES_PER_MECHANISM } from './evaluate.js';
 import type { SpfResolver } from './evaluate.js';

@@ -12,8 +12,8 @@ import {
   readableIp,
   SyntaxFailure,
   usesPtrMacro,
-} from '../records/spf.js';
-import type { MacroContext, MacroString, SpfMechanism, SpfQualifier, SpfRecord } from '../records/spf.js';
+} from './record.js';
+import type { MacroContext, MacroString, SpfMechanism, SpfQualifier, SpfRecord } from './record.js';
 
 /**
  * RFC 7208 check_host(): the SPF verdict for one client IP, domain and sender, with the full

@@ -5,19 +5,19 @@ import type { Express, Request, Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { projectRoot } from '../version.js';
 import { mountAdmin } from './admin.js';
-import { apiRouter } from './api.js';
-import { bounceApiRouter } from './bounce-api.js';
-import { bouncePagesRouter } from './bounce-pages.js';
+import { apiRouter } from './checks/api.js';
+import { bounceApiRouter } from './bounces/api.js';
+import { bouncePagesRouter } from './bounces/pages.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, errorHandler } from './errors.js';
 import { healthRouter } from './health.js';
 import { buildOpenApi } from './openapi.js';
-import { pagesRouter } from './pages.js';
+import { pagesRouter } from './checks/pages.js';
 import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
-import { monitorApiRouter } from './monitor-api.js';
-import { monitorPagesRouter } from './monitor-pages.js';
+import { monitorApiRouter } from './monitors/api.js';
+import { monitorPagesRouter } from './monitors/pages.js';
 import type { Views } from './views.js';
 
 export type { AppDeps } from './deps.js';
@@ -26,7 +26,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
  * The web application: pages, JSON API, operations endpoints and the admin dashboard. It
- * takes every dependency as a parameter and never listens itself (src/service/start.ts
+ * takes every dependency as a parameter and never listens itself (src/server/start.ts
  * does), so tests run it on port 0 against their own Redis prefix and checks.
  */
 export function createApp(deps: AppDeps, views: Views = createViews()): Express {

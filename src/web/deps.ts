@@ -4,11 +4,11 @@ import type { Config } from '../config.js';
 import type { Check } from '../checks/types.js';
 import type { BounceQueue } from '../queue/bounce-jobs.js';
 import type { CheckQueue } from '../queue/jobs.js';
-import type { RedisHealth } from '../redis/connection.js';
-import type { ReportStore } from '../redis/report-store.js';
-import type { Metrics } from '../service/metrics.js';
+import type { RedisHealth } from '../store/redis.js';
+import type { ReportStore } from '../store/reports.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
-import type { MonitorService } from '../monitor/service.js';
+import type { MonitorService } from '../monitor/manager.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -27,7 +27,7 @@ export interface AppDeps {
   draining: () => boolean;
   /** Present when this process also runs a worker (for /readyz). */
   workerRunning?: () => boolean;
-  /** Bounce diagnosis (src/web/bounce-api.ts, bounce-pages.ts); its routes are off without it. */
+  /** Bounce diagnosis (src/web/bounces/api.ts, bounce-pages.ts); its routes are off without it. */
   bounces?: { queue: BounceQueue; events?: ProgressHub };
   /** Monitoring (pages and API under /monitors); absent in tests that do not need it. */
   monitors?: MonitorService;

@@ -1,7 +1,7 @@
 import type {} from 'pino-http';
 import type { NextFunction, Request, Response } from 'express';
-import type { ErrorCode } from './schemas.js';
-import { isRedisUnavailable } from '../redis/connection.js';
+import type { ErrorCode } from './checks/schemas.js';
+import { isRedisUnavailable } from '../store/redis.js';
 
 /**
  * HTTP errors: one class, and one handler that maps every error to a status and answers

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { describeRedisError, withRedisTimeout } from '../redis/connection.js';
-import type { Metrics } from '../service/metrics.js';
+import { describeRedisError, withRedisTimeout } from '../store/redis.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * Operations endpoints, never rate-limited: /healthz (the process is up), /readyz (Redis

@@ -1,20 +1,20 @@
 import { z } from 'zod';
 import type { Check } from '../checks/types.js';
-import { reportSchema } from '../report/schema.js';
+import { reportSchema } from '../checks/schema.js';
 import { version } from '../version.js';
-import { bouncePaths, registerBounceSchemas } from './bounce-openapi.js';
+import { bouncePaths, registerBounceSchemas } from './bounces/openapi.js';
 import {
   CheckAcceptedSchema,
   CheckRequestSchema,
   DomainChecksSchema,
   ErrorSchema,
   checkStatusSchema,
-} from './schemas.js';
-import { monitorPaths, registerMonitorSchemas } from './monitor-openapi.js';
+} from './checks/schemas.js';
+import { monitorPaths, registerMonitorSchemas } from './monitors/openapi.js';
 
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
- * requests (src/web/schemas.ts) and from the report model, so it cannot drift from the code.
+ * requests (src/web/checks/schemas.ts) and from the report model, so it cannot drift from the code.
  */
 /**
  * zod puts schemas that several registered schemas share, and recursive ones (the SPF

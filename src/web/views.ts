@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Eta } from 'eta';
 import { version } from '../version.js';
 import { projectRoot } from '../version.js';
-import { STATUS_LABELS } from './view-model.js';
+import { STATUS_LABELS } from './checks/view-model.js';
 
 /**
  * Server-rendered pages with Eta (auto-escaping on: `<%= %>` escapes &<>"', raw output

@@ -6,8 +6,8 @@ import type { FixtureDns, Zones } from '../support/dns-server.js';
 import { runMxdoctor } from '../support/cli.js';
 import { reportValidator } from '../support/schema.js';
 import type { Report } from '../../src/report/model.js';
-import type { DkimData } from '../../src/checks/dkim.js';
-import type { DnsblData } from '../../src/checks/dnsbl.js';
+import type { DkimData } from '../../src/dkim/check.js';
+import type { DnsblData } from '../../src/dnsbl/check.js';
 
 /**
  * `mxdoctor check --json` end to end with the DNS checks: every area reports, the report

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCheck } from '../../src/checks/run.js';
-import { mxCheck } from '../../src/checks/mx.js';
+import { mxCheck } from '../../src/mx/check.js';
 import { defineFindings } from '../../src/checks/findings.js';
 import type { Check, ProgressUpdate } from '../../src/checks/types.js';
 import { loadConfig } from '../../src/config.js';

@@ -15,7 +15,7 @@ import type { SmtpFake } from '../support/smtp-fakes.js';
 
 /**
  * The whole JSON report of one richly configured domain, pinned byte for byte against
- * test/fixtures/golden/report-golden.json — minus what changes from run to run (timings,
+ * test/fixtures/golden/report.golden — minus what changes from run to run (timings,
  * timestamps, the fixture's random port, certificate serials, keys and dates). It guards
  * moves of code that must not change behaviour: a refactor that changes a finding, a
  * sentence, the order of checks or a transcript line fails here. After an intended change,
@@ -26,7 +26,7 @@ import type { SmtpFake } from '../support/smtp-fakes.js';
  * SPF, DMARC, a DKIM selector, BIMI, a PTR, a DNSBL that does not list it, and two
  * addresses to verify (one that exists, one that does not).
  */
-const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden', 'report-golden.json');
+const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden', 'report.golden');
 
 const ca = createCa('mxdoctor golden test CA');
 const mxLeaf = issueLeaf(ca, { commonName: 'mx.golden.example.com', dnsNames: ['mx.golden.example.com'] });

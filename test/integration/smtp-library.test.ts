@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCheck } from '../../src/checks/run.js';
-import { probeMxTls, verifyRecipients } from '../../src/checks/smtp.js';
+import { probeMxTls, verifyRecipients } from '../../src/smtp/check.js';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 import { normalizeDomain } from '../../src/input/domain.js';
@@ -12,7 +12,7 @@ import type { Report } from '../../src/report/model.js';
 import { tlsObservationsOf, sessionSummariesOf } from '../../src/smtp/contract.js';
 import type { SmtpData } from '../../src/smtp/model.js';
 import { InProcessLimiter } from '../../src/smtp/probe.js';
-import type { ConnectionCache } from '../../src/smtp/services.js';
+import type { ConnectionCache } from '../../src/smtp/shared.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 import { freePort, startSmtpFake } from '../support/smtp-fakes.js';

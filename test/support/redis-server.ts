@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findOnPath, redisAnswers } from '../../src/service/local-redis.js';
+import { findOnPath, redisAnswers } from '../../src/server/local-redis.js';
 import { unusedPort } from './service.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { deleteKeysWithPrefix } from '../../src/redis/connection.js';
+import { deleteKeysWithPrefix } from '../../src/store/redis.js';
 
 /**
  * The real Redis of the tests, at 127.0.0.1:6379 (.ci/run starts one). Every test run uses

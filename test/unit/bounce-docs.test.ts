@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bounceDocWithReasons, bounceSchemaText } from '../../src/report/docs.js';
+import { bounceDocWithReasons, bounceSchemaText } from '../../src/docs/generate.js';
 import { REASONS, REASON_INFO, PHRASE_RULES, STATUS_RULES, statusRule } from '../../src/bounce/index.js';
-import { FOLLOWUPS } from '../../src/followups/index.js';
+import { FOLLOWUPS } from '../../src/bounce/followups/index.js';
 import { ROOT } from '../support/cli.js';
 
 describe('bounce documentation and knowledge tables', () => {

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksMarkdown, reportSchemaText } from '../../src/report/docs.js';
-import { ALL_CHECKS } from '../../src/checks/index.js';
+import { checksMarkdown, reportSchemaText } from '../../src/docs/generate.js';
+import { ALL_CHECKS } from '../../src/checks/registry.js';
 import { CORE } from '../../src/checks/core.js';
 import { FINDING_ID } from '../../src/report/model.js';
 import { ROOT } from '../support/cli.js';
@@ -34,7 +34,7 @@ describe('generated documentation', () => {
 
 describe('README', () => {
   it('has the current configuration table (run `npm run docs` when this fails)', async () => {
-    const { readmeWithConfig } = await import('../../src/report/docs.js');
+    const { readmeWithConfig } = await import('../../src/docs/generate.js');
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     assert.equal(readme, readmeWithConfig(readme));
   });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateMx, isIpLiteralName, isPublicDomain } from '../../src/checks/mx.js';
-import type { MxFacts } from '../../src/checks/mx.js';
+import { evaluateMx, isIpLiteralName, isPublicDomain } from '../../src/mx/check.js';
+import type { MxFacts } from '../../src/mx/check.js';
 import type { DnsAnswer, DnsRcode, RecordOf } from '../../src/dns/types.js';
 
 /** Pure MX analysis on given answers, without sockets. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALL_CHECKS } from '../../src/checks/index.js';
-import { reportView } from '../../src/web/view-model.js';
+import { ALL_CHECKS } from '../../src/checks/registry.js';
+import { reportView } from '../../src/web/checks/view-model.js';
 import { report, tls } from '../support/report-builder.js';
 
 describe('report page view model', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandDomainSpec, isSpfRecord, parseMacroString, parseSpf } from '../../src/records/spf.js';
+import { expandDomainSpec, isSpfRecord, parseMacroString, parseSpf } from '../../src/spf/record.js';
 
 describe('SPF record parser', () => {
   it('parses a typical record into mechanisms and modifiers', () => {

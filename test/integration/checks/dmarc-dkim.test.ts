@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dmarcCheck } from '../../../src/checks/dmarc.js';
-import type { DmarcData } from '../../../src/checks/dmarc.js';
-import { dkimCheck } from '../../../src/checks/dkim.js';
-import type { DkimData } from '../../../src/checks/dkim.js';
+import { dmarcCheck } from '../../../src/dmarc/check.js';
+import type { DmarcData } from '../../../src/dmarc/check.js';
+import { dkimCheck } from '../../../src/dkim/check.js';
+import type { DkimData } from '../../../src/dkim/check.js';
 import type { Check } from '../../../src/checks/types.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';

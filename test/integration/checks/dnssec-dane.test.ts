@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mxCheck } from '../../../src/checks/mx.js';
-import { dnssecCheck } from '../../../src/checks/dnssec.js';
-import type { DnssecData } from '../../../src/checks/dnssec.js';
-import { daneCheck } from '../../../src/checks/dane.js';
-import type { DaneData } from '../../../src/checks/dane.js';
+import { mxCheck } from '../../../src/mx/check.js';
+import { dnssecCheck } from '../../../src/dnssec/check.js';
+import type { DnssecData } from '../../../src/dnssec/check.js';
+import { daneCheck } from '../../../src/dane/check.js';
+import type { DaneData } from '../../../src/dane/check.js';
 import type { Check } from '../../../src/checks/types.js';
 import type { TlsObservation } from '../../../src/smtp/contract.js';
 import { startFixtureDns } from '../../support/dns-server.js';

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mxCheck } from '../../../src/checks/mx.js';
-import { ptrCheck } from '../../../src/checks/ptr.js';
-import { dnsblCheck } from '../../../src/checks/dnsbl.js';
-import type { DnsblData } from '../../../src/checks/dnsbl.js';
-import { evaluatePtr } from '../../../src/checks/ptr.js';
-import type { PtrData } from '../../../src/checks/ptr.js';
+import { mxCheck } from '../../../src/mx/check.js';
+import { ptrCheck } from '../../../src/ptr/check.js';
+import { dnsblCheck } from '../../../src/dnsbl/check.js';
+import type { DnsblData } from '../../../src/dnsbl/check.js';
+import { evaluatePtr } from '../../../src/ptr/check.js';
+import type { PtrData } from '../../../src/ptr/check.js';
 import type { Check } from '../../../src/checks/types.js';
 import { dnsblQueryName } from '../../../src/dnsbl/lookup.js';
 import { startFixtureDns } from '../../support/dns-server.js';

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spfCheck } from '../../../src/checks/spf.js';
+import { spfCheck } from '../../../src/spf/check.js';
 import type { Check } from '../../../src/checks/types.js';
 import type { SpfAnalysis } from '../../../src/spf/analyse.js';
 import { startFixtureDns } from '../../support/dns-server.js';

@@ -10,11 +10,11 @@ import { startTestService } from '../../support/service.js';
 import type { TestService } from '../../support/service.js';
 import { ADMIN_TOKEN, api, waitFor, waitForRuns } from '../../support/monitor.js';
 import type { RunRow } from '../../support/monitor.js';
-import { MonitorScheduler } from '../../../src/monitor/scheduler.js';
-import { MonitorStore } from '../../../src/monitor/store.js';
+import { MonitorScheduler } from '../../../src/queue/monitor-scheduler.js';
+import { MonitorStore } from '../../../src/store/monitors.js';
 import type { Monitor } from '../../../src/monitor/model.js';
 import { QUEUE_CHECKS } from '../../../src/queue/names.js';
-import { deleteKeysWithPrefix } from '../../../src/redis/connection.js';
+import { deleteKeysWithPrefix } from '../../../src/store/redis.js';
 
 /**
  * Job schedulers kept in step with the monitors, through the real service processes (web,

@@ -5,7 +5,7 @@ import { bounceValidator } from '../../support/bounce-schema.js';
 import { Queue } from 'bullmq';
 import { connectTestRedis } from '../../support/redis.js';
 import { QUEUE_BOUNCES } from '../../../src/queue/bounce-jobs.js';
-import { DiagnosisStore } from '../../../src/redis/diagnosis-store.js';
+import { DiagnosisStore } from '../../../src/store/diagnoses.js';
 import { startTestService } from '../../support/service.js';
 import type { TestService } from '../../support/service.js';
 import { postfixDsn, received } from '../../fixtures/bounce-messages.js';

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { ReportStore } from '../../../src/redis/report-store.js';
+import { ReportStore } from '../../../src/store/reports.js';
 import type { Report } from '../../../src/report/model.js';
 import { cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
 

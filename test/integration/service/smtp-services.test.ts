@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { RedisAddressLimiter } from '../../../src/redis/address-limiter.js';
-import { RedisConnectionCache } from '../../../src/redis/connection-cache.js';
+import { RedisAddressLimiter } from '../../../src/store/address-limiter.js';
+import { RedisConnectionCache } from '../../../src/store/connection-cache.js';
 import { sleep } from '../../../src/net/deadline.js';
 import { cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
 

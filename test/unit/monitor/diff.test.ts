@@ -78,7 +78,7 @@ describe('diffRuns', () => {
         finding('spf.all', 'fail'),
         finding('dnsbl.listed', 'fail', { subject: { host: 'mx1.example.com', address: '192.0.2.1' } }),
       ],
-      // As src/checks/dnsbl.ts reports a listing.
+      // As src/dnsbl/check.ts reports a listing.
       data: {
         dnsbl: {
           zones: ['zen.spamhaus.org'],

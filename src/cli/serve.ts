@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import type { ServiceMode } from '../server/start.js';
+
+/**
+ * `mxdoctor serve` (web + worker: `npm start`), `mxdoctor web` and `mxdoctor worker`
+ * (`npm run web`, `npm run worker`). Configuration comes from the environment (README).
+ * The service modules are loaded only when one of these commands runs, so `mxdoctor check`
+ * stays quick to start.
+ */
+async function run(mode: ServiceMode): Promise<void> {
+  const config = loadConfig();
+  const { startService } = await import('../server/start.js');
+  const service = await startService({ mode, config, handleSignals: true });
+  await service.stopped;
+}
+
+export function registerService(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the web server and a worker in one process (npm start); starts a private Redis when needed',
+    )
+    .action(() => run('all'));
+  program
+    .command('web')
+    .description('run the web server only (npm run web); workers run elsewhere against the same Redis')
+    .action(() => run('web'));
+  program
+    .command('worker')
+    .description('run a worker only (npm run worker); run as many as you like against one Redis')
+    .action(() => run('worker'));
+}

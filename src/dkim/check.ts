@@ -1,0 +1,293 @@
+import { z } from 'zod';
+import { parseDkimKey } from './record.js';
+import type { Finding } from '../report/model.js';
+import type { SpfResolver } from '../spf/evaluate.js';
+import { defineFindings, list } from '../checks/findings.js';
+import type { Check } from '../checks/types.js';
+
+/**
+ * DKIM keys (RFC 6376, RFC 8463). Selectors are not discoverable, so the check asks the
+ * selectors the user names (--dkim-selector) plus a list of the usual ones, concurrently,
+ * and judges every key it finds. Not finding one proves nothing, and the findings say so.
+ */
+const F = defineFindings('dkim', {
+  'dkim.selectors': {
+    title: 'DKIM selectors',
+    statuses: ['pass', 'info', 'fail', 'error'],
+    meaning:
+      'Which selectors publish a key at <selector>._domainkey.<domain> (pass when at least one). None of the common selectors found (info: DKIM may still be in use under another selector; name it with --dkim-selector). A selector named with --dkim-selector has no key (fail). Lookups failed (error).',
+  },
+  'dkim.key': {
+    title: 'DKIM key',
+    statuses: ['pass', 'info', 'warn', 'fail'],
+    meaning:
+      'One per selector found. RSA ≥ 2048 bits or Ed25519 (pass); revoked key, p= empty (info); 1024-bit RSA, testing mode t=y, SHA-1 only h=sha1, non-standard encoding (warn); RSA under 1024 bits (receivers ignore the signature), malformed base64 or key, unsupported k=, invalid record (fail).',
+  },
+});
+
+/** Selectors in common use: generic names and the large providers' defaults. */
+export const COMMON_DKIM_SELECTORS = [
+  'default',
+  'dkim',
+  'mail',
+  'email',
+  'smtp',
+  'mx',
+  'key1',
+  'key2',
+  'k1',
+  'k2',
+  'k3',
+  's1',
+  's2',
+  'sig1',
+  'selector1', // Microsoft 365
+  'selector2', // Microsoft 365
+  'google', // Google Workspace
+  'dkim1',
+  'fm1', // Fastmail
+  'fm2',
+  'fm3',
+  'protonmail', // Proton
+  'protonmail2',
+  'protonmail3',
+  'mandrill', // Mailchimp Transactional
+  'mxvault',
+  'zendesk1',
+  'zendesk2',
+  'hs1', // HubSpot
+  'hs2',
+  'pm', // Postmark
+  'mailjet',
+  'smtpapi', // SendGrid (legacy)
+  'cm', // Campaign Monitor
+  'krs', // Mailgun
+  'mailo',
+  'everlytickey1',
+  'everlytickey2',
+  'ctct1', // Constant Contact
+  'ctct2',
+  'sendinblue', // Brevo
+  'zoho',
+  'zmail',
+  'turbo-smtp',
+  'amazonses',
+];
+
+export const DkimKeySchema = z.object({
+  selector: z.string(),
+  name: z.string().describe('<selector>._domainkey.<domain>'),
+  source: z.enum(['user', 'common']),
+  rcode: z.string(),
+  cnameChain: z.array(z.string()),
+  /** The DKIM key record text; several when the selector publishes more than one. */
+  records: z.array(z.string()),
+  keyType: z.string().optional(),
+  bits: z.number().int().optional(),
+  revoked: z.boolean().optional(),
+  testing: z.boolean().optional(),
+  hashes: z.array(z.string()).optional(),
+  error: z.string().optional(),
+  notes: z.array(z.string()).optional(),
+});
+export type DkimKey = z.infer<typeof DkimKeySchema>;
+
+export const DkimDataSchema = z.object({
+  asked: z.array(z.string()).describe('Selectors asked'),
+  found: z.array(DkimKeySchema).describe('Selectors that publish a DKIM key record'),
+  missing: z.array(z.string()).describe('User-named selectors without a record'),
+  errors: z.array(z.object({ selector: z.string(), rcode: z.string() })),
+});
+export type DkimData = z.infer<typeof DkimDataSchema>;
+
+/**
+ * Looks up and parses the DKIM key of one selector. Returns undefined records (empty list)
+ * when there is none. Library function for the check and bounce diagnosis.
+ */
+export async function lookupDkimKey(
+  resolver: SpfResolver,
+  domain: string,
+  selector: string,
+  options: { signal?: AbortSignal; source?: 'user' | 'common' } = {},
+): Promise<DkimKey> {
+  const name = `${selector}._domainkey.${domain}`;
+  const answer = await resolver.query(name, 'TXT', options.signal ? { signal: options.signal } : {});
+  // A TXT at the selector that is not a key (e.g. an SPF record or "o=~") is not a key.
+  const records = answer.records
+    .map((r) => r.text)
+    .filter((t) => /(^|;)\s*p\s*=/.test(t) || /^v\s*=\s*DKIM1/i.test(t));
+  const key: DkimKey = {
+    selector,
+    name,
+    source: options.source ?? 'user',
+    rcode: answer.rcode,
+    cnameChain: answer.cnameChain,
+    records,
+  };
+  if (records.length === 0) return key;
+  if (records.length > 1) {
+    key.error = `${name} publishes ${records.length} key records; verifiers pick one at random, so signatures fail at random`;
+    return key;
+  }
+  const parsed = parseDkimKey(records[0]!);
+  if (!parsed.ok) {
+    key.error = parsed.error;
+    return key;
+  }
+  const r = parsed.record;
+  key.keyType = r.keyType;
+  key.revoked = r.revoked;
+  key.testing = r.flags.includes('y');
+  key.hashes = r.hashes;
+  if (r.bits !== undefined) key.bits = r.bits;
+  if (r.keyError) key.error = r.keyError;
+  if (r.notes.length) key.notes = r.notes;
+  return key;
+}
+
+function keyFinding(domain: string, k: DkimKey): Finding {
+  const subject = { name: k.name };
+  const record = k.records[0] ?? '';
+  const shown = record.length > 120 ? `${record.slice(0, 117)}...` : record;
+  const details = { selector: k.selector, keyType: k.keyType ?? null, bits: k.bits ?? null, record };
+  const newKey = `"${k.name}. IN TXT \\"v=DKIM1; k=rsa; p=<base64 of a 2048-bit public key>\\""`;
+  if (k.error) {
+    return F.make('dkim.key', 'fail', {
+      summary: `The DKIM key at ${k.name} cannot be used: ${k.error}. Record: "${shown}". Signatures with s=${k.selector} fail verification.`,
+      remedy: `Publish the public key again exactly as your mail system exports it, as one TXT record (long keys split into several strings of one record, not several records): ${newKey}.`,
+      subject,
+      details,
+    });
+  }
+  if (k.revoked) {
+    return F.make('dkim.key', 'info', {
+      summary: `The DKIM key at ${k.name} is revoked (p= is empty): signatures with s=${k.selector} fail. Fine if the selector is retired.`,
+      subject,
+      details,
+    });
+  }
+  const problems: string[] = [];
+  if (k.keyType === 'rsa' && k.bits !== undefined && k.bits < 1024) {
+    return F.make('dkim.key', 'fail', {
+      summary: `The DKIM key at ${k.name} is RSA ${k.bits} bits; RFC 8301 requires at least 1024 and receivers treat smaller keys as no signature.`,
+      remedy: `Generate a 2048-bit key, publish it under a new selector, switch signing to it, then revoke this one (p=): ${newKey}.`,
+      subject,
+      details,
+    });
+  }
+  if (k.keyType === 'rsa' && k.bits !== undefined && k.bits < 2048) {
+    problems.push(`RSA ${k.bits} bits (1024-bit keys are considered breakable; use 2048)`);
+  }
+  if (k.testing) problems.push('t=y: testing mode, receivers may treat signatures as unsigned');
+  if (k.hashes?.length && !k.hashes.includes('sha256')) {
+    problems.push(
+      `h=${k.hashes.join(':')}: only SHA-1 is allowed, which RFC 8301 forbids verifiers to accept`,
+    );
+  }
+  for (const n of k.notes ?? []) problems.push(n);
+  if (problems.length > 0) {
+    return F.make('dkim.key', 'warn', {
+      summary: `The DKIM key at ${k.name}: ${problems.join('; ')}.`,
+      remedy: `Publish a 2048-bit RSA (or Ed25519 alongside RSA) key under a new selector without t=y or h=sha1, e.g. ${newKey}, and switch signing to it.`,
+      subject,
+      details,
+    });
+  }
+  return F.make('dkim.key', 'pass', {
+    summary: `${k.name}: ${k.keyType === 'ed25519' ? 'Ed25519' : `RSA ${k.bits} bits`}${k.cnameChain.length ? ` (via CNAME ${k.cnameChain.join(' → ')})` : ''}.`,
+    subject,
+    details,
+  });
+}
+
+/** Findings from the lookups. Pure. */
+/** "Lookups of 3 selectors failed (a: SERVFAIL, …)", or one phrase when they all failed alike. */
+function errorList(errors: { selector: string; rcode: string }[]): string {
+  const rcodes = new Set(errors.map((e) => e.rcode));
+  if (errors.length > 3 && rcodes.size === 1)
+    return `All ${errors.length} selector lookups failed with ${[...rcodes][0]} (${list(
+      errors.map((e) => e.selector),
+      5,
+    )})`;
+  return `Lookups of ${errors.length} selector${errors.length > 1 ? 's' : ''} failed (${errors.map((e) => `${e.selector}: ${e.rcode}`).join(', ')})`;
+}
+
+export function evaluateDkim(domain: string, data: DkimData, userSelectors: string[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const s of data.missing) {
+    findings.push(
+      F.make('dkim.selectors', 'fail', {
+        summary: `No DKIM key at ${s}._domainkey.${domain}, the selector you named: mail signed with s=${s} fails DKIM.`,
+        remedy: `Publish the public key your mail system shows for selector "${s}" as a TXT record at ${s}._domainkey.${domain} (or the CNAME your provider gives).`,
+        subject: { name: `${s}._domainkey.${domain}` },
+      }),
+    );
+  }
+  if (data.errors.length > 0) {
+    findings.push(
+      F.make('dkim.selectors', 'error', {
+        summary: `${errorList(data.errors)}; their keys could not be checked.`,
+        details: { errors: data.errors },
+      }),
+    );
+  }
+  if (data.found.length > 0) {
+    findings.push(
+      F.make('dkim.selectors', 'pass', {
+        summary: `DKIM keys found for selector${data.found.length > 1 ? 's' : ''} ${data.found.map((k) => k.selector).join(', ')} (of ${data.asked.length} asked). Other selectors may exist: they cannot be listed from DNS.`,
+        details: { found: data.found.map((k) => k.selector), asked: data.asked.length },
+      }),
+    );
+  } else if (data.missing.length === 0 && data.errors.length === 0) {
+    findings.push(
+      F.make('dkim.selectors', 'info', {
+        summary: `None of the ${data.asked.length} common DKIM selectors${userSelectors.length ? ' or the ones you named' : ''} has a key for ${domain}. This does not prove that ${domain} does not sign with DKIM: selectors cannot be listed from DNS. Look at the s= tag of the DKIM-Signature header of a message you sent.`,
+        remedy: `Run again with --dkim-selector <s> for the selector in your DKIM-Signature headers.`,
+        details: { asked: data.asked },
+      }),
+    );
+  }
+  for (const k of data.found) findings.push(keyFinding(domain, k));
+  return findings;
+}
+
+const SELECTOR = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+
+/** Whether a selector is a valid DNS name part (RFC 6376 §3.1). */
+export function isValidSelector(s: string): boolean {
+  return s.length <= 200 && SELECTOR.test(s);
+}
+
+export const dkimCheck: Check<DkimData> = {
+  name: 'dkim',
+  title: 'DKIM',
+  findings: F.specs,
+  dataSchema: DkimDataSchema,
+  async run(ctx) {
+    const domain = ctx.domain.ascii;
+    const user = [...new Set(ctx.options.dkimSelectors.map((s) => s.toLowerCase()))];
+    const asked = [...new Set([...user, ...COMMON_DKIM_SELECTORS])];
+    let done = 0;
+    const keys = await Promise.all(
+      asked.map(async (selector) => {
+        const key = await lookupDkimKey(ctx.dns, domain, selector, {
+          signal: ctx.signal,
+          source: user.includes(selector) ? 'user' : 'common',
+        });
+        done++;
+        ctx.progress(`DKIM selector ${selector}`, done / asked.length, { index: done, total: asked.length });
+        return key;
+      }),
+    );
+    const failed = (k: DkimKey) => k.rcode !== 'NOERROR' && k.rcode !== 'NXDOMAIN';
+    const data: DkimData = {
+      asked,
+      found: keys.filter((k) => k.records.length > 0),
+      missing: keys
+        .filter((k) => k.source === 'user' && k.records.length === 0 && !failed(k))
+        .map((k) => k.selector),
+      errors: keys.filter(failed).map((k) => ({ selector: k.selector, rcode: k.rcode })),
+    };
+    return { findings: evaluateDkim(domain, data, user), data };
+  },
+};
