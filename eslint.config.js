@@ -50,6 +50,8 @@ export default tseslint.config(
       'src/dmarc/record.ts',
       'src/dkim/record.ts',
       'src/mta-sts/record.ts',
+      'src/tls-rpt/record.ts',
+      'src/bimi/record.ts',
       'src/dns/tag-list.ts',
       'src/report/**',
       'src/bounce/*.ts',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBimi } from '../mta-sts/record.js';
+import { parseBimi } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DmarcData } from '../dmarc/check.js';
 import { defineFindings } from '../checks/findings.js';

@@ -1,5 +1,6 @@
 import type { Finding, Report, Status } from '../report/model.js';
 import { sortWorstFirst } from '../report/score.js';
+import { GROUPS, groupOf } from '../report/groups.js';
 
 /**
  * Human-readable report output for the terminal: a verdict line, then findings grouped by
@@ -15,20 +16,6 @@ const LABELS: Record<Status, string> = {
   info: 'INFO',
   error: 'ERROR',
 };
-
-export const GROUPS: { title: string; prefixes: string[] }[] = [
-  { title: 'Input & DNS', prefixes: ['input', 'dns', 'pipeline'] },
-  { title: 'MX', prefixes: ['mx'] },
-  { title: 'SMTP & TLS', prefixes: ['smtp', 'tls', 'rcpt', 'probe', 'starttls'] },
-  { title: 'Authentication', prefixes: ['spf', 'dmarc', 'dkim', 'bimi', 'mta_sts', 'tls_rpt'] },
-  { title: 'DANE & DNSSEC', prefixes: ['dane', 'dnssec'] },
-  { title: 'Reputation', prefixes: ['ptr', 'dnsbl'] },
-];
-
-export function groupOf(id: string): string {
-  const prefix = id.split('.')[0]!;
-  return GROUPS.find((g) => g.prefixes.includes(prefix))?.title ?? 'Other';
-}
 
 /** Replaces control characters (ESC, CR, BEL…) with visible escapes. */
 export function safeText(text: string): string {

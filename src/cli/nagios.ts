@@ -1,5 +1,5 @@
 import type { Report } from '../report/model.js';
-import { tlsObservationsOf } from '../smtp/contract.js';
+import { earliestCertificateDays } from '../smtp/contract.js';
 import { sortWorstFirst } from '../report/score.js';
 
 /**
@@ -12,15 +12,6 @@ import { sortWorstFirst } from '../report/score.js';
  */
 export const NAGIOS = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
 const NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
-
-/** Days until the earliest leaf certificate expiry among the MX addresses probed. */
-export function earliestCertificateDays(report: Report, now: Date): number | undefined {
-  const days = tlsObservationsOf(report.data.smtp)
-    .map((o) => o.chain[0]?.notAfter)
-    .filter((d): d is string => typeof d === 'string')
-    .map((d) => Math.floor((Date.parse(d) - now.getTime()) / 86_400_000));
-  return days.length ? Math.min(...days) : undefined;
-}
 
 function clip(text: string, max = 160): string {
   // "|" starts the performance data and a line break ends the status line: neither may appear.

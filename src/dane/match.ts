@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { TlsaRecord } from '../dns/types.js';
-import type { CertFacts, TlsObservation } from '../smtp/contract.js';
+import type { CertFacts, TlsObservation } from '../tls/model.js';
 
 /**
  * DANE for SMTP (RFC 7671, RFC 7672): which TLSA records are usable, and whether they match

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDkimKey } from './record.js';
 import type { Finding } from '../report/model.js';
-import type { SpfResolver } from '../spf/evaluate.js';
+import type { Resolver } from '../dns/types.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { Check } from '../checks/types.js';
 
@@ -105,7 +105,7 @@ export type DkimData = z.infer<typeof DkimDataSchema>;
  * when there is none. Library function for the check and bounce diagnosis.
  */
 export async function lookupDkimKey(
-  resolver: SpfResolver,
+  resolver: Resolver,
   domain: string,
   selector: string,
   options: { signal?: AbortSignal; source?: 'user' | 'common' } = {},

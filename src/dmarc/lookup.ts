@@ -2,7 +2,7 @@ import { getDomain } from 'tldts';
 import { z } from 'zod';
 import { isDmarcRecord, parseDmarc } from './record.js';
 import type { DmarcRecord } from './record.js';
-import type { SpfResolver } from '../spf/evaluate.js';
+import type { Resolver } from '../dns/types.js';
 
 /**
  * DMARC policy discovery (RFC 7489 §6.6.3): `_dmarc.<domain>`, falling back to
@@ -35,7 +35,7 @@ export const DmarcLookupSchema = z.object({
 export type DmarcLookup = z.infer<typeof DmarcLookupSchema> & { record?: DmarcRecord };
 
 export async function lookupDmarc(
-  resolver: SpfResolver,
+  resolver: Resolver,
   domain: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<DmarcLookup> {
@@ -93,7 +93,7 @@ export interface ExternalAuthorisation {
  * "v=DMARC1" at <policy domain>._report._dmarc.<destination domain>, or receivers drop it.
  */
 export async function checkExternalReporting(
-  resolver: SpfResolver,
+  resolver: Resolver,
   policyDomain: string,
   uris: { text: string; domain?: string }[],
   options: { signal?: AbortSignal } = {},

@@ -42,3 +42,6 @@ export function parseTagList(text: string, options: { caseInsensitiveNames?: boo
   }
   return { ok: true, tags, map };
 }
+
+/** The outcome of parsing one record: its value, or the exact problem in words. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

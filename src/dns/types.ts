@@ -230,3 +230,12 @@ export function describeFailure(answer: DnsAnswer): string {
       return `the ${answer.type} query for ${answer.name} returned ${answer.rcode}`;
   }
 }
+
+/**
+ * What every DNS-querying module needs of a resolver: DnsClient.query's contract. SPF,
+ * DMARC, DKIM, DNSBL, DNSSEC, PTR and the bounce follow-ups take one of these, so each is
+ * hermetic in tests (a fixture resolver or a fake with this method).
+ */
+export interface Resolver {
+  query<T extends RrType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<RecordOf<T>>>;
+}

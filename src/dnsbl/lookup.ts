@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { classifyAddress } from '../net/address-guard.js';
 import { expandIpv6 } from '../spf/record.js';
-import type { SpfResolver } from '../spf/evaluate.js';
+import type { Resolver } from '../dns/types.js';
 
 /**
  * DNS blocklist lookups (RFC 5782): an IP address reversed (IPv4 octets, IPv6 nibbles) under
@@ -181,7 +181,7 @@ function interpret(
 }
 
 async function lookupOne(
-  resolver: SpfResolver,
+  resolver: Resolver,
   name: string,
   zone: string,
   signal: AbortSignal | undefined,
@@ -221,7 +221,7 @@ async function lookupOne(
  * listed: such a list answers everything, so its answers are errors.
  */
 export async function dnsblLookup(
-  resolver: SpfResolver,
+  resolver: Resolver,
   address: string,
   zones: string[],
   options: { signal?: AbortSignal; brokenZones?: Map<string, string> } = {},
@@ -251,7 +251,7 @@ export async function dnsblLookup(
 
 /** RFC 5782 §5: 127.0.0.1 must never be listed; a list that lists it answers everything. */
 export async function selfTestZones(
-  resolver: SpfResolver,
+  resolver: Resolver,
   zones: string[],
   options: { signal?: AbortSignal } = {},
 ): Promise<Map<string, string>> {
@@ -280,7 +280,7 @@ export async function selfTestZones(
 
 /** Looks the domain up in domain blocklists (DBL/URIBL style: <domain>.<zone>). */
 export async function domainBlocklistLookup(
-  resolver: SpfResolver,
+  resolver: Resolver,
   domain: string,
   zones: string[],
   options: { signal?: AbortSignal } = {},

@@ -1,5 +1,5 @@
 import type { DnsAnswer, RrType } from '../dns/types.js';
-import type { SpfResolver } from '../spf/evaluate.js';
+import type { Resolver } from '../dns/types.js';
 
 /**
  * DNSSEC status as seen through the configured recursive resolver. mxdoctor does not
@@ -22,7 +22,7 @@ export interface DnssecAnswer<A extends DnsAnswer = DnsAnswer> {
  * on its answers. undefined when the root query itself failed.
  */
 export async function resolverValidates(
-  resolver: SpfResolver,
+  resolver: Resolver,
   options: { signal?: AbortSignal } = {},
 ): Promise<boolean | undefined> {
   const root = await resolver.query('.', 'SOA', options.signal ? { signal: options.signal } : {});
@@ -36,7 +36,7 @@ export async function resolverValidates(
  * isolated resolver — a lab, a split-horizon set-up — may never answer).
  */
 export function validatesOnDemand(
-  resolver: SpfResolver,
+  resolver: Resolver,
   options: { signal?: AbortSignal } = {},
 ): () => Promise<boolean | undefined> {
   let asked: Promise<boolean | undefined> | undefined;
@@ -45,7 +45,7 @@ export function validatesOnDemand(
 
 /** The DNSSEC status of one answer (name, type), with the CD retry for SERVFAIL. */
 export async function dnssecStatusOf<T extends RrType>(
-  resolver: SpfResolver,
+  resolver: Resolver,
   name: string,
   type: T,
   validates: () => Promise<boolean | undefined>,

@@ -9,7 +9,7 @@ import {
   smtpNotTested,
   tlsObservationsOf,
 } from '../smtp/contract.js';
-import type { TlsObservation } from '../smtp/contract.js';
+import type { TlsObservation } from '../tls/model.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
 import type { Check } from '../checks/types.js';

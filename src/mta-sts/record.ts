@@ -1,8 +1,9 @@
 import { parseTagList } from '../dns/tag-list.js';
+import type { Parsed } from '../dns/tag-list.js';
 
 /**
- * MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) records, and BIMI assertion records: pure
- * parsers that keep the exact problem, plus MX pattern matching (§4.1).
+ * MTA-STS (RFC 8461) records and policies: pure parsers that keep the exact problem, plus
+ * MX pattern matching (§4.1).
  */
 
 export interface StsTxt {
@@ -10,8 +11,6 @@ export interface StsTxt {
   /** Extension tags (allowed, ignored). */
   extensions: string[];
 }
-
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** `_mta-sts.<domain>` TXT: "v=STSv1; id=…" (RFC 8461 §3.1). */
 export function parseStsTxt(text: string): Parsed<StsTxt> {
@@ -122,74 +121,4 @@ export function mxMatchesPattern(host: string, pattern: string): boolean {
   if (!h.endsWith(suffix)) return false;
   const label = h.slice(0, -suffix.length);
   return label.length > 0 && !label.includes('.');
-}
-
-export interface TlsRptRecord {
-  rua: { uri: string; scheme: 'mailto' | 'https' }[];
-}
-
-/** `_smtp._tls.<domain>` TXT (RFC 8460 §3). */
-export function parseTlsRpt(text: string): Parsed<TlsRptRecord> {
-  const list = parseTagList(text);
-  if (!list.ok) return { ok: false, error: list.error };
-  if (list.tags[0]?.name !== 'v' || list.tags[0].value !== 'TLSRPTv1') {
-    return { ok: false, error: 'the record must start with "v=TLSRPTv1"' };
-  }
-  const rua = list.map.get('rua')?.value;
-  if (rua === undefined || rua.trim() === '') return { ok: false, error: 'the required tag rua= is missing' };
-  const uris: TlsRptRecord['rua'] = [];
-  for (const raw of rua.split(',').map((u) => u.trim())) {
-    if (/^mailto:[^\s@]+@[^\s@]+\.[^\s@]+$/i.test(raw)) uris.push({ uri: raw, scheme: 'mailto' });
-    else if (/^https:\/\/[^\s/]+/i.test(raw)) {
-      try {
-        new URL(raw);
-        uris.push({ uri: raw, scheme: 'https' });
-      } catch {
-        return { ok: false, error: `rua: "${raw}" is not a valid https: URL` };
-      }
-    } else {
-      return { ok: false, error: `rua: "${raw}" must be a mailto: address or an https: URL` };
-    }
-  }
-  return { ok: true, value: { rua: uris } };
-}
-
-export interface BimiRecord {
-  /** l=: the SVG logo URL; "" for a declination record. */
-  logo: string;
-  /** a=: the VMC/CMC (evidence document) URL, when given. */
-  authority?: string;
-  problems: string[];
-}
-
-/** `default._bimi.<domain>` TXT: v=BIMI1; l=…; a=… */
-export function parseBimi(text: string): Parsed<BimiRecord> {
-  const list = parseTagList(text);
-  if (!list.ok) return { ok: false, error: list.error };
-  if (list.tags[0]?.name !== 'v' || list.tags[0].value !== 'BIMI1') {
-    return { ok: false, error: 'the record must start with "v=BIMI1"' };
-  }
-  const logo = list.map.get('l')?.value;
-  if (logo === undefined) return { ok: false, error: 'the l= tag (logo URL) is missing' };
-  const authority = list.map.get('a')?.value;
-  const problems: string[] = [];
-  if (logo !== '') {
-    let url: URL | undefined;
-    try {
-      url = new URL(logo.split(',')[0]!.trim());
-    } catch {
-      problems.push(`l=${logo} is not a URL`);
-    }
-    if (url && url.protocol !== 'https:') problems.push(`l=${logo} must be an https: URL`);
-    if (url && !url.pathname.toLowerCase().endsWith('.svg'))
-      problems.push(`l=${logo} should point at an SVG file (SVG Tiny PS)`);
-  }
-  if (authority) {
-    try {
-      if (new URL(authority).protocol !== 'https:') problems.push(`a=${authority} must be an https: URL`);
-    } catch {
-      problems.push(`a=${authority} is not a URL`);
-    }
-  }
-  return { ok: true, value: { logo, ...(authority ? { authority } : {}), problems } };
 }

@@ -8,7 +8,7 @@ import {
 } from '../smtp/contract.js';
 import type { SessionSummary } from '../smtp/contract.js';
 import { parseClientIp, reverseName } from '../spf/evaluate.js';
-import type { SpfResolver } from '../spf/evaluate.js';
+import type { Resolver } from '../dns/types.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
 import type { Check } from '../checks/types.js';
@@ -59,7 +59,7 @@ const MAX_PTR_NAMES = 10;
 
 /** Reverse DNS of one address with forward confirmation. Library function. */
 export async function reverseDns(
-  resolver: SpfResolver,
+  resolver: Resolver,
   address: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<ReverseDns> {

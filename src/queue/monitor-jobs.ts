@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { runCheck } from '../checks/run.js';
 import type { Check, CheckServices } from '../checks/types.js';
-import { earliestCertificateDays } from '../cli/nagios.js';
+import { earliestCertificateDays } from '../smtp/contract.js';
 import type { Report } from '../report/model.js';
 import { evaluateAlerts, observe } from '../monitor/alerts.js';
 import type { Alert } from '../monitor/alerts.js';

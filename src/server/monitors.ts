@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { closeMailers } from '../monitor/email.js';
 import type { MonitorRuntime } from '../queue/monitor-jobs.js';
 import { MonitorScheduler } from '../queue/monitor-scheduler.js';
-import { MonitorService } from '../monitor/manager.js';
+import { MonitorService } from '../queue/monitor-manager.js';
 import { MonitorStore } from '../store/monitors.js';
 
 /**

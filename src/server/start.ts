@@ -25,7 +25,7 @@ import { startBounceService } from './bounces.js';
 import type { BounceService } from './bounces.js';
 import { createMonitorRuntime, createMonitorService } from './monitors.js';
 import type { MonitorWorkerSide } from './monitors.js';
-import type { MonitorService } from '../monitor/manager.js';
+import type { MonitorService } from '../queue/monitor-manager.js';
 import { ensureLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { createLogger } from '../log/logger.js';

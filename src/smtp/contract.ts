@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Report } from '../report/model.js';
+import type { TlsObservation } from '../tls/model.js';
 
 /**
  * The part of the SMTP check's output that other checks consume: what TLS each MX address
@@ -7,50 +9,6 @@ import { z } from 'zod';
  * these fields, through `tlsObservationsOf(ctx.upstream('smtp'))`. The SMTP check owns them:
  * it may add fields, never rename or remove these.
  */
-
-export const CertFactsSchema = z.object({
-  subject: z.string().describe('Subject DN, RFC 4514 style'),
-  commonName: z.string().optional(),
-  sans: z.array(z.string()).describe('subjectAltName DNS names (and IP addresses as "IP:x")'),
-  issuer: z.string().describe('Issuer DN'),
-  serial: z.string().describe('Serial number, hex'),
-  notBefore: z.string().describe('ISO 8601'),
-  notAfter: z.string().describe('ISO 8601'),
-  keyAlgorithm: z.string().describe('rsa, ec, ed25519, ed448, dsa or unknown'),
-  keyBits: z.number().int().describe('RSA modulus bits or EC curve size'),
-  curve: z.string().optional(),
-  signatureAlgorithm: z.string().describe('e.g. sha256WithRSAEncryption'),
-  selfSigned: z.boolean().describe('Subject equals issuer and the signature verifies with its own key'),
-  isCa: z.boolean().describe('basicConstraints cA'),
-  sha256: z.string().describe('SHA-256 of the DER certificate, lower-case hex'),
-  sha512: z.string().describe('SHA-512 of the DER certificate, lower-case hex'),
-  spkiSha256: z.string().describe('SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex'),
-  spkiSha512: z.string().describe('SHA-512 of the DER SubjectPublicKeyInfo, lower-case hex'),
-  der: z.string().describe('The DER certificate, base64 (for DANE matching type 0 and audits)'),
-});
-export type CertFacts = z.infer<typeof CertFactsSchema>;
-
-export const TlsObservationSchema = z.object({
-  host: z.string().describe('MX host name (SNI sent)'),
-  address: z.string(),
-  port: z.number().int(),
-  starttls: z
-    .enum(['offered', 'not_offered', 'unknown'])
-    .describe('unknown when EHLO was never answered (connection refused, 421, timeout…)'),
-  handshake: z.enum(['ok', 'failed', 'not_attempted']),
-  error: z.string().optional().describe('Why STARTTLS or the handshake failed, exactly'),
-  protocol: z.string().optional().describe('e.g. TLSv1.3'),
-  cipher: z.string().optional(),
-  chain: z.array(CertFactsSchema).describe('Certificates as presented, leaf first'),
-  trusted: z.boolean().optional().describe('Chain validates to a trusted root (system + extra CAs)'),
-  trustError: z.string().optional(),
-  hostnameMatches: z.boolean().optional().describe('Leaf is valid for the MX host name (RFC 6125)'),
-  cached: z
-    .object({ storedAt: z.string() })
-    .optional()
-    .describe('Set when this came from the shared connection cache'),
-});
-export type TlsObservation = z.infer<typeof TlsObservationSchema>;
 
 /** Reads the TLS observations out of the SMTP check's data (empty when SMTP did not run). */
 export function tlsObservationsOf(smtpData: unknown): TlsObservation[] {
@@ -102,4 +60,13 @@ export function smtpNotTested(
   if (availability === 'disabled') return { why: 'SMTP probing was switched off', status: 'info' };
   if (availability === 'not_run') return { why: 'the SMTP check did not run', status: 'error' };
   return { why: missing, status: 'error' };
+}
+
+/** Days until the earliest leaf certificate expiry among the MX addresses probed. */
+export function earliestCertificateDays(report: Report, now: Date): number | undefined {
+  const days = tlsObservationsOf(report.data.smtp)
+    .map((o) => o.chain[0]?.notAfter)
+    .filter((d): d is string => typeof d === 'string')
+    .map((d) => Math.floor((Date.parse(d) - now.getTime()) / 86_400_000));
+  return days.length ? Math.min(...days) : undefined;
 }

@@ -1,6 +1,6 @@
 import { isDefiniteVerdict } from './classify.js';
 import type { RcptVerdict } from './classify.js';
-import type { CertFacts, TlsObservation } from './contract.js';
+import type { CertFacts, TlsObservation } from '../tls/model.js';
 import type { RcptResult, RcptVerdictRecord, SessionRecord, SmtpData, TransactionTest } from './model.js';
 import { allDeferred, deferredSession, recipientSession } from './probe.js';
 import type { AddressProbe, Skipped } from './probe.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SessionSummarySchema, TlsObservationSchema } from './contract.js';
+import { SessionSummarySchema } from './contract.js';
+import { TlsObservationSchema } from '../tls/model.js';
 
 /**
  * What one SMTP session saw, as plain data (the SMTP check's `data.smtp.sessions[]`). The

@@ -5,7 +5,7 @@ import type { MxSet } from '../report/model.js';
 import { chainFacts } from '../tls/certificate.js';
 import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
-import type { TlsObservation } from './contract.js';
+import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
 import type { AddressLimiter, ConnectionCache, SmtpServices } from './shared.js';
 import { chains, runSession } from './session.js';

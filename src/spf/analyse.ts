@@ -4,7 +4,7 @@ import { countsAsLookup, expandDomainSpec, isSpfRecord, parseSpf } from './recor
 import type { SpfMechanism, SpfTerm } from './record.js';
 import type { DnsAnswer } from '../dns/types.js';
 import { MAX_NAMES_PER_MECHANISM } from './evaluate.js';
-import type { SpfResolver } from './evaluate.js';
+import type { Resolver } from '../dns/types.js';
 
 /**
  * The static walk of a domain's whole SPF tree, for diagnostics rather than a verdict: every
@@ -114,7 +114,7 @@ function prefixed(address: string, bits: number | undefined, family: 4 | 6): str
 }
 
 export async function analyseSpf(
-  resolver: SpfResolver,
+  resolver: Resolver,
   domain: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<SpfAnalysis> {
@@ -125,7 +125,7 @@ export async function analyseSpf(
   let truncated = false;
   let queries = 0;
   const budgetSpent = (): boolean => queries >= MAX_QUERIES;
-  const query: SpfResolver['query'] = (name, type) => {
+  const query: Resolver['query'] = (name, type) => {
     throwIfAborted(options.signal);
     queries++;
     return resolver.query(name, type, options.signal ? { signal: options.signal } : {});

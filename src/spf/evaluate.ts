@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type { DnsAnswer, QueryOptions, RecordOf, RrType } from '../dns/types.js';
+import type { DnsAnswer, RecordOf, Resolver, RrType } from '../dns/types.js';
 import { throwIfAborted } from '../net/deadline.js';
 import {
   countsAsLookup,
@@ -24,11 +24,6 @@ import type { MacroContext, MacroString, SpfMechanism, SpfQualifier, SpfRecord }
  */
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
-
-/** What the evaluator needs of a DNS client: DnsClient.query's contract. */
-export interface SpfResolver {
-  query<T extends RrType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<RecordOf<T>>>;
-}
 
 export interface CheckHostInput {
   /** The SMTP client's IP address (IPv4, IPv6, or IPv4-mapped IPv6). */
@@ -169,7 +164,7 @@ class Evaluation {
   private validated: Promise<string[]> | undefined;
 
   constructor(
-    private readonly resolver: SpfResolver,
+    private readonly resolver: Resolver,
     readonly ip: ParsedIp,
     readonly sender: string,
     readonly helo: string,
@@ -465,7 +460,7 @@ export function reverseName(ip: { text: string; family: 4 | 6 }): string {
  * check_host(ip, domain, sender) per RFC 7208 §4. Never rejects for DNS or policy outcomes
  * (those are temperror/permerror results); rejects only when `signal` aborts.
  */
-export async function checkHost(resolver: SpfResolver, input: CheckHostInput): Promise<CheckHostResult> {
+export async function checkHost(resolver: Resolver, input: CheckHostInput): Promise<CheckHostResult> {
   const helo = (input.helo ?? '').trim();
   const rawSender = (input.sender ?? '').trim().replace(/^<|>$/g, '');
   // RFC 7208 §2.4: an empty MAIL FROM is checked as postmaster@<helo>; a sender without a

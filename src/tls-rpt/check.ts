@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseTlsRpt } from '../mta-sts/record.js';
+import { parseTlsRpt } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
 import type { Check } from '../checks/types.js';

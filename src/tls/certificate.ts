@@ -1,6 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import forge from 'node-forge';
-import type { CertFacts } from '../smtp/contract.js';
+import type { CertFacts } from './model.js';
 
 /**
  * DER certificate → CertFacts, with node-forge's ASN.1 parser (the only node-forge import in

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { CertFacts } from '../smtp/contract.js';
+import type { CertFacts } from './model.js';
 
 /**
  * Judging a presented certificate chain: path to a trusted root, host name (RFC 6125),

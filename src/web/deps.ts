@@ -8,7 +8,7 @@ import type { RedisHealth } from '../store/redis.js';
 import type { ReportStore } from '../store/reports.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
-import type { MonitorService } from '../monitor/manager.js';
+import type { MonitorService } from '../queue/monitor-manager.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {

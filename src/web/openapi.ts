@@ -3,13 +3,8 @@ import type { Check } from '../checks/types.js';
 import { reportSchema } from '../checks/schema.js';
 import { version } from '../version.js';
 import { bouncePaths, registerBounceSchemas } from './bounces/openapi.js';
-import {
-  CheckAcceptedSchema,
-  CheckRequestSchema,
-  DomainChecksSchema,
-  ErrorSchema,
-  checkStatusSchema,
-} from './checks/schemas.js';
+import { CheckAcceptedSchema, DomainChecksSchema, ErrorSchema, checkStatusSchema } from './checks/schemas.js';
+import { CheckRequestSchema } from '../input/check-request.js';
 import { monitorPaths, registerMonitorSchemas } from './monitors/openapi.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-import type { CertFacts, TlsObservation } from '../../src/smtp/contract.js';
+import type { CertFacts, TlsObservation } from '../../src/tls/model.js';
 
 /**
  * Test PKI built with node-forge at test time: a CA, leaf certificates (valid, expired,

@@ -1,5 +1,5 @@
 import type { Finding, Report, Status } from '../../src/report/model.js';
-import type { CertFacts, TlsObservation } from '../../src/smtp/contract.js';
+import type { CertFacts, TlsObservation } from '../../src/tls/model.js';
 
 /** Builds small but schema-shaped reports for pure tests (diffs, alerts, output formats). */
 export function finding(id: string, status: Status, extra: Partial<Finding> = {}): Finding {

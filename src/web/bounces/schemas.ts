@@ -3,7 +3,7 @@ import { DiagnosisSchema } from '../../bounce/model.js';
 import { BounceInputErrorSchema, BounceOptionsSchema } from '../../store/diagnoses.js';
 import type { BounceOptions } from '../../store/diagnoses.js';
 import { ProgressSchema } from '../checks/schemas.js';
-import type { FieldError } from '../checks/schemas.js';
+import type { FieldError } from '../../input/check-request.js';
 
 /**
  * The bounce API's request and response shapes, as zod schemas: they validate requests and

@@ -5,7 +5,7 @@ import type { CheckStatus } from '../../queue/jobs.js';
 import type { ReportMeta } from '../../store/reports.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';
-import { parseCheckRequest } from './schemas.js';
+import { parseCheckRequest } from '../../input/check-request.js';
 import { apiTokenAuth } from '../security.js';
 
 /**

@@ -1,10 +1,10 @@
 import { CORE } from '../../checks/core.js';
 import type { Check } from '../../checks/types.js';
-import { GROUPS, groupOf } from '../../cli/format.js';
+import { GROUPS, groupOf } from '../../report/groups.js';
 import type { Finding, Report, Status } from '../../report/model.js';
 import { sortWorstFirst } from '../../report/score.js';
 import { sessionSummariesOf, tlsObservationsOf } from '../../smtp/contract.js';
-import type { TlsObservation } from '../../smtp/contract.js';
+import type { TlsObservation } from '../../tls/model.js';
 
 /**
  * Turns a report into what the report page shows. Pure: templates only print these

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Monitor } from '../../monitor/model.js';
 import { publicMonitor, scheduleText } from '../../monitor/model.js';
-import type { MonitorService } from '../../monitor/manager.js';
+import type { MonitorService } from '../../queue/monitor-manager.js';
 import type { LastRun } from '../../store/monitors.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';

@@ -4,8 +4,8 @@ import { DEFAULT_ALERT_RULES, RULE_DESCRIPTIONS, RULE_IDS } from '../../monitor/
 import { formatInterval } from '../../monitor/schedule.js';
 import { toAlertSettings } from '../../monitor/model.js';
 import type { Monitor } from '../../monitor/model.js';
-import type { MonitorService } from '../../monitor/manager.js';
-import type { FieldError } from '../checks/schemas.js';
+import type { MonitorService } from '../../queue/monitor-manager.js';
+import type { FieldError } from '../../input/check-request.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { accessOf, clearSession, sessionValue, setSession } from './auth.js';

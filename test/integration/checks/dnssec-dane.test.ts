@@ -6,7 +6,7 @@ import type { DnssecData } from '../../../src/dnssec/check.js';
 import { daneCheck } from '../../../src/dane/check.js';
 import type { DaneData } from '../../../src/dane/check.js';
 import type { Check } from '../../../src/checks/types.js';
-import type { TlsObservation } from '../../../src/smtp/contract.js';
+import type { TlsObservation } from '../../../src/tls/model.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns, Zones } from '../../support/dns-server.js';
 import { finding, runChecksAgainst, statuses } from '../../support/run-checks.js';

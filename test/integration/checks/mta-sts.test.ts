@@ -11,7 +11,7 @@ import { tlsRptCheck } from '../../../src/tls-rpt/check.js';
 import { bimiCheck } from '../../../src/bimi/check.js';
 import { dmarcCheck } from '../../../src/dmarc/check.js';
 import type { Check } from '../../../src/checks/types.js';
-import type { TlsObservation } from '../../../src/smtp/contract.js';
+import type { TlsObservation } from '../../../src/tls/model.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns, Zones } from '../../support/dns-server.js';
 import { createCa, issueLeaf, observation } from '../../support/forge-certs.js';

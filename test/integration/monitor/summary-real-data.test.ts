@@ -14,7 +14,7 @@ import type { Check } from '../../../src/checks/types.js';
 import { diffRuns } from '../../../src/monitor/diff.js';
 import { evaluateAlerts, observe } from '../../../src/monitor/alerts.js';
 import { summarizeReport } from '../../../src/monitor/summary.js';
-import type { TlsObservation } from '../../../src/smtp/contract.js';
+import type { TlsObservation } from '../../../src/tls/model.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns, Zones } from '../../support/dns-server.js';
 import { certFacts, createCa, issueLeaf, observation } from '../../support/forge-certs.js';

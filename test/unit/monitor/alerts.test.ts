@@ -4,7 +4,7 @@ import { DEFAULT_ALERT_RULES, evaluateAlerts, observe } from '../../../src/monit
 import type { Alert, AlertState } from '../../../src/monitor/alerts.js';
 import { summarizeReport } from '../../../src/monitor/summary.js';
 import type { Finding } from '../../../src/report/model.js';
-import type { TlsObservation } from '../../../src/smtp/contract.js';
+import type { TlsObservation } from '../../../src/tls/model.js';
 import { cert, finding, report, tls } from '../../support/report-builder.js';
 
 /** Plays a sequence of runs through the alert engine, five minutes apart. */

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Config } from '../config.js';
-import type { FieldError } from '../web/checks/schemas.js';
-import { diffRuns } from './diff.js';
-import type { RunDiff } from './diff.js';
-import { RUN_JOB, queueTestDelivery, runIdOf, runJobOptions } from '../queue/monitor-jobs.js';
-import type { RunJobData } from '../queue/monitor-jobs.js';
-import { MONITOR_ID_PATTERN, parseMonitorInput } from './model.js';
-import type { Monitor, MonitorLimits } from './model.js';
-import type { MonitorScheduler } from '../queue/monitor-scheduler.js';
+import type { FieldError } from '../input/check-request.js';
+import { diffRuns } from '../monitor/diff.js';
+import type { RunDiff } from '../monitor/diff.js';
+import { RUN_JOB, queueTestDelivery, runIdOf, runJobOptions } from './monitor-jobs.js';
+import type { RunJobData } from './monitor-jobs.js';
+import { MONITOR_ID_PATTERN, parseMonitorInput } from '../monitor/model.js';
+import type { Monitor, MonitorLimits } from '../monitor/model.js';
+import type { MonitorScheduler } from './monitor-scheduler.js';
 import type { MonitorStore, RunTrigger } from '../store/monitors.js';
-import { summarizeReport } from './summary.js';
+import { summarizeReport } from '../monitor/summary.js';
 
 /**
  * The one entry to monitors for the web and the API: create, edit, pause, resume, delete,
