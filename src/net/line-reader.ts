@@ -38,6 +38,8 @@ export class LineReader {
     stream.on('end', this.onEnd);
     stream.on('close', this.onEnd);
     stream.on('error', this.onError);
+    // A stream handed over paused (e.g. after a proxy handshake) must flow again.
+    stream.resume();
   }
 
   /**
