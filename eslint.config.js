@@ -38,7 +38,8 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read configuration through src/config.ts only.',
+          message:
+            'Read configuration through src/config/ only (src/config/environment.ts reads the environment).',
         },
       ],
     },
@@ -98,7 +99,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'src/cli/main.ts', 'test/**', 'scripts/**', 'bin/**', 'bench/**'],
+    files: ['src/config/environment.ts', 'src/cli/main.ts', 'test/**', 'scripts/**', 'bin/**', 'bench/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

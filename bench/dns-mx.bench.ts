@@ -7,7 +7,7 @@ import { DnsClient } from '../src/dns/client.js';
 import { mxCheck } from '../src/mx/check.js';
 import { runCheck } from '../src/checks/run.js';
 import type { Check } from '../src/checks/types.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { normalizeDomain } from '../src/input/domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../src/report/model.js';
 import type { Report } from '../src/report/model.js';

@@ -7,7 +7,7 @@
  * Nothing under src/ imports this folder: the workers themselves are built in src/queue/
  * and wired into a process by src/server/start.ts.
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { startService } from '../src/server/start.js';
 
 const service = await startService({ mode: 'worker', config: loadConfig(), handleSignals: true });

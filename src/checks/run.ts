@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import type { DnsCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DnsClient } from '../dns/client.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import type { CheckOptions, Finding, Status } from '../report/model.js';

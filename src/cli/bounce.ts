@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
-import { colorEnabled, loadConfig } from '../config.js';
-import type { ConfigOverrides } from '../config.js';
+import { colorEnabled, loadConfig } from '../config/index.js';
+import type { ConfigOverrides } from '../config/index.js';
 import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './check.js';
 import type { EngineFlags } from './check.js';
 import { EXIT, UsageError } from './errors.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config.js';
+import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config/index.js';
 import { isValidSelector } from '../dkim/check.js';
-import type { ConfigOverrides, ResolverAddress } from '../config.js';
+import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
 import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';
 import type { NormalizedDomain } from '../input/domain.js';

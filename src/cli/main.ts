@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/index.js';
 import { version } from '../version.js';
 import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';

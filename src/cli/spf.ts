@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { loadConfig, parseDuration, parseResolver } from '../config.js';
-import type { ConfigOverrides, ResolverAddress } from '../config.js';
+import { loadConfig, parseDuration, parseResolver } from '../config/index.js';
+import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { normalizeDomain } from '../input/domain.js';
 import { deadline } from '../net/deadline.js';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 /**
  * Structured JSON logs (pino), one object per line. Request lines carry `reqId`, job lines

@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { describeError } from '../net/errors.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import { version } from '../version.js';

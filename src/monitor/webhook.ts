@@ -4,7 +4,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';

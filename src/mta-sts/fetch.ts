@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { checkServerIdentity, connect } from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DnsClient } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';

@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { BounceInputError, diagnoseBounce } from '../bounce/index.js';
 import type { ProgressUpdate } from '../checks/types.js';
 import { runFollowups } from '../bounce/followups/index.js';

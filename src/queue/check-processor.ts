@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { runCheck } from '../checks/run.js';
 import type { Check, CheckServices, ProgressUpdate } from '../checks/types.js';
 import type { ReportStore } from '../store/reports.js';

@@ -3,7 +3,7 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { runCheck } from '../checks/run.js';
 import type { Check, CheckServices } from '../checks/types.js';
 import { earliestCertificateDays } from '../smtp/contract.js';

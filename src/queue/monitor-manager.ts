@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { FieldError } from '../input/check-request.js';
 import { diffRuns } from '../monitor/diff.js';
 import type { RunDiff } from '../monitor/diff.js';

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { verifyRecipients } from '../smtp/check.js';
 import type { CheckServices } from '../checks/types.js';
 import type { Report } from '../report/model.js';

@@ -1,7 +1,7 @@
 import type { Worker, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 /**
  * What every mxdoctor BullMQ worker shares: the connection and key prefix, the job lock

@@ -3,7 +3,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { BounceQueue, QUEUE_BOUNCES, bounceJobOptions } from '../queue/bounce-jobs.js';
 import { SHUTDOWN_REASON } from '../queue/check-processor.js';
 import { RedisAddressLimiter } from '../store/address-limiter.js';

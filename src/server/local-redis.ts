@@ -4,8 +4,8 @@ import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import { ConfigError, executablePath, redactRedisUrl } from '../config.js';
+import type { Config } from '../config/index.js';
+import { ConfigError, executablePath, redactRedisUrl } from '../config/index.js';
 
 /**
  * `npm start` on a single machine: when REDIS_URL is unset and nothing answers at the

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Check, CheckServices } from '../checks/types.js';
 import { QUEUE_CHECKS } from '../queue/names.js';
 import { describeRedisError } from '../store/redis.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { deadline } from '../net/deadline.js';
 import type { Finding, MxSet } from '../report/model.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { sleep } from '../net/deadline.js';
 import type { MxSet } from '../report/model.js';
 import { chainFacts } from '../tls/certificate.js';

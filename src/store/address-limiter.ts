@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Rate } from '../config.js';
+import type { Rate } from '../config/index.js';
 import { abortReason, sleep } from '../net/deadline.js';
 import type { AddressLimiter } from '../smtp/shared.js';
 

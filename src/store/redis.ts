@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import { redactRedisUrl } from '../config.js';
+import type { Config } from '../config/index.js';
+import { redactRedisUrl } from '../config/index.js';
 
 /**
  * Redis connections of the service. Two kinds: `command` connections used while answering

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 /**
  * The certificates mxdoctor trusts when it judges a server's chain (SMTP STARTTLS, the

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Check } from '../checks/types.js';
 import type { BounceQueue } from '../queue/bounce-jobs.js';
 import type { CheckQueue } from '../queue/jobs.js';

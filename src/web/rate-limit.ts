@@ -4,7 +4,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Options } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
-import type { Rate } from '../config.js';
+import type { Rate } from '../config/index.js';
 import { HttpError } from './errors.js';
 
 /**

@@ -4,7 +4,7 @@ import { runCheck } from '../../src/checks/run.js';
 import { mxCheck } from '../../src/mx/check.js';
 import { defineFindings } from '../../src/checks/findings.js';
 import type { Check, ProgressUpdate } from '../../src/checks/types.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { normalizeDomain } from '../../src/input/domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/report/model.js';
 import { sleep } from '../../src/net/deadline.js';

@@ -1,7 +1,7 @@
 import { runCheck } from '../../src/checks/run.js';
 import type { Check } from '../../src/checks/types.js';
-import { loadConfig } from '../../src/config.js';
-import type { ConfigOverrides } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { ConfigOverrides } from '../../src/config/index.js';
 import { normalizeDomain } from '../../src/input/domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/report/model.js';
 import type { CheckOptions, Finding, Report } from '../../src/report/model.js';

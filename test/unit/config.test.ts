@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, parseDuration, parseResolver, systemResolvers } from '../../src/config.js';
+import {
+  ConfigError,
+  SETTINGS,
+  loadConfig,
+  parseDuration,
+  parseResolver,
+  systemResolvers,
+} from '../../src/config/index.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,5 +113,56 @@ describe('configuration', () => {
       { host: 'fe80::1', port: 53 },
     ]);
     assert.deepEqual(systemResolvers(join(dir, 'missing')), [{ host: '127.0.0.1', port: 53 }]);
+  });
+});
+
+describe('configuration declarations', () => {
+  it('declares each variable once and each place in Config once', () => {
+    const envs = SETTINGS.map((s) => s.env);
+    assert.deepEqual(
+      envs.filter((e, i) => envs.indexOf(e) !== i),
+      [],
+      'duplicate variables',
+    );
+    const places = SETTINGS.map((s) => `${s.group}.${s.key}`);
+    assert.deepEqual(
+      places.filter((p, i) => places.indexOf(p) !== i),
+      [],
+      'two settings land in one place',
+    );
+  });
+
+  it('puts every setting where its declaration says, with its default', () => {
+    const c = loadConfig({ MXDOCTOR_EHLO_NAME: 'probe.example.net' }) as unknown as Record<
+      string,
+      Record<string, unknown>
+    >;
+    for (const s of SETTINGS) {
+      assert.ok(s.key in (c[s.group] ?? {}), `${s.env} lands in config.${s.group}.${s.key}`);
+    }
+    assert.equal(c.dns!.timeoutMs, 3000);
+    assert.deepEqual(c.limits!.checks, { points: 20, windowMs: 600_000 });
+    assert.equal(c.alert!.from, 'mxdoctor@probe.example.net', 'a default computed from another setting');
+  });
+
+  it('validates CLI overrides with the same rules, naming the variable', () => {
+    assert.throws(
+      () => loadConfig({}, { check: { deadlineMs: 5 } }),
+      (e: unknown) => e instanceof ConfigError && /^MXDOCTOR_CHECK_DEADLINE: .*100/.test(e.message),
+    );
+  });
+
+  it('blames a bad EHLO name on MXDOCTOR_EHLO_NAME, not on the addresses derived from it', () => {
+    for (const [env, overrides] of [
+      [{ MXDOCTOR_EHLO_NAME: 'bad name' }, {}],
+      [{}, { probe: { ehloName: 'bad name' } }],
+    ] as const) {
+      assert.throws(
+        () => loadConfig(env, overrides),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message === 'MXDOCTOR_EHLO_NAME / --helo "bad name" is not a host name',
+      );
+    }
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { SETTINGS } from '../../src/config.js';
+import { SETTINGS } from '../../src/config/index.js';
 import { ROOT, runMxdoctor } from '../support/cli.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, parseRate, parseTokens, redactRedisUrl } from '../../src/config.js';
+import { ConfigError, loadConfig, parseRate, parseTokens, redactRedisUrl } from '../../src/config/index.js';
 
 describe('service configuration', () => {
   it('has defaults for a single machine', () => {

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { Diagnosis, BounceRecord, Followup, Reason } from '../model.js';
 import { ALL_CHECKS } from '../../checks/registry.js';
 import { runCheck } from '../../checks/run.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { BounceRecord, Diagnosis, Followup, Reason } from '../model.js';
 import type { DnsCache } from '../../dns/cache.js';
 import type { DnsClient } from '../../dns/client.js';

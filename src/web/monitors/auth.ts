@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import { bearerToken, readCookie, safeEqual } from '../security.js';
 
 /**

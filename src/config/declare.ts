@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { parseBoolean, parseDuration, parseInteger, parseRate, parseSize } from './parse.js';
+
+/**
+ * How mxdoctor's configuration is declared: once, one entry per setting.
+ *
+ * ## Adding a setting (one place)
+ * 1. Open the area file of src/config/ it belongs to (check.ts: DNS and the check engine,
+ *    smtp.ts: the SMTP probe, bounce.ts, service.ts: web and process, queue.ts: Redis, queue
+ *    and storage, monitor.ts: monitors and alerts) and add one `setting({...})` to a list,
+ *    at the row where the README's configuration table should show it:
+ *      env          the environment variable (MXDOCTOR_…)
+ *      group, key   where the value lands: config.<group>.<key>
+ *      description  its meaning, for the README table
+ *      default      the value when the variable is unset or empty (a function when computed)
+ *      defaultText  the default as the README shows it ("30s"; numbers and booleans may omit it)
+ *      value        its kind: duration(min), integer(min, max), size(min), boolean(), text(),
+ *                   rate(), choice(values), or { parse, schema } of your own. The parser turns
+ *                   the text into a value and throws ConfigError naming the variable and what
+ *                   is accepted; the zod schema validates the final value, CLI flags included.
+ *      finish       optional: a default that depends on another setting (`read(otherSetting)`)
+ *                   or a check against other settings; runs after CLI flags, in list order.
+ *    For example:
+ *      setting({ env: 'MXDOCTOR_DNS_RETRIES', group: 'dns', key: 'retries',
+ *        description: 'Further attempts after a DNS query times out.', default: 2, value: integer(0, 10) })
+ * 2. Run `npm run docs` to regenerate the README table.
+ * The typed `Config` (config.<group>.<key>), `loadConfig` and its error messages, `ConfigOverrides`
+ * for CLI flags and the README table all follow from that entry; nothing else needs editing.
+ * A new area file's lists go into FIELDS in settings.ts, which fixes the README's row order.
+ * A value that no variable of ours sets (computed from the environment or other settings) is
+ * a `derived({...})` field in the same lists; it is typed and validated but not in the README.
+ */
+
+export type Env = Record<string, string | undefined>;
+
+/** Reads another setting's current value (in a `finish` hook). */
+export type Read = <S extends z.ZodType>(field: Field<string, string, S>) => z.output<S>;
+
+/** A value of the configuration: where it lands, how it starts and how it is validated. */
+export interface Field<
+  G extends string = string,
+  K extends string = string,
+  S extends z.ZodType = z.ZodType,
+> {
+  group: G;
+  key: K;
+  /** Validates the final value (after CLI overrides); its message follows the variable's name. */
+  schema: S;
+  /** The value from the environment, before CLI overrides. */
+  initial(env: Env): z.output<S>;
+  /** After CLI overrides, in declaration order: fills a default that depends on other settings, or checks against them. */
+  finish?(value: z.output<S>, read: Read): z.output<S>;
+}
+
+/** A field set by an environment variable and documented in the README table. */
+export interface Setting<
+  G extends string = string,
+  K extends string = string,
+  S extends z.ZodType = z.ZodType,
+> extends Field<G, K, S> {
+  env: string;
+  description: string;
+  /** Default as shown in documentation. */
+  defaultText: string;
+  /** Parses the variable's text; throws ConfigError naming `name` and what is accepted. */
+  parse(text: string, name: string): z.output<S>;
+  /** A fresh default value. */
+  default(): z.output<S>;
+}
+
+/** How the text of one kind of value is parsed and its value validated. */
+export interface Kind<S extends z.ZodType> {
+  parse(text: string, name: string): z.output<S>;
+  schema: S;
+}
+
+export interface SettingSpec<G extends string, K extends string, S extends z.ZodType> {
+  env: string;
+  group: G;
+  key: K;
+  description: string;
+  default: NoInfer<z.output<S>> | (() => NoInfer<z.output<S>>);
+  defaultText?: string;
+  value: Kind<S>;
+  finish?(value: NoInfer<z.output<S>>, read: Read): NoInfer<z.output<S>>;
+}
+
+/** Declares a setting read from the environment variable `env` into config[group][key]. */
+export function setting<G extends string, K extends string, S extends z.ZodType>(
+  spec: SettingSpec<G, K, S>,
+): Setting<G, K, S> {
+  const given = spec.default;
+  // A function default is computed per load; a plain one is copied so no load shares it.
+  const fallback = (): z.output<S> =>
+    typeof given === 'function' ? (given as () => z.output<S>)() : structuredClone(given);
+  const defaultText =
+    spec.defaultText ?? (typeof given === 'number' || typeof given === 'boolean' ? String(given) : undefined);
+  if (defaultText === undefined) throw new Error(`${spec.env}: give a defaultText for the README`);
+  const { parse, schema } = spec.value;
+  return {
+    env: spec.env,
+    group: spec.group,
+    key: spec.key,
+    description: spec.description,
+    defaultText,
+    parse,
+    schema,
+    default: fallback,
+    initial(env) {
+      const text = env[spec.env];
+      return text !== undefined && text !== '' ? parse(text, spec.env) : fallback();
+    },
+    ...(spec.finish ? { finish: spec.finish } : {}),
+  };
+}
+
+/** Declares a value that no variable of ours sets: computed from the environment and other settings. */
+export function derived<G extends string, K extends string, S extends z.ZodType>(
+  field: Field<G, K, S>,
+): Field<G, K, S> {
+  return field;
+}
+
+export function isSetting(field: Field): field is Setting {
+  return 'env' in field;
+}
+
+// The kinds of value. Each pairs the parser of the variable's text with the schema of the value.
+
+/** Milliseconds, or a number with ms, s, m, h or d: "5000", "30s", "90d". */
+export function duration(min: number): Kind<z.ZodNumber> {
+  return { parse: parseDuration, schema: z.number().int().min(min) };
+}
+
+/** A whole number from min to max. */
+export function integer(min: number, max: number): Kind<z.ZodNumber> {
+  return {
+    parse: (text, name) => parseInteger(text, name, min, max),
+    schema: z.number().int().min(min).max(max),
+  };
+}
+
+/** Bytes, or a number with K, M or G (binary units): "5242880", "5M". */
+export function size(min: number): Kind<z.ZodNumber> {
+  return { parse: parseSize, schema: z.number().int().min(min) };
+}
+
+/** true/false, yes/no, on/off or 1/0. */
+export function boolean(): Kind<z.ZodBoolean> {
+  return { parse: parseBoolean, schema: z.boolean() };
+}
+
+/** Text, trimmed; `schema` says what is valid. */
+export function text<S extends z.ZodType<string | undefined>>(schema: S): Kind<S>;
+export function text(): Kind<z.ZodString>;
+export function text(
+  schema: z.ZodType<string | undefined> = z.string(),
+): Kind<z.ZodType<string | undefined>> {
+  return { parse: (value) => value.trim(), schema };
+}
+
+const RATE = z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) });
+
+/** A count per duration, "20/10m", or "off". */
+export function rate(): Kind<typeof RATE> {
+  return { parse: parseRate, schema: RATE };
+}
+
+/** One of `values`, case-insensitive; the schema's message lists them. */
+export function choice<const V extends readonly [string, ...string[]]>(
+  values: V,
+): Kind<z.ZodEnum<{ [K in V[number]]: K }>> {
+  const schema = z.enum(values);
+  // Unvalidated here on purpose: the schema refuses other text, naming the accepted values.
+  return { parse: (value) => value.trim().toLowerCase() as V[number], schema };
+}
+
+// The typed Config, derived from the declarations.
+
+type InGroup<F, G> = F extends { group: G } ? F : never;
+type GroupShape<F extends Field, G extends string> = { [E in InGroup<F, G> as E['key']]: E['schema'] };
+
+/** The configuration object that the fields `F` build: config[group][key], typed by each schema. */
+export type ConfigOf<F extends Field> = { [G in F['group']]: z.output<z.ZodObject<GroupShape<F, G>>> };
+
+/** The zod schema of the whole configuration, groups and keys in declaration order. */
+export function configSchema(fields: readonly Field[]): z.ZodObject<Record<string, z.ZodObject>> {
+  const groups = new Map<string, Record<string, z.ZodType>>();
+  for (const f of fields) {
+    const shape = groups.get(f.group) ?? {};
+    shape[f.key] = f.schema;
+    groups.set(f.group, shape);
+  }
+  return z.object(Object.fromEntries([...groups].map(([name, shape]) => [name, z.object(shape)])));
+}

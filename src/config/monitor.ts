@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { ehloName } from './check.js';
+import { duration, integer, setting, text } from './declare.js';
+import { ConfigError, parsePublicUrl, parseSmtpUrl } from './parse.js';
+import { webPort } from './service.js';
+
+/**
+ * Settings of monitoring (scheduled checks, history) and of its alerts (email, webhooks).
+ * See docs/monitoring.md. How to add one: see declare.ts.
+ */
+
+export const MONITOR_SETTINGS = [
+  setting({
+    env: 'MXDOCTOR_MONITOR_MIN_INTERVAL',
+    group: 'monitor',
+    key: 'minIntervalMs',
+    description: 'Shortest schedule a monitor may have (e.g. 5m); shorter schedules are refused.',
+    defaultText: '5m',
+    default: 5 * 60_000,
+    value: duration(1000),
+  }),
+  setting({
+    env: 'MXDOCTOR_MONITOR_RETENTION',
+    group: 'monitor',
+    key: 'retentionMs',
+    description: 'How long a monitor keeps its runs (reports and summaries) unless the monitor sets its own.',
+    defaultText: '90d',
+    default: 90 * 86_400_000,
+    value: duration(3_600_000),
+  }),
+  setting({
+    env: 'MXDOCTOR_MONITOR_MAX_RUNS',
+    group: 'monitor',
+    key: 'maxRuns',
+    description: 'Most runs a monitor keeps unless it sets its own (the oldest go first).',
+    default: 500,
+    value: integer(1, 10_000),
+  }),
+  setting({
+    env: 'MXDOCTOR_MONITOR_JITTER',
+    group: 'monitor',
+    key: 'cronJitterMs',
+    description:
+      'Monitors on the same cron schedule start spread over up to this long (at most a quarter of the interval); "every" schedules are spread over their whole interval.',
+    defaultText: '5m',
+    default: 5 * 60_000,
+    value: duration(0),
+  }),
+  setting({
+    env: 'MXDOCTOR_MONITORS_VIEW',
+    group: 'monitor',
+    key: 'view',
+    description:
+      'Who may view monitors, their history and reports: "public" (anyone) or "private" (the admin token or an API token). Changing monitors always needs the admin token.',
+    defaultText: 'private',
+    default: 'private',
+    value: {
+      parse: (v, n) => {
+        const t = v.trim().toLowerCase();
+        if (t !== 'public' && t !== 'private') throw new ConfigError(`${n} must be "public" or "private"`);
+        return t;
+      },
+      schema: z.enum(['public', 'private']),
+    },
+  }),
+  setting({
+    env: 'MXDOCTOR_ALERT_SMTP_URL',
+    group: 'alert',
+    key: 'smtpUrl',
+    description:
+      'SMTP server that sends alert email: smtp://user:password@mail.example.com:587 (STARTTLS) or smtps://…:465. Unset: email destinations cannot be used.',
+    defaultText: 'none (email alerts off)',
+    default: () => undefined,
+    value: { parse: parseSmtpUrl, schema: z.string().optional() },
+  }),
+  setting({
+    env: 'MXDOCTOR_ALERT_FROM',
+    group: 'alert',
+    key: 'from',
+    description: 'From address of alert email.',
+    defaultText: 'mxdoctor@<EHLO name>',
+    default: '',
+    value: text(z.string().min(3)),
+    finish(from, read) {
+      const address = from || `mxdoctor@${read(ehloName)}`;
+      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) {
+        throw new ConfigError(
+          `MXDOCTOR_ALERT_FROM ${JSON.stringify(address)} is not an address like mxdoctor@example.com`,
+        );
+      }
+      return address;
+    },
+  }),
+  setting({
+    env: 'MXDOCTOR_ALERT_ATTEMPTS',
+    group: 'alert',
+    key: 'attempts',
+    description:
+      'Attempts to deliver one alert (email or webhook) before giving up, with exponential backoff.',
+    default: 8,
+    value: integer(1, 50),
+  }),
+  setting({
+    env: 'MXDOCTOR_ALERT_BACKOFF',
+    group: 'alert',
+    key: 'backoffMs',
+    description:
+      'Delay before the second delivery attempt of an alert; it doubles with each further attempt.',
+    defaultText: '30s',
+    default: 30_000,
+    value: duration(1),
+  }),
+  setting({
+    env: 'MXDOCTOR_WEBHOOK_TIMEOUT',
+    group: 'alert',
+    key: 'webhookTimeoutMs',
+    description: 'Deadline of one webhook delivery: DNS, connect, TLS, request and response.',
+    defaultText: '10s',
+    default: 10_000,
+    value: duration(100),
+  }),
+  setting({
+    env: 'MXDOCTOR_PUBLIC_URL',
+    group: 'alert',
+    key: 'publicUrl',
+    description:
+      'Address of the web UI as people reach it, for links in alerts (e.g. https://mxdoctor.example.com).',
+    defaultText: 'http://localhost:<PORT>',
+    default: '',
+    value: { parse: parsePublicUrl, schema: z.string() },
+    finish: (url, read) => url || `http://localhost:${read(webPort) || 3000}`,
+  }),
+];
