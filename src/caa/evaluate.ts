@@ -119,6 +119,8 @@ export function caaHost(lookup: CaaLookup, role: CaaHost['role'], issuers: reado
   return host;
 }
 
+const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
 export function evaluateCaa(data: CaaData): Finding[] {
   const F = CAA_FINDINGS;
   return data.hosts.map((h) => {
@@ -164,7 +166,7 @@ export function evaluateCaa(data: CaaData): Finding[] {
       ? ' (matched by name, a heuristic: CAA names a CA by domain, the certificate by organisation)'
       : '';
     return F.make('caa.records', 'info', {
-      summary: `CAA for ${what} ${h.host} (found at ${h.foundAt}): ${parts.join('; ')}.${certs.length ? ` ${certs.join('; ')}${heuristic}.` : ' No certificate was seen for it.'}`,
+      summary: `CAA for ${what} ${h.host} (found at ${h.foundAt}): ${parts.join('; ')}.${certs.length ? ` ${capitalize(certs.join('; '))}${heuristic}.` : ' No certificate was seen for it.'}`,
       subject,
       details,
     });

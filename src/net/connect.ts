@@ -20,6 +20,10 @@ export interface ConnectLimits {
   signal: AbortSignal;
 }
 
+/**
+ * Opens a connection. The socket may come back paused (a proxy's handshake puts the bytes
+ * that followed its reply back into it): attach the 'data' listener, then call resume().
+ */
 export type SocketFactory = (target: ConnectTarget, options: ConnectLimits) => Promise<Socket>;
 
 /** Plain-words text for a socket error code. */

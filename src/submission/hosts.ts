@@ -27,6 +27,8 @@ export async function discoverSubmission(
   dns: Resolver,
   domain: string,
   signal: AbortSignal,
+  /** Without SRV records, look up smtp./mail.<domain>. @defaultValue true */
+  guess = true,
 ): Promise<SubmissionDiscovery> {
   const services = [
     { service: 'submissions', mode: 'implicit' },
@@ -45,7 +47,7 @@ export async function discoverSubmission(
       targets.push({ host: r.target, port: r.port, mode, from: 'srv' });
   }
   const guessed: string[] = [];
-  if (srv.submissions.length === 0 && srv.submission.length === 0) {
+  if (guess && srv.submissions.length === 0 && srv.submission.length === 0) {
     for (const prefix of GUESSED_PREFIXES) {
       const host = `${prefix}.${domain}`;
       const [a, aaaa] = await Promise.all([

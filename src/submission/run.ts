@@ -1,6 +1,7 @@
 import type { Resolver } from '../dns/types.js';
 import type { SocketFactory } from '../net/connect.js';
 import { discoverSubmission } from './hosts.js';
+import type { SubmissionDiscovery } from './hosts.js';
 import type { SubmissionData, SubmissionProbe } from './model.js';
 import { probeSubmission } from './probe.js';
 import type { SubmissionTimeouts } from './probe.js';
@@ -21,10 +22,12 @@ export interface SubmissionRunOptions {
   now: Date;
   signal: AbortSignal;
   connect?: SocketFactory;
+  /** Discovery already done by the caller (it decides from it whether to probe). */
+  discovery?: SubmissionDiscovery;
 }
 
 export async function runSubmission(o: SubmissionRunOptions): Promise<SubmissionData> {
-  const found = await discoverSubmission(o.dns, o.domain, o.signal);
+  const found = o.discovery ?? (await discoverSubmission(o.dns, o.domain, o.signal));
   const probes: SubmissionProbe[] = [];
   const addresses = new Map<string, string | undefined>();
   for (const target of found.targets) {

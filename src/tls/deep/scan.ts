@@ -446,6 +446,11 @@ export interface DeepScanOptions {
   signal: AbortSignal;
   /** How to open TCP connections (direct, or through the SMTP egress proxy). */
   connect?: SocketFactory;
+  /**
+   * Taken around every handshake: the service's per-address session limiter, so that the
+   * scan shares the politeness budget of the SMTP probe across workers.
+   */
+  acquire?: (address: string, signal: AbortSignal) => Promise<() => void>;
 }
 
 /** Scans one MX address over STARTTLS. Rejects only when `signal` aborts. */
@@ -458,10 +463,20 @@ export async function scanAddress(options: DeepScanOptions): Promise<DeepTlsScan
     connect: options.connect ?? directConnect,
     allowPrivate: options.allowPrivate,
   };
-  const facts = await scanWith((attempt) => runAttempt(env, attempt), {
-    maxHandshakes: options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
-    signal: options.signal,
-  });
+  const facts = await scanWith(
+    async (attempt) => {
+      const release = await options.acquire?.(options.target.address, options.signal);
+      try {
+        return await runAttempt(env, attempt);
+      } finally {
+        release?.();
+      }
+    },
+    {
+      maxHandshakes: options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+      signal: options.signal,
+    },
+  );
   return {
     host: options.target.host,
     address: options.target.address,
