@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { BOUNCE_ACCEPTS, formatSize } from '../../bounce/index.js';
 import type { Diagnosis } from '../../bounce/model.js';
-import type { BounceQueue } from '../../queue/bounce-jobs.js';
+import type { BounceQueue } from '../../queue/jobs/bounce.js';
 import { JOB_ID_PATTERN } from '../../queue/names.js';
 import type { ProgressHub } from '../progress-hub.js';
 import { bounceFormParser } from './form.js';

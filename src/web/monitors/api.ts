@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Monitor } from '../../monitor/model.js';
 import { publicMonitor, scheduleText } from '../../monitor/model.js';
-import type { MonitorService } from '../../queue/monitor-manager.js';
+import type { MonitorManager } from '../../queue/monitor-manager.js';
 import type { LastRun } from '../../store/monitors.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';
@@ -20,7 +20,7 @@ export function monitorLinks(id: string) {
 }
 
 export async function monitorBody(
-  service: MonitorService,
+  service: MonitorManager,
   m: Monitor,
   access: Access,
   last?: LastRun,
@@ -60,7 +60,7 @@ function invalid(errors: { field: string; message: string }[]): HttpError {
 
 export function monitorApiRouter(
   deps: AppDeps,
-  service: MonitorService,
+  service: MonitorManager,
   secret: () => Promise<string>,
 ): Router {
   const router = Router();

@@ -4,7 +4,7 @@ import { DEFAULT_ALERT_RULES, RULE_DESCRIPTIONS, RULE_IDS } from '../../monitor/
 import { formatInterval } from '../../monitor/schedule.js';
 import { toAlertSettings } from '../../monitor/model.js';
 import type { Monitor } from '../../monitor/model.js';
-import type { MonitorService } from '../../queue/monitor-manager.js';
+import type { MonitorManager } from '../../queue/monitor-manager.js';
 import type { FieldError } from '../../input/check-request.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -44,7 +44,7 @@ function safeNext(raw: unknown): string {
 
 export function monitorPagesRouter(
   deps: AppDeps,
-  service: MonitorService,
+  service: MonitorManager,
   views: Views,
   csrf: Csrf,
   secret: () => Promise<string>,
