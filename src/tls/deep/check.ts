@@ -11,8 +11,8 @@ import { scanAddress } from './scan.js';
  * The TLS depth check (`--tls deep`): every MX address the SMTP probe would test (same host
  * and address caps), scanned over STARTTLS for cipher suites per protocol version, cipher
  * preference, key exchange, its signature hash, renegotiation and OCSP stapling. One
- * handshake at a time per address, at most smtp.deepTlsMaxHandshakes per address; two
- * addresses are scanned side by side. Off unless asked for: the light TLS findings of the
+ * handshake at a time per address, at most smtp.deepTlsMaxHandshakes per address, after the
+ * SMTP probe has finished; two different addresses are scanned side by side. Off unless asked for: the light TLS findings of the
  * SMTP check stay the default.
  */
 
@@ -47,6 +47,9 @@ export const deepTlsCheck: Check<DeepTlsData> = {
   name: 'tls_deep',
   title: 'TLS depth',
   dependsOn: ['mx'],
+  // After the SMTP probe, not beside it: its sessions and the scan's handshakes to one
+  // address never overlap (one connection at a time from this check).
+  uses: ['smtp'],
   findings: DEEP_TLS_FINDINGS.specs,
   dataSchema: DeepTlsDataSchema,
   weight: 4,
