@@ -3,7 +3,7 @@ import { parseBimi } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DmarcData } from '../dmarc/check.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * BIMI (draft-brand-indicators-for-message-identification): the default._bimi record and
@@ -110,7 +110,13 @@ export function evaluateBimi(domain: string, data: BimiData, dmarc: DmarcData | 
   ];
 }
 
-export const bimiCheck: Check<BimiData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    bimi: BimiData;
+  }
+}
+
+export const bimiCheck = defineCheck({
   name: 'bimi',
   title: 'BIMI',
   dependsOn: ['dmarc'],
@@ -125,6 +131,6 @@ export const bimiCheck: Check<BimiData> = {
       data.logo = parsed.value.logo;
       if (parsed.value.authority) data.authority = parsed.value.authority;
     }
-    return { findings: evaluateBimi(ctx.domain.ascii, data, ctx.upstream<DmarcData>('dmarc')), data };
+    return { findings: evaluateBimi(ctx.domain.ascii, data, ctx.upstream('dmarc')), data };
   },
-};
+});

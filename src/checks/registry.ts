@@ -17,16 +17,16 @@ import type { Check } from './types.js';
  * are declared on each check. Later checks plug in here.
  */
 export const ALL_CHECKS: readonly Check[] = [
-  mxCheck as Check,
-  smtpCheck as Check,
-  spfCheck as Check,
-  dmarcCheck as Check,
-  dkimCheck as Check,
-  mtaStsCheck as Check,
-  tlsRptCheck as Check,
-  bimiCheck as Check,
-  dnssecCheck as Check,
-  daneCheck as Check,
-  ptrCheck as Check,
-  dnsblCheck as Check,
+  mxCheck,
+  smtpCheck,
+  spfCheck,
+  dmarcCheck,
+  dkimCheck,
+  mtaStsCheck,
+  tlsRptCheck,
+  bimiCheck,
+  dnssecCheck,
+  daneCheck,
+  ptrCheck,
+  dnsblCheck,
 ];

@@ -2,21 +2,16 @@ import { z } from 'zod';
 import { formatTlsa, matchTlsa, suggestedTlsa, tlsaUnusable, USAGE_NAMES } from './match.js';
 import { dnssecStatusOf, validatesOnDemand } from '../dnssec/status.js';
 import type { TlsaRecord } from '../dns/types.js';
-import {
-  smtpAvailability,
-  SmtpAvailabilitySchema,
-  smtpNotTested,
-  tlsObservationsOf,
-} from '../smtp/contract.js';
+import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp/contract.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * DANE for SMTP (RFC 7672): TLSA records of every MX host (following CNAMEs per §2.2.2),
  * their DNSSEC status, usability, and a match against the chain each MX address presented
- * to the SMTP probe (read only through tlsObservationsOf).
+ * to the SMTP probe (only its `tls` observations, through `ctx.upstream('smtp')`).
  */
 const F = defineFindings('dane', {
   'dane.tlsa': {
@@ -196,7 +191,13 @@ function hostData(host: string, asked: string[]): HostData {
   return { host, asked, rcode: 'NOERROR', dnssec: 'unknown', records: [], unusable: [], matches: [] };
 }
 
-export const daneCheck: Check<DaneData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dane: DaneData;
+  }
+}
+
+export const daneCheck = defineCheck({
   name: 'dane',
   title: 'DANE',
   dependsOn: ['mx'],
@@ -204,7 +205,7 @@ export const daneCheck: Check<DaneData> = {
   findings: F.specs,
   dataSchema: DaneDataSchema,
   async run(ctx) {
-    const mx = ctx.upstream<MxSet>('mx');
+    const mx = ctx.upstream('mx');
     const port = ctx.config.smtp.port;
     const hosts = (mx?.hosts ?? []).filter((h) => !h.ipLiteral);
     const validates = validatesOnDemand(ctx.dns, { signal: ctx.signal });
@@ -238,7 +239,7 @@ export const daneCheck: Check<DaneData> = {
       }),
     );
     const smtpData = ctx.upstream('smtp');
-    const observations = tlsObservationsOf(smtpData);
+    const observations = smtpData?.tls ?? [];
     const data: DaneData = {
       hosts: results,
       smtp: smtpAvailability(ctx.options.smtp, smtpData),
@@ -258,4 +259,4 @@ export const daneCheck: Check<DaneData> = {
     const findings = evaluateDane(data, mx, observations);
     return { findings, data };
   },
-};
+});

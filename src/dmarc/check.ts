@@ -4,7 +4,7 @@ import type { DmarcLookup, ExternalAuthorisation } from './lookup.js';
 import type { DmarcRecord } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * DMARC (RFC 7489, RFC 9091): the policy record, its tags, where reports go and whether
@@ -356,7 +356,13 @@ function fixFor(tag: string, r: DmarcRecord): Record<string, string | undefined>
   }
 }
 
-export const dmarcCheck: Check<DmarcData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dmarc: DmarcData;
+  }
+}
+
+export const dmarcCheck = defineCheck({
   name: 'dmarc',
   title: 'DMARC',
   findings: F.specs,
@@ -397,4 +403,4 @@ export const dmarcCheck: Check<DmarcData> = {
     }
     return { findings: evaluateDmarc(lookup, external), data };
   },
-};
+});

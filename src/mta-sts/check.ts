@@ -3,16 +3,11 @@ import { fetchMtaStsPolicy, PolicyFetchSchema } from './fetch.js';
 import type { PolicyFetch } from './fetch.js';
 import { mxMatchesPattern, parseStsPolicy, parseStsTxt } from './record.js';
 import type { StsPolicy } from './record.js';
-import {
-  smtpAvailability,
-  SmtpAvailabilitySchema,
-  smtpNotTested,
-  tlsObservationsOf,
-} from '../smtp/contract.js';
+import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp/contract.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * MTA-STS (RFC 8461): the _mta-sts TXT record, the HTTPS policy, whether every MX matches
@@ -303,7 +298,13 @@ export function evaluateMtaSts(
   return findings;
 }
 
-export const mtaStsCheck: Check<MtaStsData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    mta_sts: MtaStsData;
+  }
+}
+
+export const mtaStsCheck = defineCheck({
   name: 'mta_sts',
   title: 'MTA-STS',
   dependsOn: ['mx'],
@@ -338,7 +339,7 @@ export const mtaStsCheck: Check<MtaStsData> = {
           data.fetch = { ...fetched, body: `${fetched.body.slice(0, 4096)}…` };
       }
     }
-    const mx = ctx.upstream<MxSet>('mx');
-    return { findings: evaluateMtaSts(domain, data, mx, tlsObservationsOf(smtpData)), data };
+    const mx = ctx.upstream('mx');
+    return { findings: evaluateMtaSts(domain, data, mx, smtpData?.tls ?? []), data };
   },
-};
+});

@@ -6,7 +6,8 @@ import type { DnsAnswer, RecordOf } from '../dns/types.js';
 import { MxSetSchema } from '../report/model.js';
 import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
-import type { Check, CheckContext } from '../checks/types.js';
+import type { CheckContext } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * MX resolution as a sending MTA does it (RFC 5321 §5.1, RFC 7505): MX records sorted by
@@ -447,7 +448,13 @@ async function gatherMx(ctx: CheckContext): Promise<MxFacts> {
   return facts;
 }
 
-export const mxCheck: Check<MxSet> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    mx: MxSet;
+  }
+}
+
+export const mxCheck = defineCheck({
   name: 'mx',
   title: 'MX records',
   findings: F.specs,
@@ -458,4 +465,4 @@ export const mxCheck: Check<MxSet> = {
     const { findings, mx } = evaluateMx(facts);
     return { findings, data: mx };
   },
-};
+});

@@ -8,7 +8,6 @@ import type { Report } from '../report/model.js';
 import { mergeRecipientReprobe } from '../report/rcpt-merge.js';
 import type { ReportStore } from '../store/reports.js';
 import type { SmtpData } from '../smtp/model.js';
-import type { SmtpServices } from '../smtp/shared.js';
 import type { Logger } from 'pino';
 import { JOB_ID_PATTERN } from './names.js';
 
@@ -107,7 +106,7 @@ export async function processReprobe(
     addresses,
     randoms: smtp.catchAll.probes,
     config: deps.config,
-    services: deps.services as SmtpServices,
+    sharing: deps.services.smtp,
     signal,
   });
   const merged = mergeRecipientReprobe(report, result);

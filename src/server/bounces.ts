@@ -10,7 +10,7 @@ import { RedisAddressLimiter } from '../store/address-limiter.js';
 import { RedisConnectionCache } from '../store/connection-cache.js';
 import { createRedis } from '../store/redis.js';
 import { DiagnosisStore } from '../store/diagnoses.js';
-import type { SmtpServices } from '../smtp/shared.js';
+import type { SmtpSharing } from '../smtp/sharing.js';
 import { ProgressHub } from '../web/progress-hub.js';
 import { createBounceWorker } from '../queue/bounce-worker.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -75,7 +75,7 @@ export function startBounceService(o: BounceServiceOptions): BounceService {
     const state = o.track(createRedis(config, 'blocking', 'bounce-worker-state'));
     // The same Redis-backed politeness limits and connection cache as the checks: the keys are
     // shared, so follow-ups and checks together stay within the per-address limits.
-    const services: SmtpServices = {
+    const services: SmtpSharing = {
       addressLimiter: new RedisAddressLimiter(state, {
         prefix,
         maxConcurrent: config.politeness.sessionsPerAddress,

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { redactRedisUrl } from '../config.js';
 import { ALL_CHECKS } from '../checks/registry.js';
-import type { Check } from '../checks/types.js';
+import type { Check, CheckServices } from '../checks/types.js';
 import { CheckQueue, Dedupe, defaultJobOptions } from '../queue/jobs.js';
 import { QUEUE_CHECKS } from '../queue/names.js';
 import { SHUTDOWN_REASON } from '../queue/check-processor.js';
@@ -150,17 +150,19 @@ export async function startService(options: StartOptions): Promise<Service> {
   if (work) {
     // Worker-side state waits for Redis instead of failing fast: a blip must not fail checks.
     const state = track(createRedis(config, 'blocking', 'worker-state'));
-    const services = {
-      addressLimiter: new RedisAddressLimiter(state, {
-        prefix,
-        maxConcurrent: config.politeness.sessionsPerAddress,
-        rate: config.politeness.ratePerAddress,
-        log,
-      }),
-      connectionCache: new RedisConnectionCache(state, {
-        prefix,
-        maxTtlMs: config.smtp.cacheTtlMs,
-      }),
+    const services: CheckServices = {
+      smtp: {
+        addressLimiter: new RedisAddressLimiter(state, {
+          prefix,
+          maxConcurrent: config.politeness.sessionsPerAddress,
+          rate: config.politeness.ratePerAddress,
+          log,
+        }),
+        connectionCache: new RedisConnectionCache(state, {
+          prefix,
+          maxTtlMs: config.smtp.cacheTtlMs,
+        }),
+      },
     };
     monitorWorker = createMonitorRuntime({
       config,

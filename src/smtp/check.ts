@@ -8,9 +8,9 @@ import { SmtpDataSchema } from './model.js';
 import type { RcptVerdictRecord, SessionRecord, SmtpData } from './model.js';
 import { probeDomain, probeSettings, randomLocalParts } from './probe.js';
 import type { DomainProbe, ProbeSettings, RecipientTests } from './probe.js';
-import type { SmtpServices } from './shared.js';
+import type { SmtpSharing } from './sharing.js';
 import { F, evaluateSmtp } from './evaluate.js';
-import type { Check, CheckContext } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * The SMTP and TLS check: talks to every MX address the way a sending MTA would — banner,
@@ -129,7 +129,7 @@ export interface SmtpRunInput {
   verify: readonly string[];
   greylistRetryMs: number;
   config: Config;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
   onProgress?: (message: string, done: number, total: number) => void;
@@ -155,7 +155,7 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
     settings,
     tests,
     config: input.config,
-    services: input.services,
+    sharing: input.sharing,
     signal: input.signal,
     now: input.now,
     greylistRetryMs: input.greylistRetryMs,
@@ -181,7 +181,16 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
   };
 }
 
-export const smtpCheck: Check<SmtpData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    smtp: SmtpData;
+  }
+  interface CheckServices {
+    smtp?: SmtpSharing;
+  }
+}
+
+export const smtpCheck = defineCheck({
   name: 'smtp',
   title: 'SMTP and TLS',
   dependsOn: ['mx'],
@@ -189,8 +198,8 @@ export const smtpCheck: Check<SmtpData> = {
   dataSchema: SmtpDataSchema,
   weight: 6,
   enabled: (options) => options.smtp,
-  async run(ctx: CheckContext) {
-    const mx = ctx.upstream<MxSet>('mx');
+  async run(ctx) {
+    const mx = ctx.upstream('mx');
     ctx.progress('connecting to the MX hosts', 0);
     const result = await runSmtp({
       domain: ctx.domain.ascii,
@@ -198,7 +207,7 @@ export const smtpCheck: Check<SmtpData> = {
       verify: ctx.options.verify,
       greylistRetryMs: ctx.options.greylistRetryMs,
       config: ctx.config,
-      services: smtpServicesOf(ctx.services),
+      sharing: ctx.services.smtp ?? {},
       signal: ctx.signal,
       now: ctx.now,
       onProgress: (message, done, total) =>
@@ -206,15 +215,7 @@ export const smtpCheck: Check<SmtpData> = {
     });
     return result.data ? { findings: result.findings, data: result.data } : { findings: result.findings };
   },
-};
-
-function smtpServicesOf(services: Record<string, unknown>): SmtpServices {
-  const out: SmtpServices = {};
-  if (services.addressLimiter) out.addressLimiter = services.addressLimiter as SmtpServices['addressLimiter'];
-  if (services.connectionCache)
-    out.connectionCache = services.connectionCache as SmtpServices['connectionCache'];
-  return out;
-}
+});
 
 // ---------------------------------------------------------------------------------------
 // Library entry points for the service and bounce diagnosis.
@@ -225,7 +226,8 @@ export interface VerifyRecipientsInput {
   /** Addresses to verify (same domain). */
   addresses: readonly string[];
   config: Config;
-  services?: SmtpServices;
+  /** The service's politeness limiter and connection cache; in-process defaults when absent. */
+  sharing?: SmtpSharing;
   signal?: AbortSignal;
   now?: () => Date;
   /** Reuse the catch-all probes of an earlier run (a greylisting re-probe must ask the same). */
@@ -288,8 +290,8 @@ export async function verifyRecipients(input: VerifyRecipientsInput): Promise<Ve
       settings: { ...settings, maxAddressesPerHost: 1 },
       tests,
       config: input.config,
-      services: {
-        ...(input.services?.addressLimiter ? { addressLimiter: input.services.addressLimiter } : {}),
+      sharing: {
+        ...(input.sharing?.addressLimiter ? { addressLimiter: input.sharing.addressLimiter } : {}),
       },
       signal: d.signal,
       now,
@@ -326,7 +328,8 @@ export interface ProbeMxTlsInput {
   domain: string | NormalizedDomain;
   mx: MxSet;
   config: Config;
-  services?: SmtpServices;
+  /** The service's politeness limiter and connection cache; in-process defaults when absent. */
+  sharing?: SmtpSharing;
   signal?: AbortSignal;
   now?: () => Date;
   timeoutMs?: number;
@@ -359,7 +362,7 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
       settings,
       tests: { recipients: [], extraRandom: [] },
       config: input.config,
-      services: input.services ?? {},
+      sharing: input.sharing ?? {},
       signal: d.signal,
       now,
       greylistRetryMs: 0,

@@ -7,7 +7,7 @@ import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
-import type { AddressLimiter, ConnectionCache, SmtpServices } from './shared.js';
+import type { AddressLimiter, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSession } from './session.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
@@ -335,16 +335,16 @@ export interface ProbeAddressInput {
   /** Whether this address must run the recipient tests even when its connection facts are cached. */
   needsRecipientTests: boolean;
   config: Pick<Config, 'tls'>;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
 }
 
 /** Probes one MX address: full session (or cache), legacy TLS, plain fallback. */
 export async function probeAddress(input: ProbeAddressInput): Promise<AddressProbe> {
-  const { target, settings, tests, services, signal } = input;
-  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
-  const cache: ConnectionCache | undefined = services.connectionCache;
+  const { target, settings, tests, sharing, signal } = input;
+  const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const cache: ConnectionCache | undefined = sharing.connectionCache;
   const key = connectionCacheKey(target, settings);
   const base: Omit<SessionPlan, 'kind' | 'recipients' | 'starttls'> = {
     host: target.host,
@@ -450,13 +450,13 @@ function isCachedConnection(value: unknown): value is CachedConnection {
 export async function retryGreylisted(
   probe: AddressProbe,
   settings: ProbeSettings,
-  services: SmtpServices,
+  sharing: SmtpSharing,
   signal: AbortSignal,
 ): Promise<SessionRecord | undefined> {
   const session = recipientSession(probe);
   const greylisted = (session?.rcpts ?? []).filter((r) => r.verdict === 'greylisted');
   if (greylisted.length === 0) return undefined;
-  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
   const release = await limiter.acquire(probe.address, signal);
   try {
     return await runSession({
@@ -484,7 +484,7 @@ export interface DomainProbeInput {
   settings: ProbeSettings;
   tests: RecipientTests;
   config: Pick<Config, 'tls'>;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
   greylistRetryMs: number;
@@ -509,7 +509,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
         tests: input.tests,
         needsRecipientTests: target.rank === 0,
         config: input.config,
-        services: input.services,
+        sharing: input.sharing,
         signal: input.signal,
         now: input.now,
       });
@@ -530,7 +530,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     await sleep(input.greylistRetryMs, input.signal);
     await Promise.all(
       probes.map(async (p) => {
-        const retry = await retryGreylisted(p, input.settings, input.services, input.signal);
+        const retry = await retryGreylisted(p, input.settings, input.sharing, input.signal);
         if (retry) p.retry = retry;
       }),
     );

@@ -3,7 +3,7 @@ import { analyseSpf, nodesOf, pathTo, SpfAnalysisSchema } from './analyse.js';
 import type { SpfAnalysis, SpfNode } from './analyse.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * SPF of the checked domain (RFC 7208): the record, its syntax, and a walk of the whole
@@ -473,7 +473,13 @@ function rangeFindings(a: SpfAnalysis, tree: SpfNode): Finding[] {
   return findings;
 }
 
-export const spfCheck: Check<SpfAnalysis> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    spf: SpfAnalysis;
+  }
+}
+
+export const spfCheck = defineCheck({
   name: 'spf',
   title: 'SPF',
   findings: F.specs,
@@ -483,4 +489,4 @@ export const spfCheck: Check<SpfAnalysis> = {
     const analysis = await analyseSpf(ctx.dns, ctx.domain.ascii, { signal: ctx.signal });
     return { findings: evaluateSpf(analysis), data: analysis };
   },
-};
+});
