@@ -9,15 +9,17 @@ import type { RcptVerdictRecord, SessionRecord, SmtpData } from './model.js';
 import { probeDomain, probeSettings, randomLocalParts } from './probe.js';
 import type { DomainProbe, ProbeSettings, RecipientTests } from './probe.js';
 import type { SmtpSharing } from './sharing.js';
-import { F, evaluateSmtp } from './evaluate.js';
+import { SMTP_FINDINGS, evaluateSmtp } from './evaluate.js';
+import { SESSION_FINDINGS } from './evaluate-session.js';
 import { defineCheck } from '../checks/types.js';
 
 /**
  * The SMTP and TLS check: talks to every MX address the way a sending MTA would — banner,
  * EHLO, STARTTLS, certificate, recipients by RCPT TO (never DATA) — and reports what it saw.
- * Gathering lives in smtp/probe.ts and smtp/session.ts; judgement in smtp-evaluate.ts. Also
- * exports the two pieces other features call on their own: `verifyRecipients` (greylisting
- * re-probe, bounce diagnosis) and `probeMxTls` (bounce diagnosis: "TLS required").
+ * Gathering lives in smtp/probe.ts and smtp/session.ts; judgement in smtp/evaluate.ts and the
+ * evaluate-*.ts files it gathers. Also exports the two pieces other features call on their
+ * own: `verifyRecipients` (greylisting re-probe, bounce diagnosis) and `probeMxTls` (bounce
+ * diagnosis: "TLS required").
  */
 
 /** The domain of the open-relay test recipient: a domain no MX of a checked domain serves. */
@@ -141,7 +143,7 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
   if (why) {
     return {
       findings: [
-        F.make('smtp.connect', 'info', {
+        SESSION_FINDINGS.make('smtp.connect', 'info', {
           summary: `No SMTP test: ${why}, so there is no server to connect to.`,
         }),
       ],
@@ -194,7 +196,7 @@ export const smtpCheck = defineCheck({
   name: 'smtp',
   title: 'SMTP and TLS',
   dependsOn: ['mx'],
-  findings: F.specs,
+  findings: SMTP_FINDINGS,
   dataSchema: SmtpDataSchema,
   weight: 6,
   enabled: (options) => options.smtp,
