@@ -7,6 +7,7 @@ import type { SmtpCommand } from './command.js';
 import { ConnectError, SmtpConnection } from './connection.js';
 import type { ConnectionLimits, TlsHandshake } from './connection.js';
 import { diffExtensions, parseEhlo } from './ehlo.js';
+import type { EhloCapabilities } from './ehlo.js';
 import type { RcptResult, RcptRole, SessionRecord, TransactionTest } from './model.js';
 import { announcedHostname, reportedClientAddress } from './reply.js';
 import type { SmtpReply } from './reply.js';
@@ -157,8 +158,42 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
   return record;
 }
 
+/** What the steps of one session share: the connection, the plan, the record being filled, and the I/O helpers. */
+interface Steps {
+  conn: SmtpConnection;
+  plan: SessionPlan;
+  record: SessionRecord;
+  read: Read;
+  command: Command;
+  /** Stops the session when the server answers 421 (closing the channel, RFC 5321 §3.8). */
+  closing: (reply: SmtpReply, phase: string) => void;
+}
+
+/** Runs the plan on an open connection; each step returns false when the session is over. */
 async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Promise<void> {
-  const { timeouts } = plan;
+  const steps = stepsOf(conn, plan, record);
+  if (!(await greeting(steps))) return;
+  const hello = await ehlo(steps);
+  if (!hello) return;
+  const upgraded = await starttls(steps, hello.caps);
+  if (!upgraded) return;
+  const caps = upgraded.caps;
+
+  // Recipient verification: MAIL FROM + RCPT TO, never DATA.
+  if (plan.recipients.length > 0)
+    await recipients(conn, plan, record, caps?.pipelining ?? false, steps.command, steps.read);
+  if (plan.nullSenderTo) {
+    record.nullSender = { from: '', to: plan.nullSenderTo };
+    await transaction(plan, record.nullSender, steps.command);
+  }
+  if (plan.relay) {
+    record.relay = { from: plan.relay.from, to: plan.relay.to };
+    await transaction(plan, record.relay, steps.command);
+  }
+  await quit(conn, plan, record);
+}
+
+function stepsOf(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Steps {
   const read = async (phase: string, ms: number): Promise<SmtpReply> => {
     try {
       return await conn.readReply(phase, ms);
@@ -176,16 +211,18 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
     return read(phase, ms);
   };
   const closing = (reply: SmtpReply, phase: string): void => {
-    // 421: the server is closing the channel (RFC 5321 §3.8).
     if (reply.code === 421)
       throw new Stop(
         new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }),
       );
   };
+  return { conn, plan, record, read, command, closing };
+}
 
-  // Banner.
+/** The 220 greeting; anything else (554 refused, 421 busy) ends the session politely. */
+async function greeting({ conn, plan, record, read }: Steps): Promise<boolean> {
   const bannerStart = conn.elapsedMs;
-  const banner = await read('banner', timeouts.bannerMs);
+  const banner = await read('banner', plan.timeouts.bannerMs);
   record.banner = { reply: replyData(banner), ms: conn.elapsedMs - bannerStart };
   const bannerHost = announcedHostname(banner);
   if (bannerHost) record.bannerHostname = bannerHost;
@@ -197,109 +234,122 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
   if (banner.code !== 220) {
     // 554 (refused) or 421 (busy) at connect: say QUIT politely (RFC 5321 §3.1) and stop.
     await quit(conn, plan, record).catch(() => undefined);
-    return;
+    return false;
   }
+  return true;
+}
 
-  // EHLO, or HELO when EHLO is refused (RFC 5321 §4.1.4).
-  let ehlo = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', timeouts.commandMs);
-  closing(ehlo, 'ehlo');
-  if (ehlo.code === 250) {
-    record.ehlo = { verb: 'EHLO', reply: replyData(ehlo), capabilities: parseEhlo(ehlo) };
+/** EHLO, or HELO when EHLO is refused (RFC 5321 §4.1.4); false when neither was accepted. */
+async function ehlo({
+  conn,
+  plan,
+  record,
+  command,
+  closing,
+}: Steps): Promise<{ caps?: EhloCapabilities } | false> {
+  const { commandMs } = plan.timeouts;
+  let reply = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', commandMs);
+  closing(reply, 'ehlo');
+  if (reply.code === 250) {
+    record.ehlo = { verb: 'EHLO', reply: replyData(reply), capabilities: parseEhlo(reply) };
   } else {
-    const refused = ehlo;
-    ehlo = await command({ verb: 'HELO', domain: plan.heloName }, 'helo', timeouts.commandMs);
-    record.ehlo = { verb: 'HELO', reply: replyData(ehlo), ehloRefused: replyData(refused) };
-    closing(ehlo, 'helo');
-    if (ehlo.code !== 250) {
+    const refused = reply;
+    reply = await command({ verb: 'HELO', domain: plan.heloName }, 'helo', commandMs);
+    record.ehlo = { verb: 'HELO', reply: replyData(reply), ehloRefused: replyData(refused) };
+    closing(reply, 'helo');
+    if (reply.code !== 250) {
       await quit(conn, plan, record).catch(() => undefined);
-      return;
+      return false;
     }
   }
-  const ehloHost = announcedHostname(ehlo);
+  const ehloHost = announcedHostname(reply);
   if (ehloHost) record.ehloHostname = ehloHost;
-  const client = reportedClientAddress(ehlo);
+  const client = reportedClientAddress(reply);
   if (client) record.ehlo.clientAddress = client;
-  let caps = record.ehlo.capabilities;
+  return record.ehlo.capabilities ? { caps: record.ehlo.capabilities } : {};
+}
 
-  // STARTTLS (RFC 3207).
-  if (plan.starttls && caps?.starttls) {
-    const reply = await command({ verb: 'STARTTLS' }, 'starttls', timeouts.commandMs);
-    record.starttls = { reply: replyData(reply) };
-    closing(reply, 'starttls');
-    if (reply.code !== 220) {
-      record.starttls.error = `STARTTLS refused: ${reply.lines[0]}`;
-      if (plan.legacyTls) return void (await quit(conn, plan, record).catch(() => undefined));
-    } else {
-      const injected = conn.discardUnread();
-      if (injected.length > 0) record.starttls.injected = injected;
-      let hs: TlsHandshake;
-      try {
-        hs = await conn.startTls({
-          servername: plan.host,
-          timeoutMs: timeouts.tlsMs,
-          ...(plan.legacyTls
-            ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
-            : {}),
-        });
-      } catch (err) {
-        if (plan.signal.aborted) throw err;
-        const probe = asProbeError(err, 'tls');
-        record.starttls.error = probe.message;
-        if (plan.legacyTls) record.legacy = { accepted: false, error: probe.message, errorCode: probe.code };
-        conn.note(`TLS handshake failed: ${probe.message}`);
-        // The connection is unusable after a failed handshake.
-        throw new Stop(probe);
-      }
-      conn.note(
-        `TLS handshake: ${hs.protocol}, ${hs.cipher}${hs.group ? `, ${hs.group}` : ''}, ${hs.chain.length} certificate${hs.chain.length === 1 ? '' : 's'}, ${hs.ms} ms`,
-      );
-      record.starttls.handshake = {
-        protocol: hs.protocol,
-        cipher: hs.cipher,
-        ...(hs.cipherStandardName ? { cipherStandardName: hs.cipherStandardName } : {}),
-        ...(hs.group ? { group: hs.group } : {}),
-        ...(hs.alpn ? { alpn: hs.alpn } : {}),
-        sessionTicket: false,
-        ms: hs.ms,
-      };
-      chains.set(record, hs.chain);
-      if (plan.legacyTls) {
-        record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
-        await quit(conn, plan, record).catch(() => undefined);
-        record.starttls.handshake.sessionTicket = conn.sessionTicket;
-        return;
-      }
-      // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
-      const again = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', timeouts.commandMs);
-      record.starttls.handshake.sessionTicket = conn.sessionTicket;
-      closing(again, 'ehlo');
-      const capsTls = again.code === 250 ? parseEhlo(again) : undefined;
-      const diff = caps && capsTls ? diffExtensions(caps, capsTls) : { added: [], removed: [], changed: [] };
-      record.ehloTls = { reply: replyData(again), ...diff, ...(capsTls ? { capabilities: capsTls } : {}) };
-      if (again.code !== 250) {
-        await quit(conn, plan, record).catch(() => undefined);
-        return;
-      }
-      caps = capsTls;
-    }
-  } else if (plan.legacyTls) {
+/**
+ * STARTTLS (RFC 3207) when offered and planned, then EHLO again over TLS. Returns the
+ * capabilities to go on with, or false when the session is over (a legacy-TLS probe stops
+ * after its handshake; a failed handshake leaves the connection unusable).
+ */
+async function starttls(
+  steps: Steps,
+  caps: EhloCapabilities | undefined,
+): Promise<{ caps?: EhloCapabilities } | false> {
+  const { conn, plan, record, command, closing } = steps;
+  if (!plan.starttls || !caps?.starttls) {
+    if (!plan.legacyTls) return { caps };
     record.legacy = { accepted: false, error: caps ? 'STARTTLS not offered' : 'no EHLO capabilities' };
     await quit(conn, plan, record).catch(() => undefined);
-    return;
+    return false;
   }
+  const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
+  record.starttls = { reply: replyData(reply) };
+  closing(reply, 'starttls');
+  if (reply.code !== 220) {
+    record.starttls.error = `STARTTLS refused: ${reply.lines[0]}`;
+    if (!plan.legacyTls) return { caps };
+    await quit(conn, plan, record).catch(() => undefined);
+    return false;
+  }
+  const injected = conn.discardUnread();
+  if (injected.length > 0) record.starttls.injected = injected;
+  const hs = await handshake(steps);
+  record.starttls.handshake = {
+    protocol: hs.protocol,
+    cipher: hs.cipher,
+    ...(hs.cipherStandardName ? { cipherStandardName: hs.cipherStandardName } : {}),
+    ...(hs.group ? { group: hs.group } : {}),
+    ...(hs.alpn ? { alpn: hs.alpn } : {}),
+    sessionTicket: false,
+    ms: hs.ms,
+  };
+  chains.set(record, hs.chain);
+  if (plan.legacyTls) {
+    record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
+    await quit(conn, plan, record).catch(() => undefined);
+    record.starttls.handshake.sessionTicket = conn.sessionTicket;
+    return false;
+  }
+  // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
+  const again = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', plan.timeouts.commandMs);
+  record.starttls.handshake.sessionTicket = conn.sessionTicket;
+  closing(again, 'ehlo');
+  const capsTls = again.code === 250 ? parseEhlo(again) : undefined;
+  const diff = caps && capsTls ? diffExtensions(caps, capsTls) : { added: [], removed: [], changed: [] };
+  record.ehloTls = { reply: replyData(again), ...diff, ...(capsTls ? { capabilities: capsTls } : {}) };
+  if (again.code !== 250) {
+    await quit(conn, plan, record).catch(() => undefined);
+    return false;
+  }
+  return { caps: capsTls };
+}
 
-  // Recipient verification: MAIL FROM + RCPT TO, never DATA.
-  if (plan.recipients.length > 0)
-    await recipients(conn, plan, record, caps?.pipelining ?? false, command, read);
-  if (plan.nullSenderTo) {
-    record.nullSender = { from: '', to: plan.nullSenderTo };
-    await transaction(plan, record.nullSender, command);
+/** The TLS handshake after "220" to STARTTLS; a failure stops the session (the connection is unusable). */
+async function handshake({ conn, plan, record }: Steps): Promise<TlsHandshake> {
+  let hs: TlsHandshake;
+  try {
+    hs = await conn.startTls({
+      servername: plan.host,
+      timeoutMs: plan.timeouts.tlsMs,
+      ...(plan.legacyTls
+        ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
+        : {}),
+    });
+  } catch (err) {
+    if (plan.signal.aborted) throw err;
+    const probe = asProbeError(err, 'tls');
+    if (record.starttls) record.starttls.error = probe.message;
+    if (plan.legacyTls) record.legacy = { accepted: false, error: probe.message, errorCode: probe.code };
+    conn.note(`TLS handshake failed: ${probe.message}`);
+    throw new Stop(probe);
   }
-  if (plan.relay) {
-    record.relay = { from: plan.relay.from, to: plan.relay.to };
-    await transaction(plan, record.relay, command);
-  }
-  await quit(conn, plan, record);
+  conn.note(
+    `TLS handshake: ${hs.protocol}, ${hs.cipher}${hs.group ? `, ${hs.group}` : ''}, ${hs.chain.length} certificate${hs.chain.length === 1 ? '' : 's'}, ${hs.ms} ms`,
+  );
+  return hs;
 }
 
 type Command = (cmd: SmtpCommand, phase: string, ms: number) => Promise<SmtpReply>;
