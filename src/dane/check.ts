@@ -171,7 +171,7 @@ function matchFindings(
       );
       continue;
     }
-    const verdict = matchTlsa(h.records as TlsaRecord[], obs);
+    const verdict = matchTlsa(h.records, obs);
     if (verdict.outcome === 'match') {
       findings.push(
         F.make('dane.match', 'pass', {
@@ -259,7 +259,7 @@ export const daneCheck = defineCheck({
       if (h.records.length === 0) continue;
       for (const addr of hosts.find((x) => x.name === h.host)?.addresses ?? []) {
         const obs = observations.find((o) => o.host === h.host && o.address === addr.address);
-        const verdict = obs ? matchTlsa(h.records as TlsaRecord[], obs) : undefined;
+        const verdict = obs ? matchTlsa(h.records, obs) : undefined;
         h.matches.push({
           address: addr.address,
           outcome: verdict?.outcome ?? 'not_tested',

@@ -135,9 +135,11 @@ const COMPARISONS: Comparison[] = [
       problems.push(
         `backup MX ${[...new Set(weaker.map((p) => p.host))].join(', ')} ha${weaker.length > 1 ? 've' : 's'} weaker TLS than the primary (attackers can force mail onto it)`,
       );
-    const primaryCatchAll = primary.map((p) => catchAll.get(p)).filter((s) => s && s.state !== 'unknown');
+    const primaryCatchAll = primary
+      .map((p) => catchAll.get(p))
+      .filter((s): s is CatchAllState => s !== undefined && s.state !== 'unknown');
     const backupAll = backups.filter((p) => catchAll.get(p)?.state === 'yes');
-    if (primaryCatchAll.length && primaryCatchAll.every((s) => s!.state === 'no') && backupAll.length) {
+    if (primaryCatchAll.length && primaryCatchAll.every((s) => s.state === 'no') && backupAll.length) {
       problems.push(
         `backup MX ${[...new Set(backupAll.map((p) => p.host))].join(', ')} accepts every address while the primary rejects unknown ones: mail to mistyped addresses is accepted there and bounced later (backscatter), and spammers can use it to bypass the primary's filters`,
       );
@@ -162,12 +164,12 @@ const COMPARISONS: Comparison[] = [
 /** smtp.consistency: what differs between the MX addresses that answered SMTP. */
 export function consistencyFinding(facts: SmtpFacts, catchAll: Map<AddressProbe, CatchAllState>): Finding {
   const reached = facts.probes.filter((p) => p.main.ehlo);
+  const [only] = reached;
   if (reached.length < 2) {
     return F.make('smtp.consistency', 'info', {
-      summary:
-        reached.length === 1
-          ? `Only one MX address (${reached[0]!.host} ${reached[0]!.address}) answered SMTP; nothing to compare.`
-          : 'No MX address answered SMTP; nothing to compare.',
+      summary: only
+        ? `Only one MX address (${only.host} ${only.address}) answered SMTP; nothing to compare.`
+        : 'No MX address answered SMTP; nothing to compare.',
       details: { reached: reached.length },
     });
   }

@@ -122,19 +122,19 @@ function catchAllFinding(
   if (!first) return undefined;
   if (decided) {
     const [p, s] = decided;
-    const answer = answerFor(p, first)!;
+    const answer = answerFor(p, first);
     if (s.state === 'yes')
       return F.make('rcpt.catch_all', 'warn', {
-        summary: `${facts.domain} accepts mail for any address: the random address ${first} was accepted (${q(answer.reply)}; confidence ${s.confidence}${s.confidence === 'high' ? ': a second random address was accepted too' : s.confidence === 'low' ? ': a second random address was refused, so the server may be counting or rate-limiting' : ''}). Accepted recipients can only be called risky, and mistyped mail is never bounced (or bounced later, as backscatter).`,
+        summary: `${facts.domain} accepts mail for any address: the random address ${first} was accepted (${q(answer?.reply)}; confidence ${s.confidence}${s.confidence === 'high' ? ': a second random address was accepted too' : s.confidence === 'low' ? ': a second random address was refused, so the server may be counting or rate-limiting' : ''}). Accepted recipients can only be called risky, and mistyped mail is never bounced (or bounced later, as backscatter).`,
         remedy:
           'Reject unknown recipients at RCPT time (Postfix: reject_unlisted_recipient, local_recipient_maps; Exchange: recipient filtering). If the catch-all is deliberate, keep it but expect more spam.',
         subject: where(p),
-        details: { probes: facts.randoms, reply: answer.reply, confidence: s.confidence },
+        details: { probes: facts.randoms, reply: answer?.reply, confidence: s.confidence },
       });
     return F.make('rcpt.catch_all', 'pass', {
-      summary: `Unknown recipients are refused: the random address ${first} got ${q(answer.reply)}.`,
+      summary: `Unknown recipients are refused: the random address ${first} got ${q(answer?.reply)}.`,
       subject: where(p),
-      details: { probes: facts.randoms, reply: answer.reply },
+      details: { probes: facts.randoms, reply: answer?.reply },
     });
   }
   const any = facts.probes.map((p) => ({ p, a: answerFor(p, first) })).find((x) => x.a);
@@ -234,7 +234,7 @@ function reconnectFinding(p: AddressProbe): Finding | undefined {
   const first = deferredSession(p);
   const again = p.reconnect;
   if (!first || !again) return undefined;
-  const reply = first.rcpts[0]!.reply;
+  const reply = first.rcpts[0]?.reply;
   const n = first.rcpts.length;
   const answered = !allDeferred(again);
   const deferred = `The server deferred all ${n} recipient${n > 1 ? 's' : ''} of mxdoctor's first session with ${q(reply)}`;
@@ -255,8 +255,8 @@ export function greylistFindings(facts: SmtpFacts): Finding[] {
     if (reconnect) out.push(reconnect);
     const s = recipientSession(p);
     const grey = (s?.rcpts ?? []).filter((r) => r.verdict === 'greylisted');
-    if (grey.length === 0) continue;
-    const first = grey[0]!;
+    const first = grey[0];
+    if (!first) continue;
     let outcome: string;
     if (p.retry) {
       const after = p.retry.rcpts.map(

@@ -176,9 +176,10 @@ function bannerFindings(p: AddressProbe, emit: Emit<Id>): boolean {
     return false;
   }
   const bannerIssues: string[] = [];
-  if (b.unsolicited?.length)
+  const [firstExtra, ...moreExtra] = b.unsolicited ?? [];
+  if (firstExtra !== undefined)
     bannerIssues.push(
-      `it sent ${b.unsolicited.length} more line${b.unsolicited.length > 1 ? 's' : ''} before mxdoctor spoke (${JSON.stringify(b.unsolicited[0]!.slice(0, 60))}), which breaks the command/reply order of RFC 5321 §4.2`,
+      `it sent ${moreExtra.length + 1} more line${moreExtra.length > 0 ? 's' : ''} before mxdoctor spoke (${JSON.stringify(firstExtra.slice(0, 60))}), which breaks the command/reply order of RFC 5321 §4.2`,
     );
   if (m.bareLineFeeds > 0)
     bannerIssues.push(
@@ -256,7 +257,7 @@ function ehloFinding(p: AddressProbe, facts: SmtpFacts, emit: Emit<Id>): boolean
       { details: { reply: eh.reply } },
     );
   else {
-    const refused = eh.ehloRefused!;
+    const refused = eh.ehloRefused ?? eh.reply;
     const policy =
       refused.code === 421 ||
       refused.code === 554 ||

@@ -72,10 +72,11 @@ export function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   versionFinding(p, emit);
   legacyFinding(p, facts, emit);
   const chain = p.tls.chain;
-  if (!p.main.starttls?.handshake || chain.length === 0) return out;
-  trustFindings(p, chain, emit);
-  expiryFinding(chain, facts.now, emit);
-  strengthFindings(chain, emit);
+  const leaf = chain[0];
+  if (!p.main.starttls?.handshake || !leaf) return out;
+  trustFindings(p, leaf, chain, emit);
+  expiryFinding(leaf, facts.now, emit);
+  strengthFindings(leaf, chain, emit);
   return out;
 }
 
@@ -156,8 +157,7 @@ function legacyFinding(p: AddressProbe, facts: SmtpFacts, emit: Emit<Id>): void 
 }
 
 /** tls.certificate.trust and tls.certificate.hostname. */
-function trustFindings(p: AddressProbe, chain: CertFacts[], emit: Emit<Id>): void {
-  const leaf = chain[0]!;
+function trustFindings(p: AddressProbe, leaf: CertFacts, chain: CertFacts[], emit: Emit<Id>): void {
   const names = hostnameMatches(leaf, p.host);
   const describe = (c: CertFacts): string => `${c.commonName ?? c.subject} (issued by ${issuerName(c)})`;
 
@@ -200,8 +200,7 @@ function trustFindings(p: AddressProbe, chain: CertFacts[], emit: Emit<Id>): voi
 }
 
 /** tls.certificate.expiry. */
-function expiryFinding(chain: CertFacts[], now: Date, emit: Emit<Id>): void {
-  const leaf = chain[0]!;
+function expiryFinding(leaf: CertFacts, now: Date, emit: Emit<Id>): void {
   const exp = expiryOf(leaf, now);
   const dateText = leaf.notAfter.slice(0, 10);
   if (exp.state === 'expired')
@@ -242,8 +241,7 @@ function expiryFinding(chain: CertFacts[], now: Date, emit: Emit<Id>): void {
 }
 
 /** tls.certificate.key and tls.certificate.signature. */
-function strengthFindings(chain: CertFacts[], emit: Emit<Id>): void {
-  const leaf = chain[0]!;
+function strengthFindings(leaf: CertFacts, chain: CertFacts[], emit: Emit<Id>): void {
   const keys = keyStrength(chain);
   const keyText = `${leaf.keyAlgorithm.toUpperCase()} ${leaf.keyBits}-bit${leaf.curve ? ` (${leaf.curve})` : ''}`;
   if (keys.ok)
@@ -280,7 +278,7 @@ function strengthFindings(chain: CertFacts[], emit: Emit<Id>): void {
 
 function issuerName(c: CertFacts): string {
   const cn = /(?:^|,)CN=((?:\\,|[^,])+)/.exec(c.issuer);
-  return cn ? cn[1]!.replace(/\\(.)/g, '$1') : c.issuer;
+  return cn?.[1] ? cn[1].replace(/\\(.)/g, '$1') : c.issuer;
 }
 
 function chainSummary(

@@ -118,7 +118,7 @@ function nullSenderFinding(
       }),
     ];
   const rejectedAt =
-    t.mailReply.code !== 250 ? t.mailReply : t.rcptReply!.code >= 400 ? t.rcptReply! : undefined;
+    t.mailReply.code !== 250 ? t.mailReply : t.rcptReply && t.rcptReply.code >= 400 ? t.rcptReply : undefined;
   if (!rejectedAt)
     return [
       F.make('smtp.null_sender', 'pass', {
@@ -156,23 +156,13 @@ function relayFinding(t: TransactionTest, p: AddressProbe, s: SessionRecord): Fi
     rcptReply: t.rcptReply ?? null,
     error: t.error ?? null,
   };
-  if (!t.mailReply || (t.mailReply.code === 250 && !t.rcptReply))
-    return [
-      F.make('smtp.open_relay', 'error', {
-        summary: `Could not test relaying: ${t.error ?? stopReason(s)}.`,
-        subject,
-        details,
-      }),
-    ];
-  if (t.mailReply.code !== 250)
-    return [
-      F.make('smtp.open_relay', 'error', {
-        summary: `Could not test relaying: the probe sender was refused (${q(t.mailReply)}).`,
-        subject,
-        details,
-      }),
-    ];
-  const r = t.rcptReply!;
+  const untested = (why: string): Finding[] => [
+    F.make('smtp.open_relay', 'error', { summary: `Could not test relaying: ${why}.`, subject, details }),
+  ];
+  if (!t.mailReply) return untested(t.error ?? stopReason(s));
+  if (t.mailReply.code !== 250) return untested(`the probe sender was refused (${q(t.mailReply)})`);
+  const r = t.rcptReply;
+  if (!r) return untested(t.error ?? stopReason(s));
   if (r.code === 250 || r.code === 251)
     return [
       F.make('smtp.open_relay', 'fail', {

@@ -61,16 +61,16 @@ function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
 function collapsePerHost(findings: Finding[], probes: AddressProbe[]): Finding[] {
   const addressesOf = new Map<string, string[]>();
   for (const p of probes) addressesOf.set(p.host, [...(addressesOf.get(p.host) ?? []), p.address]);
-  const groups = new Map<string, Finding[]>();
-  const order: string[] = [];
+  // Groups in the order their first finding came (a Map keeps insertion order).
+  const groups = new Map<string, [Finding, ...Finding[]]>();
   for (const f of findings) {
     const key = `${f.id}|${f.status}|${f.subject?.host ?? ''}|${f.summary}`;
-    if (!groups.has(key)) order.push(key);
-    groups.set(key, [...(groups.get(key) ?? []), f]);
+    const group = groups.get(key);
+    if (group) group.push(f);
+    else groups.set(key, [f]);
   }
-  return order.map((key) => {
-    const group = groups.get(key)!;
-    const first = group[0]!;
+  return [...groups.values()].map((group) => {
+    const first = group[0];
     const host = first.subject?.host;
     const all = host ? (addressesOf.get(host) ?? []) : [];
     if (group.length < 2 || !host || group.length !== all.length) return first;
