@@ -149,8 +149,9 @@ const COMPARISONS: Comparison[] = [
   // Open relay on some.
   (reached) => {
     const relays = reached.filter((p) => {
-      const r = recipientSession(p)?.relay?.rcptReply;
-      return r && (r.code === 250 || r.code === 251);
+      const relay = recipientSession(p)?.relay;
+      const r = relay?.rcptReply;
+      return r && !relay.outOfStep && (r.code === 250 || r.code === 251);
     });
     if (!relays.length || relays.length === reached.length) return {};
     return {

@@ -2,7 +2,7 @@ import type { FindingBody, FindingFactory } from '../checks/findings.js';
 import type { Finding, Status } from '../report/model.js';
 import type { RcptVerdict } from './classify.js';
 import type { RcptResult, SessionRecord } from './model.js';
-import { recipientSession } from './probe.js';
+import { OUT_OF_STEP, recipientSession } from './probe.js';
 import type { AddressProbe, Skipped } from './probe.js';
 import { quoteReply } from './reply.js';
 import type { SmtpReply } from './reply.js';
@@ -81,6 +81,7 @@ export function answerFor(p: AddressProbe, to: string): RcptResult | undefined {
 }
 
 export function verdictWhy(r: RcptResult, s?: SessionRecord): string {
+  if (r.outOfStep) return OUT_OF_STEP;
   if (r.reply) return `${r.at === 'mail' ? 'MAIL FROM was answered' : 'answered'} ${q(r.reply)}`;
   return s?.error ? s.error.message : r.reason;
 }

@@ -20,13 +20,13 @@ export const RECIPIENT_FINDINGS = defineFindings('smtp', {
     title: 'Recipient',
     statuses: ['pass', 'warn', 'fail', 'error'],
     meaning:
-      'One finding per address given with --verify: deliverable (pass); accepted but the domain accepts any address, or mailbox full (warn: risky); undeliverable — user unknown, the server refuses mail for the domain (fail); greylisted, the probe refused by policy, a temporary error, a timeout (error: unknown, never "undeliverable"). Verified with RCPT TO only: nothing is sent.',
+      'One finding per address given with --verify: deliverable (pass); accepted but the domain accepts any address, or mailbox full (warn: risky); undeliverable — user unknown, the server refuses mail for the domain (fail); greylisted, the probe refused by policy, a temporary error, a timeout, replies out of step (error: unknown, never "undeliverable"). Verified with RCPT TO only: nothing is sent.',
   },
   'rcpt.catch_all': {
     title: 'Catch-all',
     statuses: ['pass', 'warn', 'error'],
     meaning:
-      'A random address that cannot exist was refused (pass), or accepted — the domain accepts every address, so recipient verification says nothing and mistyped mail is not bounced (warn; confidence high when a second random address was accepted too). error when it could not be tested.',
+      'A random address that cannot exist was refused (pass), or accepted — the domain accepts every address, so recipient verification says nothing and mistyped mail is not bounced (warn; confidence high when a second random address was accepted too). error when it could not be tested (no usable answer, replies out of step).',
   },
   'smtp.greylisting': {
     title: 'Greylisting',

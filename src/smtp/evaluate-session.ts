@@ -1,8 +1,10 @@
 import { defineFindings } from '../checks/findings.js';
 import type { Finding } from '../report/model.js';
-import { addressEmitter, cachedNote, q, stopReason } from './evaluate-facts.js';
+import { addressEmitter, cachedNote, q, stopReason, where } from './evaluate-facts.js';
 import type { Emit, SmtpFacts } from './evaluate-facts.js';
+import { OUT_OF_STEP, starttlsInDoubt } from './probe.js';
 import type { AddressProbe } from './probe.js';
+import type { OutOfStep, SessionRecord } from './model.js';
 import type { SmtpReply } from './reply.js';
 
 /**
@@ -45,7 +47,13 @@ export const SESSION_FINDINGS = defineFindings('smtp', {
     title: 'STARTTLS',
     statuses: ['pass', 'fail', 'error'],
     meaning:
-      'STARTTLS is offered and the TLS handshake succeeds (pass; certificate problems are separate tls.certificate.* findings). fail when EHLO was answered without STARTTLS, or STARTTLS was refused or its handshake failed (the exact error is quoted). error when it could not be tested (no EHLO answer, 421, timeout).',
+      'STARTTLS is offered and the TLS handshake succeeds (pass; certificate problems are separate tls.certificate.* findings). fail when EHLO was answered without STARTTLS, or STARTTLS was refused or its handshake failed (the exact error is quoted). error when it could not be tested (no EHLO answer, 421, timeout, or replies out of step: see smtp.protocol_sync).',
+  },
+  'smtp.protocol_sync': {
+    title: 'Replies in step',
+    statuses: ['warn'],
+    meaning:
+      'The server sent reply lines when none was due — an extra line after a reply, a line of another reply inside a multi-line one, or a reply that cannot answer its command (RFC 5321 §4.2: exactly one reply per command, in order). Every later reply then answers the wrong command, so mxdoctor quotes the lines, discards them, and draws no verdict on STARTTLS, recipients, catch-all, the null sender or relaying from the replies after them (those findings are error). Only reported when it happens (warn).',
   },
 });
 
@@ -68,6 +76,32 @@ export function sessionFindings(
     starttlsFinding(p, emit);
   }
   return { findings, complete };
+}
+
+/** How a line out of turn is quoted: the bytes as received (escaped), and where they came. */
+function quoteOutOfStep(o: OutOfStep): string {
+  const shown = o.lines.slice(0, 3).map((l) => JSON.stringify(l.slice(0, 120)));
+  const more =
+    o.lines.length > 3 ? ` and ${o.lines.length - 3} more line${o.lines.length > 4 ? 's' : ''}` : '';
+  return `${shown.join(', ')}${more} ${o.where}${o.kind === 'unexpected' ? ' (a reply that command cannot get)' : ''}`;
+}
+
+/** smtp.protocol_sync: what the sessions with this address received out of turn; undefined when nothing. */
+export function protocolSyncFinding(p: AddressProbe): Finding | undefined {
+  const sessions = [p.main, p.legacy, p.fallback, p.rcpt, p.reconnect, p.retry].filter(
+    (s): s is SessionRecord => s !== undefined,
+  );
+  const found = sessions.flatMap((s) => (s.outOfStep ?? []).map((o) => ({ session: s.kind, ...o })));
+  if (found.length === 0) return undefined;
+  const shown = found.slice(0, 3).map(quoteOutOfStep);
+  const more = found.length > 3 ? `; and ${found.length - 3} more time${found.length > 4 ? 's' : ''}` : '';
+  return SESSION_FINDINGS.make('smtp.protocol_sync', 'warn', {
+    summary: `The server spoke out of turn: ${shown.join('; ')}${more}. SMTP pairs every command with exactly one reply, in order (RFC 5321 §4.2); after an extra reply, each later reply answers the wrong command, so a refused recipient can look accepted. mxdoctor discarded the extra lines and draws no verdict on STARTTLS, recipients, catch-all, the null sender or relaying from the replies after them.`,
+    remedy:
+      'Find what adds the extra lines: often a firewall or proxy that inspects SMTP (e.g. Cisco ASA "inspect esmtp"), a filtering front end, or a greeting or EHLO text with a line break in it. The mail server must send exactly one reply per command.',
+    subject: where(p),
+    details: { outOfStep: found },
+  });
 }
 
 /** smtp.connect; false when there is no connection. */
@@ -364,7 +398,14 @@ function starttlsFinding(p: AddressProbe, emit: Emit<Id>): void {
   const eh = m.ehlo;
   const caps = eh?.capabilities;
   const tls = p.tls;
-  if (tls.starttls === 'not_offered') {
+  if (starttlsInDoubt(m)) {
+    const answer = m.starttls?.reply
+      ? ` (STARTTLS was answered ${q(m.starttls.reply)})`
+      : ' (the EHLO reply did not offer STARTTLS, but it may not have been the whole EHLO reply)';
+    emit('smtp.starttls', 'error', `Could not test STARTTLS: ${OUT_OF_STEP}${answer}.`, {
+      details: { reply: m.starttls?.reply ?? null, outOfStep: true },
+    });
+  } else if (tls.starttls === 'not_offered') {
     emit(
       'smtp.starttls',
       'fail',

@@ -11,7 +11,8 @@ import {
 } from './evaluate-facts.js';
 import type { SmtpFacts } from './evaluate-facts.js';
 import type { SessionRecord, TransactionTest } from './model.js';
-import { recipientSession } from './probe.js';
+import type { SmtpReply } from './reply.js';
+import { OUT_OF_STEP, recipientSession } from './probe.js';
 import type { AddressProbe } from './probe.js';
 
 /**
@@ -25,19 +26,19 @@ export const TRANSACTION_FINDINGS = defineFindings('smtp', {
     title: 'postmaster address',
     statuses: ['pass', 'warn', 'fail', 'error'],
     meaning:
-      'RCPT TO:<postmaster@domain> was accepted (pass; RFC 5321 §4.5.1 requires it); refused as unknown, or the server refused mail for the domain altogether (fail); mailbox full (warn); could not be tested (greylisted, probe refused, timeout) (error).',
+      'RCPT TO:<postmaster@domain> was accepted (pass; RFC 5321 §4.5.1 requires it); refused as unknown, or the server refused mail for the domain altogether (fail); mailbox full (warn); could not be tested (greylisted, probe refused, timeout, replies out of step) (error).',
   },
   'smtp.null_sender': {
     title: 'Null sender',
     statuses: ['pass', 'fail', 'error'],
     meaning:
-      'MAIL FROM:<> with RCPT TO:<postmaster@domain> was accepted (pass). Refusing it (fail) rejects bounces and delivery reports (RFC 5321 §4.5.5). error when it could not be tested.',
+      'MAIL FROM:<> with RCPT TO:<postmaster@domain> was accepted (pass). Refusing it (fail) rejects bounces and delivery reports (RFC 5321 §4.5.5). error when it could not be tested: a temporary answer, replies out of step, or a refusal that also hit the probe sender itself (the server refuses the probe, not bounces).',
   },
   'smtp.open_relay': {
     title: 'Open relay',
     statuses: ['pass', 'fail', 'error'],
     meaning:
-      'A recipient in a foreign domain (example.net), from a foreign sender, was refused at RCPT (pass) or accepted (fail: the server relays for anyone). Nothing is ever sent: the test stops before DATA. error when it could not be tested.',
+      'A recipient in a foreign domain (example.net), from a foreign sender, was refused at RCPT (pass) or accepted (fail: the server relays for anyone). Nothing is ever sent: the test stops before DATA. error when it could not be tested (the probe sender refused, a temporary answer, replies out of step).',
   },
 });
 
@@ -109,6 +110,14 @@ function nullSenderFinding(
 ): Finding[] {
   const subject = where(p);
   const details = { mailReply: t.mailReply ?? null, rcptReply: t.rcptReply ?? null, error: t.error ?? null };
+  if (t.outOfStep)
+    return [
+      F.make('smtp.null_sender', 'error', {
+        summary: `Could not test the null sender: ${OUT_OF_STEP}.`,
+        subject,
+        details: { ...details, outOfStep: true },
+      }),
+    ];
   if (!t.mailReply || (t.mailReply.code === 250 && !t.rcptReply))
     return [
       F.make('smtp.null_sender', 'error', {
@@ -136,6 +145,15 @@ function nullSenderFinding(
         details,
       }),
     ];
+  const sameForOthers = t.mailReply.code !== 250 ? otherSenderRefused(t.mailReply, s) : undefined;
+  if (sameForOthers)
+    return [
+      F.make('smtp.null_sender', 'error', {
+        summary: `Could not test the null sender: MAIL FROM:<> was answered ${q(t.mailReply)}, and so was ${sameForOthers}. The server refuses the probe, whatever the sender, so the refusal says nothing about bounces.`,
+        subject,
+        details: { ...details, refusedAlso: sameForOthers },
+      }),
+    ];
   return [
     F.make('smtp.null_sender', 'fail', {
       summary: `The null sender is refused: MAIL FROM:<> ${t.mailReply.code !== 250 ? 'was' : 'then RCPT TO:<postmaster> was'} answered ${q(rejectedAt)}. Bounces and delivery status notifications to ${facts.domain} are lost (RFC 5321 §4.5.5 requires accepting them).`,
@@ -145,6 +163,22 @@ function nullSenderFinding(
       details,
     }),
   ];
+}
+
+/**
+ * The other sender of this session (mxdoctor's own, or the relay test's) that MAIL FROM
+ * refused with the same reply as `refusal`, e.g. "MAIL FROM:<probe@…>"; undefined when none.
+ * The same refusal for every sender is a refusal of the client, not of one sender.
+ */
+function otherSenderRefused(refusal: SmtpReply, s: SessionRecord): string | undefined {
+  const same = (r: SmtpReply | undefined): boolean =>
+    r !== undefined &&
+    r.code === refusal.code &&
+    (r.enhanced ?? '') === (refusal.enhanced ?? '') &&
+    (refusal.enhanced !== undefined || r.text === refusal.text);
+  if (s.mail && same(s.mail.reply)) return `mxdoctor's own MAIL FROM:<${s.mail.from}>`;
+  if (s.relay && same(s.relay.mailReply)) return `MAIL FROM:<${s.relay.from}> (the relay test's sender)`;
+  return undefined;
 }
 
 function relayFinding(t: TransactionTest, p: AddressProbe, s: SessionRecord): Finding[] {
@@ -159,6 +193,7 @@ function relayFinding(t: TransactionTest, p: AddressProbe, s: SessionRecord): Fi
   const untested = (why: string): Finding[] => [
     F.make('smtp.open_relay', 'error', { summary: `Could not test relaying: ${why}.`, subject, details }),
   ];
+  if (t.outOfStep) return untested(OUT_OF_STEP);
   if (!t.mailReply) return untested(t.error ?? stopReason(s));
   if (t.mailReply.code !== 250) return untested(`the probe sender was refused (${q(t.mailReply)})`);
   const r = t.rcptReply;

@@ -3,7 +3,7 @@ import type { Finding } from '../report/model.js';
 import { CONSISTENCY_FINDINGS, consistencyFinding, identityFinding } from './evaluate-consistency.js';
 import type { SmtpFacts } from './evaluate-facts.js';
 import { RECIPIENT_FINDINGS, greylistFindings, recipientFindings } from './evaluate-recipients.js';
-import { SESSION_FINDINGS, sessionFindings } from './evaluate-session.js';
+import { SESSION_FINDINGS, protocolSyncFinding, sessionFindings } from './evaluate-session.js';
 import { TLS_FINDINGS, tlsFindings } from './evaluate-tls.js';
 import { TRANSACTION_FINDINGS, transactionFindings } from './evaluate-transactions.js';
 import type { RcptVerdictRecord, SmtpData } from './model.js';
@@ -50,6 +50,8 @@ export function evaluateSmtp(facts: SmtpFacts): SmtpEvaluation {
 /** Everything about one MX address: the session, then (when it got that far) TLS and the envelope tests. */
 function addressFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
   const session = sessionFindings(p, facts);
+  const sync = protocolSyncFinding(p);
+  if (sync) session.findings.push(sync);
   if (!session.complete) return session.findings;
   return [...session.findings, ...tlsFindings(p, facts), ...transactionFindings(p, facts)];
 }

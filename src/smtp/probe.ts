@@ -206,6 +206,11 @@ export interface CachedConnection {
   tls: TlsObservation;
 }
 
+/** Why a verdict was not drawn from a reply whose pairing with its command is in doubt. */
+export const OUT_OF_STEP = "the server's replies were out of step";
+
+const ENVELOPE_PHASES = new Set(['mail', 'rcpt', 'rset', 'quit']);
+
 /** Pause before reconnecting after a session that deferred every recipient. */
 const RECONNECT_PAUSE_MS = 500;
 
@@ -267,6 +272,17 @@ export interface RecipientTests {
   relay?: { from: string; to: string };
 }
 
+/**
+ * Whether what the session saw of STARTTLS rests on replies out of step: an EHLO reply without
+ * STARTTLS, or a refusal of STARTTLS, may belong to another command. A handshake that
+ * happened proves itself.
+ */
+export function starttlsInDoubt(main: SessionRecord): boolean {
+  if (main.starttls?.handshake) return false;
+  if (main.starttls?.outOfStep) return true;
+  return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
+}
+
 /** Builds the TLS observation of a session from its handshake and presented chain. */
 export function observeTls(
   main: SessionRecord,
@@ -276,13 +292,15 @@ export function observeTls(
 ): TlsObservation {
   const caps = main.ehlo?.capabilities;
   const refusedEhlo = main.ehlo?.ehloRefused;
-  const starttls: TlsObservation['starttls'] = caps
+  const seen: TlsObservation['starttls'] = caps
     ? caps.starttls
       ? 'offered'
       : 'not_offered'
     : refusedEhlo && (refusedEhlo.code === 500 || refusedEhlo.code === 502)
       ? 'not_offered'
       : 'unknown';
+  const doubt = starttlsInDoubt(main);
+  const starttls = doubt ? 'unknown' : seen;
   const obs: TlsObservation = {
     host: main.host,
     address: main.address,
@@ -291,7 +309,8 @@ export function observeTls(
     handshake: main.starttls?.handshake ? 'ok' : main.starttls ? 'failed' : 'not_attempted',
     chain: [],
   };
-  if (main.starttls?.error) obs.error = main.starttls.error;
+  if (doubt) obs.error = OUT_OF_STEP;
+  else if (main.starttls?.error) obs.error = main.starttls.error;
   else if (starttls === 'offered' && !main.starttls && main.error)
     obs.error = `not attempted: ${main.error.message}`;
   const hs = main.starttls?.handshake;
@@ -318,6 +337,10 @@ function connectionPart(record: SessionRecord): SessionRecord {
   delete copy.nullSender;
   delete copy.relay;
   copy.rcpts = [];
+  // Lines out of turn during the envelope may quote recipients' answers.
+  const outOfStep = copy.outOfStep?.filter((o) => !ENVELOPE_PHASES.has(o.phase));
+  if (outOfStep?.length) copy.outOfStep = outOfStep;
+  else delete copy.outOfStep;
   const cut = copy.transcript.findIndex((l) => l.dir === 'C' && /^(MAIL|RCPT)\b/i.test(l.line));
   if (cut >= 0) {
     copy.transcript = [
