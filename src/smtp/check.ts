@@ -341,7 +341,7 @@ export interface ProbeMxTlsResult {
   domain: string;
   tls: TlsObservation[];
   sessions: SessionSummary[];
-  /** smtp.connect … smtp.starttls, tls.* findings per address. */
+  /** smtp.connect … smtp.starttls, smtp.protocol_sync and tls.* findings per address. */
   findings: Finding[];
   checkedAt: string;
 }
@@ -392,7 +392,7 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
         ...(p.main.ehloHostname ? { ehloHostname: p.main.ehloHostname } : {}),
       })),
       findings: evaluation.findings.filter((f) =>
-        /^(smtp\.(connect|banner|ehlo|extensions|starttls)|tls\.)/.test(f.id),
+        /^(smtp\.(connect|banner|ehlo|extensions|starttls|protocol_sync)|tls\.)/.test(f.id),
       ),
       checkedAt: now().toISOString(),
     };
