@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Check } from '../checks/types.js';
+import type { Check, CheckServices } from '../checks/types.js';
+import type { SmtpSharing } from '../smtp/sharing.js';
 import { checkJobOptions, Dedupe } from '../queue/jobs/check.js';
 import type { JobMetrics } from '../queue/metrics.js';
 import { QUEUE_CHECKS } from '../queue/names.js';
@@ -41,7 +42,7 @@ export async function startWorkerSide(o: {
   const { config, log, connections, metrics } = o;
   const prefix = config.redis.prefix;
   const state = connections.blocking('worker-state');
-  const services = {
+  const sharing: SmtpSharing = {
     addressLimiter: new RedisAddressLimiter(state, {
       prefix,
       maxConcurrent: config.politeness.sessionsPerAddress,
@@ -50,6 +51,7 @@ export async function startWorkerSide(o: {
     }),
     connectionCache: new RedisConnectionCache(state, { prefix, maxTtlMs: config.smtp.cacheTtlMs }),
   };
+  const services: CheckServices = { smtp: sharing };
   const queue = openQueue(QUEUE_CHECKS, state, config, log);
   const monitors = createMonitorRuntime({
     config,
@@ -82,7 +84,7 @@ export async function startWorkerSide(o: {
       config,
       log,
       store: new DiagnosisStore(state, diagnosisStoreOptions(config)),
-      services,
+      services: sharing,
       onResult: (r) => metrics.onBounce(r),
     },
   });

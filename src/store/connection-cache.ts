@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ConnectionCache } from '../smtp/shared.js';
+import type { ConnectionCache } from '../smtp/sharing.js';
 
 /**
  * The shared cache of connection-level SMTP results (banner, EHLO, STARTTLS, TLS,

@@ -5,7 +5,7 @@ import { BounceInputError, diagnoseBounce } from '../../bounce/index.js';
 import type { ProgressUpdate } from '../../checks/types.js';
 import { runFollowups } from '../../bounce/followups/index.js';
 import type { DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
-import type { SmtpServices } from '../../smtp/shared.js';
+import type { SmtpSharing } from '../../smtp/sharing.js';
 import { BounceJobDataSchema } from '../jobs/bounce.js';
 import type { BounceJob, BounceJobResult } from '../jobs/bounce.js';
 import { SHUTDOWN_REASON } from './shared.js';
@@ -19,7 +19,7 @@ import { SHUTDOWN_REASON } from './shared.js';
 export interface BounceProcessorDeps {
   config: Config;
   store: DiagnosisStore;
-  services: SmtpServices;
+  services: SmtpSharing;
   log: Logger;
   /** Called with each stored result (metrics). */
   onResult?: (result: StoredBounce) => void;
