@@ -1,3 +1,5 @@
+// Long on purpose: one class owns the socket, its bounded line framing, the STARTTLS upgrade
+// and the transcript; they share the read buffer and deadline state that must not be split.
 import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
