@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { BounceInputError, diagnoseBounce } from '../bounce/index.js';
+import type { Diagnosis } from '../bounce/index.js';
 import type { ProgressUpdate } from '../checks/types.js';
 import { runFollowups } from '../bounce/followups/index.js';
 import type { DiagnosisStore, StoredBounce } from '../store/diagnoses.js';
@@ -24,6 +25,11 @@ export interface BounceProcessorDeps {
   log: Logger;
   /** Called with each stored result (metrics). */
   onResult?: (result: StoredBounce) => void;
+  /**
+   * Parses and classifies a message (no follow-ups): a worker-thread pool in the service
+   * (BounceParsePool), so a long parse does not stop the event loop. @defaultValue diagnoseBounce in this thread
+   */
+  parse?: (input: Buffer, signal: AbortSignal) => Promise<Diagnosis>;
 }
 
 export function createBounceProcessor(deps: BounceProcessorDeps) {
@@ -108,10 +114,13 @@ async function processBounce(
   progress({ step: 'parse', message: 'Reading the bounce…', percent: 5 });
   let diagnosis;
   try {
-    diagnosis = await diagnoseBounce(input, { maxBytes: deps.config.bounce.maxBytes });
+    diagnosis = deps.parse
+      ? await deps.parse(input, signal)
+      : await diagnoseBounce(input, { maxBytes: deps.config.bounce.maxBytes });
   } catch (err) {
     if (err instanceof BounceInputError)
       return finish({ outcome: 'rejected', inputError: { code: err.code, message: err.message } });
+    await backToQueueOnShutdown(job, token, signal, log);
     throw err;
   }
   if (data.options.followups) {
@@ -137,15 +146,23 @@ async function processBounce(
           }),
       });
     } catch (err) {
-      if (signal.aborted && signal.reason === SHUTDOWN_REASON && token) {
-        // Shutdown grace is over: back to the queue for another worker, no attempt counted.
-        log.warn('bounce diagnosis interrupted by shutdown; returned to the queue');
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
+      await backToQueueOnShutdown(job, token, signal, log);
       throw err;
     }
   }
   await chain;
   return finish({ outcome: 'diagnosed', diagnosis });
+}
+
+/** Shutdown grace is over: back to the queue for another worker, no attempt counted. */
+async function backToQueueOnShutdown(
+  job: BounceJob,
+  token: string | undefined,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  if (!(signal.aborted && signal.reason === SHUTDOWN_REASON && token)) return;
+  log.warn('bounce diagnosis interrupted by shutdown; returned to the queue');
+  await job.moveToWait(token);
+  throw new WaitingError();
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { DiagnosisStore } from '../store/diagnoses.js';
 import type { SmtpServices } from '../smtp/shared.js';
 import { ProgressHub } from '../web/progress-hub.js';
 import { createBounceWorker } from '../queue/bounce-worker.js';
+import { BounceParsePool } from '../bounce/parse-pool.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /**
@@ -70,7 +72,14 @@ export function startBounceService(o: BounceServiceOptions): BounceService {
   });
 
   let worker: Worker | undefined;
+  let parsePool: BounceParsePool | undefined;
   if (o.work) {
+    // Parsing runs in worker threads: the web and BullMQ's lock renewals share this event loop.
+    parsePool = new BounceParsePool({
+      size: Math.min(config.bounce.concurrency, availableParallelism()),
+      maxBytes: config.bounce.maxBytes,
+    });
+    const pool = parsePool;
     // Worker-side state waits for Redis instead of failing fast: a blip must not fail diagnoses.
     const state = o.track(createRedis(config, 'blocking', 'bounce-worker-state'));
     // The same Redis-backed politeness limits and connection cache as the checks: the keys are
@@ -90,6 +99,7 @@ export function startBounceService(o: BounceServiceOptions): BounceService {
       connection: o.track(createRedis(config, 'blocking', 'bounce-worker')),
       store: new DiagnosisStore(state, storeOptions),
       services,
+      parse: (input, signal) => pool.parse(input, signal),
       onResult: (r) => {
         outcomes.inc({ outcome: r.outcome });
         durations.observe(r.durationMs / 1000);
@@ -119,7 +129,7 @@ export function startBounceService(o: BounceServiceOptions): BounceService {
     async stopWorker(graceMs) {
       events?.close();
       if (!worker) return;
-      const closing = worker.close();
+      const closing = worker.close().finally(() => parsePool?.close());
       let timer: NodeJS.Timeout | undefined;
       const inTime = await Promise.race([
         closing.then(() => true),
