@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { BounceParsePool } from '../bounce/parse-pool.js';
 import type { Config } from '../config/index.js';
 import type { Check, CheckServices } from '../checks/types.js';
 import type { SmtpSharing } from '../smtp/sharing.js';
@@ -53,6 +55,12 @@ export async function startWorkerSide(o: {
   };
   const services: CheckServices = { smtp: sharing };
   const queue = openQueue(QUEUE_CHECKS, state, config, log);
+  // Bounce parsing runs in worker threads: the web and BullMQ's lock renewals share this
+  // event loop, and one pathological message must not stop them (issue 13 §1).
+  const parsePool = new BounceParsePool({
+    size: Math.min(config.bounce.concurrency, availableParallelism()),
+    maxBytes: config.bounce.maxBytes,
+  });
   const monitors = createMonitorRuntime({
     config,
     redis: state,
@@ -85,6 +93,7 @@ export async function startWorkerSide(o: {
       log,
       store: new DiagnosisStore(state, diagnosisStoreOptions(config)),
       services: sharing,
+      parse: (input, signal) => parsePool.parse(input, signal),
       onResult: (r) => metrics.onBounce(r),
     },
   });
@@ -92,7 +101,7 @@ export async function startWorkerSide(o: {
   await Promise.race([monitors.start(), new Promise((r) => setTimeout(r, 5000).unref())]);
   return {
     workers,
-    stop: (graceMs) => workers.close(graceMs),
+    stop: (graceMs) => workers.close(graceMs).finally(() => parsePool.close()),
     async close() {
       monitors.close();
       await queue.close().catch(() => {});

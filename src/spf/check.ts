@@ -299,7 +299,7 @@ function suggestFix(term: string): string | undefined {
   if (ip) return `${ip[1]}${ip[2]!.toLowerCase()}:${ip[3]}`;
   const inc = /^([-~?+]?)(include|exists)[=](.+)$/i.exec(t);
   if (inc) return `${inc[1]}${inc[2]!.toLowerCase()}:${inc[3]}`;
-  const ipv6in4 = /^([-~?+]?)ip4:([0-9a-f:]+:[0-9a-f:]*)(\/\d+)?$/i.exec(t);
+  const ipv6in4 = /^([-~?+]?)ip4:([0-9a-f:][0-9a-f]*:[0-9a-f:]*)(\/\d+)?$/i.exec(t);
   if (ipv6in4) return `${ipv6in4[1]}ip6:${ipv6in4[2]}${ipv6in4[3] ?? ''}`;
   const ipv4in6 = /^([-~?+]?)ip6:(\d+\.\d+\.\d+\.\d+)(\/\d+)?$/i.exec(t);
   if (ipv4in6) return `${ipv4in6[1]}ip4:${ipv4in6[2]}${ipv4in6[3] ?? ''}`;
@@ -390,7 +390,7 @@ function allFinding(tree: SpfNode): Finding {
   const { node, all } = effectiveAll(tree);
   const where = node === tree ? '' : ` (through redirect to ${node.domain})`;
   const q = all ? (all[0] === 'a' || all[0] === 'A' ? '+' : all[0]) : undefined;
-  const example = (tree.record ?? 'v=spf1').replace(/\s+[-~?+]?all\b/i, '').trim();
+  const example = (tree.record ?? 'v=spf1').replace(/(^|\S)\s+[-~?+]?all\b/i, '$1').trim();
   if (!all) {
     return F.make('spf.all', 'warn', {
       summary: `The SPF record${where} ends without an "all" mechanism, so mail from any other server gets "neutral" — SPF says nothing about forgeries.`,
