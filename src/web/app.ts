@@ -128,12 +128,15 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     throw new HttpError(404, 'not_found', 'There is no page at this address.');
   });
   app.use(
-    errorHandler((_req: Request, res: Response, status, title, message) => {
-      res
-        .status(status)
-        .type('html')
-        .send(views.render('error', { heading: title, message, status }));
-    }),
+    errorHandler(
+      (_req: Request, res: Response, status, title, message) => {
+        res
+          .status(status)
+          .type('html')
+          .send(views.render('error', { heading: title, message, status }));
+      },
+      { onRedisTimeout: () => deps.health.noteStalled() },
+    ),
   );
   return app;
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
-import { describeRedisError, withRedisTimeout } from '../store/redis.js';
+import { explainRedisProblem, withRedisTimeout } from '../store/redis.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /**
@@ -25,14 +25,14 @@ export async function readiness(
     await withRedisTimeout(deps.redis.ping(), 1000, 'PING');
     checks.redis = 'ok';
   } catch (err) {
-    checks.redis = describeRedisError(err);
+    checks.redis = explainRedisProblem(err);
   }
   if (deps.queue && checks.redis === 'ok') {
     try {
       await withRedisTimeout(deps.queue.getJobCounts('waiting'), 1000, 'queue');
       checks.queue = 'ok';
     } catch (err) {
-      checks.queue = describeRedisError(err);
+      checks.queue = explainRedisProblem(err);
     }
   }
   if (deps.workerRunning) checks.worker = deps.workerRunning() ? 'ok' : 'not running';

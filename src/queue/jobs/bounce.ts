@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ProgressUpdate } from '../../checks/types.js';
 import { BounceOptionsSchema } from '../../store/diagnoses.js';
 import type { BounceOptions, DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
+import { withRedisTimeout } from '../../store/redis.js';
 import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
 /**
@@ -61,6 +62,8 @@ export class BounceQueue {
     readonly queue: Queue,
     readonly store: DiagnosisStore,
     private readonly jobOptions: JobsOptions,
+    /** Bound of one BullMQ operation, so a stuck Redis cannot hold a request. */
+    private readonly opTimeoutMs = 5000,
   ) {}
 
   async submit(
@@ -78,7 +81,11 @@ export class BounceQueue {
     if (how.requestId) data.requestId = how.requestId;
     await this.store.saveInput(id, input);
     try {
-      await this.queue.add(JOB.bounce, data, { ...this.jobOptions, jobId: id });
+      await withRedisTimeout(
+        this.queue.add(JOB.bounce, data, { ...this.jobOptions, jobId: id }),
+        this.opTimeoutMs,
+        'queueing a bounce',
+      );
     } catch (err) {
       await this.store.deleteInput(id).catch(() => {});
       throw err;
@@ -90,9 +97,10 @@ export class BounceQueue {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
     const stored = await this.store.get(id);
     if (stored) return storedStatus(stored);
-    const job = (await this.queue.getJob(id)) as BounceJob | undefined;
+    const job = (await withRedisTimeout(this.queue.getJob(id), this.opTimeoutMs, 'reading a job')) as
+      BounceJob | undefined;
     if (!job) return undefined;
-    const raw = await job.getState();
+    const raw = await withRedisTimeout(job.getState(), this.opTimeoutMs, 'reading a job');
     if (raw === 'completed') {
       // Finished between the two reads, or finished long ago and its result has expired.
       const late = await this.store.get(id);

@@ -6,6 +6,7 @@ import type { NormalizedDomain } from '../../input/domain.js';
 import { CheckOptionsSchema } from '../../report/model.js';
 import type { CheckOptions } from '../../report/model.js';
 import type { ProgressUpdate } from '../../checks/types.js';
+import { withRedisTimeout } from '../../store/redis.js';
 import type { ReportStore } from '../../store/reports.js';
 import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
@@ -151,7 +152,13 @@ export class CheckQueue {
     private readonly store: ReportStore,
     private readonly dedupe: Dedupe,
     private readonly jobOptions: JobsOptions,
+    /** Bound of one BullMQ operation (several Redis commands), so a stuck Redis cannot hold a request. */
+    private readonly opTimeoutMs = 5000,
   ) {}
+
+  private bounded<T>(op: Promise<T>, what: string): Promise<T> {
+    return withRedisTimeout(op, this.opTimeoutMs, what);
+  }
 
   async submit(domain: NormalizedDomain, options: CheckOptions, how: SubmitOptions): Promise<SubmitResult> {
     const opts = canonicalOptions(options);
@@ -174,7 +181,10 @@ export class CheckQueue {
       }
     }
     try {
-      await this.queue.add(JOB.check, data, { ...this.jobOptions, jobId: id });
+      await this.bounded(
+        this.queue.add(JOB.check, data, { ...this.jobOptions, jobId: id }),
+        'queueing a check',
+      );
     } catch (err) {
       await this.dedupe.release(identity, id).catch(() => {});
       throw err;
@@ -184,14 +194,14 @@ export class CheckQueue {
 
   /** An owner of a dedupe key is reusable while it is queued, running or has a report. */
   private async usable(id: string): Promise<boolean> {
-    const job = await this.queue.getJob(id);
-    if (job) return (await job.getState()) !== 'failed';
+    const job = await this.bounded(this.queue.getJob(id), 'reading a job');
+    if (job) return (await this.bounded(job.getState(), 'reading a job')) !== 'failed';
     return this.store.has(id);
   }
 
   async status(id: string): Promise<CheckStatus | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
-    const job = (await this.queue.getJob(id)) as CheckJob | undefined;
+    const job = (await this.bounded(this.queue.getJob(id), 'reading a job')) as CheckJob | undefined;
     if (!job) {
       const meta = await this.store.getMeta(id);
       if (!meta) return undefined;
@@ -202,7 +212,7 @@ export class CheckQueue {
         options: meta.options,
       };
     }
-    const raw = await job.getState();
+    const raw = await this.bounded(job.getState(), 'reading a job');
     const state: CheckState =
       raw === 'active'
         ? 'active'
