@@ -78,6 +78,16 @@ export const WEB_SETTINGS = [
     },
   }),
   setting({
+    env: 'MXDOCTOR_REPORTS_VIEW',
+    group: 'auth',
+    key: 'reportsView',
+    description:
+      'Whether reports of checks made without an API token are listed on the domain’s pages and in /api/v1/domains/…/checks for everyone ("public") or only for the admin ("private"; then only their link opens them). Reports of an API token are only ever shown to that token and the admin; verified addresses only to whoever asked.',
+    defaultText: 'public',
+    default: 'public',
+    value: choice(['public', 'private']),
+  }),
+  setting({
     env: 'MXDOCTOR_ADMIN_TOKEN',
     group: 'auth',
     key: 'adminToken',

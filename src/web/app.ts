@@ -15,6 +15,7 @@ import { httpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { pagesRouter } from './checks/pages.js';
 import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
+import { identify } from './readers.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
 import { monitorApiRouter } from './monitors/api.js';
@@ -107,6 +108,9 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     tokenChecks: deps.config.limits.tokenChecks,
   });
   app.use(limits.requests);
+  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
+  // Who is asking: the owner of what they submit, and what of others' reports they may see.
+  app.use(identify(deps.config, secret));
   mountAdmin(app, deps.queue.queue, deps.config.auth.adminToken);
   // Bounce diagnosis (src/web/bounce-*.ts): its own submission budget, same limits as checks.
   const bounces = deps.bounces ? { ...deps, bounces: deps.bounces } : undefined;
@@ -115,7 +119,6 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     { key: 'bounces', what: 'submitted bounces' },
   );
   if (bounces) app.use('/api/v1', bounceApiRouter(bounces, bounceLimit));
-  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
   if (deps.monitors) app.use('/api/v1', monitorApiRouter(deps, deps.monitors, secret));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 

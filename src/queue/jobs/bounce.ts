@@ -44,6 +44,8 @@ export interface BounceStatus {
   /** Why it failed (failed) or why the input could not be used (rejected). */
   error?: string;
   result?: StoredBounce;
+  /** Who submitted it (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 export function bounceJobOptions(attempts: number): JobsOptions {
@@ -69,7 +71,7 @@ export class BounceQueue {
   async submit(
     input: Buffer,
     options: BounceOptions,
-    how: { via: BounceJobData['via']; requestId?: string },
+    how: { via: BounceJobData['via']; requestId?: string; owner?: string },
   ): Promise<string> {
     const id = newJobId();
     const data: BounceJobData = {
@@ -79,6 +81,7 @@ export class BounceQueue {
       bytes: input.length,
     };
     if (how.requestId) data.requestId = how.requestId;
+    if (how.owner !== undefined && how.owner !== 'anonymous') await this.store.saveOwner(id, how.owner);
     await this.store.saveInput(id, input);
     try {
       await withRedisTimeout(
@@ -95,6 +98,11 @@ export class BounceQueue {
 
   async status(id: string): Promise<BounceStatus | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
+    const [status, owner] = await Promise.all([this.state(id), this.store.getOwner(id)]);
+    return status && owner !== undefined ? { ...status, owner } : status;
+  }
+
+  private async state(id: string): Promise<BounceStatus | undefined> {
     const stored = await this.store.get(id);
     if (stored) return storedStatus(stored);
     const job = (await withRedisTimeout(this.queue.getJob(id), this.opTimeoutMs, 'reading a job')) as

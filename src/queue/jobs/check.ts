@@ -6,6 +6,7 @@ import type { NormalizedDomain } from '../../input/domain.js';
 import { CheckOptionsSchema } from '../../report/model.js';
 import type { CheckOptions } from '../../report/model.js';
 import type { ProgressUpdate } from '../../checks/types.js';
+import { dedupeScope } from '../../report/access.js';
 import { withRedisTimeout } from '../../store/redis.js';
 import type { ReportStore } from '../../store/reports.js';
 import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
@@ -30,6 +31,8 @@ export const CheckJobDataSchema = z.object({
   via: z.enum(['web', 'api', 'rerun', 'bench']),
   /** The HTTP request that queued it, so worker log lines can be joined with the request's. */
   requestId: z.string().optional(),
+  /** Who asked (src/report/access.ts); kept with the report. Absent: anonymous. */
+  owner: z.string().max(200).optional(),
 });
 export type CheckJobData = z.infer<typeof CheckJobDataSchema>;
 
@@ -57,11 +60,21 @@ export function canonicalOptions(options: CheckOptions): CheckOptions {
   return out;
 }
 
-export function jobIdentity(domain: NormalizedDomain, options: CheckOptions): string {
+export function jobIdentity(domain: NormalizedDomain, options: CheckOptions, owner?: string): string {
   const o = canonicalOptions(options);
+  // A token's checks and checks that verify addresses are shared only with their owner.
+  const scope = dedupeScope(owner, o.verify.length > 0);
   return createHash('sha256')
     .update(
-      JSON.stringify([domain.ascii, o.verify, o.dkimSelectors, o.smtp, o.greylistRetryMs, o.dnsbls ?? null]),
+      JSON.stringify([
+        domain.ascii,
+        o.verify,
+        o.dkimSelectors,
+        o.smtp,
+        o.greylistRetryMs,
+        o.dnsbls ?? null,
+        ...(scope !== undefined ? [scope] : []),
+      ]),
     )
     .digest('hex')
     .slice(0, 32);
@@ -130,6 +143,8 @@ export interface CheckStatus {
   /** Why it failed (failed jobs keep their error). */
   error?: string;
   attemptsMade?: number;
+  /** Who asked for it (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 export interface SubmitResult {
@@ -143,6 +158,8 @@ export interface SubmitOptions {
   requestId?: string;
   /** Skip dedupe (the "re-run" button). */
   fresh?: boolean;
+  /** Who asks (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 /** Queues checks (with dedupe) and tells their state; the web's one entry to the queue. */
@@ -162,7 +179,7 @@ export class CheckQueue {
 
   async submit(domain: NormalizedDomain, options: CheckOptions, how: SubmitOptions): Promise<SubmitResult> {
     const opts = canonicalOptions(options);
-    const identity = jobIdentity(domain, opts);
+    const identity = jobIdentity(domain, opts, how.owner);
     const id = newJobId();
     const data: CheckJobData = {
       domain: { ...domain },
@@ -172,6 +189,7 @@ export class CheckQueue {
       via: how.via,
     };
     if (how.requestId) data.requestId = how.requestId;
+    if (how.owner !== undefined && how.owner !== 'anonymous') data.owner = how.owner;
     if (this.dedupe.enabled && !how.fresh) {
       for (let attempt = 0; attempt < 3; attempt++) {
         const owner = await this.dedupe.claim(identity, id);
@@ -210,6 +228,7 @@ export class CheckQueue {
         state: 'completed',
         domain: { ...meta.domain, input: meta.domain.unicode },
         options: meta.options,
+        ...(meta.owner !== undefined ? { owner: meta.owner } : {}),
       };
     }
     const raw = await this.bounded(job.getState(), 'reading a job');
@@ -228,6 +247,7 @@ export class CheckQueue {
       options: job.data.options,
       submittedAt: job.data.submittedAt,
       attemptsMade: job.attemptsMade,
+      ...(typeof job.data.owner === 'string' ? { owner: job.data.owner } : {}),
     };
     const progress = job.progress as ProgressUpdate | number | undefined;
     if (progress && typeof progress === 'object') status.progress = progress;
