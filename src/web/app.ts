@@ -10,7 +10,7 @@ import { bounceApiRouter } from './bounces/api.js';
 import { bouncePagesRouter } from './bounces/pages.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, errorHandler } from './errors.js';
-import { healthRouter } from './health.js';
+import { healthRouter, metricsAccessOf } from './health.js';
 import { httpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { pagesRouter } from './checks/pages.js';
@@ -57,7 +57,8 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          // The first-start sign-in link carries the admin token: never log it.
+          url: req.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
       queue: deps.queue.queue,
       metrics: deps.metrics,
       draining: deps.draining,
+      metricsAccess: metricsAccessOf(deps.config),
       ...(deps.workerRunning ? { workerRunning: deps.workerRunning } : {}),
     }),
   );

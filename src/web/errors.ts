@@ -73,6 +73,14 @@ export function toHttpError(err: unknown): HttpError | undefined {
       { 'Retry-After': '30' },
     );
   }
+  // The router could not decode a path parameter (/checks/%E0%A4%A, /api/v1/monitors/%zz).
+  if (err instanceof URIError) {
+    return new HttpError(
+      400,
+      'invalid_request',
+      'The address contains a "%" that does not start a valid percent-encoded UTF-8 character.',
+    );
+  }
   const e = err as { type?: string; status?: number; limit?: number };
   switch (e?.type) {
     case 'entity.too.large':

@@ -1,4 +1,7 @@
 import { Router } from 'express';
+import type { Request } from 'express';
+import type { Config } from '../config/index.js';
+import { bearerToken, safeEqual } from './security.js';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import { explainRedisProblem, withRedisTimeout } from '../store/redis.js';
@@ -6,7 +9,9 @@ import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * Operations endpoints, never rate-limited: /healthz (the process is up), /readyz (Redis
- * answers and the queue is usable; 503 while draining), /metrics (Prometheus).
+ * answers and the queue is usable; 503 while draining), /metrics (Prometheus; it names the
+ * monitored domains and the service's load, so it needs a bearer token unless the operator
+ * makes it public: MXDOCTOR_METRICS_VIEW, MXDOCTOR_METRICS_TOKEN or the admin token).
  */
 export interface HealthDeps {
   redis: Redis;
@@ -14,6 +19,27 @@ export interface HealthDeps {
   metrics: Metrics;
   draining: () => boolean;
   workerRunning?: () => boolean;
+  /** Who may read /metrics. */
+  metricsAccess: MetricsAccess;
+}
+
+export interface MetricsAccess {
+  view: 'public' | 'private';
+  /** Bearer tokens that may read /metrics (the metrics token, the admin token). */
+  tokens: readonly (string | undefined)[];
+}
+
+export function metricsAccessOf(config: Config): MetricsAccess {
+  return {
+    view: config.auth.metricsView,
+    tokens: [config.auth.metricsToken, config.auth.adminToken],
+  };
+}
+
+function mayScrape(req: Request, access: MetricsAccess): boolean {
+  if (access.view === 'public') return true;
+  const sent = bearerToken(req);
+  return sent !== undefined && access.tokens.some((t) => t !== undefined && safeEqual(t, sent));
 }
 
 export async function readiness(
@@ -51,8 +77,18 @@ export function healthRouter(deps: HealthDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
+    if (!mayScrape(req, deps.metricsAccess)) {
+      res
+        .status(401)
+        .setHeader('WWW-Authenticate', 'Bearer realm="mxdoctor metrics"')
+        .type('text/plain')
+        .send(
+          'The metrics need a token: send "Authorization: Bearer <token>" with MXDOCTOR_METRICS_TOKEN or the admin token (or set MXDOCTOR_METRICS_VIEW=public).\n',
+        );
+      return;
+    }
     res.type(deps.metrics.contentType).send(await deps.metrics.text());
   });
   return router;
