@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config/index.js';
 import { isValidSelector } from '../dkim/check.js';
 import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
+import { parseVerifyAddress } from '../input/address.js';
 import { normalizeDomain } from '../input/domain.js';
 import type { NormalizedDomain } from '../input/domain.js';
-import { isProbeAddress } from '../smtp/command.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
@@ -94,25 +94,9 @@ function collect(value: string, previous: string[] = []): string[] {
 export function normalizeVerify(addresses: readonly string[], domain: NormalizedDomain): string[] {
   const out: string[] = [];
   for (const raw of addresses) {
-    const text = raw.trim();
-    const at = text.lastIndexOf('@');
-    if (at <= 0)
-      throw new UsageError(
-        `--verify ${JSON.stringify(raw)} is not an email address; give one like user@${domain.unicode}`,
-      );
-    const parsed = normalizeDomain(text.slice(at + 1));
-    if (!parsed.ok || parsed.domain.ascii !== domain.ascii) {
-      throw new UsageError(
-        `--verify ${JSON.stringify(raw)}: only addresses at ${domain.unicode}, the domain being checked, can be verified`,
-      );
-    }
-    const address = `${text.slice(0, at)}@${parsed.domain.ascii}`;
-    if (!isProbeAddress(address) || /[^\x21-\x7e]/.test(text.slice(0, at))) {
-      throw new UsageError(
-        `--verify ${JSON.stringify(raw)}: the local part must be printable ASCII without spaces or angle brackets (quoted and non-ASCII local parts are not supported)`,
-      );
-    }
-    if (!out.includes(address)) out.push(address);
+    const v = parseVerifyAddress(raw, domain);
+    if (!v.ok) throw new UsageError(`--verify ${v.problem}`);
+    if (!out.includes(v.address)) out.push(v.address);
   }
   if (out.length > 50)
     throw new UsageError(`--verify was given ${out.length} times; at most 50 addresses per check`);

@@ -1,6 +1,7 @@
 import type { Finding, Report, Status } from '../report/model.js';
 import { sortWorstFirst } from '../report/score.js';
 import { GROUPS, groupOf } from '../report/groups.js';
+import { visibleControls } from '../report/visible-text.js';
 
 /**
  * Human-readable report output for the terminal: a verdict line, then findings grouped by
@@ -17,14 +18,8 @@ const LABELS: Record<Status, string> = {
   error: 'ERROR',
 };
 
-/** Replaces control characters (ESC, CR, BEL…) with visible escapes. */
-export function safeText(text: string): string {
-  return text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
+/** Replaces control characters (ESC, a bare CR, BEL…) with visible escapes (shared with the web pages). */
+export const safeText = visibleControls;
 
 export interface FormatOptions {
   color: boolean;

@@ -11,8 +11,15 @@ import type { ServiceMode } from '../server/start.js';
 async function run(mode: ServiceMode): Promise<void> {
   const config = loadConfig();
   const { startService } = await import('../server/start.js');
-  const service = await startService({ mode, config, handleSignals: true });
+  const service = await startService({ mode, config, handleSignals: true, firstRun: true });
   await service.stopped;
+  // Stopped means every job is finished or back in the queue and every connection of ours is
+  // closed. What may still be open belongs to work that was abandoned at the end of the grace
+  // period (an alert email in flight: nodemailer cannot cancel it) and ends only by its own
+  // timeouts; the process must not wait for it.
+  const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+  if (open.length > 0) service.log.debug({ open }, 'exiting with abandoned work still open');
+  process.exit(process.exitCode ?? 0);
 }
 
 export function registerService(program: Command, _setExit?: (code: number) => void): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ehloName } from './check.js';
 import { duration, integer, setting, text } from './declare.js';
+import { parseNetwork } from '../net/address-guard.js';
 import { ConfigError, parsePublicUrl, parseSmtpUrl } from './parse.js';
 import { webPort } from './service.js';
 
@@ -109,6 +110,30 @@ export const MONITOR_SETTINGS = [
     defaultText: '30s',
     default: 30_000,
     value: duration(1),
+  }),
+  setting({
+    env: 'MXDOCTOR_ALERT_ALLOW_NETWORKS',
+    group: 'alert',
+    key: 'allowNetworks',
+    description:
+      'Non-public networks that webhooks may reach (comma-separated addresses or CIDR ranges, e.g. 10.20.0.0/16,fd00:1::/48); public addresses are always allowed. Link-local addresses and cloud metadata endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200, …) are refused whatever is listed. Independent of MXDOCTOR_ALLOW_PRIVATE, which is about probing mail servers.',
+    defaultText: 'none (public addresses only)',
+    default: [],
+    value: {
+      parse: (text, name) =>
+        text
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+          .map((t) => {
+            if (!parseNetwork(t))
+              throw new ConfigError(
+                `${name}: ${JSON.stringify(t)} is not an address or CIDR range such as 10.0.0.0/8 or fd00::/8`,
+              );
+            return t;
+          }),
+      schema: z.array(z.string().refine((t) => parseNetwork(t) !== undefined, 'an address or CIDR range')),
+    },
   }),
   setting({
     env: 'MXDOCTOR_WEBHOOK_TIMEOUT',

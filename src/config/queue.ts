@@ -50,12 +50,23 @@ export const REDIS_AND_QUEUE_SETTINGS = [
     default: '{mxdoctor}',
     value: text(z.string().regex(/\{[^{}]+\}/, 'must contain a {hash-tag}, e.g. {mxdoctor}')),
   }),
+  setting({
+    env: 'MXDOCTOR_REDIS_COMMAND_TIMEOUT',
+    group: 'redis',
+    key: 'commandTimeoutMs',
+    description:
+      'How long the web waits for Redis to answer one command before it answers 503 (a Redis that is stuck keeps connections open but answers nothing); workers wait as long as it takes.',
+    defaultText: '1500ms',
+    default: 1500,
+    value: duration(100),
+  }),
   localRedisPort,
   setting({
     env: 'MXDOCTOR_DATA_DIR',
     group: 'service',
     key: 'dataDir',
-    description: 'Directory of the private redis-server’s data (append-only file).',
+    description:
+      'Directory of the private redis-server’s data (append-only file) and of the admin token generated on first start (see MXDOCTOR_ADMIN_TOKEN).',
     defaultText: './data',
     default: 'data',
     value: text(z.string().min(1)),

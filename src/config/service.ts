@@ -78,12 +78,42 @@ export const WEB_SETTINGS = [
     },
   }),
   setting({
+    env: 'MXDOCTOR_REPORTS_VIEW',
+    group: 'auth',
+    key: 'reportsView',
+    description:
+      'Whether reports of checks made without an API token are listed on the domain’s pages and in /api/v1/domains/…/checks for everyone ("public") or only for the admin ("private"; then only their link opens them). Reports of an API token are only ever shown to that token and the admin; verified addresses only to whoever asked.',
+    defaultText: 'public',
+    default: 'public',
+    value: choice(['public', 'private']),
+  }),
+  setting({
     env: 'MXDOCTOR_ADMIN_TOKEN',
     group: 'auth',
     key: 'adminToken',
     description:
-      'Token for the queue dashboard at /admin/queues (Bearer, or any user name with the token as password). Unset: admin pages are off.',
-    defaultText: 'none (admin off)',
+      'Admin token: creating and changing monitors, the queue dashboard at /admin/queues (Bearer, or any user name with the token as password), every report. Unset: admin is off — except that `npm start` on a loopback-only web server (MXDOCTOR_HOST=127.0.0.1) generates one on first start in MXDOCTOR_DATA_DIR/admin-token and prints a sign-in link.',
+    defaultText: 'none (admin off; generated on loopback)',
+    default: () => undefined,
+    value: secret,
+  }),
+  setting({
+    env: 'MXDOCTOR_METRICS_VIEW',
+    group: 'auth',
+    key: 'metricsView',
+    description:
+      'Who may read /metrics (web server and worker port): "private" (a bearer token: MXDOCTOR_METRICS_TOKEN or the admin token) or "public" (anyone; the per-monitor gauges of private monitors then carry no domain).',
+    defaultText: 'private',
+    default: 'private',
+    value: choice(['public', 'private']),
+  }),
+  setting({
+    env: 'MXDOCTOR_METRICS_TOKEN',
+    group: 'auth',
+    key: 'metricsToken',
+    description:
+      'Bearer token for /metrics (Prometheus: `authorization: {credentials: …}`), so the scraper needs no admin token. At least 16 characters.',
+    defaultText: 'none (the admin token only)',
     default: () => undefined,
     value: secret,
   }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseVerifyAddress } from './address.js';
 import { normalizeDomain, DOMAIN_ACCEPTS } from './domain.js';
 import type { NormalizedDomain } from './domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
@@ -104,25 +105,9 @@ export function parseCheckRequest(input: unknown): ParsedCheckRequest {
   if (!d.ok) errors.push({ field: 'domain', message: d.error });
   const verify: string[] = [];
   (req.verify ?? []).forEach((raw, i) => {
-    const address = raw.trim();
-    const at = address.lastIndexOf('@');
-    const local = at > 0 ? address.slice(0, at) : '';
-    const dom = at > 0 ? normalizeDomain(address.slice(at + 1)) : undefined;
-    if (!local || !dom?.ok || /[\s<>()\\,;:"[\]]/.test(local) || local.length > 64) {
-      errors.push({
-        field: `verify[${i}]`,
-        message: `${JSON.stringify(address.slice(0, 80))} is not an email address; give addresses like postmaster@example.com.`,
-      });
-      return;
-    }
-    if (d.ok && dom.domain.ascii !== d.domain.ascii) {
-      errors.push({
-        field: `verify[${i}]`,
-        message: `${JSON.stringify(address)} is not at ${d.domain.unicode}; addresses to verify must be at the checked domain (their delivery is tested on its MX hosts).`,
-      });
-      return;
-    }
-    verify.push(`${local}@${dom.domain.ascii}`);
+    const v = parseVerifyAddress(raw, d.ok ? d.domain : undefined);
+    if (v.ok) verify.push(v.address);
+    else errors.push({ field: `verify[${i}]`, message: v.problem });
   });
   const selectors: string[] = [];
   (req.dkimSelectors ?? []).forEach((raw, i) => {

@@ -1,5 +1,6 @@
 import { createTransport } from 'nodemailer';
 import type { Config } from '../config/index.js';
+import { abortReason } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import { version } from '../version.js';
@@ -52,7 +53,31 @@ export function closeMailers(): void {
   transports.clear();
 }
 
+/**
+ * Sends one alert email. nodemailer cannot cancel a message in flight, so when `signal`
+ * aborts (the worker's shutdown) this rejects at once and the attempt is abandoned; the
+ * connection then ends by its own timeouts, and the delivery is tried again later.
+ */
 export async function sendEmail(
+  message: EmailMessage,
+  config: Pick<Config, 'alert' | 'tls'>,
+  signal?: AbortSignal,
+): Promise<EmailResult> {
+  if (!signal) return sendEmailNow(message, config);
+  if (signal.aborted) throw abortReason(signal);
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([sendEmailNow(message, config), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function sendEmailNow(
   message: EmailMessage,
   config: Pick<Config, 'alert' | 'tls'>,
 ): Promise<EmailResult> {

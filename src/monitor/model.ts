@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CheckOptionsSchema } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
-import { connectAllowed } from '../net/address-guard.js';
+import { alertConnectAllowed } from '../net/address-guard.js';
 import { parseCheckRequest } from '../input/check-request.js';
 import type { FieldError } from '../input/check-request.js';
 import { DEFAULT_ALERT_RULES, RULE_IDS } from './alerts.js';
@@ -196,8 +196,8 @@ export interface MonitorLimits {
   /** Default retention (MXDOCTOR_MONITOR_RETENTION, MXDOCTOR_MONITOR_MAX_RUNS). */
   retentionDays: number;
   retentionRuns: number;
-  /** Webhook URLs whose host is a non-public IP literal are refused unless this is set. */
-  allowPrivate: boolean;
+  /** Non-public networks webhooks may reach (MXDOCTOR_ALERT_ALLOW_NETWORKS); see alertConnectAllowed. */
+  alertNetworks: readonly string[];
 }
 
 /** Everything of a monitor that a request sets (ids, rev and times are the store's). */
@@ -246,7 +246,7 @@ export function displayUrl(raw: string): string {
 }
 
 /** Checks a webhook URL; returns the problem, or undefined when it is acceptable. */
-export function webhookUrlProblem(raw: string, allowPrivate: boolean): string | undefined {
+export function webhookUrlProblem(raw: string, alertNetworks: readonly string[]): string | undefined {
   let u: URL;
   try {
     u = new URL(raw);
@@ -258,7 +258,7 @@ export function webhookUrlProblem(raw: string, allowPrivate: boolean): string | 
   if (u.hash) return 'A webhook URL must not have a #fragment.';
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (/^[\d.]+$/.test(host) || host.includes(':')) {
-    const allowed = connectAllowed(host, allowPrivate);
+    const allowed = alertConnectAllowed(host, alertNetworks);
     if (!allowed.ok) return `The webhook host ${allowed.why}.`;
   } else if (
     !/^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(
@@ -509,7 +509,7 @@ function webhookDestination(
   limits: MonitorLimits,
   newId: (bytes: number) => string,
 ): DestinationResult {
-  const problem = webhookUrlProblem(d.url.trim(), limits.allowPrivate);
+  const problem = webhookUrlProblem(d.url.trim(), limits.alertNetworks);
   if (problem) return { error: { field: `${field}.url`, message: problem } };
   if (d.secret !== undefined && (d.secret.length < 16 || /\s/.test(d.secret)))
     return {

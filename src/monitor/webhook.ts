@@ -7,15 +7,16 @@ import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
-import { connectAllowed } from '../net/address-guard.js';
+import { alertConnectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import { version } from '../version.js';
 
 /**
- * POSTs a webhook under the same address rules as the probes: the host name is resolved
- * once (through mxdoctor's resolvers), every address is checked with `connectAllowed`
+ * POSTs a webhook under the alert address rules: the host name is resolved once (through
+ * mxdoctor's resolvers), every address is checked with `alertConnectAllowed` (public, or
+ * inside MXDOCTOR_ALERT_ALLOW_NETWORKS; never link-local or a cloud metadata endpoint)
  * right before connecting to it, the connection goes to that very address (never a second
  * lookup), TLS is verified against mxdoctor's trust store and the name, redirects are not
  * followed, the whole exchange has one deadline, and at most 64 KiB of the response is read.
@@ -229,7 +230,7 @@ export async function postWebhook(req: WebhookRequest, config: Deps): Promise<We
         const refused: string[] = [];
         let last: Omit<WebhookResult, 'ms'> | undefined;
         for (const address of addresses) {
-          const allowed = connectAllowed(address, config.net.allowPrivate);
+          const allowed = alertConnectAllowed(address, config.alert.allowNetworks);
           if (!allowed.ok) {
             refused.push(allowed.why);
             continue;

@@ -213,3 +213,86 @@ export function connectAllowed(
     why: `${address} is a ${c.description} address${c.range ? ` (${c.range})` : ''}; mxdoctor does not connect to non-public addresses unless MXDOCTOR_ALLOW_PRIVATE is set`,
   };
 }
+
+/**
+ * Cloud instance-metadata and platform endpoints: a request from a server to one of these
+ * can hand out its credentials. Webhooks and alerts never go there, whatever is allowed.
+ */
+export const METADATA_ADDRESSES: readonly { address: string; what: string }[] = [
+  { address: '169.254.169.254', what: 'the instance metadata service of AWS, GCP, Azure, OCI and others' },
+  { address: '169.254.170.2', what: 'the AWS ECS task metadata endpoint' },
+  { address: '169.254.0.23', what: 'the Tencent Cloud metadata service' },
+  { address: '100.100.100.200', what: 'the Alibaba Cloud metadata service' },
+  { address: '168.63.129.16', what: 'the Azure platform (WireServer) endpoint' },
+  { address: 'fd00:ec2::254', what: 'the AWS instance metadata service over IPv6' },
+];
+
+/** An address with its prefix length, e.g. 10.0.0.0/8 or fd12::/16; a bare address is a /32 or /128. */
+export interface Network {
+  family: 4 | 6;
+  base: bigint;
+  bits: number;
+  text: string;
+}
+
+function bitsOf(address: string): { family: 4 | 6; value: bigint } | undefined {
+  const family = isIP(address);
+  if (family === 4) return { family, value: v4ToBigInt(address) };
+  if (family === 6) {
+    const value = v6ToBigInt(address);
+    // An IPv4-mapped IPv6 address is that IPv4 address.
+    if (value >> 32n === 0xffffn) return { family: 4, value: value & 0xffffffffn };
+    return { family, value };
+  }
+  return undefined;
+}
+
+/** Parses "10.0.0.0/8", "192.168.1.7" or "fd00::/8"; undefined when it is neither. */
+export function parseNetwork(text: string): Network | undefined {
+  const [address = '', prefix, ...rest] = text.trim().split('/');
+  const parsed = bitsOf(address);
+  if (!parsed || rest.length > 0) return undefined;
+  const width = parsed.family === 4 ? 32 : 128;
+  if (prefix !== undefined && !/^\d{1,3}$/.test(prefix)) return undefined;
+  const bits = prefix === undefined ? width : Number(prefix);
+  if (bits > width) return undefined;
+  return { family: parsed.family, base: parsed.value, bits, text: text.trim() };
+}
+
+function inNetwork(value: bigint, family: 4 | 6, n: Network): boolean {
+  if (family !== n.family) return false;
+  const shift = BigInt((family === 4 ? 32 : 128) - n.bits);
+  return value >> shift === n.base >> shift;
+}
+
+/**
+ * Whether alert deliveries (webhooks) may connect to `address`. Separate from the probe's
+ * MXDOCTOR_ALLOW_PRIVATE: public addresses are allowed; a non-public one only inside a network
+ * of `allowed` (MXDOCTOR_ALERT_ALLOW_NETWORKS); link-local addresses and cloud metadata
+ * endpoints never, nor unspecified, multicast and broadcast ones.
+ */
+export function alertConnectAllowed(
+  address: string,
+  allowed: readonly string[],
+): { ok: true } | { ok: false; why: string } {
+  const c = classifyAddress(address);
+  const bits = bitsOf(address.replace(/^\[|\]$/g, ''));
+  if (c.category === 'invalid' || !bits) return { ok: false, why: `${address} is not an IP address` };
+  const metadata = METADATA_ADDRESSES.find((m) => {
+    const n = parseNetwork(m.address);
+    return n !== undefined && inNetwork(bits.value, bits.family, n);
+  });
+  if (metadata) return { ok: false, why: `${address} is ${metadata.what}; alerts are never sent there` };
+  if (['link_local', 'unspecified', 'multicast', 'broadcast'].includes(c.category))
+    return {
+      ok: false,
+      why: `${address} is a ${c.description} address${c.range ? ` (${c.range})` : ''}; alerts are never sent there`,
+    };
+  if (c.category === 'public') return { ok: true };
+  const networks = allowed.map(parseNetwork).filter((n): n is Network => n !== undefined);
+  if (networks.some((n) => inNetwork(bits.value, bits.family, n))) return { ok: true };
+  return {
+    ok: false,
+    why: `${address} is a ${c.description} address${c.range ? ` (${c.range})` : ''}; alerts go to non-public addresses only inside MXDOCTOR_ALERT_ALLOW_NETWORKS`,
+  };
+}

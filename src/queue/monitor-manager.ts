@@ -40,7 +40,7 @@ export class MonitorManager {
       minIntervalMs: this.config.monitor.minIntervalMs,
       retentionDays: Math.max(1, Math.round(this.config.monitor.retentionMs / 86_400_000)),
       retentionRuns: this.config.monitor.maxRuns,
-      allowPrivate: this.config.net.allowPrivate,
+      alertNetworks: this.config.alert.allowNetworks,
     };
   }
 

@@ -111,11 +111,16 @@ export function createMonitorRuntime(options: {
 /**
  * Per-monitor gauges, read from Redis at scrape time (web processes): the last verdict
  * (0 pass, 1 warn, 2 fail), days until the earliest MX certificate expires, the age of the
- * last run, and whether the monitor is paused. Labels: monitor id and domain.
+ * last run, and whether the monitor is paused. Labels: monitor id and domain (the domain left
+ * out when metrics are public and monitors private).
  */
 export function watchMonitors(
   metrics: Metrics,
   source: { list(): Promise<Monitor[]>; lastRuns(): Promise<Record<string, LastRun>> },
+  options: {
+    /** Label gauges with the monitored domain (off when public metrics must not name private monitors' domains). */
+    domains: boolean;
+  } = { domains: true },
 ): void {
   const state = { monitors: [] as Monitor[], last: {} as Record<string, LastRun>, at: 0 };
   // One Redis read per scrape, shared by the gauges.
@@ -133,13 +138,14 @@ export function watchMonitors(
     metrics.gauge({
       name,
       help,
-      labelNames: ['monitor', 'domain'],
+      labelNames: options.domains ? ['monitor', 'domain'] : ['monitor'],
       async collect(g) {
         await load();
         g.reset();
         for (const m of state.monitors) {
           const v = value(m, state.last[m.id]);
-          if (v !== undefined) g.set({ monitor: m.id, domain: m.domain.ascii }, v);
+          if (v !== undefined)
+            g.set(options.domains ? { monitor: m.id, domain: m.domain.ascii } : { monitor: m.id }, v);
         }
       },
     });

@@ -47,6 +47,11 @@ export function diagnosisStoreOptions(config: Config) {
   return { prefix: config.redis.prefix, retentionMs: config.bounce.retentionMs };
 }
 
+/** Bound of one queue operation of the web (a few Redis commands, each bounded by the command timeout). */
+function opTimeoutMs(config: Config): number {
+  return Math.max(2000, 2 * config.redis.commandTimeoutMs);
+}
+
 /** A BullMQ queue handle whose connection errors go to the debug log (RedisHealth reports outages). */
 export function openQueue(name: string, connection: Redis, config: Config, log: Logger): Queue {
   const queue = new Queue(name, { connection, prefix: config.redis.prefix });
@@ -67,10 +72,16 @@ export function openQueues(
     reports,
     new Dedupe(command, dedupeOptions(config)),
     checkJobOptions(config.queue.attempts),
+    opTimeoutMs(config),
   );
   const diagnoses = new DiagnosisStore(command, diagnosisStoreOptions(config));
   const bouncesQueue = openQueue(QUEUE_BOUNCES, command, config, log);
-  const bounces = new BounceQueue(bouncesQueue, diagnoses, bounceJobOptions(config.queue.attempts));
+  const bounces = new BounceQueue(
+    bouncesQueue,
+    diagnoses,
+    bounceJobOptions(config.queue.attempts),
+    opTimeoutMs(config),
+  );
   const monitors = createMonitorManager({
     config,
     redis: command,

@@ -12,6 +12,8 @@ import type { MonitorManager } from '../queue/monitor-manager.js';
 import type { DiagnosisStore } from '../store/diagnoses.js';
 import type { ReportStore } from '../store/reports.js';
 import { connect } from './connections.js';
+import { firstRunToken, signInLink } from './first-run.js';
+import type { FirstRunToken } from './first-run.js';
 import type { LocalRedis } from './local-redis.js';
 import { openQueues } from './queues.js';
 import { startHttp } from './web.js';
@@ -39,6 +41,12 @@ export interface StartOptions {
   autoStartRedis?: boolean;
   /** The clock of monitor runs and alert rules (tests move it). @defaultValue the system clock */
   now?: () => Date;
+  /**
+   * Without MXDOCTOR_ADMIN_TOKEN on a loopback-only web server, use the admin token kept in
+   * the data directory, generating it (and printing a sign-in link) on first start (the CLI).
+   * @defaultValue false
+   */
+  firstRun?: boolean;
 }
 
 export interface Service {
@@ -63,8 +71,10 @@ export interface Service {
 }
 
 export async function startService(options: StartOptions): Promise<Service> {
-  const { config, mode } = options;
-  const log = options.log ?? createLogger(config, undefined, mode);
+  const { mode } = options;
+  const log = options.log ?? createLogger(options.config, undefined, mode);
+  const first = options.firstRun && mode !== 'worker' ? firstRunToken(options.config, log) : undefined;
+  const config = first?.config ?? options.config;
   const checks = options.checks ?? ALL_CHECKS;
   const now = options.now ? { now: options.now } : {};
   const connections = await connect(config, log, {
@@ -92,6 +102,8 @@ export async function startService(options: StartOptions): Promise<Service> {
     draining: () => draining,
     ...(workerSide ? { workerRunning: () => workerSide.workers.checks.isRunning() } : {}),
   });
+
+  if (first && http.port !== undefined) announceSignIn(first, http.port, log);
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -127,6 +139,30 @@ export async function startService(options: StartOptions): Promise<Service> {
     ...(workerSide ? { worker: workerSide.workers.checks, workers: workerSide.workers } : {}),
     ...(connections.localRedis ? { localRedis: connections.localRedis } : {}),
   };
+}
+
+/**
+ * The sign-in link of a generated admin token is printed once, to the terminal (stderr), not
+ * into the JSON log, which may be collected elsewhere; later starts say where the token is.
+ */
+function announceSignIn(first: FirstRunToken, port: number, log: Logger): void {
+  const host = first.config.service.host;
+  const token = first.config.auth.adminToken ?? '';
+  if (first.generated) {
+    log.info(
+      { file: first.file },
+      `generated an admin token for this machine and stored it in ${first.file}; the sign-in link was printed to the terminal`,
+    );
+    process.stderr.write(
+      `\nmxdoctor: monitors need an admin token; one was generated and stored in ${first.file} (readable by you only).\n` +
+        `Open this link to sign in and create monitors:\n\n    ${signInLink(host, port, token)}\n\n`,
+    );
+  } else {
+    log.info(
+      { file: first.file },
+      `admin token read from ${first.file}; sign in with it at ${signInLink(host, port)}`,
+    );
+  }
 }
 
 /** SIGTERM or SIGINT stops gracefully; a second signal exits at once. */

@@ -9,7 +9,7 @@ import type { Check } from '../checks/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { QUEUE_BOUNCES, QUEUE_CHECKS } from '../queue/names.js';
 import { createApp } from '../web/app.js';
-import { healthRouter } from '../web/health.js';
+import { healthRouter, metricsAccessOf } from '../web/health.js';
 import { ProgressHub } from '../web/progress-hub.js';
 import type { Connections } from './connections.js';
 import { watchMonitors } from './monitors.js';
@@ -80,7 +80,10 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
       }),
     );
     server.keepAliveTimeout = 5000;
-    watchMonitors(o.metrics, o.queues.monitors.store);
+    // Public metrics show private monitors by id only, not by domain.
+    watchMonitors(o.metrics, o.queues.monitors.store, {
+      domains: config.auth.metricsView === 'private' || config.monitor.view === 'public',
+    });
   } else if (config.service.workerPort > 0) {
     server = createServer(workerHealthApp(o));
   }
@@ -120,6 +123,7 @@ function workerHealthApp(o: HttpOptions): express.Express {
       queue: o.queues.checksQueue,
       metrics: o.metrics,
       draining: o.draining,
+      metricsAccess: metricsAccessOf(o.config),
       ...(o.workerRunning ? { workerRunning: o.workerRunning } : {}),
     }),
   );

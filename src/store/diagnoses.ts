@@ -12,6 +12,9 @@ import type { Diagnosis } from '../bounce/model.js';
  * - The result (a diagnosis, or why the input could not be used) is kept under
  *   `:bounce:<id>` for the retention period. Saving is exactly-once: a job that runs twice
  *   (its worker stalled) stores one result.
+ * - Who submitted it (an API token or a browser, src/report/access.ts) is kept under
+ *   `:bounce-owner:<id>` from submission on, for as long as the input may wait plus the
+ *   retention, so it outlives the result.
  */
 
 export const BounceOptionsSchema = z.object({
@@ -65,7 +68,7 @@ export class DiagnosisStore {
     private readonly options: DiagnosisStoreOptions,
   ) {}
 
-  private key(kind: 'bounce' | 'bounce-input', id: string): string {
+  private key(kind: 'bounce' | 'bounce-input' | 'bounce-owner', id: string): string {
     return `${this.options.prefix}:${kind}:${id}`;
   }
 
@@ -76,6 +79,20 @@ export class DiagnosisStore {
   /** Keeps the submitted bytes until a worker takes them. */
   async saveInput(id: string, bytes: Buffer): Promise<void> {
     await this.redis.set(this.key('bounce-input', id), bytes, 'PX', this.inputTtlMs);
+  }
+
+  /** Records who submitted `id` (absent: anonymous). */
+  async saveOwner(id: string, owner: string): Promise<void> {
+    await this.redis.set(
+      this.key('bounce-owner', id),
+      owner,
+      'PX',
+      this.inputTtlMs + this.options.retentionMs,
+    );
+  }
+
+  async getOwner(id: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key('bounce-owner', id))) ?? undefined;
   }
 
   async getInput(id: string): Promise<Buffer | undefined> {

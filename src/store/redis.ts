@@ -6,25 +6,32 @@ import { redactRedisUrl } from '../config/index.js';
 
 /**
  * Redis connections of the service. Two kinds: `command` connections used while answering
- * HTTP requests fail fast when Redis is away (no offline queue, one retry), so the web
- * answers 503 at once instead of hanging; `blocking` connections (BullMQ workers and queue
- * events) wait and retry for ever, as BullMQ requires. Both reconnect on their own.
+ * HTTP requests fail fast when Redis is away (no offline queue, one retry) and give up on a
+ * command that gets no answer within MXDOCTOR_REDIS_COMMAND_TIMEOUT (a Redis that is stuck:
+ * the TCP connection open, nothing answering), so the web answers 503 instead of hanging;
+ * `blocking` connections (BullMQ workers and queue events) wait and retry for ever, as
+ * BullMQ requires. Both reconnect on their own.
  */
 export type ConnectionKind = 'command' | 'blocking';
 
-export function redisOptions(kind: ConnectionKind, name: string): RedisOptions {
+export function redisOptions(kind: ConnectionKind, name: string, commandTimeoutMs = 1500): RedisOptions {
   return {
     connectionName: `mxdoctor:${name}`,
     // Reconnect quickly at first, then every 2 s, for ever.
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     ...(kind === 'command'
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 }
+      ? {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          connectTimeout: 3000,
+          commandTimeout: commandTimeoutMs,
+        }
       : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 10_000 }),
   };
 }
 
 export function createRedis(config: Config, kind: ConnectionKind, name: string): Redis {
-  const redis = new Redis(config.redis.url, redisOptions(kind, name));
+  const redis = new Redis(config.redis.url, redisOptions(kind, name, config.redis.commandTimeoutMs));
   // Outages are logged once by RedisHealth; without a listener ioredis prints every retry.
   redis.on('error', () => {});
   return redis;
@@ -40,6 +47,9 @@ export class RedisHealth {
   private everReady = false;
   private closing = false;
   private lastError: string | undefined;
+  /** A command went unanswered on an open connection: Redis is stuck until a PING answers. */
+  private stalledSince: number | undefined;
+  private probe: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -63,6 +73,38 @@ export class RedisHealth {
   /** We are closing the connection ourselves: not an outage. */
   stop(): void {
     this.closing = true;
+    clearTimeout(this.probe);
+  }
+
+  /**
+   * A command on the connection timed out although it is open (Redis is frozen, swapping or
+   * blocked by a slow script): answer 503 at once from now on instead of waiting for every
+   * request's own timeout, and PING in the background until Redis answers again.
+   */
+  noteStalled(): void {
+    if (this.closing || this.stalledSince !== undefined || this.redis.status !== 'ready') return;
+    this.stalledSince = Date.now();
+    this.lastError = 'Redis accepts connections but does not answer';
+    this.log.error(
+      { redis: redactRedisUrl(this.url) },
+      `Redis at ${redactRedisUrl(this.url)} does not answer commands (stuck or overloaded); answering 503 until it does`,
+    );
+    const ping = (): void => {
+      this.probe = setTimeout(() => {
+        if (this.closing) return;
+        withRedisTimeout(this.redis.ping(), 1000, 'PING').then(
+          () => {
+            const ms = Date.now() - (this.stalledSince ?? Date.now());
+            this.stalledSince = undefined;
+            this.lastError = undefined;
+            this.log.info({ redis: redactRedisUrl(this.url), stalledMs: ms }, 'Redis answers again');
+          },
+          () => ping(),
+        );
+      }, 250);
+      this.probe.unref();
+    };
+    ping();
   }
 
   private markDown(): void {
@@ -76,7 +118,7 @@ export class RedisHealth {
   }
 
   get ready(): boolean {
-    return this.redis.status === 'ready';
+    return this.redis.status === 'ready' && this.stalledSince === undefined;
   }
 
   get reason(): string {
@@ -92,6 +134,36 @@ export function describeRedisError(err: unknown): string {
   return String(err);
 }
 
+/**
+ * What is wrong with Redis, in words for people (/readyz, logs), from an ioredis or
+ * timeout error; never the raw error text, which names internals and addresses.
+ */
+export function explainRedisProblem(err: unknown): string {
+  const text = describeRedisError(err);
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(text))
+    return 'Redis refuses connections: it is not running or not listening at the configured address';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ENOTFOUND|EAI_AGAIN/.test(text))
+    return 'the host name of Redis does not resolve';
+  if (/NOAUTH|WRONGPASS|invalid password|AUTH failed/i.test(text))
+    return 'Redis refused the password (check REDIS_URL)';
+  if (/^LOADING|\bLOADING\b/.test(text)) return 'Redis is starting and still loading its data';
+  if (/READONLY/.test(text)) return 'Redis is a read-only replica';
+  if (/OOM/.test(text)) return 'Redis is out of memory';
+  if (/took longer than|Command timed out|ETIMEDOUT|Connection timeout|connect ETIMEDOUT/i.test(text))
+    return 'Redis does not answer in time: it is stuck, overloaded or unreachable';
+  if (/Connection is closed|enableOfflineQueue|Stream isn't writeable|ECONNRESET|EPIPE/i.test(text))
+    return 'the connection to Redis is down; reconnecting';
+  return 'Redis cannot be used right now';
+}
+
+/** Whether an error is a command that got no answer in time (a stuck Redis, not a closed one). */
+export function isRedisTimeout(err: unknown): boolean {
+  return (
+    err instanceof Error && /Command timed out|Redis is unavailable: .* took longer than/.test(err.message)
+  );
+}
+
 /** Whether an error means "Redis could not be reached" (→ 503), not a bug. */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -102,7 +174,7 @@ export function isRedisUnavailable(err: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)
   )
     return true;
-  return /Connection is closed|enableOfflineQueue|Stream isn't writeable|Redis is unavailable|LOADING|connect ETIMEDOUT|Connection timeout/i.test(
+  return /Connection is closed|enableOfflineQueue|Stream isn't writeable|Redis is unavailable|LOADING|connect ETIMEDOUT|Connection timeout|Command timed out/i.test(
     err.message,
   );
 }

@@ -8,6 +8,9 @@ import type { CheckOptions, Report } from '../report/model.js';
  *
  * Saving is exactly-once: the first save of an id wins and later saves of the same id (a
  * job that was run again after its worker stalled) change nothing, in one atomic script.
+ *
+ * The summary also keeps who made the report (`owner`, see src/report/access.ts), written
+ * with the report in the same script, so that a report never exists without its owner.
  */
 export interface ReportMeta {
   id: string;
@@ -19,9 +22,11 @@ export interface ReportMeta {
   finishedAt: string;
   durationMs: number;
   options: CheckOptions;
+  /** Who made it (src/report/access.ts); absent in reports stored before owners: anonymous. */
+  owner?: string;
 }
 
-export function metaOf(id: string, report: Report): ReportMeta {
+export function metaOf(id: string, report: Report, owner?: string): ReportMeta {
   return {
     id,
     domain: { ascii: report.domain.ascii, unicode: report.domain.unicode },
@@ -32,6 +37,7 @@ export function metaOf(id: string, report: Report): ReportMeta {
     finishedAt: report.finishedAt,
     durationMs: report.durationMs,
     options: report.options,
+    ...(owner !== undefined ? { owner } : {}),
   };
 }
 
@@ -80,7 +86,7 @@ export class ReportStore {
   }
 
   /** Stores the report of `id` unless one is stored already; true when this call stored it. */
-  async saveOnce(id: string, report: Report): Promise<boolean> {
+  async saveOnce(id: string, report: Report, owner?: string): Promise<boolean> {
     const stored = await this.redis.eval(
       SAVE_ONCE,
       3,
@@ -88,7 +94,7 @@ export class ReportStore {
       this.key('report-meta', id),
       this.indexKey(report.domain.ascii),
       JSON.stringify(report),
-      JSON.stringify(metaOf(id, report)),
+      JSON.stringify(metaOf(id, report, owner)),
       String(this.options.retentionMs),
       String(Date.parse(report.finishedAt) || Date.now()),
       id,
@@ -99,13 +105,15 @@ export class ReportStore {
 
   /** Replaces the stored report of `id` (e.g. after a re-probe), keeping its expiry; false when none is stored. */
   async replace(id: string, report: Report): Promise<boolean> {
+    // The owner never changes: carry it over from the stored summary.
+    const owner = (await this.getMeta(id))?.owner;
     const done = await this.redis.eval(
       REPLACE,
       2,
       this.key('report', id),
       this.key('report-meta', id),
       JSON.stringify(report),
-      JSON.stringify(metaOf(id, report)),
+      JSON.stringify(metaOf(id, report, owner)),
     );
     return done === 1;
   }

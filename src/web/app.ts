@@ -10,11 +10,12 @@ import { bounceApiRouter } from './bounces/api.js';
 import { bouncePagesRouter } from './bounces/pages.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, errorHandler } from './errors.js';
-import { healthRouter } from './health.js';
+import { healthRouter, metricsAccessOf } from './health.js';
 import { httpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { pagesRouter } from './checks/pages.js';
 import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
+import { identify } from './readers.js';
 import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
 import { monitorApiRouter } from './monitors/api.js';
@@ -56,7 +57,8 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          // The first-start sign-in link carries the admin token: never log it.
+          url: req.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -74,6 +76,7 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
       queue: deps.queue.queue,
       metrics: deps.metrics,
       draining: deps.draining,
+      metricsAccess: metricsAccessOf(deps.config),
       ...(deps.workerRunning ? { workerRunning: deps.workerRunning } : {}),
     }),
   );
@@ -107,6 +110,9 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     tokenChecks: deps.config.limits.tokenChecks,
   });
   app.use(limits.requests);
+  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
+  // Who is asking: the owner of what they submit, and what of others' reports they may see.
+  app.use(identify(deps.config, secret));
   mountAdmin(app, deps.queue.queue, deps.config.auth.adminToken);
   // Bounce diagnosis (src/web/bounce-*.ts): its own submission budget, same limits as checks.
   const bounces = deps.bounces ? { ...deps, bounces: deps.bounces } : undefined;
@@ -115,7 +121,6 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     { key: 'bounces', what: 'submitted bounces' },
   );
   if (bounces) app.use('/api/v1', bounceApiRouter(bounces, bounceLimit));
-  const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
   if (deps.monitors) app.use('/api/v1', monitorApiRouter(deps, deps.monitors, secret));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
@@ -128,12 +133,15 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
     throw new HttpError(404, 'not_found', 'There is no page at this address.');
   });
   app.use(
-    errorHandler((_req: Request, res: Response, status, title, message) => {
-      res
-        .status(status)
-        .type('html')
-        .send(views.render('error', { heading: title, message, status }));
-    }),
+    errorHandler(
+      (_req: Request, res: Response, status, title, message) => {
+        res
+          .status(status)
+          .type('html')
+          .send(views.render('error', { heading: title, message, status }));
+      },
+      { onRedisTimeout: () => deps.health.noteStalled() },
+    ),
   );
   return app;
 }

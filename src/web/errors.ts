@@ -1,7 +1,7 @@
 import type {} from 'pino-http';
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorCode } from './checks/schemas.js';
-import { isRedisUnavailable } from '../store/redis.js';
+import { isRedisTimeout, isRedisUnavailable } from '../store/redis.js';
 
 /**
  * HTTP errors: one class, and one handler that maps every error to a status and answers
@@ -73,6 +73,14 @@ export function toHttpError(err: unknown): HttpError | undefined {
       { 'Retry-After': '30' },
     );
   }
+  // The router could not decode a path parameter (/checks/%E0%A4%A, /api/v1/monitors/%zz).
+  if (err instanceof URIError) {
+    return new HttpError(
+      400,
+      'invalid_request',
+      'The address contains a "%" that does not start a valid percent-encoded UTF-8 character.',
+    );
+  }
   const e = err as { type?: string; status?: number; limit?: number };
   switch (e?.type) {
     case 'entity.too.large':
@@ -98,8 +106,15 @@ export function toHttpError(err: unknown): HttpError | undefined {
   return undefined;
 }
 
-export function errorHandler(renderHtml: HtmlErrorRenderer) {
+export function errorHandler(
+  renderHtml: HtmlErrorRenderer,
+  hooks: {
+    /** A Redis command went unanswered (Redis is stuck): RedisHealth then answers 503 at once. */
+    onRedisTimeout?: () => void;
+  } = {},
+) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (isRedisTimeout(err)) hooks.onRedisTimeout?.();
     if (res.headersSent) {
       next(err);
       return;

@@ -20,6 +20,8 @@ export async function streamProgress(
   id: string,
   hub: ProgressHub | undefined,
   status: (id: string) => Promise<StreamedJob | undefined>,
+  /** What the reader may see of a progress update (e.g. with someone else's addresses hidden). */
+  shown: (progress: ProgressUpdate) => ProgressUpdate = (p) => p,
 ): Promise<void> {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -34,7 +36,7 @@ export async function streamProgress(
   };
   const unsubscribe =
     hub?.subscribe(id, (e) => {
-      if (e.type === 'progress') send('progress', e.progress);
+      if (e.type === 'progress') send('progress', shown(e.progress));
       else if (e.type === 'closing') end();
       else {
         send('done', { status: e.type === 'completed' ? 'completed' : 'failed' });
@@ -55,7 +57,7 @@ export async function streamProgress(
     if (!s || !(s.state === 'queued' || s.state === 'active')) {
       send('done', { status: s?.state ?? 'gone' });
       end();
-    } else if (s.progress) send('progress', s.progress);
+    } else if (s.progress) send('progress', shown(s.progress));
   } catch (err) {
     req.log.warn({ err: { message: (err as Error).message } }, 'progress stream ended: state unavailable');
     end();

@@ -120,6 +120,13 @@ export class Csrf {
     return this.sign(await this.secret(), value);
   }
 
+  /** Whether `sent` is this client's token (the cookie's signature); for the X-CSRF-Token header of scripts. */
+  async matches(req: Request, sent: string | undefined): Promise<boolean> {
+    const cookie = readCookie(req, CSRF_COOKIE);
+    if (!cookie || !sent) return false;
+    return safeEqual(this.sign(await this.secret(), cookie), sent);
+  }
+
   /** Middleware for form posts: 403 unless the form's token matches the cookie. */
   verify(): RequestHandler {
     return (req: Request, _res: Response, next: NextFunction) => {
@@ -163,16 +170,23 @@ export function bearerToken(req: Request): string | undefined {
 
 /**
  * Optional API tokens: a valid bearer token names the client (res.locals.apiToken) for its
- * own rate limit; an Authorization header with an unknown token is 401; no header is
- * anonymous use.
+ * own rate limit; the admin token is accepted too (it reads every report); an Authorization
+ * header with an unknown token is 401; no header is anonymous use.
  */
-export function apiTokenAuth(tokens: readonly { name: string; token: string }[]): RequestHandler {
+export function apiTokenAuth(
+  tokens: readonly { name: string; token: string }[],
+  adminToken?: string,
+): RequestHandler {
   return (req, res, next) => {
-    if (tokens.length === 0 || !req.headers.authorization) {
+    if ((tokens.length === 0 && !adminToken) || !req.headers.authorization) {
       next();
       return;
     }
     const sent = bearerToken(req);
+    if (sent && adminToken && safeEqual(adminToken, sent)) {
+      next();
+      return;
+    }
     const match = sent ? tokens.find((t) => safeEqual(t.token, sent)) : undefined;
     if (!match) {
       next(

@@ -53,12 +53,19 @@ export class TestRedisServer {
     throw new Error(`redis-server did not start on port ${this.port}`);
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open, nothing answers. */
+  freeze(frozen: boolean): void {
+    if (this.child && this.child.exitCode === null) this.child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((r) => {
       child.once('exit', () => r());
       child.kill(signal);
+      // A frozen server handles SIGTERM only once it runs again.
+      if (signal !== 'SIGKILL') child.kill('SIGCONT');
     });
   }
 }

@@ -120,6 +120,8 @@ export async function startTestService(
     MXDOCTOR_RESOLVERS: dns.address,
     MXDOCTOR_DNS_TIMEOUT: '5s',
     MXDOCTOR_ALLOW_PRIVATE: '1',
+    // Webhook receivers of the tests listen on loopback.
+    MXDOCTOR_ALERT_ALLOW_NETWORKS: '127.0.0.0/8',
     MXDOCTOR_SMTP_PORT: String(await unusedPort()),
     MXDOCTOR_EHLO_NAME: 'probe.example.org',
     REDIS_URL: TEST_REDIS_URL,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ProgressUpdate } from '../../checks/types.js';
 import { BounceOptionsSchema } from '../../store/diagnoses.js';
 import type { BounceOptions, DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
+import { withRedisTimeout } from '../../store/redis.js';
 import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
 /**
@@ -43,6 +44,8 @@ export interface BounceStatus {
   /** Why it failed (failed) or why the input could not be used (rejected). */
   error?: string;
   result?: StoredBounce;
+  /** Who submitted it (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 export function bounceJobOptions(attempts: number): JobsOptions {
@@ -61,12 +64,14 @@ export class BounceQueue {
     readonly queue: Queue,
     readonly store: DiagnosisStore,
     private readonly jobOptions: JobsOptions,
+    /** Bound of one BullMQ operation, so a stuck Redis cannot hold a request. */
+    private readonly opTimeoutMs = 5000,
   ) {}
 
   async submit(
     input: Buffer,
     options: BounceOptions,
-    how: { via: BounceJobData['via']; requestId?: string },
+    how: { via: BounceJobData['via']; requestId?: string; owner?: string },
   ): Promise<string> {
     const id = newJobId();
     const data: BounceJobData = {
@@ -76,9 +81,14 @@ export class BounceQueue {
       bytes: input.length,
     };
     if (how.requestId) data.requestId = how.requestId;
+    if (how.owner !== undefined && how.owner !== 'anonymous') await this.store.saveOwner(id, how.owner);
     await this.store.saveInput(id, input);
     try {
-      await this.queue.add(JOB.bounce, data, { ...this.jobOptions, jobId: id });
+      await withRedisTimeout(
+        this.queue.add(JOB.bounce, data, { ...this.jobOptions, jobId: id }),
+        this.opTimeoutMs,
+        'queueing a bounce',
+      );
     } catch (err) {
       await this.store.deleteInput(id).catch(() => {});
       throw err;
@@ -88,11 +98,17 @@ export class BounceQueue {
 
   async status(id: string): Promise<BounceStatus | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
+    const [status, owner] = await Promise.all([this.state(id), this.store.getOwner(id)]);
+    return status && owner !== undefined ? { ...status, owner } : status;
+  }
+
+  private async state(id: string): Promise<BounceStatus | undefined> {
     const stored = await this.store.get(id);
     if (stored) return storedStatus(stored);
-    const job = (await this.queue.getJob(id)) as BounceJob | undefined;
+    const job = (await withRedisTimeout(this.queue.getJob(id), this.opTimeoutMs, 'reading a job')) as
+      BounceJob | undefined;
     if (!job) return undefined;
-    const raw = await job.getState();
+    const raw = await withRedisTimeout(job.getState(), this.opTimeoutMs, 'reading a job');
     if (raw === 'completed') {
       // Finished between the two reads, or finished long ago and its result has expired.
       const late = await this.store.get(id);

@@ -6,6 +6,8 @@ import type { NormalizedDomain } from '../../input/domain.js';
 import { CheckOptionsSchema } from '../../report/model.js';
 import type { CheckOptions } from '../../report/model.js';
 import type { ProgressUpdate } from '../../checks/types.js';
+import { dedupeScope } from '../../report/access.js';
+import { withRedisTimeout } from '../../store/redis.js';
 import type { ReportStore } from '../../store/reports.js';
 import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
@@ -29,6 +31,8 @@ export const CheckJobDataSchema = z.object({
   via: z.enum(['web', 'api', 'rerun', 'bench']),
   /** The HTTP request that queued it, so worker log lines can be joined with the request's. */
   requestId: z.string().optional(),
+  /** Who asked (src/report/access.ts); kept with the report. Absent: anonymous. */
+  owner: z.string().max(200).optional(),
 });
 export type CheckJobData = z.infer<typeof CheckJobDataSchema>;
 
@@ -58,8 +62,10 @@ export function canonicalOptions(options: CheckOptions): CheckOptions {
   return out;
 }
 
-export function jobIdentity(domain: NormalizedDomain, options: CheckOptions): string {
+export function jobIdentity(domain: NormalizedDomain, options: CheckOptions, owner?: string): string {
   const o = canonicalOptions(options);
+  // A token's checks and checks that verify addresses are shared only with their owner.
+  const scope = dedupeScope(owner, o.verify.length > 0);
   return createHash('sha256')
     .update(
       JSON.stringify([
@@ -72,6 +78,7 @@ export function jobIdentity(domain: NormalizedDomain, options: CheckOptions): st
         // Only when set, so that the identity of a plain check is what it always was.
         ...(o.tls ? [`tls:${o.tls}`] : []),
         ...(o.submission ? ['submission'] : []),
+        ...(scope !== undefined ? [scope] : []),
       ]),
     )
     .digest('hex')
@@ -141,6 +148,8 @@ export interface CheckStatus {
   /** Why it failed (failed jobs keep their error). */
   error?: string;
   attemptsMade?: number;
+  /** Who asked for it (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 export interface SubmitResult {
@@ -154,6 +163,8 @@ export interface SubmitOptions {
   requestId?: string;
   /** Skip dedupe (the "re-run" button). */
   fresh?: boolean;
+  /** Who asks (src/report/access.ts); absent: anonymous. */
+  owner?: string;
 }
 
 /** Queues checks (with dedupe) and tells their state; the web's one entry to the queue. */
@@ -163,11 +174,17 @@ export class CheckQueue {
     private readonly store: ReportStore,
     private readonly dedupe: Dedupe,
     private readonly jobOptions: JobsOptions,
+    /** Bound of one BullMQ operation (several Redis commands), so a stuck Redis cannot hold a request. */
+    private readonly opTimeoutMs = 5000,
   ) {}
+
+  private bounded<T>(op: Promise<T>, what: string): Promise<T> {
+    return withRedisTimeout(op, this.opTimeoutMs, what);
+  }
 
   async submit(domain: NormalizedDomain, options: CheckOptions, how: SubmitOptions): Promise<SubmitResult> {
     const opts = canonicalOptions(options);
-    const identity = jobIdentity(domain, opts);
+    const identity = jobIdentity(domain, opts, how.owner);
     const id = newJobId();
     const data: CheckJobData = {
       domain: { ...domain },
@@ -177,6 +194,7 @@ export class CheckQueue {
       via: how.via,
     };
     if (how.requestId) data.requestId = how.requestId;
+    if (how.owner !== undefined && how.owner !== 'anonymous') data.owner = how.owner;
     if (this.dedupe.enabled && !how.fresh) {
       for (let attempt = 0; attempt < 3; attempt++) {
         const owner = await this.dedupe.claim(identity, id);
@@ -186,7 +204,10 @@ export class CheckQueue {
       }
     }
     try {
-      await this.queue.add(JOB.check, data, { ...this.jobOptions, jobId: id });
+      await this.bounded(
+        this.queue.add(JOB.check, data, { ...this.jobOptions, jobId: id }),
+        'queueing a check',
+      );
     } catch (err) {
       await this.dedupe.release(identity, id).catch(() => {});
       throw err;
@@ -196,14 +217,14 @@ export class CheckQueue {
 
   /** An owner of a dedupe key is reusable while it is queued, running or has a report. */
   private async usable(id: string): Promise<boolean> {
-    const job = await this.queue.getJob(id);
-    if (job) return (await job.getState()) !== 'failed';
+    const job = await this.bounded(this.queue.getJob(id), 'reading a job');
+    if (job) return (await this.bounded(job.getState(), 'reading a job')) !== 'failed';
     return this.store.has(id);
   }
 
   async status(id: string): Promise<CheckStatus | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined;
-    const job = (await this.queue.getJob(id)) as CheckJob | undefined;
+    const job = (await this.bounded(this.queue.getJob(id), 'reading a job')) as CheckJob | undefined;
     if (!job) {
       const meta = await this.store.getMeta(id);
       if (!meta) return undefined;
@@ -212,9 +233,10 @@ export class CheckQueue {
         state: 'completed',
         domain: { ...meta.domain, input: meta.domain.unicode },
         options: meta.options,
+        ...(meta.owner !== undefined ? { owner: meta.owner } : {}),
       };
     }
-    const raw = await job.getState();
+    const raw = await this.bounded(job.getState(), 'reading a job');
     const state: CheckState =
       raw === 'active'
         ? 'active'
@@ -230,6 +252,7 @@ export class CheckQueue {
       options: job.data.options,
       submittedAt: job.data.submittedAt,
       attemptsMade: job.attemptsMade,
+      ...(typeof job.data.owner === 'string' ? { owner: job.data.owner } : {}),
     };
     const progress = job.progress as ProgressUpdate | number | undefined;
     if (progress && typeof progress === 'object') status.progress = progress;

@@ -98,6 +98,7 @@ async function send(
     return sendEmail(
       { to: d.to, subject: subjectOf(batch), text: textBody(batch), html: htmlBody(batch), id: deliveryId },
       config,
+      signal,
     );
   }
   const payload = d.format === 'slack' ? slackPayload(batch) : webhookPayload(batch, deliveryId);

@@ -74,7 +74,7 @@ export async function processCheck(
   // A greylisted address is asked again later by a delayed job; the report says when.
   const planned = deps.queue ? planReprobe(id, report, deps.config, new Date()) : { report };
   report = planned.report;
-  const stored = await deps.store.saveOnce(id, report);
+  const stored = await deps.store.saveOnce(id, report, data.owner);
   if (stored && planned.job && deps.queue)
     await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
   await deps.dedupe.finished(data.identity, id);

@@ -6,6 +6,8 @@ import type { BounceOptions } from '../../store/diagnoses.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { parseBounceQuery, parseBounceRequest } from './schemas.js';
+import { mayRead } from '../../report/access.js';
+import { readerIn, submitterOf } from '../readers.js';
 import { apiTokenAuth } from '../security.js';
 
 /**
@@ -103,7 +105,7 @@ export function bounceApiRouter(
   );
   const raw = bodyErrors(express.raw({ limit: maxBytes, type: () => true }), maxBytes);
 
-  router.use('/bounces', apiTokenAuth(deps.config.auth.apiTokens));
+  router.use('/bounces', apiTokenAuth(deps.config.auth.apiTokens, deps.config.auth.adminToken));
 
   router
     .route('/bounces')
@@ -148,7 +150,11 @@ export function bounceApiRouter(
           options = q.options;
         }
         precheck(bytes, maxBytes);
-        const id = await queue.submit(bytes, options, { via: 'api', requestId: String(req.id) });
+        const id = await queue.submit(bytes, options, {
+          via: 'api',
+          requestId: String(req.id),
+          owner: submitterOf(req, res, false),
+        });
         res.locals.jobId = id;
         req.log.info({ jobId: id, bytes: bytes.length, token: res.locals.apiToken }, 'bounce queued');
         res
@@ -165,7 +171,8 @@ export function bounceApiRouter(
       const id = req.params.id;
       res.locals.jobId = id;
       const status = await queue.status(id);
-      if (!status) {
+      // A token's diagnoses exist only for that token and the admin (src/report/access.ts).
+      if (!status || !mayRead(status.owner, readerIn(res))) {
         throw new HttpError(
           404,
           'not_found',
@@ -175,6 +182,7 @@ export function bounceApiRouter(
       }
       const done = status.state === 'completed' || status.state === 'rejected';
       res.setHeader('Cache-Control', done ? 'private, max-age=60' : 'no-store');
+      res.setHeader('Vary', 'Authorization, Cookie');
       res.json(bounceStatusBody(status));
     })
     .all(methodNotAllowed('GET'));

@@ -2,7 +2,7 @@ import { streamProgress } from '../progress-stream.js';
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { BOUNCE_ACCEPTS, formatSize } from '../../bounce/index.js';
-import type { BounceQueue } from '../../queue/jobs/bounce.js';
+import type { BounceQueue, BounceStatus } from '../../queue/jobs/bounce.js';
 import { JOB_ID_PATTERN } from '../../queue/names.js';
 import type { ProgressHub } from '../progress-hub.js';
 import { bounceFormParser } from './form.js';
@@ -12,6 +12,8 @@ import { bouncePageView } from './view-model.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import type { Csrf } from '../security.js';
+import { mayRead } from '../../report/access.js';
+import { readerIn, submitterOf } from '../readers.js';
 import type { Views } from '../views.js';
 
 /**
@@ -155,16 +157,23 @@ async function submit(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = await ctx.queue.submit(
     submittedBytes(body),
     { followups: !body.noFollowups, smtp: !body.noSmtp },
-    { via: 'web', requestId: String(req.id) },
+    { via: 'web', requestId: String(req.id), owner: submitterOf(req, res, true) },
   );
   res.locals.jobId = id;
   res.redirect(303, `/bounces/${id}`);
 }
 
+/** The diagnosis, when the reader may see it (a token's diagnoses are the token's). */
+async function visible(ctx: Ctx, res: Response, id: string): Promise<BounceStatus> {
+  const status = await ctx.queue.status(id);
+  if (!status || !mayRead(status.owner, readerIn(res))) throw notFound();
+  res.setHeader('Vary', 'Cookie');
+  return status;
+}
+
 async function diagnosisPage(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = String(req.params.id);
-  const status = await ctx.queue.status(id);
-  if (!status) throw notFound();
+  const status = await visible(ctx, res, id);
   res.locals.jobId = id;
   const diagnosed = status.state === 'completed' && status.result?.diagnosis;
   res.setHeader(
@@ -180,6 +189,7 @@ async function diagnosisJson(ctx: Ctx, req: Request, res: Response): Promise<voi
   const id = String(req.params.id);
   if (!JOB_ID_PATTERN.test(id)) throw notFound();
   res.locals.jobId = id;
+  await visible(ctx, res, id);
   const stored = await ctx.queue.store.get(id);
   if (!stored?.diagnosis) throw notFound();
   res.setHeader(
@@ -193,6 +203,9 @@ async function events(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = String(req.params.id);
   if (!JOB_ID_PATTERN.test(id)) throw notFound();
   res.locals.jobId = id;
+  // An unknown diagnosis is streamed as "gone"; someone else's token's does not exist.
+  const found = await ctx.queue.status(id);
+  if (found && !mayRead(found.owner, readerIn(res))) throw notFound();
   await streamProgress(req, res, id, ctx.deps.bounces.events, (jobId) => ctx.queue.status(jobId));
 }
 

@@ -6,7 +6,9 @@ import type { ReportMeta } from '../../store/reports.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';
 import { parseCheckRequest } from '../../input/check-request.js';
+import { readerIn, submitterOf } from '../readers.js';
 import { apiTokenAuth } from '../security.js';
+import { listFor, visibleTo } from './visibility.js';
 
 /**
  * The JSON API, /api/v1. Requests are validated by the zod schemas the OpenAPI document is
@@ -48,7 +50,7 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
   const router = Router();
   const json = express.json({ limit: '16kb', strict: false, type: () => true });
 
-  router.use(apiTokenAuth(deps.config.auth.apiTokens));
+  router.use(apiTokenAuth(deps.config.auth.apiTokens, deps.config.auth.adminToken));
 
   router
     .route('/checks')
@@ -80,9 +82,10 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
         const result = await deps.queue.submit(parsed.domain, parsed.options, {
           via,
           requestId: String(req.id),
+          owner: submitterOf(req, res, false),
         });
         res.locals.jobId = result.id;
-        const status = await deps.queue.status(result.id);
+        const status = visibleTo(await deps.queue.status(result.id), readerIn(res))?.status;
         const state = status?.state ?? 'queued';
         req.log.info(
           { jobId: result.id, deduplicated: result.deduplicated, token: res.locals.apiToken },
@@ -106,8 +109,8 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
     .get(async (req, res) => {
       const id = req.params.id;
       res.locals.jobId = id;
-      const status = await deps.queue.status(id);
-      if (!status) {
+      const check = visibleTo(await deps.queue.status(id), readerIn(res));
+      if (!check) {
         throw new HttpError(
           404,
           'not_found',
@@ -115,12 +118,14 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
           'id',
         );
       }
+      const status = check.status;
       const body: Record<string, unknown> = statusBody(status);
       if (status.state === 'completed') {
         const report = await deps.store.get(id);
-        if (report) body.report = report;
+        if (report) body.report = check.show(report);
       }
       res.setHeader('Cache-Control', status.state === 'completed' ? 'private, max-age=60' : 'no-store');
+      res.setHeader('Vary', 'Authorization, Cookie');
       res.json(body);
     })
     .all(methodNotAllowed('GET'));
@@ -131,7 +136,8 @@ export function apiRouter(deps: AppDeps, checkLimit: express.RequestHandler): Ro
       const d = normalizeDomain(String(req.params.domain));
       if (!d.ok) throw new HttpError(400, 'invalid_request', d.error, 'domain');
       const limit = limitParam(req.query.limit, 20, 100);
-      const list = await deps.store.listByDomain(d.domain.ascii, limit);
+      const all = await deps.store.listByDomain(d.domain.ascii);
+      const list = listFor(all, readerIn(res), deps.config.auth.reportsView, limit);
       res.json({ domain: { ascii: d.domain.ascii, unicode: d.domain.unicode }, checks: list.map(metaBody) });
     })
     .all(methodNotAllowed('GET'));

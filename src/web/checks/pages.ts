@@ -9,7 +9,9 @@ import { HttpError } from '../errors.js';
 import type { FieldError } from '../../input/check-request.js';
 import { parseCheckRequest } from '../../input/check-request.js';
 import type { Csrf } from '../security.js';
+import { readerIn, submitterOf } from '../readers.js';
 import { completedCheckView, domainText, historyRows, pendingCheckView } from './view-model.js';
+import { listFor, visibleTo } from './visibility.js';
 import type { Views } from '../views.js';
 
 /**
@@ -123,21 +125,31 @@ async function submit(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const { id } = await ctx.deps.queue.submit(parsed.domain, parsed.options, {
     via: 'web',
     requestId: String(req.id),
+    owner: submitterOf(req, res, true),
   });
   res.locals.jobId = id;
   res.redirect(303, `/checks/${id}`);
 }
 
+/** A domain's earlier reports as the reader may list them. */
+async function historyOf(ctx: Ctx, res: Response, ascii: string, limit?: number) {
+  const all = await ctx.deps.store.listByDomain(ascii);
+  return listFor(all, readerIn(res), ctx.deps.config.auth.reportsView, limit ?? all.length);
+}
+
 async function checkPage(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = String(req.params.id);
-  const status = await ctx.deps.queue.status(id);
-  if (!status) throw notFound();
+  const check = visibleTo(await ctx.deps.queue.status(id), readerIn(res));
+  if (!check) throw notFound();
+  const status = check.status;
   res.locals.jobId = id;
+  res.setHeader('Vary', 'Cookie');
   const csrf = await ctx.csrf.token(req, res);
   if (status.state === 'completed') {
-    const report = await ctx.deps.store.get(id);
-    if (!report) throw notFound();
-    const history = await ctx.deps.store.listByDomain(report.domain.ascii, 10);
+    const stored = await ctx.deps.store.get(id);
+    if (!stored) throw notFound();
+    const report = check.show(stored);
+    const history = await historyOf(ctx, res, report.domain.ascii, 10);
     res.setHeader('Cache-Control', 'private, max-age=60');
     res
       .type('html')
@@ -153,17 +165,32 @@ async function checkPage(ctx: Ctx, req: Request, res: Response): Promise<void> {
 async function events(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = String(req.params.id);
   if (!JOB_ID_PATTERN.test(id)) throw notFound();
+  const found = await ctx.deps.queue.status(id);
+  const check = visibleTo(found, readerIn(res));
+  // An unknown check is streamed as "gone"; someone else's token's check does not exist.
+  if (found && !check) throw notFound();
   res.locals.jobId = id;
-  await streamProgress(req, res, id, ctx.deps.events, (jobId) => ctx.deps.queue.status(jobId));
+  await streamProgress(
+    req,
+    res,
+    id,
+    ctx.deps.events,
+    async (jobId) => visibleTo(await ctx.deps.queue.status(jobId), readerIn(res))?.status,
+    check?.show,
+  );
 }
 
 async function reportJson(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const id = String(req.params.id);
   if (!JOB_ID_PATTERN.test(id)) throw notFound();
   res.locals.jobId = id;
-  const text = await ctx.deps.store.getText(id);
-  if (!text) throw notFound();
+  const check = visibleTo(await ctx.deps.queue.status(id), readerIn(res));
+  const stored = check && (await ctx.deps.store.getText(id));
+  if (!check || !stored) throw notFound();
   const meta = await ctx.deps.store.getMeta(id);
+  // The owner gets the stored bytes; anyone else the same JSON with the addresses hidden.
+  const text = check.seesAddresses ? stored : JSON.stringify(check.show(JSON.parse(stored) as unknown));
+  res.setHeader('Vary', 'Cookie');
   const day = (meta?.startedAt ?? '').slice(0, 10);
   res.setHeader(
     'Content-Disposition',
@@ -173,14 +200,18 @@ async function reportJson(ctx: Ctx, req: Request, res: Response): Promise<void> 
 }
 
 async function rerun(ctx: Ctx, req: Request, res: Response): Promise<void> {
-  const status = await ctx.deps.queue.status(String(req.params.id));
-  if (!status) throw notFound();
+  const check = visibleTo(await ctx.deps.queue.status(String(req.params.id)), readerIn(res));
+  if (!check) throw notFound();
+  const status = check.status;
   const domain = normalizeDomain(status.domain.input);
   if (!domain.ok) throw notFound();
-  const { id } = await ctx.deps.queue.submit(domain.domain, status.options, {
+  // Someone else's verified addresses are not theirs to ask about again.
+  const options = check.seesAddresses ? status.options : { ...status.options, verify: [] };
+  const { id } = await ctx.deps.queue.submit(domain.domain, options, {
     via: 'rerun',
     requestId: String(req.id),
     fresh: true,
+    owner: submitterOf(req, res, true),
   });
   res.locals.jobId = id;
   res.redirect(303, `/checks/${id}`);
@@ -189,7 +220,8 @@ async function rerun(ctx: Ctx, req: Request, res: Response): Promise<void> {
 async function domainPage(ctx: Ctx, req: Request, res: Response): Promise<void> {
   const d = normalizeDomain(String(req.params.domain));
   if (!d.ok) throw new HttpError(400, 'invalid_request', d.error, 'domain');
-  const history = await ctx.deps.store.listByDomain(d.domain.ascii);
+  const history = await historyOf(ctx, res, d.domain.ascii);
+  res.setHeader('Vary', 'Cookie');
   res.type('html').send(
     ctx.views.render('domain', {
       domain: domainText(d.domain),

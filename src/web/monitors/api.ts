@@ -6,6 +6,7 @@ import type { MonitorManager } from '../../queue/monitor-manager.js';
 import type { LastRun } from '../../store/monitors.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';
+import { Csrf } from '../security.js';
 import { accessOf } from './auth.js';
 import type { Access } from './auth.js';
 
@@ -62,6 +63,7 @@ interface Ctx {
   deps: AppDeps;
   monitors: MonitorManager;
   secret: () => Promise<string>;
+  csrf: Csrf;
 }
 
 type Handler = (ctx: Ctx, req: Request, res: Response) => Promise<void>;
@@ -71,7 +73,7 @@ export function monitorApiRouter(
   monitors: MonitorManager,
   secret: () => Promise<string>,
 ): Router {
-  const ctx: Ctx = { deps, monitors, secret };
+  const ctx: Ctx = { deps, monitors, secret, csrf: new Csrf(secret) };
   const on =
     (handler: Handler): RequestHandler =>
     (req, res) =>
@@ -132,12 +134,28 @@ function viewer(ctx: Ctx): RequestHandler {
   };
 }
 
-/** Sets res.locals.access; refuses anyone but the admin token. */
+/**
+ * Sets res.locals.access; refuses anyone but the admin token. The sign-in session cookie
+ * counts only with the pages' CSRF token in an X-CSRF-Token header: a browser sends the
+ * cookie on its own, so a cookie alone cannot tell the admin from a page the admin visits.
+ */
 function admin(ctx: Ctx, what: string): RequestHandler {
   return async (req, res, next) => {
     const access = await accessOf(req, ctx.deps.config, ctx.secret);
     res.locals.access = access;
     res.setHeader('Cache-Control', 'no-store');
+    if (access.adminVia === 'session') {
+      const sent = req.headers['x-csrf-token'];
+      if (await ctx.csrf.matches(req, typeof sent === 'string' ? sent : undefined)) return next();
+      next(
+        new HttpError(
+          403,
+          'forbidden',
+          `${what} through the API needs the admin token as a bearer token ("Authorization: Bearer <MXDOCTOR_ADMIN_TOKEN>"); the sign-in cookie alone is not accepted (from a page of this site, send its CSRF token in an X-CSRF-Token header).`,
+        ),
+      );
+      return;
+    }
     if (access.admin) return next();
     next(
       new HttpError(

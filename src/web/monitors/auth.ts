@@ -22,6 +22,8 @@ export interface Access {
   view: boolean;
   /** Whether admin sign-in is possible at all (an admin token is configured). */
   adminConfigured: boolean;
+  /** How admin was proven: a token in the request, or the sign-in session cookie (which a browser sends on its own). */
+  adminVia?: 'token' | 'session';
 }
 
 function sessionMac(secret: string, adminToken: string, expiry: number): string {
@@ -54,19 +56,21 @@ function presentedToken(req: Request): string | undefined {
 export async function accessOf(req: Request, config: Config, secret: () => Promise<string>): Promise<Access> {
   const adminToken = config.auth.adminToken;
   const token = presentedToken(req);
-  let admin = false;
+  let adminVia: Access['adminVia'];
   if (adminToken) {
-    if (token && safeEqual(adminToken, token)) admin = true;
+    if (token && safeEqual(adminToken, token)) adminVia = 'token';
     else {
       const cookie = readCookie(req, SESSION_COOKIE);
-      if (cookie) admin = validSession(cookie, await secret(), adminToken);
+      if (cookie && validSession(cookie, await secret(), adminToken)) adminVia = 'session';
     }
   }
+  const admin = adminVia !== undefined;
   const apiToken = token !== undefined && config.auth.apiTokens.some((t) => safeEqual(t.token, token));
   return {
     admin,
     view: admin || config.monitor.view === 'public' || apiToken,
     adminConfigured: Boolean(adminToken),
+    ...(adminVia ? { adminVia } : {}),
   };
 }
 

@@ -55,10 +55,7 @@ export function monitorPagesRouter(
   const admin = gate(needAdmin);
 
   router.use('/monitors', gate(withAccess));
-  router.get(
-    '/monitors/signin',
-    on((c, req, res) => signInPage(c, req, res, 200)),
-  );
+  router.get('/monitors/signin', on(signInLink));
   router.post('/monitors/signin', ...post, on(signIn));
   router.post('/monitors/signout', ...post, on(signOut));
   router.get('/monitors', view, on(listPage));
@@ -132,6 +129,29 @@ async function signInPage(
         message: message ?? '',
       }),
     );
+}
+
+/**
+ * The sign-in page, or the link printed at first start (/monitors/signin?token=…): a valid
+ * token signs the browser in and leaves the token out of the address bar and history.
+ */
+async function signInLink(ctx: Ctx, req: Request, res: Response): Promise<void> {
+  const token = req.query.token;
+  if (token === undefined) return signInPage(ctx, req, res, 200);
+  const admin = ctx.deps.config.auth.adminToken;
+  if (!admin || typeof token !== 'string' || !safeEqual(admin, token)) {
+    req.log.warn('monitor sign-in link with a wrong token');
+    return signInPage(
+      ctx,
+      req,
+      res,
+      401,
+      'This sign-in link is not valid (the admin token may have changed). Sign in with the admin token.',
+    );
+  }
+  setSession(req, res, sessionValue(await ctx.secret(), admin));
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.redirect(303, safeNext(req.query.next));
 }
 
 async function signIn(ctx: Ctx, req: Request, res: Response): Promise<void> {

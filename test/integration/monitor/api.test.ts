@@ -400,7 +400,10 @@ describe('monitors API', { timeout: 120_000 }, () => {
   it('exports per-monitor gauges on /metrics', async () => {
     const r = await create({ domain: 'nomail.example.com' });
     await waitForRuns(t.url, r.body.id, 1);
-    const text = await (await fetch(`${t.url}/metrics`)).text();
+    assert.equal((await fetch(`${t.url}/metrics`)).status, 401, 'private: a token is needed');
+    const text = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
     const line = (name: string) =>
       text
         .split('\n')

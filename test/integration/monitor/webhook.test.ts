@@ -16,7 +16,8 @@ import { WebhookReceiver } from '../../support/monitor.js';
 /**
  * Webhook deliveries under the probe's address rules, against receivers on loopback: names
  * resolved once through mxdoctor's resolver, every address checked right before connecting
- * (loopback refused unless MXDOCTOR_ALLOW_PRIVATE), TLS verified against the trust store,
+ * (loopback refused unless MXDOCTOR_ALERT_ALLOW_NETWORKS covers it, whatever MXDOCTOR_ALLOW_PRIVATE
+ * says; link-local and cloud metadata addresses always), TLS verified against the trust store,
  * no redirects, one deadline, at most 64 KiB of the answer read.
  */
 describe('webhook delivery', { timeout: 60_000 }, () => {
@@ -28,7 +29,7 @@ describe('webhook delivery', { timeout: 60_000 }, () => {
   const config = (env: Record<string, string> = {}): Config =>
     loadConfig({
       MXDOCTOR_RESOLVERS: dns.address,
-      MXDOCTOR_ALLOW_PRIVATE: '1',
+      MXDOCTOR_ALERT_ALLOW_NETWORKS: '127.0.0.0/8',
       MXDOCTOR_WEBHOOK_TIMEOUT: '1500ms',
       MXDOCTOR_CA_FILE: pki.rootFile,
       ...env,
@@ -82,16 +83,39 @@ describe('webhook delivery', { timeout: 60_000 }, () => {
     assert.deepEqual(got.json, { hello: 'world' });
   });
 
-  it('refuses loopback and private targets unless MXDOCTOR_ALLOW_PRIVATE is set, without connecting', async () => {
+  it('refuses loopback and private targets outside MXDOCTOR_ALERT_ALLOW_NETWORKS, without connecting', async () => {
     const before = hook.received.length;
-    const strict = config({ MXDOCTOR_ALLOW_PRIVATE: '0' });
+    // MXDOCTOR_ALLOW_PRIVATE is for probing private mail servers; it does not open alerts up.
+    const strict = config({ MXDOCTOR_ALERT_ALLOW_NETWORKS: '', MXDOCTOR_ALLOW_PRIVATE: '1' });
     for (const url of [`http://127.0.0.1:${hook.port}/`, `http://hooks.example.test:${hook.port}/`]) {
       const r = await send(url, strict);
       assert.equal(r.ok, false);
       assert.equal(r.retryable, false);
-      assert.match(r.detail, /^not sent: 127\.0\.0\.1 is a loopback .*unless MXDOCTOR_ALLOW_PRIVATE is set$/);
+      assert.match(
+        r.detail,
+        /^not sent: 127\.0\.0\.1 is a loopback .*only inside MXDOCTOR_ALERT_ALLOW_NETWORKS$/,
+      );
     }
     assert.equal(hook.received.length, before, 'nothing reached the receiver');
+  });
+
+  it('never sends to link-local addresses or cloud metadata endpoints, whatever is allowed', async () => {
+    const open = config({ MXDOCTOR_ALERT_ALLOW_NETWORKS: '0.0.0.0/0,::/0', MXDOCTOR_ALLOW_PRIVATE: '1' });
+    for (const [url, why] of [
+      ['http://169.254.169.254/latest/meta-data/', /instance metadata service/],
+      ['http://[::ffff:169.254.169.254]/', /instance metadata service/],
+      ['http://100.100.100.200/latest/meta-data/', /Alibaba Cloud metadata/],
+      ['http://[fd00:ec2::254]/latest/meta-data/', /AWS instance metadata service over IPv6/],
+      ['http://168.63.129.16/machine', /Azure platform/],
+      ['http://169.254.10.10/', /link-local/],
+      ['http://[fe80::1]/', /link-local/],
+    ] as const) {
+      const r = await send(url, open);
+      assert.equal(r.ok, false, url);
+      assert.equal(r.retryable, false, url);
+      assert.match(r.detail, why, url);
+      assert.match(r.detail, /never sent there/, url);
+    }
   });
 
   it('tries the next address of a name only when one is unreachable', async () => {

@@ -34,6 +34,8 @@ describe('service processes', { timeout: 240_000 }, () => {
     MXDOCTOR_REDIS_PREFIX: prefix,
     MXDOCTOR_WORKER_PORT: '0',
     MXDOCTOR_JOB_LOCK: '1500ms',
+    // `serve` on loopback keeps a generated admin token there: not in the repository.
+    MXDOCTOR_DATA_DIR: mkdtempSync(join(tmpdir(), 'mxdoctor-data-')),
   });
 
   const submitSlow = async (web: TestService): Promise<string> => {

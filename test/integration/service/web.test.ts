@@ -20,10 +20,12 @@ function postForm(url: string, path: string, fields: Record<string, string>, coo
   });
 }
 
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+
 describe('web edge: pages, security, operations', () => {
   let t: TestService;
   before(async () => {
-    t = await startTestService();
+    t = await startTestService({ env: { MXDOCTOR_METRICS_TOKEN: METRICS_TOKEN } });
   });
   after(async () => t.stop());
 
@@ -158,7 +160,15 @@ describe('web edge: pages, security, operations', () => {
       status: 'ready',
       checks: { redis: 'ok', queue: 'ok', worker: 'ok' },
     });
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    // Private by default: the metrics name monitored domains and the service's load.
+    for (const auth of [undefined, 'Bearer wrong-token-0123456789abcdef']) {
+      const refused = await fetch(`${t.url}/metrics`, { headers: auth ? { authorization: auth } : {} });
+      assert.equal(refused.status, 401);
+      assert.match(await refused.text(), /MXDOCTOR_METRICS_TOKEN/);
+    }
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     for (const name of [
       'mxdoctor_checks_total{outcome=',
       'mxdoctor_check_duration_seconds_bucket',

@@ -10,7 +10,7 @@ const LIMITS: MonitorLimits = {
   minIntervalMs: 300_000,
   retentionDays: 90,
   retentionRuns: 500,
-  allowPrivate: false,
+  alertNetworks: [],
 };
 let n = 0;
 const newId = (bytes: number) => `${'x'.repeat(bytes === 6 ? 7 : 31)}${n++ % 10}`;
@@ -32,7 +32,7 @@ describe('monitor requests', () => {
     assert.deepEqual(r.spec.destinations, []);
   });
 
-  it('refuses webhook targets that are non-public IP literals unless private targets are allowed', () => {
+  it('refuses webhook targets that are non-public IP literals unless their network is allowed for alerts', () => {
     const body = {
       domain: 'example.com',
       schedule: { every: '1h' },
@@ -41,7 +41,16 @@ describe('monitor requests', () => {
     const strict = parseMonitorInput(body, LIMITS, newId);
     assert.equal(strict.ok, false);
     assert.match(!strict.ok ? strict.errors[0]!.message : '', /10\.1\.2\.3 is a private/);
-    assert.equal(parseMonitorInput(body, { ...LIMITS, allowPrivate: true }, newId).ok, true);
+    assert.equal(parseMonitorInput(body, { ...LIMITS, alertNetworks: ['10.0.0.0/8'] }, newId).ok, true);
+    const metadata = parseMonitorInput(
+      { ...body, destinations: [{ type: 'webhook', url: 'http://169.254.169.254/latest/meta-data/' }] },
+      { ...LIMITS, alertNetworks: ['169.254.0.0/16'] },
+      newId,
+    );
+    assert.match(
+      !metadata.ok ? metadata.errors[0]!.message : '',
+      /instance metadata service.*never sent there/,
+    );
     assert.equal(
       parseMonitorInput(
         { ...body, destinations: [{ type: 'webhook', url: 'https://hooks.slack.com/services/T0/B0/xyz' }] },
