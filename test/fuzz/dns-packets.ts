@@ -72,6 +72,12 @@ const labelArb = fc.oneof(
 
 export const nameArb: fc.Arbitrary<NameSpec> = fc.oneof(
   { weight: 5, arbitrary: fc.constant<NameSpec>({ labels: [], pointer: 12 }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .constantFrom(['fuzz', 'test'], ['a', 'fuzz', 'test'], ['b', 'fuzz', 'test'])
+      .map((labels) => ({ labels: [...labels] })),
+  },
   { weight: 4, arbitrary: fc.array(labelArb, { maxLength: 5 }).map((labels) => ({ labels })) },
   {
     weight: 2,
@@ -143,43 +149,57 @@ function typedRdata(type: number): fc.Arbitrary<RdataSpec> {
   }
 }
 
-export const recordArb: fc.Arbitrary<RecordSpec> = fc
-  .tuple(
-    nameArb,
-    fc.oneof(
-      { weight: 8, arbitrary: fc.constantFrom(...Object.values(TYPES)) },
+/** A record, of the `preferred` type more often than not when one is given. */
+export function recordArbFor(preferred?: number): fc.Arbitrary<RecordSpec> {
+  const typeArb = fc.oneof(
+    { weight: preferred === undefined ? 0 : 8, arbitrary: fc.constant(preferred ?? 1) },
+    { weight: 2, arbitrary: fc.constant(TYPES.CNAME) },
+    { weight: 8, arbitrary: fc.constantFrom(...Object.values(TYPES)) },
+    { weight: 1, arbitrary: fc.nat({ max: 0xffff }) },
+  );
+  return fc
+    .tuple(
+      nameArb,
+      typeArb,
+      fc.constantFrom(1, 1, 1, 3, 255, 0xffff),
+      fc.oneof(fc.nat({ max: 86_400 }), fc.constant(0xffffffff)),
+      fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, fc.nat({ max: 0xffff })),
+    )
+    .chain(([name, type, cls, ttl, rdlength]) =>
+      typedRdata(type).map((rdata) => ({
+        name,
+        type,
+        cls,
+        ttl,
+        rdata,
+        ...(rdlength === undefined ? {} : { rdlength }),
+      })),
+    );
+}
+
+export const recordArb = recordArbFor();
+
+export const messageArb: fc.Arbitrary<MessageSpec> = messageArbFor();
+
+/** A message whose records are mostly of the `preferred` type (the type asked). */
+export function messageArbFor(preferred?: number): fc.Arbitrary<MessageSpec> {
+  const record = recordArbFor(preferred);
+  return fc.record({
+    // Mostly a response (QR) with RCODE 0–5; any flags now and then.
+    flags: fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc
+          .tuple(fc.nat({ max: 5 }), fc.boolean(), fc.boolean())
+          .map(([rc, tc, ad]) => 0x8180 | rc | (tc ? 0x0200 : 0) | (ad ? 0x0020 : 0)),
+      },
       { weight: 1, arbitrary: fc.nat({ max: 0xffff }) },
     ),
-    fc.constantFrom(1, 1, 1, 3, 255, 0xffff),
-    fc.oneof(fc.nat({ max: 86_400 }), fc.constant(0xffffffff)),
-    fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, fc.nat({ max: 0xffff })),
-  )
-  .chain(([name, type, cls, ttl, rdlength]) =>
-    typedRdata(type).map((rdata) => ({
-      name,
-      type,
-      cls,
-      ttl,
-      rdata,
-      ...(rdlength === undefined ? {} : { rdlength }),
-    })),
-  );
-
-export const messageArb: fc.Arbitrary<MessageSpec> = fc.record({
-  // Mostly a response (QR) with RCODE 0–5; any flags now and then.
-  flags: fc.oneof(
-    {
-      weight: 5,
-      arbitrary: fc
-        .tuple(fc.nat({ max: 5 }), fc.boolean(), fc.boolean())
-        .map(([rc, tc, ad]) => 0x8180 | rc | (tc ? 0x0200 : 0) | (ad ? 0x0020 : 0)),
-    },
-    { weight: 1, arbitrary: fc.nat({ max: 0xffff }) },
-  ),
-  answers: fc.array(recordArb, { maxLength: 6 }),
-  authorities: fc.array(recordArb, { maxLength: 3 }),
-  additionals: fc.array(recordArb, { maxLength: 3 }),
-});
+    answers: fc.array(record, { maxLength: 6 }),
+    authorities: fc.array(record, { maxLength: 3 }),
+    additionals: fc.array(record, { maxLength: 3 }),
+  });
+}
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: fc.nat({ max: 700 }), value: fc.nat({ max: 255 }) }),
