@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { BounceInputError, MAX_RECORDS, diagnoseBounce } from '../../src/bounce/index.js';
@@ -45,7 +45,7 @@ export function seedMessages(): { name: string; bytes: Buffer }[] {
     ...files(join(CORPUS, 'not-bounces'), isMessage),
     ...files(FIXTURES, isMessage),
   ];
-  return paths.map((p) => ({ name: p.slice(ROOT.length - 4), bytes: readFileSync(p) }));
+  return paths.map((p) => ({ name: relative(ROOT, p), bytes: readFileSync(p) }));
 }
 
 export type BounceMutation =
@@ -231,7 +231,8 @@ export function bounceProperty(ctx: FuzzContext, seeds: { name: string; bytes: B
         if (next.length <= seed.bytes.length + MAX_GROWTH) text = next;
       }
       const input = Buffer.from(text, 'latin1');
-      await withinBudget(BUDGET_MS, `diagnosing ${seed.name} mutated (${input.length} bytes)`, async () => {
+      const what = `diagnosing ${seed.name} mutated by ${JSON.stringify(mutations).slice(0, 600)} (${input.length} bytes)`;
+      await withinBudget(BUDGET_MS, what, async () => {
         let diagnosis;
         try {
           diagnosis = await diagnoseBounce(input);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
@@ -91,6 +92,10 @@ export async function withinBudget<T>(
   fn: () => Promise<T>,
   graceMs = 2000,
 ): Promise<T> {
+  // Under npm run fuzz: say which case is running, synchronously, so that the parent can name
+  // it if this case blocks the event loop for good.
+  const current = process.env.FUZZ_CURRENT_FILE;
+  if (current) writeFileSync(current, JSON.stringify({ index: stats.cases, what }));
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, reject) => {

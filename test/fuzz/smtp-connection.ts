@@ -130,7 +130,7 @@ export const smtpConnectionTarget: FuzzTarget = {
   name: 'smtp-connection',
   about:
     'SMTP framing against a random loopback server: documented ProbeErrors only, bounded lines and buffers, reads end by their timeout, never DATA/BDAT',
-  shortRuns: 120,
+  shortRuns: 100,
   budgetMs: BUDGET_MS,
   async create() {
     const server = await new ScriptedSmtpServer().start();

@@ -184,7 +184,7 @@ export const smtpSessionTarget: FuzzTarget = {
   name: 'smtp-session',
   about:
     'SMTP session driver against a random loopback server: rejects only on abort, ends by its deadline, bounded record, never DATA/BDAT',
-  shortRuns: 120,
+  shortRuns: 100,
   budgetMs: BUDGET_MS,
   async create() {
     const server = await new ScriptedSmtpServer().start();
