@@ -236,15 +236,16 @@ function print(results: Result[]): void {
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
-  for (const r of results) {
-    if (!r.failure) continue;
-    const f = r.failure;
-    console.log(`\n${r.target}: ${f.kind} after ${r.cases} cases — ${f.error}`);
-    if (f.counterexample)
-      console.log(`  ${f.kind === 'stuck' ? 'case' : 'counterexample'}: ${f.counterexample}`);
-    if (f.path)
-      console.log(`  replay: npm run fuzz -- ${r.target} --seed ${f.seed} --path "${f.path}" --runs 1`);
-  }
+  for (const r of results) if (r.failure) printFailure(r);
+}
+
+function printFailure(r: Result): void {
+  const f = r.failure!;
+  console.log(`\n${r.target}: ${f.kind} after ${r.cases} cases — ${f.error}`);
+  if (f.counterexample)
+    console.log(`  ${f.kind === 'stuck' ? 'case' : 'counterexample'}: ${f.counterexample}`);
+  if (f.path)
+    console.log(`  replay: npm run fuzz -- ${r.target} --seed ${f.seed} --path "${f.path}" --runs 1\n`);
 }
 
 async function main(): Promise<void> {
@@ -263,6 +264,7 @@ async function main(): Promise<void> {
         console.log(
           `  ${name}: done, ${r.cases} cases in ${r.seconds.toFixed(1)} s${r.failure ? ` — ${r.failure.kind}` : ''}`,
         );
+        if (r.failure) printFailure(r);
         results.push(r);
       }
     }),

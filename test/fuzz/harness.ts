@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
@@ -79,6 +79,7 @@ export function failureKind(err: unknown): FailureKind {
 
 /** Counters the runners read: cases run and the slowest case of this process. */
 export const stats = { cases: 0, maxCaseMs: 0, totalCaseMs: 0 };
+let lastTurn = 0;
 
 /**
  * Runs one case under its budget: a case that has not settled after the budget (plus
@@ -95,7 +96,16 @@ export async function withinBudget<T>(
   // Under npm run fuzz: say which case is running, synchronously, so that the parent can name
   // it if this case blocks the event loop for good.
   const current = process.env.FUZZ_CURRENT_FILE;
-  if (current) writeFileSync(current, JSON.stringify({ index: stats.cases, what }));
+  if (current) {
+    writeFileSync(`${current}.tmp`, JSON.stringify({ index: stats.cases, what }));
+    renameSync(`${current}.tmp`, current);
+  }
+  // A property whose cases settle in microtasks alone would never let timers run (progress
+  // reports, other watchdogs): give the event loop a turn every 100 ms.
+  if (performance.now() - lastTurn > 100) {
+    await new Promise((r) => setImmediate(r));
+    lastTurn = performance.now();
+  }
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, reject) => {
