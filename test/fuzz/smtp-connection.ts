@@ -119,8 +119,8 @@ export function connectionProperty(server: ScriptedSmtpServer) {
           conn.close();
         }
       });
-      const connection = await played;
-      for (const line of connection.clientLines)
+      const connection = await played.connection();
+      for (const line of connection?.clientLines ?? [])
         violation(!isMessageCommand(line), `the client sent ${JSON.stringify(line)}`);
     },
   );

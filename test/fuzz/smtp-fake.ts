@@ -149,11 +149,30 @@ export class ScriptedSmtpServer {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  /** Arms `script` for the next connection; resolves once that connection arrives. */
-  play(script: ServerScript): Promise<PlayedConnection> {
-    return new Promise((resolve) => {
+  /**
+   * Arms `script` for the next connection. `connection()` resolves with what that connection
+   * did once it is closed (or `waitMs` passed), or with undefined when none arrived within
+   * `waitMs` after the client finished (a client aborted before connecting never arrives).
+   */
+  play(script: ServerScript): { connection(waitMs?: number): Promise<PlayedConnection | undefined> } {
+    const arrived = new Promise<PlayedConnection>((resolve) => {
       this.armed = { script, resolve };
     });
+    return {
+      connection: async (waitMs = 500) => {
+        let timer: NodeJS.Timeout | undefined;
+        const none = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)));
+        try {
+          const played = await Promise.race([arrived, none]);
+          // Every line the client sent is in once its side of the connection is closed.
+          if (played) await Promise.race([played.closed, none]);
+          return played;
+        } finally {
+          clearTimeout(timer);
+          if (this.armed?.script === script) this.armed = undefined;
+        }
+      },
+    };
   }
 
   private accept(socket: Socket): void {

@@ -172,8 +172,8 @@ export function sessionProperty(server: ScriptedSmtpServer) {
     } finally {
       clearTimeout(abortTimer);
     }
-    const connection = await played;
-    for (const line of connection.clientLines) {
+    const connection = await played.connection();
+    for (const line of connection?.clientLines ?? []) {
       violation(!isMessageCommand(line), `the server received ${JSON.stringify(line)}`);
       violation(PROBE_COMMAND.test(line), `the server received ${JSON.stringify(line)}`);
     }
