@@ -204,20 +204,17 @@ export class ScriptedSmtpServer {
     };
     const onData = (chunk: Buffer): void => {
       if (played.clientTls) return;
-      // A TLS record (ClientHello) right after STARTTLS: a handshake, not a command line.
-      if (
-        stream === socket &&
-        buffer === '' &&
-        chunk[0] === 0x16 &&
-        played.clientLines.at(-1) === 'STARTTLS'
-      ) {
-        played.clientTls = true;
-        wake?.();
-        return;
-      }
       buffer += chunk.toString('latin1');
-      let i: number;
-      while ((i = buffer.indexOf('\n')) >= 0) {
+      for (;;) {
+        // A TLS record (ClientHello) right after STARTTLS — in the same packet or the next —
+        // is a handshake the script did not expect, not a command line.
+        if (stream === socket && buffer.charCodeAt(0) === 0x16 && played.clientLines.at(-1) === 'STARTTLS') {
+          played.clientTls = true;
+          buffer = '';
+          break;
+        }
+        const i = buffer.indexOf('\n');
+        if (i < 0) break;
         const line = buffer.slice(0, i).replace(/\r$/, '');
         buffer = buffer.slice(i + 1);
         played.clientLines.push(line);
