@@ -12,9 +12,10 @@ import type { FixtureDns } from '../../support/dns-server.js';
  * data), and name every check the deadline cut short.
  */
 const SOA = ['ns.example.net hostmaster.example.net 1 3600 600 86400 300'];
+/** With 2 s per DNS attempt and one retry, the same check runs ~12 s when its deadline is far. */
 const DEADLINE_MS = 3000;
 /** How late the report may end past the deadline (assembling it, a busy machine). */
-const SLACK_MS = 1500;
+const SLACK_MS = 2000;
 
 interface Finding {
   id: string;
@@ -54,7 +55,7 @@ describe('fault: the resolver stops answering mid-check', { timeout: 60_000 }, (
         '--timeout',
         `${DEADLINE_MS}ms`,
       ],
-      { env: { MXDOCTOR_DNS_TIMEOUT: '500ms', MXDOCTOR_DNS_RETRIES: '1' }, timeoutMs: 30_000 },
+      { env: { MXDOCTOR_DNS_TIMEOUT: '2s', MXDOCTOR_DNS_RETRIES: '1' }, timeoutMs: 30_000 },
     );
     const wallMs = performance.now() - started;
     assert.ok(r.stdout.startsWith('{'), `a JSON report on stdout; stderr: ${r.stderr}`);
@@ -76,11 +77,17 @@ describe('fault: the resolver stops answering mid-check', { timeout: 60_000 }, (
     );
 
     const byId = (id: string) => report.checks.filter((f) => f.id === id);
-    // The MX answer came, its host's address did not: "error", not "no MX" and not "dangling".
-    assert.deepEqual(
-      byId('mx.records').map((f) => f.status),
-      ['error'],
-      JSON.stringify(byId('mx.records')),
+    const cut = byId('pipeline.deadline');
+    // The MX answer came, its host's address did not: "error" or cut short by the deadline —
+    // never "no MX".
+    const mx = byId('mx.records');
+    assert.ok(
+      mx.every((f) => f.status === 'error'),
+      JSON.stringify(mx),
+    );
+    assert.ok(
+      mx.length > 0 || cut.some((f) => /^MX\b/.test(f.summary)),
+      'the MX check is reported: as an error, or as cut short',
     );
     // SPF and DMARC exist but could not be read: never reported missing.
     for (const id of ['spf.record', 'dmarc.record']) {
@@ -97,7 +104,6 @@ describe('fault: the resolver stops answering mid-check', { timeout: 60_000 }, (
         `${f.id}: ${f.summary}`,
       );
     }
-    const cut = byId('pipeline.deadline');
     assert.ok(cut.length > 0, 'the checks the deadline cut short are named');
     for (const f of cut)
       assert.match(
