@@ -232,22 +232,27 @@ export function bounceProperty(ctx: FuzzContext, seeds: { name: string; bytes: B
       }
       const input = Buffer.from(text, 'latin1');
       const what = `diagnosing ${seed.name} mutated by ${JSON.stringify(mutations).slice(0, 600)} (${input.length} bytes)`;
-      await withinBudget(BUDGET_MS, what, async () => {
-        let diagnosis;
-        try {
-          diagnosis = await diagnoseBounce(input);
-        } catch (err) {
-          if (err instanceof BounceInputError) return;
-          throw err;
-        }
-        violation(diagnosis.bounces.length <= MAX_RECORDS, `${diagnosis.bounces.length} records`);
-        const json = JSON.stringify(diagnosis);
-        violation(isDeepStrictEqual(JSON.parse(json), diagnosis), 'the diagnosis is not plain data');
-        violation(
-          json.length <= 8 * input.length + 200_000,
-          `${json.length} characters of diagnosis from ${input.length} bytes`,
-        );
-      });
+      await withinBudget(
+        BUDGET_MS,
+        what,
+        async () => {
+          let diagnosis;
+          try {
+            diagnosis = await diagnoseBounce(input);
+          } catch (err) {
+            if (err instanceof BounceInputError) return;
+            throw err;
+          }
+          violation(diagnosis.bounces.length <= MAX_RECORDS, `${diagnosis.bounces.length} records`);
+          const json = JSON.stringify(diagnosis);
+          violation(isDeepStrictEqual(JSON.parse(json), diagnosis), 'the diagnosis is not plain data');
+          violation(
+            json.length <= 8 * input.length + 200_000,
+            `${json.length} characters of diagnosis from ${input.length} bytes`,
+          );
+        },
+        { repeatable: true },
+      );
     },
   );
 }

@@ -45,31 +45,36 @@ export const wireProperty = fc.asyncProperty(
   packetArb,
   fc.constantFrom(...RR_TYPES),
   async (packet, type) => {
-    await withinBudget(BUDGET_MS, `decoding ${packet.length} bytes`, async () => {
-      let message;
-      try {
-        message = decodeResponse(packet);
-      } catch (err) {
-        violation(err instanceof Error, `decodeResponse threw a non-Error: ${String(err)}`);
-        return;
-      }
-      const records = [...message.answers, ...message.authorities];
-      const most = 2 * Math.floor(Math.max(packet.length - 12, 0) / 11);
-      violation(records.length <= most, `${records.length} records out of ${packet.length} bytes`);
-      const size = JSON.stringify(message).length;
-      violation(
-        size <= 64 * packet.length + 1024,
-        `${size} characters of output from ${packet.length} bytes`,
-      );
-      for (const r of records) violation(plain(r), `a record that is not plain data: ${JSON.stringify(r)}`);
-      const start = message.questionName ?? 'fuzz.test';
-      const walked = followChain(start, type, message.answers);
-      violation(walked.chain.length <= 11, `a CNAME chain of ${walked.chain.length}`);
-      violation(
-        walked.records.every((r) => message.answers.includes(r)),
-        'followChain returned records that are not in the answer',
-      );
-    });
+    await withinBudget(
+      BUDGET_MS,
+      `decoding ${packet.length} bytes`,
+      async () => {
+        let message;
+        try {
+          message = decodeResponse(packet);
+        } catch (err) {
+          violation(err instanceof Error, `decodeResponse threw a non-Error: ${String(err)}`);
+          return;
+        }
+        const records = [...message.answers, ...message.authorities];
+        const most = 2 * Math.floor(Math.max(packet.length - 12, 0) / 11);
+        violation(records.length <= most, `${records.length} records out of ${packet.length} bytes`);
+        const size = JSON.stringify(message).length;
+        violation(
+          size <= 64 * packet.length + 1024,
+          `${size} characters of output from ${packet.length} bytes`,
+        );
+        for (const r of records) violation(plain(r), `a record that is not plain data: ${JSON.stringify(r)}`);
+        const start = message.questionName ?? 'fuzz.test';
+        const walked = followChain(start, type, message.answers);
+        violation(walked.chain.length <= 11, `a CNAME chain of ${walked.chain.length}`);
+        violation(
+          walked.records.every((r) => message.answers.includes(r)),
+          'followChain returned records that are not in the answer',
+        );
+      },
+      { repeatable: true },
+    );
   },
 );
 

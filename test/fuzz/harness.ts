@@ -81,18 +81,30 @@ export function failureKind(err: unknown): FailureKind {
 export const stats = { cases: 0, maxCaseMs: 0, totalCaseMs: 0 };
 let lastTurn = 0;
 
+export interface BudgetOptions {
+  /** Extra time before an unsettled case fails, for the event loop of a busy machine. */
+  graceMs?: number;
+  /**
+   * The case is a pure computation that may run again: when it overruns its budget, it is
+   * timed twice more and counts as a hang only if it overruns every time (a pause of the
+   * machine or the garbage collector is not a hang).
+   */
+  repeatable?: boolean;
+}
+
 /**
  * Runs one case under its budget: a case that has not settled after the budget (plus
- * `graceMs` for the event loop of a busy machine) fails as a hang at once; a case that
- * settles later than the budget fails as a hang too. Synchronous endless loops cannot be
- * interrupted from inside: scripts/fuzz.ts watches for them from the parent process.
+ * `graceMs`) fails as a hang at once; a case that settles later than the budget fails as a
+ * hang too. Synchronous endless loops cannot be interrupted from inside: scripts/fuzz.ts
+ * watches for them from the parent process.
  */
 export async function withinBudget<T>(
   budgetMs: number,
   what: string,
   fn: () => Promise<T>,
-  graceMs = 2000,
+  options: BudgetOptions = {},
 ): Promise<T> {
+  const graceMs = options.graceMs ?? 2000;
   // Under npm run fuzz: say which case is running, synchronously, so that the parent can name
   // it if this case blocks the event loop for good.
   const current = process.env.FUZZ_CURRENT_FILE;
@@ -106,22 +118,30 @@ export async function withinBudget<T>(
     await new Promise((r) => setImmediate(r));
     lastTurn = performance.now();
   }
+  const once = async (): Promise<{ result: T; ms: number }> => {
+    const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new FuzzHang(`${what}: not settled after ${budgetMs + graceMs} ms (budget ${budgetMs} ms)`)),
+        budgetMs + graceMs,
+      );
+    });
+    try {
+      return { result: await Promise.race([fn(), watchdog]), ms: performance.now() - t0 };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new FuzzHang(`${what}: not settled after ${budgetMs + graceMs} ms (budget ${budgetMs} ms)`)),
-      budgetMs + graceMs,
-    );
-  });
   try {
-    const result = await Promise.race([fn(), watchdog]);
-    const ms = performance.now() - t0;
+    let { result, ms } = await once();
+    for (let again = 0; options.repeatable && ms > budgetMs && again < 2; again++)
+      ({ result, ms } = await once());
     if (ms > budgetMs) throw new FuzzHang(`${what}: took ${Math.round(ms)} ms (budget ${budgetMs} ms)`);
     return result;
   } finally {
-    clearTimeout(timer);
     const ms = performance.now() - t0;
     stats.cases++;
     stats.totalCaseMs += ms;

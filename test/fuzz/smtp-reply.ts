@@ -55,33 +55,38 @@ export const replyProperty = fc.asyncProperty(
   fc.array(lineEndArb, { minLength: 1, maxLength: 4 }),
   async (items, ends) => {
     const lines = items.flatMap((l) => l.split('\n'));
-    await withinBudget(BUDGET_MS, 'reply reader', async () => {
-      let assembler = new ReplyAssembler();
-      let pushed: string[] = [];
-      for (const line of lines) {
-        pushed.push(line);
-        try {
-          const reply = assembler.push(line);
-          if (reply) {
-            checkReply(reply, pushed);
+    await withinBudget(
+      BUDGET_MS,
+      'reply reader',
+      async () => {
+        let assembler = new ReplyAssembler();
+        let pushed: string[] = [];
+        for (const line of lines) {
+          pushed.push(line);
+          try {
+            const reply = assembler.push(line);
+            if (reply) {
+              checkReply(reply, pushed);
+              pushed = [];
+            }
+          } catch (err) {
+            syntaxErrorOnly(err);
+            // The connection gives up on a broken reply; start afresh like a new one would.
+            assembler = new ReplyAssembler();
             pushed = [];
           }
+          violation(assembler.pending === pushed.length, 'pending line count is off');
+        }
+        const text = lines.map((l, i) => l + ends[i % ends.length]).join('');
+        try {
+          const reply = parseReply(text);
+          violation(reply.code >= 200 && reply.code <= 599, `parseReply: code ${reply.code}`);
         } catch (err) {
           syntaxErrorOnly(err);
-          // The connection gives up on a broken reply; start afresh like a new one would.
-          assembler = new ReplyAssembler();
-          pushed = [];
         }
-        violation(assembler.pending === pushed.length, 'pending line count is off');
-      }
-      const text = lines.map((l, i) => l + ends[i % ends.length]).join('');
-      try {
-        const reply = parseReply(text);
-        violation(reply.code >= 200 && reply.code <= 599, `parseReply: code ${reply.code}`);
-      } catch (err) {
-        syntaxErrorOnly(err);
-      }
-    });
+      },
+      { repeatable: true },
+    );
   },
 );
 
