@@ -469,9 +469,12 @@ function diagnosticOf(block: string, notice: Notice, recipient: string): string 
   const own = notice.block(block);
   const flat =
     !own.flat || own.bare === recipient ? notice.block(notice.withoutBoilerplate, false).joined : own.joined;
-  const withoutAddress = recipient
-    ? flat.replace(new RegExp(`^\\W*${escapeRe(recipient)}>?\\s*:?\\s*`, 'i'), '')
-    : flat;
+  // A "recipient" longer than any SMTP path (RFC 5321 §4.5.3.1.3: 256 octets) is not an
+  // address to strip, and a pattern built from it can exceed V8's size limit (SyntaxError).
+  const withoutAddress =
+    recipient && recipient.length <= 256
+      ? flat.replace(new RegExp(`^\\W*${escapeRe(recipient)}>?\\s*:?\\s*`, 'i'), '')
+      : flat;
   return withoutAddress.slice(0, MAX_DIAGNOSTIC);
 }
 

@@ -212,7 +212,8 @@ export async function readMessage(bytes: Buffer): Promise<MessageView> {
   if (parsed.textConversionError) warnings.push('An HTML part could not be converted to text.');
   const extraTexts: string[] = [];
   for (const att of parsed.attachments) {
-    const type = att.contentType.toLowerCase();
+    // mailparser gives `false` for a part whose Content-Type header is empty (typed as string).
+    const type = typeof att.contentType === 'string' ? att.contentType.toLowerCase() : '';
     if (type === 'message/delivery-status' || type === 'message/global-delivery-status') {
       view.deliveryStatus.push(att.content.toString('utf8'));
     } else if (type === 'message/feedback-report') {

@@ -77,8 +77,40 @@ function hex(data: unknown): string {
   return Buffer.isBuffer(data) ? data.toString('hex') : '';
 }
 
-/** Converts one dns2 resource to our record shape; undefined for OPT pseudo-records. */
+/** A name written without compression at `offset` (RFC 1035 §3.1); undefined when malformed. */
+function uncompressedName(data: Buffer, offset: number): string | undefined {
+  const labels: string[] = [];
+  let at = offset;
+  for (let octets = 1; ;) {
+    const len = data[at];
+    if (len === undefined || len > 63) return undefined;
+    if (len === 0) return canonical(labels.join('.'));
+    octets += len + 1;
+    if (octets > 255 || at + 1 + len > data.length) return undefined;
+    labels.push(data.toString('latin1', at + 1, at + 1 + len));
+    at += 1 + len;
+  }
+}
+
+/**
+ * Converts one dns2 resource to our record shape; undefined for OPT pseudo-records. A record
+ * whose fields do not decode (an RDATA too short for its type leaves dns2's fields unset) is
+ * kept as UNKNOWN, so that no NaN reaches a report.
+ */
 export function convertResource(r: RawResource): DnsRecord | undefined {
+  const record = convertFields(r);
+  if (record && Object.values(record).some((v) => typeof v === 'number' && !Number.isFinite(v)))
+    return {
+      name: record.name,
+      ttl: Number.isFinite(record.ttl) ? record.ttl : 0,
+      type: 'UNKNOWN',
+      typeCode: r.type,
+      data: hex(r.data),
+    };
+  return record;
+}
+
+function convertFields(r: RawResource): DnsRecord | undefined {
   const base = { name: canonical(String(r.name ?? '')), ttl: Number(r.ttl ?? 0) };
   const str = (v: unknown): string => canonical(typeof v === 'string' ? v : '');
   switch (r.type) {
@@ -129,15 +161,21 @@ export function convertResource(r: RawResource): DnsRecord | undefined {
         keyTag: Number(r.keyTag),
         key: String(r.key ?? ''),
       };
-    case RR_TYPES.RRSIG:
+    case RR_TYPES.RRSIG: {
+      // dns2 has no RRSIG type code, so it keeps the rdata raw (RFC 4034 §3.1): type covered,
+      // algorithm, labels, original TTL, expiration, inception, key tag, signer (never compressed).
+      const data = Buffer.isBuffer(r.data) ? r.data : Buffer.alloc(0);
+      const signer = data.length > 18 ? uncompressedName(data, 18) : undefined;
+      if (signer === undefined) return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
       return {
         ...base,
         type: 'RRSIG',
-        typeCovered: Number(r.sigType),
-        algorithm: Number(r.algorithm),
-        signer: str(r.signer),
-        keyTag: Number(r.keyTag),
+        typeCovered: data.readUInt16BE(0),
+        algorithm: data[2]!,
+        signer,
+        keyTag: data.readUInt16BE(16),
       };
+    }
     case RR_TYPES.TLSA: {
       const data = Buffer.isBuffer(r.data) ? r.data : Buffer.alloc(0);
       if (data.length < 3) return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
@@ -179,10 +217,106 @@ export function encodeTlsaRdata(
   return Buffer.concat([Buffer.from([usage, selector, matchingType]), Buffer.from(dataHex, 'hex')]);
 }
 
+/** Fewest octets of a question (the root name, TYPE, CLASS) and of a resource record (+ TTL, RDLENGTH). */
+const MIN_QUESTION = 5;
+const MIN_RECORD = 11;
+/**
+ * Most compression pointers followed in one name. A name has at most 127 labels (255
+ * octets), so 126 pointers (miekg/dns's limit too) are more than any encoder needs.
+ */
+const MAX_POINTERS = 126;
+
+type Reader = InstanceType<typeof Packet.Reader>;
+
+/**
+ * A name (RFC 1035 §3.1, §4.1.4), decoded as dns2's Packet.Name.decode does — labels as
+ * Latin-1, the same errors for bad label lengths and names over 255 octets — but with at
+ * most MAX_POINTERS pointers. dns2 follows any number of them: a message with a long chain
+ * of pointers and thousands of names pointing into it cost seconds of CPU per kilobyte.
+ */
+function decodeName(reader: Reader): string {
+  const buffer = (reader as unknown as { buffer: Buffer }).buffer;
+  let at = reader.offset / 8;
+  if (!Number.isInteger(at)) throw new Error('Name decode: not at an octet boundary');
+  let resume: number | undefined;
+  let pointers = 0;
+  let octets = 1;
+  const labels: string[] = [];
+  for (;;) {
+    const len = buffer[at];
+    if (len === undefined) throw new Error('Name decode: past the end of the message');
+    if ((len & 0xc0) === 0xc0) {
+      const low = buffer[at + 1];
+      if (low === undefined) throw new Error('Name decode: past the end of the message');
+      if (++pointers > MAX_POINTERS) throw new Error('Name decode: too many compression pointers');
+      resume ??= at + 2;
+      at = ((len & 0x3f) << 8) | low;
+      continue;
+    }
+    if (len & 0xc0) throw new Error(`Name decode: invalid label length byte 0x${len.toString(16)}`);
+    if (len === 0) {
+      at += 1;
+      break;
+    }
+    octets += len + 1;
+    if (octets > 255) throw new Error('Name decode: name exceeds 255 octets');
+    if (at + 1 + len > buffer.length) throw new Error('Name decode: past the end of the message');
+    labels.push(buffer.toString('latin1', at + 1, at + 1 + len));
+    at += 1 + len;
+  }
+  reader.offset = (resume ?? at) * 8;
+  return labels.join('.');
+}
+
+/**
+ * dns2's Packet.parse, bounded by the message's size. dns2 reads as many entries as the
+ * header's counts claim, skipping each one that fails — so a 12-byte answer claiming
+ * 4 × 65,535 entries cost seconds of CPU (one thrown error per entry) — and follows any
+ * number of compression pointers. Here a section reads no more entries than its remaining
+ * bytes can hold, names follow at most MAX_POINTERS pointers, and reading stops at the
+ * first entry that does not decode (where the next one starts is unknown after it).
+ */
+function parsePacket(buffer: Buffer): Dns2Packet {
+  const packet = new Packet();
+  const reader = new Packet.Reader(buffer);
+  const header = Packet.Header.parse(reader);
+  packet.header = header;
+  const room = (min: number): number => Math.floor((buffer.length - 12) / min);
+  const read = <T>(list: T[], count: number, min: number, parse: (r: Reader) => T): boolean => {
+    const most = Math.min(count, room(min));
+    for (let i = 0; i < most; i++) {
+      try {
+        list.push(parse(reader));
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  // dns2's record decoders call Packet.Name.decode by name: swap in the bounded decoder for
+  // this synchronous parse only.
+  const dns2Name = Packet.Name.decode;
+  Packet.Name.decode = decodeName as typeof dns2Name;
+  try {
+    void (
+      read(packet.questions, header.qdcount, MIN_QUESTION, Packet.Question.parse) &&
+      read(packet.answers, header.ancount, MIN_RECORD, Packet.Resource.parse) &&
+      read(packet.authorities, header.nscount, MIN_RECORD, Packet.Resource.parse) &&
+      read(packet.additionals, header.arcount, MIN_RECORD, Packet.Resource.parse)
+    );
+  } finally {
+    Packet.Name.decode = dns2Name;
+  }
+  // RFC 6891 §6.1.3: with an OPT record the RCODE has 12 bits, the upper 8 in OPT's TTL.
+  const opt = packet.additionals.find((r) => r.type === 41) as { extendedRcode?: number } | undefined;
+  if (opt?.extendedRcode) header.rcode = (opt.extendedRcode << 4) | (header.rcode & 0xf);
+  return packet;
+}
+
 /** Decodes a response; throws on bytes that are not a DNS message. */
 export function decodeResponse(buffer: Buffer): DecodedMessage {
   if (buffer.length < 12) throw new Error(`DNS response too short (${buffer.length} bytes)`);
-  const packet = Packet.parse(buffer);
+  const packet = parsePacket(buffer);
   const header = packet.header as unknown as {
     id: number;
     qr: number;

@@ -152,6 +152,7 @@ export class FixtureDns {
   private readonly ttl: number;
   private ad: boolean;
   private readonly recursion: boolean;
+  private answersLeft: number | undefined;
 
   constructor(options: FixtureDnsOptions) {
     for (const [name, records] of Object.entries(options.zones)) this.zones.set(lower(name), records);
@@ -187,6 +188,14 @@ export class FixtureDns {
 
   setAd(ad: boolean): void {
     this.ad = ad;
+  }
+
+  /**
+   * Answers `n` more queries, then none at all — a resolver that stops answering in the
+   * middle of a check (queries are still logged); undefined answers every query again.
+   */
+  stopAnsweringAfter(n: number | undefined): void {
+    this.answersLeft = n;
   }
 
   async start(): Promise<this> {
@@ -282,6 +291,10 @@ export class FixtureDns {
       cd: Boolean(header.cd),
       ad: Boolean(header.ad),
     });
+    if (this.answersLeft !== undefined) {
+      if (this.answersLeft <= 0) return;
+      this.answersLeft--;
+    }
     const b = this.behaviour.get(qname) ?? {};
     const respond = (): void => {
       if (b.silent) return;

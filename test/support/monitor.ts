@@ -140,7 +140,8 @@ export class WebhookReceiver {
     return timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'));
   }
 
-  async start(): Promise<this> {
+  /** Listens on `port` (a free one by default; a fixed one to come back where it was). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -162,7 +163,7 @@ export class WebhookReceiver {
           res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'try again');
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }

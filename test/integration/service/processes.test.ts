@@ -87,6 +87,13 @@ describe('service processes', { timeout: 240_000 }, () => {
         [id],
         'exactly one report',
       );
+      // And one in storage: no second report under another key from the first attempt.
+      const redis = connectTestRedis();
+      try {
+        assert.deepEqual(await redis.keys(`${prefix}:report:*`), [`${prefix}:report:${id}`]);
+      } finally {
+        redis.disconnect();
+      }
     } finally {
       first.kill('SIGKILL');
       second?.kill('SIGKILL');

@@ -1,0 +1,4 @@
+import { fuzzTest } from './harness.js';
+import { bounceTarget } from './bounce.js';
+
+fuzzTest(bounceTarget);

@@ -1,0 +1,4 @@
+import { fuzzTest } from './harness.js';
+import { smtpConnectionTarget } from './smtp-connection.js';
+
+fuzzTest(smtpConnectionTarget);
