@@ -198,7 +198,7 @@ export function observe(run: RunSummary, now: Date, rules: AlertRules = DEFAULT_
       rule: 'score_drop',
       subject: 'score',
       value: run.score === null ? null : String(run.score),
-      // The level of a score is relative to the baseline; evaluateAlerts decides it.
+      // The level of a score is relative to the baseline; confirmScore decides it.
       level: 'ok',
       label: 'Score',
       text: run.score === null ? 'The score could not be computed.' : `The score is ${run.score}/100.`,
@@ -281,20 +281,46 @@ export function evaluateAlerts(
 ): { state: AlertState; alerts: Alert[] } {
   const state: AlertState = structuredClone(previous);
   const alerts: Alert[] = [];
-  const nowIso = now.toISOString();
-  /**
-   * `severity` is how bad the subject of the alert is or was: a problem's own level, and for
-   * a recovery the level of the problem that cleared (so a destination that only takes
-   * failures also hears when its failure is over).
-   */
-  const emit = (
-    o: Observation,
-    kind: Alert['kind'],
-    from: string | null,
-    to: string | null,
-    text: string,
-    severity: Level = o.level,
-  ): void => {
+  const step: Step = {
+    now,
+    rules,
+    firstRun: Object.keys(previous).length === 0,
+    emit: emitter(monitorId, runId, now.toISOString(), alerts),
+  };
+  const seen = new Set<string>();
+  for (const o of [...observations, ...vanished(previous, observations, state)]) {
+    const key = `${o.rule}|${o.subject}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    track(state, key, o, step);
+  }
+  return { state, alerts };
+}
+
+/**
+ * Emits an alert. `severity` is how bad the subject of the alert is or was: a problem's own
+ * level, and for a recovery the level of the problem that cleared (so a destination that
+ * only takes failures also hears when its failure is over).
+ */
+type Emit = (
+  o: Observation,
+  kind: Alert['kind'],
+  from: string | null,
+  to: string | null,
+  text: string,
+  severity?: Level,
+) => void;
+
+interface Step {
+  now: Date;
+  rules: AlertRules;
+  /** No state from earlier runs: every subject is new. */
+  firstRun: boolean;
+  emit: Emit;
+}
+
+function emitter(monitorId: string, runId: string, nowIso: string, alerts: Alert[]): Emit {
+  return (o, kind, from, to, text, severity = o.level) => {
     const level: Alert['level'] = severity === 'fail' ? 'fail' : severity === 'warn' ? 'warn' : 'info';
     alerts.push({
       // The run in which the change was confirmed makes the key unique per state change,
@@ -312,145 +338,150 @@ export function evaluateAlerts(
       at: nowIso,
     });
   };
+}
 
-  const seen = new Set<string>();
-  const all: Observation[] = [...observations];
-  // Subjects tracked before but absent now (a finding or MX address that went away) count as "ok".
+/**
+ * Subjects tracked before but absent now (a finding or MX address that went away), as "ok"
+ * observations when they were bad; the others are forgotten (removed from `state`), so the
+ * state does not grow with every rename.
+ */
+function vanished(
+  previous: AlertState,
+  observations: readonly Observation[],
+  state: AlertState,
+): Observation[] {
+  const out: Observation[] = [];
   for (const [key, st] of Object.entries(previous)) {
     const [rule, ...rest] = key.split('|');
     const subject = rest.join('|');
     if (observations.some((o) => o.rule === rule && o.subject === subject)) continue;
     if (st.level !== 'fail' && st.level !== 'warn') {
-      // Nothing to recover from: forget it, so the state does not grow with every rename.
       delete state[key];
       continue;
     }
-    {
-      all.push({
-        rule: rule as RuleId,
-        subject,
-        value: 'absent',
-        level: 'ok',
-        label: st.label,
-        text: `${st.label} is no longer reported.`,
-      });
-    }
+    out.push({
+      rule: rule as RuleId,
+      subject,
+      value: 'absent',
+      level: 'ok',
+      label: st.label,
+      text: `${st.label} is no longer reported.`,
+    });
   }
+  return out;
+}
 
-  for (const o of all) {
-    const key = `${o.rule}|${o.subject}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const settings = rules.rules[o.rule];
-    let st = state[key];
-    if (
-      !st &&
-      Object.keys(previous).length > 0 &&
-      o.value !== null &&
-      o.level !== 'change' &&
-      RANK[o.level] > 0
-    ) {
-      // A subject first seen after the first run, already bad (a blocklist listing, an MX
-      // outside the MTA-STS policy: findings whose subject only exists when something is
-      // wrong): a change from "not reported", with the rule's flapping protection.
-      st = state[key] = {
-        value: 'absent',
-        level: 'ok',
-        label: o.label,
-        text: `${o.label} was not reported`,
-        count: 0,
-      };
-    }
-    if (!st) {
-      state[key] = { value: o.value, level: o.level, label: o.label, text: o.text, count: 0 };
-      if (o.value === null) state[key].unknownSince = nowIso;
-      else if (ALERT_ON_BASELINE.has(o.rule) && RANK[o.level] > 0) emit(o, 'problem', null, o.value, o.text);
-      continue;
-    }
-    st.label = o.label;
-    if (o.value === null) {
-      st.unknownSince ??= nowIso;
-      // Only what could be tested before alerts when it can no longer be: a subject that was
-      // never testable (a resolver that does not validate DNSSEC, a blocklist that refuses
-      // the resolver) is a fact of the setup, shown in every report, not news.
-      // A score that cannot be computed is never news by itself: the findings behind it are.
-      if (
-        st.value !== null &&
-        o.rule !== 'score_drop' &&
-        !st.unknownAlerted &&
-        now.getTime() - Date.parse(st.unknownSince) >= rules.unknownAfterMs
-      ) {
-        const minutes = Math.round((now.getTime() - Date.parse(st.unknownSince)) / 60_000);
-        emit(
-          o,
-          'unknown',
-          st.value,
-          null,
-          `${o.label} could not be tested for ${minutes} minutes: ${o.text}`,
-          'warn',
-        );
-        st.unknownAlerted = true;
-      }
-      continue;
-    }
-    if (st.unknownAlerted && rules.recovered)
-      emit(o, 'recovered', null, o.value, `${o.label} can be tested again: ${o.text}`, 'warn');
-    delete st.unknownSince;
-    delete st.unknownAlerted;
-    if (st.value === null) {
-      // The baseline was never known: adopt the first known value as the baseline.
-      Object.assign(st, { value: o.value, level: o.level, text: o.text, count: 0 });
-      delete st.candidate;
-      if (ALERT_ON_BASELINE.has(o.rule) && RANK[o.level] > 0) emit(o, 'problem', null, o.value, o.text);
-      continue;
-    }
-    if (sameValue(o.rule, o.value, st.value)) {
-      delete st.candidate;
-      st.count = 0;
-      st.text = o.text;
-      continue;
-    }
-    if (st.candidate !== undefined && sameValue(o.rule, st.candidate, o.value)) {
-      st.count++;
-      st.candidate = o.value;
-    } else {
-      st.candidate = o.value;
-      st.count = 1;
-    }
-    if (st.count < settings.persistence) continue;
-
-    const before = { value: st.value, level: st.level, text: st.text };
-    if (o.rule === 'score_drop') {
-      // A confirmed move of the score by SCORE_DROP_POINTS or more: a drop is a problem
-      // (again at each further drop), a rise after a drop a recovery.
-      const dropped = Number(o.value) < Number(before.value);
-      Object.assign(st, { value: o.value, level: dropped ? 'warn' : 'ok', text: o.text, count: 0 });
-      delete st.candidate;
-      const text = `The score ${dropped ? 'dropped' : 'rose'} from ${before.value} to ${o.value}/100.`;
-      if (dropped) emit({ ...o, level: 'warn' }, 'problem', before.value, o.value, text);
-      else if (before.level === 'warn' && rules.recovered)
-        emit(o, 'recovered', before.value, o.value, text, 'warn');
-      continue;
-    }
+/** Advances one subject's state by one observation. */
+function track(state: AlertState, key: string, o: Observation, c: Step): void {
+  let st = state[key];
+  if (!st && !c.firstRun && o.value !== null && o.level !== 'change' && RANK[o.level] > 0) {
+    // A subject first seen after the first run, already bad (a blocklist listing, an MX
+    // outside the MTA-STS policy: findings whose subject only exists when something is
+    // wrong): a change from "not reported", with the rule's flapping protection.
+    st = state[key] = {
+      value: 'absent',
+      level: 'ok',
+      label: o.label,
+      text: `${o.label} was not reported`,
+      count: 0,
+    };
+  }
+  if (!st) {
+    state[key] = { value: o.value, level: o.level, label: o.label, text: o.text, count: 0 };
+    if (o.value === null) state[key].unknownSince = c.now.toISOString();
+    else if (ALERT_ON_BASELINE.has(o.rule) && RANK[o.level] > 0) c.emit(o, 'problem', null, o.value, o.text);
+    return;
+  }
+  st.label = o.label;
+  if (o.value === null) return untestable(st, o, c);
+  if (st.unknownAlerted && c.rules.recovered)
+    c.emit(o, 'recovered', null, o.value, `${o.label} can be tested again: ${o.text}`, 'warn');
+  delete st.unknownSince;
+  delete st.unknownAlerted;
+  if (st.value === null) {
+    // The baseline was never known: adopt the first known value as the baseline.
     Object.assign(st, { value: o.value, level: o.level, text: o.text, count: 0 });
     delete st.candidate;
-    if (o.level === 'change') {
-      emit(
-        o,
-        'changed',
-        before.value,
-        o.value,
-        `${o.text} (before: ${before.text.replace(/^.*? serves /, 'served ')})`,
-        'change',
-      );
-    } else if (RANK[o.level] > RANK[before.level]) {
-      emit(o, 'problem', before.value, o.value, o.text);
-    } else if (RANK[o.level] < RANK[before.level] && o.level !== 'ok') {
-      // Better, but not good (fail → warn): say what it is now.
-      emit(o, 'changed', before.value, o.value, o.text);
-    } else if (RANK[o.level] < RANK[before.level] && rules.recovered) {
-      emit(o, 'recovered', before.value, o.value, o.text, before.level);
-    }
+    if (ALERT_ON_BASELINE.has(o.rule) && RANK[o.level] > 0) c.emit(o, 'problem', null, o.value, o.text);
+    return;
   }
-  return { state, alerts };
+  if (sameValue(o.rule, o.value, st.value)) {
+    delete st.candidate;
+    st.count = 0;
+    st.text = o.text;
+    return;
+  }
+  if (st.candidate !== undefined && sameValue(o.rule, st.candidate, o.value)) {
+    st.count++;
+    st.candidate = o.value;
+  } else {
+    st.candidate = o.value;
+    st.count = 1;
+  }
+  if (st.count >= c.rules.rules[o.rule].persistence) {
+    if (o.rule === 'score_drop') confirmScore(st, o, c);
+    else confirm(st, o, c);
+  }
+}
+
+/**
+ * A subject that cannot be tested now. Only what could be tested before alerts when it can
+ * no longer be: a subject that was never testable (a resolver that does not validate DNSSEC,
+ * a blocklist that refuses the resolver) is a fact of the setup, shown in every report, not news.
+ */
+function untestable(st: TrackState, o: Observation, c: Step): void {
+  st.unknownSince ??= c.now.toISOString();
+  const since = c.now.getTime() - Date.parse(st.unknownSince);
+  if (st.value === null || st.unknownAlerted || since < c.rules.unknownAfterMs) return;
+  // A score that cannot be computed is never news by itself: the findings behind it are.
+  if (o.rule === 'score_drop') return;
+  const minutes = Math.round(since / 60_000);
+  c.emit(
+    o,
+    'unknown',
+    st.value,
+    null,
+    `${o.label} could not be tested for ${minutes} minutes: ${o.text}`,
+    'warn',
+  );
+  st.unknownAlerted = true;
+}
+
+/** A new value seen in enough consecutive runs: it becomes the state, and alerts by how it changed. */
+function confirm(st: TrackState, o: Observation, c: Step): void {
+  const before = { value: st.value, level: st.level, text: st.text };
+  Object.assign(st, { value: o.value, level: o.level, text: o.text, count: 0 });
+  delete st.candidate;
+  if (o.level === 'change') {
+    c.emit(
+      o,
+      'changed',
+      before.value,
+      o.value,
+      `${o.text} (before: ${before.text.replace(/^.*? serves /, 'served ')})`,
+      'change',
+    );
+  } else if (RANK[o.level] > RANK[before.level]) {
+    c.emit(o, 'problem', before.value, o.value, o.text);
+  } else if (RANK[o.level] < RANK[before.level] && o.level !== 'ok') {
+    // Better, but not good (fail → warn): say what it is now.
+    c.emit(o, 'changed', before.value, o.value, o.text);
+  } else if (RANK[o.level] < RANK[before.level] && c.rules.recovered) {
+    c.emit(o, 'recovered', before.value, o.value, o.text, before.level);
+  }
+}
+
+/**
+ * A confirmed move of the score by SCORE_DROP_POINTS or more: a drop is a problem (again at
+ * each further drop), a rise after a drop a recovery, a rise otherwise only the new baseline.
+ */
+function confirmScore(st: TrackState, o: Observation, c: Step): void {
+  const before = { value: st.value, level: st.level };
+  const dropped = Number(o.value) < Number(before.value);
+  Object.assign(st, { value: o.value, level: dropped ? 'warn' : 'ok', text: o.text, count: 0 });
+  delete st.candidate;
+  const text = `The score ${dropped ? 'dropped' : 'rose'} from ${before.value} to ${o.value}/100.`;
+  if (dropped) c.emit({ ...o, level: 'warn' }, 'problem', before.value, o.value, text);
+  else if (before.level === 'warn' && c.rules.recovered)
+    c.emit(o, 'recovered', before.value, o.value, text, 'warn');
 }

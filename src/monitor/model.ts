@@ -282,6 +282,9 @@ export function webhookUrlProblem(raw: string, allowPrivate: boolean): string | 
   return undefined;
 }
 
+type MonitorRequest = z.infer<typeof MonitorPatchSchema>;
+type DestinationInput = z.infer<typeof DestinationInputSchema>;
+
 /**
  * Validates a create request (`existing` undefined) or a PATCH (`existing` given: absent
  * fields keep their value). `newId` makes destination ids and webhook secrets.
@@ -294,204 +297,29 @@ export function parseMonitorInput(
 ): SpecResult {
   const schema = existing ? MonitorPatchSchema : MonitorInputSchema;
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((issue) => {
-        const field = fieldOf(issue.path) || 'body';
-        if (issue.code === 'invalid_type' && issue.path.length === 0)
-          return {
-            field: 'body',
-            message:
-              'The body must be a JSON object such as {"domain": "example.com", "schedule": {"every": "15m"}}.',
-          };
-        if (issue.code === 'unrecognized_keys')
-          return {
-            field: fieldOf([...issue.path, issue.keys[0] ?? '']) || 'body',
-            message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${issue.path.length ? ` in ${field}` : ''}.`,
-          };
-        if (issue.code === 'invalid_type' && field === 'domain')
-          return { field, message: 'domain is required, e.g. "example.com".' };
-        if (issue.code === 'invalid_type' && field === 'schedule')
-          return { field, message: 'schedule is required: {"every": "15m"} or {"cron": "*/15 * * * *"}.' };
-        if (issue.code === 'invalid_union' && field.startsWith('destinations'))
-          return {
-            field,
-            message: `${field} must be {"type": "email", "to": ["ops@example.com"]} or {"type": "webhook", "url": "https://…", "format": "json"|"slack"}.`,
-          };
-        if (field === 'schedule' && (input as { schedule?: unknown } | null)?.schedule === undefined)
-          return { field, message: 'schedule is required: {"every": "15m"} or {"cron": "*/15 * * * *"}.' };
-        if (issue.code === 'invalid_union' && field === 'schedule')
-          return {
-            field,
-            message: 'schedule must be {"every": "15m"} or {"cron": "*/15 * * * *", "tz": "UTC"}.',
-          };
-        return { field, message: `${field}: ${issue.message}.` };
-      }),
-    };
-  }
-  const req = parsed.data as z.infer<typeof MonitorPatchSchema>;
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => issueError(i, input)) };
+  const req = parsed.data as MonitorRequest;
   const errors: FieldError[] = [];
-
-  // Domain and check options, validated as a check request is.
-  let domain = existing?.domain;
-  let options: CheckOptions | undefined = existing?.options;
-  const checkFieldsGiven =
-    req.domain !== undefined ||
-    req.verify !== undefined ||
-    req.dkimSelectors !== undefined ||
-    req.options !== undefined;
-  if (!existing || checkFieldsGiven) {
-    const check = parseCheckRequest({
-      domain: req.domain ?? existing?.domain.input,
-      ...(req.verify !== undefined
-        ? { verify: req.verify }
-        : existing && !req.domain
-          ? { verify: existing.options.verify }
-          : {}),
-      ...(req.dkimSelectors !== undefined
-        ? { dkimSelectors: req.dkimSelectors }
-        : existing
-          ? { dkimSelectors: existing.options.dkimSelectors }
-          : {}),
-      options: { smtp: req.options?.smtp ?? existing?.options.smtp ?? true },
-    });
-    if (!check.ok) errors.push(...check.errors);
-    else {
-      domain = { input: check.domain.input, ascii: check.domain.ascii, unicode: check.domain.unicode };
-      options = check.options;
-    }
-  }
-
+  const check = checkFields(req, existing, errors);
   let schedule: Schedule | undefined = existing?.schedule;
   if (req.schedule !== undefined) {
     const s = parseSchedule(req.schedule, limits.minIntervalMs);
     if (!s.ok) errors.push({ field: 'schedule', message: s.error });
     else schedule = s.schedule;
   }
-
-  const base = existing?.alerts ?? toAlertSettings(DEFAULT_ALERT_RULES);
-  const alerts: AlertSettings = structuredClone(base);
-  if (req.alerts) {
-    for (const id of RULE_IDS) {
-      const r = req.alerts.rules?.[id];
-      if (r) alerts.rules[id] = { ...alerts.rules[id], ...r };
-    }
-    if (req.alerts.unknownAfter !== undefined) {
-      const ms = parseInterval(req.alerts.unknownAfter);
-      if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000)
-        errors.push({
-          field: 'alerts.unknownAfter',
-          message: `alerts.unknownAfter ${JSON.stringify(req.alerts.unknownAfter)} must be a duration from 1m to 7d, e.g. "30m".`,
-        });
-      else alerts.unknownAfter = formatInterval(ms);
-    }
-    if (req.alerts.expiryWarnDays !== undefined) alerts.expiryWarnDays = req.alerts.expiryWarnDays;
-    if (req.alerts.expiryFailDays !== undefined) alerts.expiryFailDays = req.alerts.expiryFailDays;
-    if (req.alerts.recovered !== undefined) alerts.recovered = req.alerts.recovered;
-    if (alerts.expiryFailDays >= alerts.expiryWarnDays)
-      errors.push({
-        field: 'alerts.expiryFailDays',
-        message: `alerts.expiryFailDays (${alerts.expiryFailDays}) must be fewer days than alerts.expiryWarnDays (${alerts.expiryWarnDays}).`,
-      });
-  }
-
-  let destinations: Destination[] = existing?.destinations ?? [];
-  if (req.destinations !== undefined) {
-    destinations = [];
-    const usedIds = new Set<string>();
-    req.destinations.forEach((d, i) => {
-      const field = `destinations[${i}]`;
-      const old =
-        (d.id !== undefined ? existing?.destinations.find((x) => x.id === d.id) : undefined) ??
-        existing?.destinations.find(
-          (x) => x.type === d.type && (x.type === 'webhook' ? x.url === (d as { url: string }).url : false),
-        );
-      if (d.id !== undefined && !DESTINATION_ID_PATTERN.test(d.id)) {
-        errors.push({
-          field: `${field}.id`,
-          message: `${field}.id ${JSON.stringify(d.id.slice(0, 20))} is not a destination id.`,
-        });
-        return;
-      }
-      let id = old?.id ?? d.id ?? newId(6);
-      while (usedIds.has(id)) id = newId(6);
-      usedIds.add(id);
-      const minLevel = d.minLevel ?? old?.minLevel ?? 'info';
-      if (d.type === 'email') {
-        const list = (Array.isArray(d.to) ? d.to : d.to.split(/[\s,;]+/))
-          .map((s) => s.trim())
-          .filter(Boolean);
-        if (list.length === 0) {
-          errors.push({
-            field: `${field}.to`,
-            message: `${field}.to needs at least one address, e.g. "ops@example.com".`,
-          });
-          return;
-        }
-        if (list.length > MAX_EMAIL_RECIPIENTS) {
-          errors.push({
-            field: `${field}.to`,
-            message: `${field}.to has ${list.length} addresses; at most ${MAX_EMAIL_RECIPIENTS}.`,
-          });
-          return;
-        }
-        const bad = list.find((a) => !EMAIL.test(a) || !a.split('@')[1]!.includes('.'));
-        if (bad) {
-          errors.push({
-            field: `${field}.to`,
-            message: `${JSON.stringify(bad.slice(0, 80))} is not an email address; give addresses like ops@example.com.`,
-          });
-          return;
-        }
-        destinations.push({ id, type: 'email', to: [...new Set(list)], minLevel });
-        return;
-      }
-      const problem = webhookUrlProblem(d.url.trim(), limits.allowPrivate);
-      if (problem) {
-        errors.push({ field: `${field}.url`, message: problem });
-        return;
-      }
-      if (d.secret !== undefined && (d.secret.length < 16 || /\s/.test(d.secret))) {
-        errors.push({
-          field: `${field}.secret`,
-          message: `${field}.secret must be at least 16 characters without spaces (or leave it out to get a generated one).`,
-        });
-        return;
-      }
-      const secret = d.secret ?? (old?.type === 'webhook' ? old.secret : undefined) ?? newId(24);
-      destinations.push({
-        id,
-        type: 'webhook',
-        url: d.url.trim(),
-        format: d.format ?? (old?.type === 'webhook' ? old.format : 'json'),
-        secret,
-        minLevel,
-      });
-    });
-  }
-
-  let labels = existing?.labels ?? [];
-  if (req.labels !== undefined) {
-    labels = [];
-    req.labels.forEach((raw, i) => {
-      const l = raw.trim();
-      if (!LABEL.test(l)) {
-        errors.push({
-          field: `labels[${i}]`,
-          message: `Label ${JSON.stringify(raw.slice(0, 70))} is not accepted; labels are 1–64 letters, digits and _ . : = / - (starting with a letter or digit), e.g. "prod" or "team=mail".`,
-        });
-      } else if (!labels.includes(l)) labels.push(l);
-    });
-  }
-
+  const alerts = alertSettings(req.alerts, existing?.alerts ?? toAlertSettings(DEFAULT_ALERT_RULES), errors);
+  const destinations =
+    req.destinations !== undefined
+      ? parseDestinations(req.destinations, existing, limits, newId, errors)
+      : (existing?.destinations ?? []);
+  const labels = req.labels !== undefined ? parseLabels(req.labels, errors) : (existing?.labels ?? []);
   const retention = {
     days: req.retention?.days ?? existing?.retention.days ?? limits.retentionDays,
     runs: req.retention?.runs ?? existing?.retention.runs ?? limits.retentionRuns,
   };
   const name = req.name !== undefined ? req.name.trim() : existing?.name;
 
-  if (errors.length > 0 || !domain || !options || !schedule) {
+  if (errors.length > 0 || !check || !schedule) {
     if (!errors.length) errors.push({ field: 'body', message: 'domain and schedule are required.' });
     return { ok: false, errors };
   }
@@ -499,8 +327,8 @@ export function parseMonitorInput(
     ok: true,
     spec: {
       ...(name ? { name } : {}),
-      domain,
-      options,
+      domain: check.domain,
+      options: check.options,
       schedule,
       alerts,
       destinations,
@@ -509,6 +337,225 @@ export function parseMonitorInput(
       retention,
     },
   };
+}
+
+/** A schema issue as a field error that says what is accepted. */
+function issueError(issue: z.core.$ZodIssue, input: unknown): FieldError {
+  const field = fieldOf(issue.path) || 'body';
+  if (issue.code === 'invalid_type' && issue.path.length === 0)
+    return {
+      field: 'body',
+      message:
+        'The body must be a JSON object such as {"domain": "example.com", "schedule": {"every": "15m"}}.',
+    };
+  if (issue.code === 'unrecognized_keys')
+    return {
+      field: fieldOf([...issue.path, issue.keys[0] ?? '']) || 'body',
+      message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${issue.path.length ? ` in ${field}` : ''}.`,
+    };
+  if (issue.code === 'invalid_type' && field === 'domain')
+    return { field, message: 'domain is required, e.g. "example.com".' };
+  if (issue.code === 'invalid_type' && field === 'schedule')
+    return { field, message: 'schedule is required: {"every": "15m"} or {"cron": "*/15 * * * *"}.' };
+  if (issue.code === 'invalid_union' && field.startsWith('destinations'))
+    return {
+      field,
+      message: `${field} must be {"type": "email", "to": ["ops@example.com"]} or {"type": "webhook", "url": "https://…", "format": "json"|"slack"}.`,
+    };
+  if (field === 'schedule' && (input as { schedule?: unknown } | null)?.schedule === undefined)
+    return { field, message: 'schedule is required: {"every": "15m"} or {"cron": "*/15 * * * *"}.' };
+  if (issue.code === 'invalid_union' && field === 'schedule')
+    return { field, message: 'schedule must be {"every": "15m"} or {"cron": "*/15 * * * *", "tz": "UTC"}.' };
+  return { field, message: `${field}: ${issue.message}.` };
+}
+
+/** Domain and check options, validated as a check request is (kept when a PATCH gives none). */
+function checkFields(
+  req: MonitorRequest,
+  existing: Monitor | undefined,
+  errors: FieldError[],
+): { domain: Monitor['domain']; options: CheckOptions } | undefined {
+  const given =
+    req.domain !== undefined ||
+    req.verify !== undefined ||
+    req.dkimSelectors !== undefined ||
+    req.options !== undefined;
+  if (existing && !given) return { domain: existing.domain, options: existing.options };
+  const check = parseCheckRequest({
+    domain: req.domain ?? existing?.domain.input,
+    ...(req.verify !== undefined
+      ? { verify: req.verify }
+      : existing && !req.domain
+        ? { verify: existing.options.verify }
+        : {}),
+    ...(req.dkimSelectors !== undefined
+      ? { dkimSelectors: req.dkimSelectors }
+      : existing
+        ? { dkimSelectors: existing.options.dkimSelectors }
+        : {}),
+    options: { smtp: req.options?.smtp ?? existing?.options.smtp ?? true },
+  });
+  if (!check.ok) {
+    errors.push(...check.errors);
+    return existing ? { domain: existing.domain, options: existing.options } : undefined;
+  }
+  return {
+    domain: { input: check.domain.input, ascii: check.domain.ascii, unicode: check.domain.unicode },
+    options: check.options,
+  };
+}
+
+/** The alert settings with the request's merged in, rule by rule. */
+function alertSettings(
+  given: MonitorRequest['alerts'],
+  base: AlertSettings,
+  errors: FieldError[],
+): AlertSettings {
+  const alerts: AlertSettings = structuredClone(base);
+  if (!given) return alerts;
+  for (const id of RULE_IDS) {
+    const r = given.rules?.[id];
+    if (r) alerts.rules[id] = { ...alerts.rules[id], ...r };
+  }
+  if (given.unknownAfter !== undefined) {
+    const ms = parseInterval(given.unknownAfter);
+    if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000)
+      errors.push({
+        field: 'alerts.unknownAfter',
+        message: `alerts.unknownAfter ${JSON.stringify(given.unknownAfter)} must be a duration from 1m to 7d, e.g. "30m".`,
+      });
+    else alerts.unknownAfter = formatInterval(ms);
+  }
+  if (given.expiryWarnDays !== undefined) alerts.expiryWarnDays = given.expiryWarnDays;
+  if (given.expiryFailDays !== undefined) alerts.expiryFailDays = given.expiryFailDays;
+  if (given.recovered !== undefined) alerts.recovered = given.recovered;
+  if (alerts.expiryFailDays >= alerts.expiryWarnDays)
+    errors.push({
+      field: 'alerts.expiryFailDays',
+      message: `alerts.expiryFailDays (${alerts.expiryFailDays}) must be fewer days than alerts.expiryWarnDays (${alerts.expiryWarnDays}).`,
+    });
+  return alerts;
+}
+
+/**
+ * The destinations, replaced as a whole. A destination given with the id of an existing one,
+ * or a webhook with the same URL, keeps its id, level, format and secret unless given anew.
+ */
+function parseDestinations(
+  given: DestinationInput[],
+  existing: Monitor | undefined,
+  limits: MonitorLimits,
+  newId: (bytes: number) => string,
+  errors: FieldError[],
+): Destination[] {
+  const destinations: Destination[] = [];
+  const usedIds = new Set<string>();
+  given.forEach((d, i) => {
+    const field = `destinations[${i}]`;
+    const old =
+      (d.id !== undefined ? existing?.destinations.find((x) => x.id === d.id) : undefined) ??
+      existing?.destinations.find(
+        (x) => x.type === d.type && (x.type === 'webhook' ? x.url === (d as { url: string }).url : false),
+      );
+    if (d.id !== undefined && !DESTINATION_ID_PATTERN.test(d.id)) {
+      errors.push({
+        field: `${field}.id`,
+        message: `${field}.id ${JSON.stringify(d.id.slice(0, 20))} is not a destination id.`,
+      });
+      return;
+    }
+    let id = old?.id ?? d.id ?? newId(6);
+    while (usedIds.has(id)) id = newId(6);
+    usedIds.add(id);
+    const minLevel = d.minLevel ?? old?.minLevel ?? 'info';
+    const r =
+      d.type === 'email'
+        ? emailDestination(d, field, id, minLevel)
+        : webhookDestination(d, field, id, minLevel, old, limits, newId);
+    if ('error' in r) errors.push(r.error);
+    else destinations.push(r.destination);
+  });
+  return destinations;
+}
+
+type DestinationResult = { destination: Destination } | { error: FieldError };
+
+function emailDestination(
+  d: Extract<DestinationInput, { type: 'email' }>,
+  field: string,
+  id: string,
+  minLevel: Level,
+): DestinationResult {
+  const list = (Array.isArray(d.to) ? d.to : d.to.split(/[\s,;]+/)).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0)
+    return {
+      error: {
+        field: `${field}.to`,
+        message: `${field}.to needs at least one address, e.g. "ops@example.com".`,
+      },
+    };
+  if (list.length > MAX_EMAIL_RECIPIENTS)
+    return {
+      error: {
+        field: `${field}.to`,
+        message: `${field}.to has ${list.length} addresses; at most ${MAX_EMAIL_RECIPIENTS}.`,
+      },
+    };
+  const bad = list.find((a) => !EMAIL.test(a) || !a.split('@')[1]!.includes('.'));
+  if (bad)
+    return {
+      error: {
+        field: `${field}.to`,
+        message: `${JSON.stringify(bad.slice(0, 80))} is not an email address; give addresses like ops@example.com.`,
+      },
+    };
+  return { destination: { id, type: 'email', to: [...new Set(list)], minLevel } };
+}
+
+function webhookDestination(
+  d: Extract<DestinationInput, { type: 'webhook' }>,
+  field: string,
+  id: string,
+  minLevel: Level,
+  old: Destination | undefined,
+  limits: MonitorLimits,
+  newId: (bytes: number) => string,
+): DestinationResult {
+  const problem = webhookUrlProblem(d.url.trim(), limits.allowPrivate);
+  if (problem) return { error: { field: `${field}.url`, message: problem } };
+  if (d.secret !== undefined && (d.secret.length < 16 || /\s/.test(d.secret)))
+    return {
+      error: {
+        field: `${field}.secret`,
+        message: `${field}.secret must be at least 16 characters without spaces (or leave it out to get a generated one).`,
+      },
+    };
+  const secret = d.secret ?? (old?.type === 'webhook' ? old.secret : undefined) ?? newId(24);
+  return {
+    destination: {
+      id,
+      type: 'webhook',
+      url: d.url.trim(),
+      format: d.format ?? (old?.type === 'webhook' ? old.format : 'json'),
+      secret,
+      minLevel,
+    },
+  };
+}
+
+/** The labels, replaced as a whole: trimmed, without repeats. */
+function parseLabels(given: string[], errors: FieldError[]): string[] {
+  const labels: string[] = [];
+  given.forEach((raw, i) => {
+    const l = raw.trim();
+    if (!LABEL.test(l)) {
+      errors.push({
+        field: `labels[${i}]`,
+        message: `Label ${JSON.stringify(raw.slice(0, 70))} is not accepted; labels are 1–64 letters, digits and _ . : = / - (starting with a letter or digit), e.g. "prod" or "team=mail".`,
+      });
+    } else if (!labels.includes(l)) labels.push(l);
+  });
+  return labels;
 }
 
 /** What a monitor looks like to someone who may view but not administer: no destinations. */

@@ -4,8 +4,8 @@ import type { Config } from '../config/index.js';
 import type { FieldError } from '../input/check-request.js';
 import { diffRuns } from '../monitor/diff.js';
 import type { RunDiff } from '../monitor/diff.js';
-import { RUN_JOB, queueTestDelivery, runIdOf, runJobOptions } from './monitor-jobs.js';
-import type { RunJobData } from './monitor-jobs.js';
+import { queueRun, queueTestDelivery, runIdOf } from './jobs/monitor.js';
+import type { RunJobData } from './jobs/monitor.js';
 import { MONITOR_ID_PATTERN, parseMonitorInput } from '../monitor/model.js';
 import type { Monitor, MonitorLimits } from '../monitor/model.js';
 import type { MonitorScheduler } from './monitor-scheduler.js';
@@ -13,11 +13,11 @@ import type { MonitorStore, RunTrigger } from '../store/monitors.js';
 import { summarizeReport } from '../monitor/summary.js';
 
 /**
- * The one entry to monitors for the web and the API: create, edit, pause, resume, delete,
- * run now, send a test alert, and read history and diffs. Every change writes the store
- * first and the job scheduler second, then re-reads the monitor and repeats while it
- * changed meanwhile, so the scheduler ends at the latest revision (see scheduler.ts for
- * what happens when a process dies in between).
+ * MonitorManager, the one entry to monitors for the web and the API: create, edit, pause,
+ * resume, delete, run now, send a test alert, and read history and diffs. Every change
+ * writes the store first and the job scheduler second, then re-reads the monitor and repeats
+ * while it changed meanwhile, so the scheduler ends at the latest revision (see
+ * monitor-scheduler.ts for what happens when a process dies in between).
  */
 export type ChangeResult =
   { ok: true; monitor: Monitor } | { ok: false; errors: FieldError[] } | { ok: false; notFound: true };
@@ -26,7 +26,7 @@ export function newId(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-export class MonitorService {
+export class MonitorManager {
   constructor(
     readonly store: MonitorStore,
     readonly scheduler: MonitorScheduler,
@@ -126,7 +126,8 @@ export class MonitorService {
           ? `mrun-${m.id}-m${Math.floor(Date.now() / 2000)}`
           : `mrun-${m.id}-m${newId(9)}`;
     const data: RunJobData = { monitorId: m.id, trigger };
-    await this.queue.add(RUN_JOB, data, { ...runJobOptions(this.config, jobId), priority: 0 });
+    // Asked for by a person: not behind interactive checks like scheduled runs.
+    await queueRun(this.queue, this.config, data, jobId, { priority: 0 });
     return { jobId, runId: runIdOf(jobId) };
   }
 

@@ -4,20 +4,19 @@ import type { Monitor } from '../monitor/model.js';
 import { nextRuns, parseSchedule, schedulerPlan } from '../monitor/schedule.js';
 import type { SchedulerPlan } from '../monitor/schedule.js';
 import type { MonitorStore } from '../store/monitors.js';
+import { JOB } from './names.js';
 
 /**
  * One BullMQ job scheduler per active monitor, kept in step with the stored monitors.
  *
  * The scheduler ("monitor-<id>") makes a small `monitor-tick` job at each scheduled time,
  * carrying the monitor's id and the revision it was made from. The tick handler queues the
- * run itself (src/queue/monitor-jobs.ts). Writes go store first, scheduler second; a process that
- * dies between the two leaves either a monitor without (or with a stale) scheduler, which
- * `reconcile()` repairs when a worker starts and every few minutes after, or a scheduler
- * without a monitor, which the next tick (and reconcile) removes.
+ * run itself (src/queue/processors/monitor-tick.ts). Writes go store first, scheduler
+ * second; a process that dies between the two leaves either a monitor without (or with a
+ * stale) scheduler, which `reconcile()` repairs when a worker starts and every few minutes
+ * after, or a scheduler without a monitor, which the next tick (and reconcile) removes.
  */
-export const TICK_JOB = 'monitor-tick';
 export const RECONCILE_SCHEDULER = 'monitors-reconcile';
-export const RECONCILE_JOB = 'monitor-reconcile';
 
 export interface TickData {
   monitorId: string;
@@ -110,7 +109,7 @@ export class MonitorScheduler {
     }
     const data: TickData = { monitorId: monitor.id, rev: monitor.rev };
     await this.queue.upsertJobScheduler(MonitorScheduler.schedulerId(monitor.id), plan.repeat, {
-      name: TICK_JOB,
+      name: JOB.monitorTick,
       data,
       opts: TICK_OPTIONS,
     });
@@ -194,7 +193,11 @@ export class MonitorScheduler {
     await this.queue.upsertJobScheduler(
       RECONCILE_SCHEDULER,
       { every: everyMs },
-      { name: RECONCILE_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 86_400 } } },
+      {
+        name: JOB.monitorReconcile,
+        data: {},
+        opts: { removeOnComplete: true, removeOnFail: { age: 86_400 } },
+      },
     );
   }
 }

@@ -11,6 +11,7 @@ import { bouncePagesRouter } from './bounces/pages.js';
 import type { AppDeps } from './deps.js';
 import { HttpError, errorHandler } from './errors.js';
 import { healthRouter } from './health.js';
+import { httpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { pagesRouter } from './checks/pages.js';
 import { createRateLimits, createSubmissionLimit } from './rate-limit.js';
@@ -62,15 +63,7 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
       },
     }),
   );
-  app.use((req, res, next) => {
-    const end = deps.metrics.httpDuration.startTimer();
-    res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'other';
-      deps.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      end({ method: req.method, route });
-    });
-    next();
-  });
+  app.use(httpMetrics(deps.metrics));
 
   const strict = securityHeaders();
   app.use((req, res, next) => (req.path.startsWith('/admin/') ? next() : strict(req, res, next)));

@@ -2,13 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Check } from '../checks/types.js';
-import type { BounceQueue } from '../queue/bounce-jobs.js';
-import type { CheckQueue } from '../queue/jobs.js';
+import type { BounceQueue } from '../queue/jobs/bounce.js';
+import type { CheckQueue } from '../queue/jobs/check.js';
 import type { RedisHealth } from '../store/redis.js';
 import type { ReportStore } from '../store/reports.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
-import type { MonitorService } from '../queue/monitor-manager.js';
+import type { MonitorManager } from '../queue/monitor-manager.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -30,5 +30,5 @@ export interface AppDeps {
   /** Bounce diagnosis (src/web/bounces/api.ts, bounce-pages.ts); its routes are off without it. */
   bounces?: { queue: BounceQueue; events?: ProgressHub };
   /** Monitoring (pages and API under /monitors); absent in tests that do not need it. */
-  monitors?: MonitorService;
+  monitors?: MonitorManager;
 }

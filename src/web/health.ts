@@ -53,7 +53,7 @@ export function healthRouter(deps: HealthDeps): Router {
   });
   router.get('/metrics', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(deps.metrics.contentType).send(await deps.metrics.text());
   });
   return router;
 }

@@ -3,14 +3,16 @@ import type { Check } from '../checks/types.js';
 import { reportSchema } from '../checks/schema.js';
 import { version } from '../version.js';
 import { bouncePaths, registerBounceSchemas } from './bounces/openapi.js';
-import { CheckAcceptedSchema, DomainChecksSchema, ErrorSchema, checkStatusSchema } from './checks/schemas.js';
-import { CheckRequestSchema } from '../input/check-request.js';
+import { checkPaths, registerCheckSchemas } from './checks/openapi.js';
 import { monitorPaths, registerMonitorSchemas } from './monitors/openapi.js';
 
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
- * requests (src/web/checks/schemas.ts) and from the report model, so it cannot drift from the code.
+ * requests (src/web/{checks,bounces,monitors}/schemas.ts) and from the report model, so it
+ * cannot drift from the code. Each feature adds its component schemas and its paths
+ * (src/web/<feature>/openapi.ts).
  */
+
 /**
  * zod puts schemas that several registered schemas share, and recursive ones (the SPF
  * include tree), under a "__shared" entry with $defs, referenced as
@@ -35,15 +37,11 @@ function hoistShared(schemas: Record<string, Record<string, unknown>>): void {
   rewrite(schemas);
 }
 
-export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> {
+/** The component schemas of every feature, as JSON Schema 2020-12 under components.schemas. */
+function componentSchemas(checks: readonly Check[]): Record<string, Record<string, unknown>> {
   const registry = z.registry<{ id: string }>();
   const Report = reportSchema(checks);
-  registry.add(CheckRequestSchema, { id: 'CheckRequest' });
-  registry.add(CheckAcceptedSchema, { id: 'CheckAccepted' });
-  registry.add(Report, { id: 'Report' });
-  registry.add(checkStatusSchema(Report), { id: 'CheckStatus' });
-  registry.add(DomainChecksSchema, { id: 'DomainChecks' });
-  registry.add(ErrorSchema, { id: 'Error' });
+  registerCheckSchemas(registry, Report);
   registerBounceSchemas(registry);
   registerMonitorSchemas(registry, Report);
   const { schemas } = z.toJSONSchema(registry, {
@@ -56,17 +54,13 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
     delete s.$id;
   }
   hoistShared(schemas);
+  return schemas;
+}
 
+export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> {
   const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
   const json = (id: string) => ({ 'application/json': { schema: ref(id) } });
   const error = (description: string) => ({ description, content: json('Error') });
-  const idParam = {
-    name: 'id',
-    in: 'path',
-    required: true,
-    description: 'Check id, as returned by POST /api/v1/checks',
-    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' },
-  };
   const common = {
     '429': {
       ...error('Too many requests from this client or token; retry after the Retry-After header'),
@@ -74,7 +68,6 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
     },
     '503': error('Redis (the queue and report store) is unreachable; retry later'),
   };
-
   return {
     openapi: '3.1.0',
     info: {
@@ -87,64 +80,12 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
     servers: [{ url: '/' }],
     security: [{}, { bearer: [] }],
     paths: {
-      '/api/v1/checks': {
-        post: {
-          operationId: 'createCheck',
-          summary: 'Queue a domain check',
-          description:
-            'Identical requests (same domain and options) while a check runs or shortly after it finished return that check (`deduplicated: true`).',
-          requestBody: { required: true, content: json('CheckRequest') },
-          responses: {
-            '202': {
-              description: 'Queued (or an identical check reused)',
-              headers: { Location: { schema: { type: 'string' }, description: 'URL of the check' } },
-              content: json('CheckAccepted'),
-            },
-            '400': error('Invalid JSON or invalid fields (see error.field)'),
-            '401': error('An Authorization header with an unknown token'),
-            '413': error('Body larger than 16 KiB'),
-            '415': error('Content-Type is not application/json'),
-            ...common,
-          },
-        },
-      },
-      '/api/v1/checks/{id}': {
-        get: {
-          operationId: 'getCheck',
-          summary: 'State, progress, and the report when done',
-          parameters: [idParam],
-          responses: {
-            '200': { description: 'The check', content: json('CheckStatus') },
-            '404': error('No such check (or its report has expired)'),
-            ...common,
-          },
-        },
-      },
-      '/api/v1/domains/{domain}/checks': {
-        get: {
-          operationId: 'listDomainChecks',
-          summary: 'Recent reports of a domain, newest first',
-          parameters: [
-            { name: 'domain', in: 'path', required: true, schema: { type: 'string' } },
-            {
-              name: 'limit',
-              in: 'query',
-              required: false,
-              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-            },
-          ],
-          responses: {
-            '200': { description: 'Recent reports', content: json('DomainChecks') },
-            '400': error('Not a domain name'),
-            ...common,
-          },
-        },
-      },
+      ...checkPaths({ json, error, common }),
       ...bouncePaths(common),
       ...monitorPaths({ json, error, common }),
     },
     components: {
-      schemas,
+      schemas: componentSchemas(checks),
       securitySchemes: {
         bearer: {
           type: 'http',

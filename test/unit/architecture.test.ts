@@ -22,6 +22,7 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
       /^src\/input\//,
       /^src\/report\//,
       /^src\/log\//,
+      /^src\/metrics\//,
     ],
   },
   { name: 'dns', patterns: [/^src\/dns\//] },
@@ -33,7 +34,7 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
   { name: 'pipeline', patterns: [/^src\/checks\//] },
   { name: 'features', patterns: [/^src\/bounce\//, /^src\/monitor\//] },
   { name: 'storage', patterns: [/^src\/store\//] },
-  { name: 'runtime', patterns: [/^src\/queue\//, /^src\/metrics\//] },
+  { name: 'runtime', patterns: [/^src\/queue\//] },
   { name: 'front ends', patterns: [/^src\/(web|cli|server|docs)\//] },
   { name: 'entry points', patterns: [/^workers\//] },
 ];

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BounceInputError, checkBounceInput, formatSize } from '../../bounce/index.js';
-import type { BounceQueue, BounceStatus } from '../../queue/bounce-jobs.js';
+import type { BounceQueue, BounceStatus } from '../../queue/jobs/bounce.js';
 import type { BounceOptions } from '../../store/diagnoses.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';

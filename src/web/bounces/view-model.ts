@@ -9,6 +9,7 @@ import {
 import type { BounceRecord, Diagnosis, Followup, Original } from '../../bounce/model.js';
 import { REASON_INFO } from '../../bounce/reasons.js';
 import type { StoredBounce } from '../../store/diagnoses.js';
+import type { BounceStatus } from '../../queue/jobs/bounce.js';
 
 /**
  * What the diagnosis page shows, computed from a stored diagnosis: plain strings and lists
@@ -206,5 +207,31 @@ export function diagnosisView(stored: StoredBounce & { diagnosis: Diagnosis }): 
       stored.durationMs < 1000 ? `${stored.durationMs} ms` : `${(stored.durationMs / 1000).toFixed(1)} s`,
     followupsRun: stored.options.followups,
     smtp: stored.options.smtp,
+  };
+}
+
+/** The diagnosis page: the diagnosis when there is one, else live progress or what went wrong. */
+export function bouncePageView(status: BounceStatus) {
+  const common = { id: status.id, state: status.state };
+  if (status.state === 'completed' && status.result?.diagnosis)
+    return {
+      ...common,
+      heading: 'Bounce diagnosis',
+      view: diagnosisView(status.result as typeof status.result & { diagnosis: Diagnosis }),
+    };
+  const running = status.state === 'queued' || status.state === 'active';
+  return {
+    ...common,
+    heading:
+      status.state === 'rejected'
+        ? 'This is not a bounce mxdoctor can diagnose'
+        : status.state === 'failed'
+          ? 'The diagnosis could not be run'
+          : 'Diagnosing the bounce',
+    error: status.error ?? '',
+    percent: status.progress?.percent ?? 0,
+    message: status.progress?.message ?? (status.state === 'queued' ? 'Waiting for a worker…' : 'Starting…'),
+    refreshSeconds: running ? 2 : 0,
+    script: running ? 'check.js' : '',
   };
 }

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import type { Request, Response } from 'express';
 import { normalizeDomain } from '../../input/domain.js';
-import type { CheckStatus } from '../../queue/jobs.js';
+import type { CheckStatus } from '../../queue/jobs/check.js';
 import type { ReportMeta } from '../../store/reports.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, limitParam } from '../errors.js';

@@ -4,6 +4,8 @@ import { GROUPS, groupOf } from '../../report/groups.js';
 import type { Finding, Report, Status } from '../../report/model.js';
 import { sortWorstFirst } from '../../report/score.js';
 import { sessionSummariesOf, tlsObservationsOf } from '../../smtp/contract.js';
+import type { CheckStatus } from '../../queue/jobs/check.js';
+import type { ReportMeta } from '../../store/reports.js';
 import type { TlsObservation } from '../../tls/model.js';
 
 /**
@@ -337,4 +339,67 @@ function reprobeView(smtp: unknown): Pick<ReportView, 'reprobe' | 'reprobedAt'> 
   }
   if (data?.reprobedAt) out.reprobedAt = `${data.reprobedAt.slice(0, 16).replace('T', ' ')} UTC`;
   return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Page models of the check pages, besides the CSRF token.
+
+/** A domain in a heading: "bücher.example (xn--bcher-kva.example)" when the two differ. */
+export function domainText(domain: { ascii: string; unicode: string }): string {
+  return domain.unicode !== domain.ascii ? `${domain.unicode} (${domain.ascii})` : domain.ascii;
+}
+
+/** Rows of a domain's earlier reports, newest first; `currentId` marks the one shown. */
+export function historyRows(history: ReportMeta[], currentId?: string) {
+  return history.map((h) => ({
+    id: h.id,
+    current: h.id === currentId,
+    when: h.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'),
+    verdict: h.verdict,
+    verdictLabel: VERDICT_TEXT[h.verdict].label,
+    countsText: `${h.counts.fail} fail, ${h.counts.warn} warn, ${h.counts.error} could not check`,
+    optionsText:
+      [
+        h.options.verify.length ? `verify ${h.options.verify.length}` : '',
+        h.options.dkimSelectors.length ? `selectors ${h.options.dkimSelectors.join(' ')}` : '',
+        h.options.smtp ? '' : 'SMTP off',
+      ]
+        .filter(Boolean)
+        .join(', ') || '—',
+  }));
+}
+
+/** The check page once the report is there. */
+export function completedCheckView(
+  status: CheckStatus,
+  report: Report,
+  history: ReportMeta[],
+  checks: readonly Check[],
+) {
+  const id = status.id;
+  return {
+    heading: `Mail check of ${domainText(status.domain)}`,
+    state: 'completed',
+    id,
+    domainAscii: report.domain.ascii,
+    report: reportView(report, checks),
+    history: historyRows(history, id),
+  };
+}
+
+/** The check page while it is queued or running (live progress), or when it failed. */
+export function pendingCheckView(status: CheckStatus) {
+  const id = status.id;
+  const domain = domainText(status.domain);
+  return {
+    heading: status.state === 'failed' ? `Check of ${domain} failed` : `Checking ${domain}`,
+    state: status.state,
+    id,
+    domain,
+    error: status.error ?? '',
+    percent: status.progress?.percent ?? 0,
+    message: status.progress?.message ?? (status.state === 'queued' ? 'Waiting for a worker…' : 'Starting…'),
+    refreshSeconds: status.state === 'failed' ? 0 : 3,
+    script: status.state === 'failed' ? '' : 'check.js',
+  };
 }

@@ -1,10 +1,12 @@
+import type { Check } from '../../checks/types.js';
 import type { RunDiff } from '../../monitor/diff.js';
 import { RULE_DESCRIPTIONS, RULE_IDS } from '../../monitor/alerts.js';
 import { changeTexts } from '../../monitor/message.js';
 import type { Destination, Monitor } from '../../monitor/model.js';
 import { displayUrl, scheduleText } from '../../monitor/model.js';
+import type { Report } from '../../report/model.js';
 import type { AlertRecord, DeliveryRecord, LastRun, RunRecord } from '../../store/monitors.js';
-import { VERDICT_TEXT, ageText } from '../checks/view-model.js';
+import { VERDICT_TEXT, ageText, reportView } from '../checks/view-model.js';
 
 /**
  * What the monitor pages show, computed from monitors, runs, alerts and deliveries. Pure:
@@ -229,172 +231,114 @@ export function diffView(d: RunDiff): DiffView {
   return { from: side(d.from), to: side(d.to), same: d.same, texts: changeTexts(d, 200) };
 }
 
-/** Values of the create/edit form (strings as typed, so errors can show them again). */
-export interface MonitorFormValues {
-  domain: string;
-  name: string;
-  every: string;
-  cron: string;
-  tz: string;
-  verify: string;
-  dkimSelectors: string;
-  smtpOff: boolean;
-  labels: string;
-  emails: string;
-  emailMinLevel: string;
-  webhooks: { url: string; format: string; minLevel: string }[];
-  rules: Record<string, { enabled: boolean; persistence: string }>;
-  unknownAfter: string;
-  expiryWarnDays: string;
-  expiryFailDays: string;
-  recovered: boolean;
-  paused: boolean;
-  retentionDays: string;
-  retentionRuns: string;
-  /** The form cannot show every destination (several email destinations, many webhooks). */
-  destinationsLocked: boolean;
+// ---------------------------------------------------------------------------------------
+// Page models: what each monitor page renders, besides the CSRF token and the page's styles.
+
+/** The list page: monitors with `label` (all when empty), by title, and every label in use. */
+export function monitorListView(
+  monitors: Monitor[],
+  last: Record<string, LastRun>,
+  next: Map<string, Date>,
+  label: string,
+  now: Date,
+) {
+  const rows = monitors
+    .filter((m) => !label || m.labels.includes(label))
+    .map((m) => monitorRow(m, last[m.id], next.get(m.id), now))
+    .sort((a, b) => a.title.localeCompare(b.title));
+  const labels = [...new Set(monitors.flatMap((m) => m.labels))].sort();
+  return { rows, labels, label, total: monitors.length };
 }
 
-export const WEBHOOK_ROWS = 3;
+const NOTICES: Record<string, string> = {
+  run: 'A run is queued; it appears below when it has finished (reload the page).',
+  test: 'The test alert is queued; its outcome appears under Destinations.',
+  paused: 'The monitor is paused: it does not run until you resume it.',
+  resumed: 'The monitor runs on its schedule again.',
+  saved: 'Saved.',
+};
 
-export function formValuesOf(
-  m: Monitor | undefined,
-  defaults: { retentionDays: number; retentionRuns: number; rules: Monitor['alerts'] },
-): MonitorFormValues {
-  const emails = m?.destinations.filter((d) => d.type === 'email') ?? [];
-  const hooks = m?.destinations.filter((d) => d.type === 'webhook') ?? [];
-  const alerts = m?.alerts ?? defaults.rules;
-  const webhooks = hooks.map((h) => ({ url: h.url, format: h.format, minLevel: h.minLevel }));
-  while (webhooks.length < WEBHOOK_ROWS) webhooks.push({ url: '', format: 'json', minLevel: 'info' });
+/** What the monitor page is built from (deliveries and destination status: admin only). */
+export interface MonitorPageData {
+  runs: RunRecord[];
+  alerts: AlertRecord[];
+  deliveries: DeliveryRecord[];
+  destinationStatus: Record<string, DeliveryRecord>;
+  last: LastRun | undefined;
+  next: Date | undefined;
+  runCount: number;
+}
+
+/** One monitor: its settings, history timeline, alerts and their deliveries, destinations. */
+export function monitorPageView(
+  m: Monitor,
+  data: MonitorPageData,
+  o: { admin: boolean; notice: string; emailEnabled: boolean; now: Date },
+) {
   return {
-    domain: m?.domain.unicode ?? '',
-    name: m?.name ?? '',
-    every: m && 'every' in m.schedule ? m.schedule.every : m ? '' : '15m',
-    cron: m && 'cron' in m.schedule ? m.schedule.cron : '',
-    tz: m && 'cron' in m.schedule ? (m.schedule.tz ?? '') : '',
-    verify: m?.options.verify.join('\n') ?? '',
-    dkimSelectors: m?.options.dkimSelectors.join(' ') ?? '',
-    smtpOff: m ? !m.options.smtp : false,
-    labels: m?.labels.join(' ') ?? '',
-    emails: emails[0]?.to.join('\n') ?? '',
-    emailMinLevel: emails[0]?.minLevel ?? 'info',
-    webhooks,
-    rules: Object.fromEntries(
-      RULE_IDS.map((id) => [
-        id,
-        { enabled: alerts.rules[id].enabled, persistence: String(alerts.rules[id].persistence) },
-      ]),
-    ),
-    unknownAfter: alerts.unknownAfter,
-    expiryWarnDays: String(alerts.expiryWarnDays),
-    expiryFailDays: String(alerts.expiryFailDays),
-    recovered: alerts.recovered,
-    paused: m?.paused ?? false,
-    retentionDays: String(m?.retention.days ?? defaults.retentionDays),
-    retentionRuns: String(m?.retention.runs ?? defaults.retentionRuns),
-    destinationsLocked: emails.length > 1 || hooks.length > WEBHOOK_ROWS,
+    admin: o.admin,
+    m: {
+      ...monitorRow(m, data.last, data.next, o.now),
+      rules: rulesText(m),
+      verify: m.options.verify,
+      dkimSelectors: m.options.dkimSelectors,
+      smtp: m.options.smtp,
+      retention: `${m.retention.days} days or ${m.retention.runs} runs, whichever is fewer`,
+      created: when(m.createdAt),
+      unknownAfter: m.alerts.unknownAfter,
+      expiry: `${m.alerts.expiryWarnDays} / ${m.alerts.expiryFailDays} days`,
+    },
+    runs: data.runs.map((r) => runRow(r, o.now)),
+    runCount: data.runCount,
+    alerts: alertRows(data.alerts, data.deliveries, m.destinations, o.admin),
+    destinations: o.admin ? destinationRows(m, data.destinationStatus) : [],
+    destinationCount: m.destinations.length,
+    deliveries: data.deliveries.slice(0, 30).map((d) => ({ ...d, when: when(d.at) })),
+    notice: NOTICES[o.notice] ?? '',
+    emailEnabled: o.emailEnabled,
+    // Without JavaScript, the page reloads itself until the first run is there.
+    refreshSeconds: data.runs.length === 0 && !m.paused ? 5 : 0,
   };
 }
 
-function list(text: string): string[] {
-  return text
-    .split(/[\s,;]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
+function monitorTitle(m: Monitor): { id: string; title: string } {
+  return { id: m.id, title: m.name ?? m.domain.unicode };
 }
 
-/** A number field: the number, or the text as typed (so the error can quote it); undefined when empty. */
-function int(text: string): number | string | undefined {
-  if (!text.trim()) return undefined;
-  return /^\s*\d{1,6}\s*$/.test(text) ? Number(text) : text.trim();
-}
-
-function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Reads the form body into form values (bounded lengths). */
-export function readForm(body: unknown): MonitorFormValues {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const text = (k: string, max = 2048) => {
-    const v = b[k];
-    return (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '').slice(0, max);
-  };
-  const webhooks = [];
-  for (let i = 0; i < WEBHOOK_ROWS; i++) {
-    webhooks.push({
-      url: text(`webhookUrl${i}`).trim(),
-      format: text(`webhookFormat${i}`, 10) === 'slack' ? 'slack' : 'json',
-      minLevel: ['info', 'warn', 'fail'].includes(text(`webhookMinLevel${i}`, 10))
-        ? text(`webhookMinLevel${i}`, 10)
-        : 'info',
-    });
-  }
+/** A run's page: its report as on the check page, and what changed since the run before. */
+export function runPageView(
+  m: Monitor,
+  found: { run: RunRecord; report: Report; previous?: string; next?: string },
+  diff: RunDiff | undefined,
+  checks: readonly Check[],
+  now: Date,
+) {
   return {
-    domain: text('domain', 1024),
-    name: text('name', 100),
-    every: text('every', 20),
-    cron: text('cron', 100),
-    tz: text('tz', 60),
-    verify: text('verify', 8192),
-    dkimSelectors: text('dkimSelectors', 4096),
-    smtpOff: text('smtpOff') === '1',
-    labels: text('labels', 2048),
-    emails: text('emails', 8192),
-    emailMinLevel: ['info', 'warn', 'fail'].includes(text('emailMinLevel', 10))
-      ? text('emailMinLevel', 10)
-      : 'info',
-    webhooks,
-    rules: Object.fromEntries(
-      RULE_IDS.map((id) => [
-        id,
-        { enabled: text(`rule_${id}`) === '1', persistence: text(`persist_${id}`, 6) },
-      ]),
-    ),
-    unknownAfter: text('unknownAfter', 20),
-    expiryWarnDays: text('expiryWarnDays', 6),
-    expiryFailDays: text('expiryFailDays', 6),
-    recovered: text('recovered') === '1',
-    paused: text('paused') === '1',
-    retentionDays: text('retentionDays', 6),
-    retentionRuns: text('retentionRuns', 6),
-    destinationsLocked: text('destinationsLocked') === '1',
+    monitorRun: true,
+    history: [],
+    id: found.run.runId,
+    monitor: monitorTitle(m),
+    run: runRow(found.run, now),
+    report: reportView(found.report, checks, new Date(found.report.startedAt)),
+    diff: diff ? diffView(diff) : undefined,
+    previousRunId: found.previous ?? '',
+    nextRunId: found.next ?? '',
   };
 }
 
-/** The form as an API request body (validated by the same code as the API). */
-export function formToInput(v: MonitorFormValues): Record<string, unknown> {
-  const schedule = v.cron.trim()
-    ? { cron: v.cron.trim(), ...(v.tz.trim() ? { tz: v.tz.trim() } : {}) }
-    : { every: v.every.trim() || '' };
-  const destinations = [
-    ...(v.emails.trim() ? [{ type: 'email', to: list(v.emails), minLevel: v.emailMinLevel }] : []),
-    ...v.webhooks
-      .filter((w) => w.url)
-      .map((w) => ({ type: 'webhook', url: w.url, format: w.format, minLevel: w.minLevel })),
-  ];
+/** The diff page: run pickers, and the diff or why there is none. */
+export function diffPageView(
+  m: Monitor,
+  runs: RunRecord[],
+  asked: { from?: string | undefined; to?: string | undefined },
+  result: { ok: true; diff: RunDiff } | { ok: false; message: string },
+) {
   return {
-    domain: v.domain,
-    name: v.name,
-    schedule,
-    verify: list(v.verify),
-    dkimSelectors: list(v.dkimSelectors),
-    options: { smtp: !v.smtpOff },
-    labels: list(v.labels),
-    ...(v.destinationsLocked ? {} : { destinations }),
-    alerts: defined({
-      rules: Object.fromEntries(
-        Object.entries(v.rules).map(([id, r]) => [
-          id,
-          defined({ enabled: r.enabled, persistence: int(r.persistence) }),
-        ]),
-      ),
-      unknownAfter: v.unknownAfter.trim() || undefined,
-      expiryWarnDays: int(v.expiryWarnDays),
-      expiryFailDays: int(v.expiryFailDays),
-      recovered: v.recovered,
-    }),
-    paused: v.paused,
-    retention: defined({ days: int(v.retentionDays), runs: int(v.retentionRuns) }),
+    monitor: monitorTitle(m),
+    runs: runs.map((x) => ({ runId: x.runId, label: `${when(x.at)} — ${x.verdict}` })),
+    from: asked.from ?? (result.ok ? result.diff.from.reportId : ''),
+    to: asked.to ?? (result.ok ? result.diff.to.reportId : ''),
+    diff: result.ok ? diffView(result.diff) : undefined,
+    error: result.ok ? '' : result.message,
   };
 }

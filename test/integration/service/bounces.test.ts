@@ -4,7 +4,7 @@ import { openApiValidator } from '../../support/openapi.js';
 import { bounceValidator } from '../../support/bounce-schema.js';
 import { Queue } from 'bullmq';
 import { connectTestRedis } from '../../support/redis.js';
-import { QUEUE_BOUNCES } from '../../../src/queue/bounce-jobs.js';
+import { QUEUE_BOUNCES } from '../../../src/queue/names.js';
 import { DiagnosisStore } from '../../../src/store/diagnoses.js';
 import { startTestService } from '../../support/service.js';
 import type { TestService } from '../../support/service.js';

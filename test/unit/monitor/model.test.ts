@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMonitorInput, displayUrl } from '../../../src/monitor/model.js';
 import type { Monitor, MonitorLimits } from '../../../src/monitor/model.js';
-import { formToInput, formValuesOf, readForm } from '../../../src/web/monitors/view.js';
+import { formToInput, formValuesOf, readForm } from '../../../src/web/monitors/form.js';
 import { toAlertSettings, withAllRules } from '../../../src/monitor/model.js';
 import { DEFAULT_ALERT_RULES } from '../../../src/monitor/alerts.js';
 

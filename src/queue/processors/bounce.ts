@@ -1,18 +1,17 @@
 import { UnrecoverableError, WaitingError } from 'bullmq';
-import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
-import { BounceInputError, diagnoseBounce } from '../bounce/index.js';
-import type { ProgressUpdate } from '../checks/types.js';
-import { runFollowups } from '../bounce/followups/index.js';
-import type { DiagnosisStore, StoredBounce } from '../store/diagnoses.js';
-import type { SmtpServices } from '../smtp/shared.js';
-import { BounceJobDataSchema } from './bounce-jobs.js';
-import type { BounceJob, BounceJobResult } from './bounce-jobs.js';
-import { SHUTDOWN_REASON } from './check-processor.js';
+import type { Config } from '../../config/index.js';
+import { BounceInputError, diagnoseBounce } from '../../bounce/index.js';
+import type { ProgressUpdate } from '../../checks/types.js';
+import { runFollowups } from '../../bounce/followups/index.js';
+import type { DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
+import type { SmtpServices } from '../../smtp/shared.js';
+import { BounceJobDataSchema } from '../jobs/bounce.js';
+import type { BounceJob, BounceJobResult } from '../jobs/bounce.js';
+import { SHUTDOWN_REASON } from './shared.js';
 
 /**
- * What the bounce worker does with a job: read the submitted text from the store, parse and
+ * The `bounce` job: read the submitted text from the store, parse and
  * classify it, run the follow-up checks under BullMQ's AbortSignal, store the result once,
  * delete the text. Unusable input (not a bounce…) is a result ("rejected"), not a failure;
  * a thrown error is infrastructure and BullMQ's attempts apply.
@@ -26,13 +25,7 @@ export interface BounceProcessorDeps {
   onResult?: (result: StoredBounce) => void;
 }
 
-export function createBounceProcessor(deps: BounceProcessorDeps) {
-  // Three declared parameters: BullMQ passes the AbortSignal only to processors that take it.
-  return async (job: Job, token?: string, signal?: AbortSignal): Promise<BounceJobResult> =>
-    processBounce(job as BounceJob, token, signal ?? new AbortController().signal, deps);
-}
-
-async function processBounce(
+export async function processBounce(
   job: BounceJob,
   token: string | undefined,
   signal: AbortSignal,

@@ -1,15 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { NormalizedDomain } from '../input/domain.js';
-import { CheckOptionsSchema } from '../report/model.js';
-import type { CheckOptions } from '../report/model.js';
-import type { ProgressUpdate } from '../checks/types.js';
-import type { ReportStore } from '../store/reports.js';
-import { JOB_ID_PATTERN } from './names.js';
-import type { JobName } from './names.js';
+import type { NormalizedDomain } from '../../input/domain.js';
+import { CheckOptionsSchema } from '../../report/model.js';
+import type { CheckOptions } from '../../report/model.js';
+import type { ProgressUpdate } from '../../checks/types.js';
+import type { ReportStore } from '../../store/reports.js';
+import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
+/**
+ * The `check` job (queue `checks`): what it carries, the dedupe of identical requests, and
+ * CheckQueue, the web's one entry to submit checks and read their state. The worker side is
+ * src/queue/processors/check.ts.
+ */
 /** What a `check` job carries: the normalised domain and the options, plus where it came from. */
 export const CheckJobDataSchema = z.object({
   domain: z.object({
@@ -37,14 +41,7 @@ export interface CheckJobResult {
   stored: boolean;
 }
 
-export type CheckJob = Job<CheckJobData, CheckJobResult, JobName>;
-
-export function newJobId(): string {
-  for (;;) {
-    const id = randomBytes(16).toString('base64url');
-    if (JOB_ID_PATTERN.test(id)) return id;
-  }
-}
+export type CheckJob = Job<CheckJobData, CheckJobResult, typeof JOB.check>;
 
 /** Options in a canonical form: lists lower-cased, de-duplicated and sorted. */
 export function canonicalOptions(options: CheckOptions): CheckOptions {
@@ -177,7 +174,7 @@ export class CheckQueue {
       }
     }
     try {
-      await this.queue.add('check', data, { ...this.jobOptions, jobId: id });
+      await this.queue.add(JOB.check, data, { ...this.jobOptions, jobId: id });
     } catch (err) {
       await this.dedupe.release(identity, id).catch(() => {});
       throw err;
@@ -231,7 +228,8 @@ export class CheckQueue {
   }
 }
 
-export function defaultJobOptions(attempts: number): JobsOptions {
+/** Options of `check` and `reprobe` jobs: retries for infrastructure failures, kept for a while. */
+export function checkJobOptions(attempts: number): JobsOptions {
   return {
     attempts,
     backoff: { type: 'exponential', delay: 2000 },

@@ -1,20 +1,17 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import type { ProgressUpdate } from '../checks/types.js';
-import { BounceOptionsSchema } from '../store/diagnoses.js';
-import type { BounceOptions, DiagnosisStore, StoredBounce } from '../store/diagnoses.js';
-import { newJobId } from './jobs.js';
-import { JOB_ID_PATTERN } from './names.js';
+import type { ProgressUpdate } from '../../checks/types.js';
+import { BounceOptionsSchema } from '../../store/diagnoses.js';
+import type { BounceOptions, DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
+import { JOB, JOB_ID_PATTERN, newJobId } from '../names.js';
 
 /**
- * The bounce queue: its own BullMQ queue (`bounces`), so diagnoses neither wait behind nor
- * delay domain checks, and its own worker concurrency. A job carries only options and
- * provenance; the bounce text waits in the diagnosis store (deleted once diagnosed), so the
- * mail it contains never sits in BullMQ's job hashes or its dashboard.
+ * The `bounce` job, in its own queue (`bounces`, see src/queue/names.ts), and BounceQueue,
+ * the web's one entry to submit diagnoses and read their state. A job carries only options
+ * and provenance; the bounce text waits in the diagnosis store (deleted once diagnosed), so
+ * the mail it contains never sits in BullMQ's job hashes or its dashboard. The worker side is
+ * src/queue/processors/bounce.ts.
  */
-export const QUEUE_BOUNCES = 'bounces';
-export const BOUNCE_JOB = 'bounce';
-
 export const BounceJobDataSchema = z.object({
   options: BounceOptionsSchema,
   submittedAt: z.string(),
@@ -33,7 +30,7 @@ export interface BounceJobResult {
   stored: boolean;
 }
 
-export type BounceJob = Job<BounceJobData, BounceJobResult, typeof BOUNCE_JOB>;
+export type BounceJob = Job<BounceJobData, BounceJobResult, typeof JOB.bounce>;
 
 export type BounceState = 'queued' | 'active' | 'completed' | 'rejected' | 'failed';
 
@@ -81,7 +78,7 @@ export class BounceQueue {
     if (how.requestId) data.requestId = how.requestId;
     await this.store.saveInput(id, input);
     try {
-      await this.queue.add(BOUNCE_JOB, data, { ...this.jobOptions, jobId: id });
+      await this.queue.add(JOB.bounce, data, { ...this.jobOptions, jobId: id });
     } catch (err) {
       await this.store.deleteInput(id).catch(() => {});
       throw err;

@@ -1,16 +1,9 @@
-import { UnrecoverableError } from 'bullmq';
-import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import type { Config } from '../config/index.js';
-import { verifyRecipients } from '../smtp/check.js';
-import type { CheckServices } from '../checks/types.js';
-import type { Report } from '../report/model.js';
-import { mergeRecipientReprobe } from '../report/rcpt-merge.js';
-import type { ReportStore } from '../store/reports.js';
-import type { SmtpData } from '../smtp/model.js';
-import type { SmtpServices } from '../smtp/shared.js';
-import type { Logger } from 'pino';
-import { JOB_ID_PATTERN } from './names.js';
+import type { Config } from '../../config/index.js';
+import type { Report } from '../../report/model.js';
+import type { SmtpData } from '../../smtp/model.js';
+import { JOB, JOB_ID_PATTERN } from '../names.js';
 
 /**
  * The greylisting re-probe. Greylisting (RFC 6647) answers a first delivery attempt with a
@@ -19,6 +12,7 @@ import { JOB_ID_PATTERN } from './names.js';
  * (`data.smtp.reprobe`, shown as "greylisted — re-trying at 14:32") and a delayed job asks
  * the MX again about those addresses only, then replaces the report's recipient findings.
  * Running the same job twice changes nothing: the attempt number in the report must match.
+ * The worker side is src/queue/processors/reprobe.ts.
  */
 export const ReprobeJobDataSchema = z.object({
   reportId: z.string().regex(JOB_ID_PATTERN),
@@ -73,54 +67,5 @@ export function planReprobe(
 
 export async function enqueueReprobe(queue: Queue, plan: ReprobePlan, defaults: JobsOptions): Promise<void> {
   // The job id makes this idempotent: adding it again (a re-run after a crash) is a no-op.
-  await queue.add('reprobe', plan.data, { ...defaults, jobId: plan.jobId, delay: plan.delayMs });
-}
-
-export interface ReprobeDeps {
-  config: Config;
-  services: CheckServices;
-  store: ReportStore;
-  log: Logger;
-  queue?: Queue;
-  jobOptions?: JobsOptions;
-}
-
-export async function processReprobe(
-  job: Job,
-  signal: AbortSignal,
-  deps: ReprobeDeps,
-): Promise<{ reportId: string; updated: boolean }> {
-  const parsed = ReprobeJobDataSchema.safeParse(job.data);
-  if (!parsed.success)
-    throw new UnrecoverableError(`invalid re-probe job: ${parsed.error.issues[0]?.message ?? ''}`);
-  const { reportId, addresses, attempt } = parsed.data;
-  const log = deps.log.child({ jobId: job.id, reportId });
-  const report = await deps.store.get(reportId);
-  const smtp = report?.data.smtp as SmtpData | undefined;
-  if (!report || !smtp || smtp.reprobe?.attempt !== attempt) {
-    log.info('re-probe no longer needed (report gone, or already re-probed)');
-    return { reportId, updated: false };
-  }
-  const result = await verifyRecipients({
-    domain: report.domain.ascii,
-    mx: report.mx,
-    addresses,
-    randoms: smtp.catchAll.probes,
-    config: deps.config,
-    services: deps.services as SmtpServices,
-    signal,
-  });
-  const merged = mergeRecipientReprobe(report, result);
-  const planned = planReprobe(reportId, merged, deps.config, new Date(), attempt + 1);
-  await deps.store.replace(reportId, planned.report);
-  if (planned.job && deps.queue) await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
-  log.info(
-    {
-      domain: report.domain.ascii,
-      verdicts: result.verdicts.map((v) => `${v.address}: ${v.verdict}`),
-      next: planned.job?.data.attempt,
-    },
-    'greylisted recipients asked again',
-  );
-  return { reportId, updated: true };
+  await queue.add(JOB.reprobe, plan.data, { ...defaults, jobId: plan.jobId, delay: plan.delayMs });
 }

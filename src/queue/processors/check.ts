@@ -1,0 +1,118 @@
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.js';
+import { runCheck } from '../../checks/run.js';
+import type { Check, CheckServices } from '../../checks/types.js';
+import type { Report } from '../../report/model.js';
+import type { ReportStore } from '../../store/reports.js';
+import { CheckJobDataSchema } from '../jobs/check.js';
+import type { CheckJob, CheckJobResult, Dedupe } from '../jobs/check.js';
+import { enqueueReprobe, planReprobe } from '../jobs/reprobe.js';
+import { parseJobData, progressSender, returnToQueueOnShutdown } from './shared.js';
+
+/**
+ * The `check` job: run the check under BullMQ's AbortSignal with live progress, store the
+ * report once (a job run twice after a stall stores one report), plan the greylisting
+ * re-probe, and release or keep the dedupe key.
+ */
+export interface CheckProcessorDeps {
+  config: Config;
+  /** The checks to run; defaults to ALL_CHECKS (tests inject their own). */
+  checks?: readonly Check[];
+  services: CheckServices;
+  store: ReportStore;
+  dedupe: Dedupe;
+  log: Logger;
+  /** The queue, for follow-up jobs (the greylisting re-probe); without it none are scheduled. */
+  queue?: Queue;
+  /** Options of follow-up jobs (attempts, backoff). */
+  jobOptions?: JobsOptions;
+  /** Called with each report this process stored (metrics). */
+  onReport?: (report: Report) => void;
+  /** Called when a check failed for good (metrics). */
+  onFailed?: () => void;
+}
+
+export async function processCheck(
+  job: CheckJob,
+  token: string | undefined,
+  signal: AbortSignal,
+  deps: CheckProcessorDeps,
+): Promise<CheckJobResult> {
+  const data = parseJobData(CheckJobDataSchema, job.data);
+  const id = job.id!;
+  const log = deps.log.child({ jobId: id, ...(data.requestId ? { reqId: data.requestId } : {}) });
+
+  // Run again after a stall although the first run stored its report: nothing to redo.
+  const existing = await deps.store.getMeta(id);
+  if (existing) {
+    await requeuePendingReprobe(id, deps);
+    log.info({ domain: data.domain.ascii }, 'report already stored by an earlier run of this job');
+    await deps.dedupe.finished(data.identity, id);
+    return { reportId: id, verdict: existing.verdict, durationMs: existing.durationMs, stored: false };
+  }
+
+  log.info({ domain: data.domain.ascii, attempt: job.attemptsMade + 1, via: data.via }, 'check started');
+  const progress = progressSender(job, log);
+  let report;
+  try {
+    report = await runCheck(data.domain, data.options, {
+      config: deps.config,
+      ...(deps.checks ? { checks: deps.checks } : {}),
+      services: deps.services,
+      signal,
+      onProgress: (u) => progress.push(u),
+    });
+  } catch (err) {
+    await progress.done();
+    await returnToQueueOnShutdown(job, token, signal, () =>
+      log.warn({ domain: data.domain.ascii }, 'check interrupted by shutdown; returned to the queue'),
+    );
+    throw err;
+  }
+  await progress.done();
+  // A greylisted address is asked again later by a delayed job; the report says when.
+  const planned = deps.queue ? planReprobe(id, report, deps.config, new Date()) : { report };
+  report = planned.report;
+  const stored = await deps.store.saveOnce(id, report);
+  if (stored && planned.job && deps.queue)
+    await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
+  await deps.dedupe.finished(data.identity, id);
+  if (stored) deps.onReport?.(report);
+  log.info(
+    { domain: data.domain.ascii, verdict: report.verdict, durationMs: report.durationMs, stored },
+    'check finished',
+  );
+  return { reportId: id, verdict: report.verdict, durationMs: report.durationMs, stored };
+}
+
+/** The earlier run may have died between storing the report and scheduling its re-probe. */
+async function requeuePendingReprobe(id: string, deps: CheckProcessorDeps): Promise<void> {
+  if (!deps.queue) return;
+  const pending = (await deps.store.get(id))?.data.smtp;
+  const reprobe = (
+    pending as { reprobe?: { addresses: string[]; attempt: number; scheduledAt: string } } | undefined
+  )?.reprobe;
+  if (!reprobe) return;
+  await enqueueReprobe(
+    deps.queue,
+    {
+      data: { reportId: id, addresses: reprobe.addresses, attempt: reprobe.attempt },
+      delayMs: Math.max(0, Date.parse(reprobe.scheduledAt) - Date.now()),
+      jobId: `${id}-reprobe-${reprobe.attempt}`,
+    },
+    deps.jobOptions ?? {},
+  );
+}
+
+/** After the last attempt failed: free the dedupe key and count it. */
+export async function checkFailedForGood(
+  job: CheckJob,
+  err: Error,
+  deps: Pick<CheckProcessorDeps, 'dedupe' | 'log' | 'onFailed'>,
+): Promise<void> {
+  const identity = (job.data as { identity?: unknown }).identity;
+  deps.onFailed?.();
+  deps.log.error({ jobId: job.id, err: { message: err.message } }, 'check failed for good');
+  if (typeof identity === 'string' && job.id) await deps.dedupe.release(identity, job.id).catch(() => {});
+}

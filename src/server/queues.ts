@@ -1,0 +1,92 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { BounceQueue, bounceJobOptions } from '../queue/jobs/bounce.js';
+import { CheckQueue, Dedupe, checkJobOptions } from '../queue/jobs/check.js';
+import type { MonitorManager } from '../queue/monitor-manager.js';
+import { QUEUE_BOUNCES, QUEUE_CHECKS } from '../queue/names.js';
+import { DiagnosisStore } from '../store/diagnoses.js';
+import { ReportStore } from '../store/reports.js';
+import { createMonitorManager } from './monitors.js';
+
+/**
+ * Step 2 of starting the service: the stores and the queues, as every process has them on
+ * its fail-fast command connection: what the web submits to and reads from, and what the
+ * health endpoints and metrics look at. The same store options serve the workers' stores
+ * (src/server/workers.ts) on their own connection.
+ */
+export interface Queues {
+  /** BullMQ's queue `checks` (producers, dashboard, readiness, metrics). */
+  checksQueue: Queue;
+  checks: CheckQueue;
+  reports: ReportStore;
+  bounces: BounceQueue;
+  diagnoses: DiagnosisStore;
+  monitors: MonitorManager;
+  close(): Promise<void>;
+}
+
+export function reportStoreOptions(config: Config) {
+  return {
+    prefix: config.redis.prefix,
+    retentionMs: config.storage.retentionMs,
+    domainHistory: config.storage.domainHistory,
+  };
+}
+
+export function dedupeOptions(config: Config) {
+  return {
+    prefix: config.redis.prefix,
+    windowMs: config.queue.dedupeMs,
+    deadlineMs: config.check.deadlineMs,
+  };
+}
+
+export function diagnosisStoreOptions(config: Config) {
+  return { prefix: config.redis.prefix, retentionMs: config.bounce.retentionMs };
+}
+
+/** A BullMQ queue handle whose connection errors go to the debug log (RedisHealth reports outages). */
+export function openQueue(name: string, connection: Redis, config: Config, log: Logger): Queue {
+  const queue = new Queue(name, { connection, prefix: config.redis.prefix });
+  queue.on('error', (err) => log.debug({ err: { message: err.message } }, `${name} queue connection error`));
+  return queue;
+}
+
+export function openQueues(
+  config: Config,
+  log: Logger,
+  command: Redis,
+  options: { now?: () => Date } = {},
+): Queues {
+  const reports = new ReportStore(command, reportStoreOptions(config));
+  const checksQueue = openQueue(QUEUE_CHECKS, command, config, log);
+  const checks = new CheckQueue(
+    checksQueue,
+    reports,
+    new Dedupe(command, dedupeOptions(config)),
+    checkJobOptions(config.queue.attempts),
+  );
+  const diagnoses = new DiagnosisStore(command, diagnosisStoreOptions(config));
+  const bouncesQueue = openQueue(QUEUE_BOUNCES, command, config, log);
+  const bounces = new BounceQueue(bouncesQueue, diagnoses, bounceJobOptions(config.queue.attempts));
+  const monitors = createMonitorManager({
+    config,
+    redis: command,
+    queue: checksQueue,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return {
+    checksQueue,
+    checks,
+    reports,
+    bounces,
+    diagnoses,
+    monitors,
+    async close() {
+      await Promise.allSettled([checksQueue.close(), bouncesQueue.close()]);
+    },
+  };
+}

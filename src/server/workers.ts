@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Check } from '../checks/types.js';
+import { checkJobOptions, Dedupe } from '../queue/jobs/check.js';
+import type { JobMetrics } from '../queue/metrics.js';
+import { QUEUE_CHECKS } from '../queue/names.js';
+import { startWorkers } from '../queue/workers.js';
+import type { Workers } from '../queue/workers.js';
+import { RedisAddressLimiter } from '../store/address-limiter.js';
+import { RedisConnectionCache } from '../store/connection-cache.js';
+import { DiagnosisStore } from '../store/diagnoses.js';
+import { ReportStore } from '../store/reports.js';
+import type { Connections } from './connections.js';
+import { createMonitorRuntime } from './monitors.js';
+import { dedupeOptions, diagnosisStoreOptions, openQueue, reportStoreOptions } from './queues.js';
+
+/**
+ * Step 4 of starting the service (processes that work): the workers of every queue
+ * (src/queue/workers.ts) with what they need. Worker-side state waits for Redis instead of
+ * failing fast, so a blip does not fail checks: the stores, the follow-up jobs they queue
+ * (re-probes, monitor runs, alert deliveries) and the SMTP politeness limiter and connection
+ * cache, shared by checks, monitor runs and bounce follow-ups (their keys are shared across
+ * processes anyway, so together they stay within the per-address limits).
+ */
+export interface WorkerSide {
+  workers: Workers;
+  /** Stops taking jobs; running ones may finish within `graceMs`, then go back to the queue. */
+  stop(graceMs: number): Promise<void>;
+  /** After stop(): closes what the workers used. */
+  close(): Promise<void>;
+}
+
+export async function startWorkerSide(o: {
+  config: Config;
+  log: Logger;
+  connections: Connections;
+  checks: readonly Check[];
+  metrics: JobMetrics;
+  now?: () => Date;
+}): Promise<WorkerSide> {
+  const { config, log, connections, metrics } = o;
+  const prefix = config.redis.prefix;
+  const state = connections.blocking('worker-state');
+  const services = {
+    addressLimiter: new RedisAddressLimiter(state, {
+      prefix,
+      maxConcurrent: config.politeness.sessionsPerAddress,
+      rate: config.politeness.ratePerAddress,
+      log,
+    }),
+    connectionCache: new RedisConnectionCache(state, { prefix, maxTtlMs: config.smtp.cacheTtlMs }),
+  };
+  const queue = openQueue(QUEUE_CHECKS, state, config, log);
+  const monitors = createMonitorRuntime({
+    config,
+    redis: state,
+    queue,
+    log,
+    checks: o.checks,
+    services,
+    onRun: (_m, record) => metrics.onMonitorRun(record),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  const workers = startWorkers({
+    config,
+    log,
+    connection: (name) => connections.blocking(name),
+    check: {
+      config,
+      checks: o.checks,
+      log,
+      store: new ReportStore(state, reportStoreOptions(config)),
+      dedupe: new Dedupe(state, dedupeOptions(config)),
+      queue,
+      jobOptions: checkJobOptions(config.queue.attempts),
+      services,
+      onReport: (r) => metrics.onReport(r),
+      onFailed: () => metrics.onCheckFailed(),
+    },
+    monitors: monitors.runtime,
+    bounce: {
+      config,
+      log,
+      store: new DiagnosisStore(state, diagnosisStoreOptions(config)),
+      services,
+      onResult: (r) => metrics.onBounce(r),
+    },
+  });
+  // Normally done in milliseconds; with Redis away it retries in the background.
+  await Promise.race([monitors.start(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  return {
+    workers,
+    stop: (graceMs) => workers.close(graceMs),
+    async close() {
+      monitors.close();
+      await queue.close().catch(() => {});
+    },
+  };
+}
