@@ -4,6 +4,7 @@ import { version } from '../version.js';
 import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';
 import { registerSpf } from './spf.js';
+import { registerVerify } from './verify.js';
 import { registerService } from './serve.js';
 import { EXIT, UsageError } from './errors.js';
 
@@ -35,6 +36,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
   registerCheck(program, setExit);
   registerBounce(program, setExit);
   registerSpf(program, setExit);
+  registerVerify(program, setExit);
   registerService(program);
 
   // As a monitoring plugin (check --nagios), every failure to check is UNKNOWN (3) with a
