@@ -6,6 +6,11 @@ import { UsageError } from './errors.js';
  * anything over `max` bytes. `what` names the input in messages ("the list", "the message").
  */
 export async function readTextInput(file: string, max: number, what: string): Promise<string> {
+  return (await readInputBytes(file, max, what)).toString('utf8');
+}
+
+/** readTextInput's bytes, as they are (a message whose signatures cover its exact octets). */
+export async function readInputBytes(file: string, max: number, what: string): Promise<Buffer> {
   const tooLarge = (): UsageError =>
     new UsageError(
       `${what} is larger than ${max >= 1024 * 1024 ? `${Math.round(max / 1024 / 1024)} MiB` : `${Math.round(max / 1024)} KiB`}, the most mxdoctor reads; split it`,
@@ -28,7 +33,7 @@ export async function readTextInput(file: string, max: number, what: string): Pr
       const buf = Buffer.alloc(Math.min(size, max) + 1);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
       if (bytesRead > max) throw tooLarge();
-      return buf.subarray(0, bytesRead).toString('utf8');
+      return buf.subarray(0, bytesRead);
     } finally {
       await handle.close();
     }
@@ -45,5 +50,5 @@ export async function readTextInput(file: string, max: number, what: string): Pr
     }
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -5,6 +5,7 @@ import { registerBounce } from './bounce.js';
 import { registerCheck } from './check.js';
 import { registerSpf } from './spf.js';
 import { registerVerify } from './verify.js';
+import { registerAuth } from './auth.js';
 import { registerService } from './serve.js';
 import { EXIT, UsageError } from './errors.js';
 
@@ -37,6 +38,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
   registerBounce(program, setExit);
   registerSpf(program, setExit);
   registerVerify(program, setExit);
+  registerAuth(program, setExit);
   registerService(program);
 
   // As a monitoring plugin (check --nagios), every failure to check is UNKNOWN (3) with a
