@@ -9,6 +9,7 @@ import { EXIT, UsageError } from './errors.js';
 
 interface BounceFlags extends EngineFlags {
   json?: boolean;
+  mailbox?: boolean;
   followup?: boolean;
   smtp?: boolean;
   dnsbl?: string[];
@@ -62,12 +63,33 @@ export async function readInput(file: string | undefined, max: number): Promise<
   return Buffer.concat(chunks);
 }
 
+/** Whether a path names a folder (a mailbox); false for files, "-" and paths that do not exist. */
+async function isFolder(path: string | undefined): Promise<boolean> {
+  if (path === undefined || path === '-') return false;
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function registerBounce(program: Command, setExit: (code: number) => void): void {
   program
     .command('bounce')
     .description('diagnose a bounce: any non-delivery report, DSN or SMTP error reply')
-    .argument('[file]', 'the bounce message (.eml) or its text; standard input when omitted or "-"')
-    .option('--json', 'print the diagnosis as JSON (docs/bounce.schema.json), nothing else')
+    .argument(
+      '[files...]',
+      'the bounce message (.eml) or its text; standard input when omitted or "-". Several files, folders (a Maildir, a folder of .eml files) and mboxes: every message in them',
+    )
+    .option(
+      '--json',
+      'print the diagnosis as JSON (docs/bounce.schema.json), nothing else; for a mailbox, one JSON object per line and message',
+    )
+    .option(
+      '--mailbox',
+      'read even a single file or standard input as a mailbox: every message of an mbox diagnosed on its own',
+    )
+    .option('--followup', 'run the follow-up checks for a mailbox too (off there by default)')
     .option('--no-followup', 'only parse and classify; run no follow-up checks')
     .option('--no-smtp', 'run only the DNS follow-ups; never connect to mail servers')
     .option(
@@ -109,19 +131,54 @@ export function registerBounce(program: Command, setExit: (code: number) => void
 Exit codes: 0 diagnosed (whatever the bounce says); 2 unusable input (empty, binary, too large, not a
 bounce) or usage error; 3 internal error.
 
+A mailbox (several files, a folder, or --mailbox): a folder is read as a Maildir when it has cur/ or
+new/ (their files), else its files (folders inside are not searched); a file whose first line is an
+mbox "From " line is split into its messages. --json prints one line per message:
+{"file", "message" (its number in an mbox, from 1), "diagnosis"} or {"file", "message", "error":
+{"code", "message"}} for a message that cannot be used; without --json, one line per message and a
+table of the recipients by reason (hard and soft). The run goes on past unusable messages. Follow-up
+checks are off for a mailbox unless --followup is given (then 4 messages at a time). Exit codes: 0
+every message diagnosed; 1 some could not be used (said on their lines), the others were; 2 none
+could be used, no message found, or usage error; 3 internal error (on some message's line).
+
 Examples:
   mxdoctor bounce bounce.eml
   pbpaste | mxdoctor bounce --no-followup
   echo '550 5.7.26 This mail has been blocked because the sender is unauthenticated' | mxdoctor bounce
   mxdoctor bounce bounce.eml --json --resolver 9.9.9.9
-  mxdoctor bounce bounce.eml --no-smtp --dnsbl zen.spamhaus.org`,
+  mxdoctor bounce bounce.eml --no-smtp --dnsbl zen.spamhaus.org
+  mxdoctor bounce ~/Maildir/.Bounces --json > diagnoses.jsonl
+  mxdoctor bounce bounces/*.eml
+  mxdoctor bounce --mailbox /var/mail/bounces`,
     )
-    .action(async (file: string | undefined, flags: BounceFlags) => {
+    .action(async (files: string[], flags: BounceFlags) => {
       const overrides: ConfigOverrides = {
         ...engineOverrides(flags),
         dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
       };
       const config = loadConfig(undefined, overrides);
+      if (flags.mailbox || files.length > 1 || (await isFolder(files[0]))) {
+        if (files.filter((f) => f === '-').length > 1)
+          throw new UsageError('standard input ("-") can be given only once');
+        if ((files.length === 0 || files.includes('-')) && process.stdin.isTTY)
+          throw new UsageError(`no input: give files or folders, or pipe an mbox into standard input.`);
+        if (flags.followup === undefined)
+          process.stderr.write(
+            'mxdoctor: follow-up checks are off for a mailbox (each would query DNS and mail servers); add --followup to run them\n',
+          );
+        const { runMailbox } = await import('./bounce-mailbox.js');
+        const code = await runMailbox(files, {
+          config,
+          json: Boolean(flags.json),
+          followup: flags.followup === true,
+          smtp: flags.smtp !== false,
+          color: colorEnabled(process.stdout),
+          verbose: Boolean(flags.verbose),
+        });
+        setExit(code);
+        return;
+      }
+      const file = files[0];
       let diagnosis;
       try {
         const input = await readInput(file, config.bounce.maxBytes);

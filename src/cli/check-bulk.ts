@@ -6,6 +6,7 @@ import { BULK_AREAS, CSV_HEADER, bulkErrorRow, bulkRow, csvLine } from '../repor
 import type { BulkRow } from '../report/bulk.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
+import { DEFAULT_CONCURRENCY } from './list-flags.js';
 import { safeText } from './format.js';
 import { readTextInput } from './input.js';
 import { ProgressBar, duration } from './progress.js';
@@ -29,14 +30,6 @@ export interface BulkFlags {
 
 /** Largest list read (about 400,000 lines of domain names). */
 export const MAX_LIST_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_CONCURRENCY = 8;
-
-export function concurrencyFlag(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 200)
-    throw new UsageError(`--concurrency ${JSON.stringify(value)} must be a number from 1 to 200`);
-  return Number(value);
-}
-
 /** Writes lines in input order (holding finished ones until those before them are out), or as they come. */
 class OrderedOutput {
   private next = 0;

@@ -2,16 +2,13 @@ import type { Command } from 'commander';
 import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config/index.js';
 import { isValidSelector } from '../dkim/check.js';
 import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
-import { runCheck } from '../checks/run.js';
 import { normalizeDomain } from '../input/domain.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { isProbeAddress } from '../smtp/command.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
-import { formatReport } from './format.js';
-import { formatNagios } from './nagios.js';
-import { DEFAULT_CONCURRENCY, concurrencyFlag } from './check-bulk.js';
+import { DEFAULT_CONCURRENCY, concurrencyFlag } from './list-flags.js';
 
 /** The flags that set how the check engine talks to DNS and SMTP servers (check and bounce). */
 export interface EngineFlags {
@@ -290,8 +287,12 @@ Examples:
         dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
         ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
       };
+      // The check engine is loaded here, not at start-up: `mxdoctor check --help` and usage errors
+      // need none of it.
+      const { runCheck } = await import('../checks/run.js');
       const report = await runCheck(parsed.domain, options, { config });
       if (flags.nagios) {
+        const { formatNagios } = await import('./nagios.js');
         const out = formatNagios(report, new Date());
         process.stdout.write([out.line, ...out.details].join('\n') + '\n');
         setExit(out.code);
@@ -300,6 +301,7 @@ Examples:
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       } else {
+        const { formatReport } = await import('./format.js');
         process.stdout.write(
           formatReport(report, { color: colorEnabled(process.stdout), verbose: Boolean(flags.verbose) }),
         );

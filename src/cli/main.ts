@@ -1,13 +1,37 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/index.js';
 import { version } from '../version.js';
-import { registerBounce } from './bounce.js';
-import { registerCheck } from './check.js';
-import { registerSpf } from './spf.js';
-import { registerVerify } from './verify.js';
-import { registerAuth } from './auth.js';
-import { registerService } from './serve.js';
 import { EXIT, UsageError } from './errors.js';
+
+type Register = (program: Command, setExit: (code: number) => void) => void;
+
+/**
+ * The subcommands, each loaded only when it runs: `mxdoctor --version` loads none of them,
+ * and `mxdoctor check` loads neither the bounce parser nor the service (web server, queue,
+ * Redis client, logging). A test (test/integration/cli-startup.test.ts) holds this.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  check: async () => (await import('./check.js')).registerCheck,
+  bounce: async () => (await import('./bounce.js')).registerBounce,
+  spf: async () => (await import('./spf.js')).registerSpf,
+  verify: async () => (await import('./verify.js')).registerVerify,
+  auth: async () => (await import('./auth.js')).registerAuth,
+  serve: async () => (await import('./serve.js')).registerService,
+  web: async () => (await import('./serve.js')).registerService,
+  worker: async () => (await import('./serve.js')).registerService,
+};
+/** Order of the commands in the help. */
+const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'serve'];
+
+/**
+ * The command the arguments name: the first one that is not an option (the program's own
+ * options, -V and -h, take no value). Undefined for `mxdoctor`, `mxdoctor --help`,
+ * `mxdoctor help …` and unknown words: those need every command, for the list and the
+ * suggestions.
+ */
+function selectedCommand(argv: readonly string[]): string | undefined {
+  const first = argv.find((a) => !a.startsWith('-'));
+  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
+}
 
 /**
  * The mxdoctor command line. Each subcommand registers itself; this file owns exit codes
@@ -34,12 +58,15 @@ export async function runCli(argv: string[]): Promise<number> {
 Configuration comes from environment variables (MXDOCTOR_RESOLVERS, MXDOCTOR_DNS_TIMEOUT,
 MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`,
     );
-  registerCheck(program, setExit);
-  registerBounce(program, setExit);
-  registerSpf(program, setExit);
-  registerVerify(program, setExit);
-  registerAuth(program, setExit);
-  registerService(program);
+  const selected = selectedCommand(argv);
+  // `mxdoctor --version` (first) prints the version before any command would be looked at.
+  const versionOnly = argv[0] === '-V' || argv[0] === '--version';
+  const registers = versionOnly
+    ? []
+    : selected
+      ? [COMMANDS[selected]!]
+      : ORDER.map((name) => COMMANDS[name]!);
+  for (const register of await Promise.all(registers.map((load) => load()))) register(program, setExit);
 
   // As a monitoring plugin (check --nagios), every failure to check is UNKNOWN (3) with a
   // status line on stdout, never 2 (which would read as CRITICAL).
@@ -64,6 +91,8 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
       if (err.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
+    // The configuration module is loaded by every command that can throw its error.
+    const { ConfigError } = await import('../config/index.js');
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`mxdoctor: ${err.message}\n`);
       return EXIT.usage;

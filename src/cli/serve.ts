@@ -15,7 +15,7 @@ async function run(mode: ServiceMode): Promise<void> {
   await service.stopped;
 }
 
-export function registerService(program: Command): void {
+export function registerService(program: Command, _setExit?: (code: number) => void): void {
   program
     .command('serve')
     .description(

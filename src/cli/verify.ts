@@ -7,7 +7,7 @@ import { verifyAddresses, verifyOptions } from '../verify/run.js';
 import type { Verification, VerifyResult } from '../verify/model.js';
 import { collectResolver, durationFlag, engineOverrides, portFlag } from './check.js';
 import type { EngineFlags } from './check.js';
-import { concurrencyFlag } from './check-bulk.js';
+import { concurrencyFlag } from './list-flags.js';
 import { EXIT, UsageError } from './errors.js';
 import { safeText } from './format.js';
 import { readTextInput } from './input.js';

@@ -1,0 +1,325 @@
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
+import { MboxSplitter, startsMbox } from '../bounce/mailbox.js';
+import type { MailboxMessage } from '../bounce/mailbox.js';
+import type { BounceRecord, Diagnosis } from '../bounce/model.js';
+import type { Config } from '../config/index.js';
+import { EXIT, UsageError } from './errors.js';
+import { safeText } from './format.js';
+
+/**
+ * `mxdoctor bounce` over a mailbox: several files, folders (a Maildir's cur/ and new/, or a
+ * folder of messages) and mboxes, every message diagnosed in this one process. With --json,
+ * one JSON object per line and message; without, one line per message and a table by reason.
+ * A message that cannot be used is reported on its line and the run goes on.
+ */
+
+/** One output line of --json. */
+export interface MailboxLine {
+  /** The file, as given or inside a given folder. */
+  file: string;
+  /** For an mbox of several messages: the message's number in it, from 1. */
+  message?: number;
+  diagnosis?: Diagnosis;
+  /** Why the message could not be diagnosed (the code of BounceInputError, or internal_error). */
+  error?: { code: string; message: string };
+}
+
+export interface MailboxOptions {
+  config: Config;
+  json: boolean;
+  followup: boolean;
+  smtp: boolean;
+  color: boolean;
+  /** Also print each message's full diagnosis, as for one message with -v. */
+  verbose: boolean;
+  /** Follow-ups of this many messages at once (they wait on the network). */
+  concurrency?: number;
+}
+
+/** Files up to this size are read whole; larger ones (big mboxes) are streamed. */
+const READ_WHOLE = 16 * 1024 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
+
+interface Source {
+  file: string;
+  /** Undefined for standard input. */
+  path?: string;
+}
+
+/** The files the arguments name, folders expanded, in order. Usage errors for paths that are neither. */
+export async function mailboxSources(
+  inputs: readonly string[],
+): Promise<{ sources: Source[]; notes: string[] }> {
+  const sources: Source[] = [];
+  const notes: string[] = [];
+  for (const input of inputs.length ? inputs : ['-']) {
+    if (input === '-') {
+      sources.push({ file: '-' });
+      continue;
+    }
+    let s;
+    try {
+      s = await stat(input);
+    } catch (err) {
+      throw new UsageError(
+        `cannot read ${input}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+      );
+    }
+    if (s.isFile()) sources.push({ file: input, path: input });
+    else if (s.isDirectory()) sources.push(...(await folderSources(input, notes)));
+    else throw new UsageError(`${input} is neither a file nor a folder. ${BOUNCE_ACCEPTS}`);
+  }
+  return { sources, notes };
+}
+
+/** A Maildir (its cur/ and new/, not tmp/) or a folder of messages: its regular, non-hidden files by name. */
+async function folderSources(dir: string, notes: string[]): Promise<Source[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const sub = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+  const maildir = sub.has('cur') || sub.has('new');
+  const folders = maildir ? ['cur', 'new'].filter((f) => sub.has(f)).map((f) => join(dir, f)) : [dir];
+  const out: Source[] = [];
+  let skipped = 0;
+  for (const folder of folders) {
+    const list = folder === dir ? entries : await readdir(folder, { withFileTypes: true });
+    for (const e of list) {
+      if (e.name.startsWith('.')) continue;
+      const path = join(folder, e.name);
+      if (e.isFile()) out.push({ file: path, path });
+      else if (e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())
+        out.push({ file: path, path });
+      else skipped++;
+    }
+  }
+  if (skipped) {
+    notes.push(
+      `${dir}: ${skipped} entr${skipped === 1 ? 'y that is' : 'ies that are'} not a file not read (folders inside are not searched; give them as arguments)`,
+    );
+  }
+  // Maildir names begin with the delivery time: by name is by arrival, across cur/ and new/.
+  return out.sort((a, b) => baseName(a.file).localeCompare(baseName(b.file)) || a.file.localeCompare(b.file));
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** The messages of one source, with their bytes unless over the limit. */
+async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<MailboxMessage> {
+  const splitter = new MboxSplitter(maxBytes);
+  if (!source.path) {
+    for await (const chunk of process.stdin) yield* splitter.push(chunk as Buffer);
+    yield* splitter.end();
+    return;
+  }
+  // Local files, read synchronously: four thread-pool round trips per file (open, stat, read,
+  // close) cost more than the read itself, and nothing else runs meanwhile without follow-ups.
+  const fd = openSync(source.path, 'r');
+  let whole: Buffer | undefined;
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) {
+      // Too large for one message: read on only if it is an mbox (its first line a separator).
+      const head = Buffer.alloc(1100);
+      if (!startsMbox(head.subarray(0, readSync(fd, head, 0, head.length, 0)))) {
+        yield { size };
+        return;
+      }
+    }
+    if (size <= READ_WHOLE) {
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      for (let n = -1; got < size && n !== 0; got += n) n = readSync(fd, buf, got, size - got, got);
+      whole = buf.subarray(0, got);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (whole) yield* splitter.push(whole);
+  else {
+    for await (const chunk of createReadStream(source.path, { highWaterMark: STREAM_CHUNK }))
+      yield* splitter.push(chunk as Buffer);
+  }
+  yield* splitter.end();
+}
+
+/** Writes to standard output in blocks, waiting when the reader is slower. */
+class Output {
+  private pending = '';
+  async write(text: string): Promise<void> {
+    this.pending += text;
+    if (this.pending.length >= 64 * 1024) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  }
+}
+
+/** Diagnoses every message; returns the exit code. */
+export async function runMailbox(inputs: readonly string[], options: MailboxOptions): Promise<number> {
+  // A reader that goes away (`| head`) ends the run quietly, as it would any Unix filter.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+  const { sources, notes } = await mailboxSources(inputs);
+  for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
+  const maxBytes = options.config.bounce.maxBytes;
+  const { diagnoseBounce, formatSize } = await import('../bounce/index.js');
+  const followups = options.followup ? await import('../bounce/followups/index.js') : undefined;
+  const format = options.verbose && !options.json ? await import('./format-bounce.js') : undefined;
+  const out = new Output();
+  const summary = new Summary();
+
+  const diagnose = async (source: Source, m: MailboxMessage): Promise<MailboxLine> => {
+    const line: MailboxLine = { file: source.file, ...(m.number !== undefined ? { message: m.number } : {}) };
+    try {
+      if (!m.bytes) {
+        throw new BounceInputError(
+          'too_large',
+          `The message is ${formatSize(m.size)}, more than the limit of ${formatSize(maxBytes)} (MXDOCTOR_BOUNCE_MAX_SIZE).`,
+        );
+      }
+      let diagnosis = await diagnoseBounce(m.bytes, { maxBytes });
+      if (followups)
+        diagnosis = await followups.runFollowups(diagnosis, { config: options.config, smtp: options.smtp });
+      line.diagnosis = diagnosis;
+    } catch (err) {
+      line.error =
+        err instanceof BounceInputError
+          ? { code: err.code, message: err.message }
+          : { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+    }
+    return line;
+  };
+  const emit = async (line: MailboxLine): Promise<void> => {
+    summary.add(line);
+    if (options.json) await out.write(`${JSON.stringify(line)}\n`);
+    else {
+      await out.write(`${messageLine(line)}\n`);
+      if (format && line.diagnosis) {
+        const block = format.formatDiagnosis(line.diagnosis, { color: options.color, verbose: true });
+        await out.write(`${block.replace(/^(?=.)/gm, '    ')}\n`);
+      }
+    }
+  };
+
+  // Messages are diagnosed in order; with follow-ups (network waits), several at once, their
+  // lines still printed in input order.
+  const width = followups ? Math.max(1, options.concurrency ?? 4) : 1;
+  const window: Promise<MailboxLine>[] = [];
+  for (const source of sources) {
+    let messages: AsyncGenerator<MailboxMessage>;
+    try {
+      messages = messagesOf(source, maxBytes);
+      let count = 0;
+      for await (const m of messages) {
+        count++;
+        window.push(diagnose(source, m));
+        if (window.length >= width) await emit(await window.shift()!);
+      }
+      // An empty file is a message that cannot be used, as `mxdoctor bounce FILE` says.
+      if (count === 0) window.push(diagnose(source, { size: 0, bytes: Buffer.alloc(0) }));
+    } catch (err) {
+      // The file could not be read (removed meanwhile, no permission): its line says so.
+      while (window.length) await emit(await window.shift()!);
+      await emit({
+        file: source.file,
+        error: { code: 'unreadable', message: `cannot read ${source.file}: ${(err as Error).message}` },
+      });
+    }
+  }
+  while (window.length) await emit(await window.shift()!);
+  if (!options.json) await out.write(summary.table(options.color));
+  await out.flush();
+  if (summary.messages === 0) {
+    process.stderr.write(`mxdoctor: no message found in ${inputs.join(', ') || 'standard input'}\n`);
+    return EXIT.usage;
+  }
+  if (summary.internal > 0) return EXIT.internal;
+  if (summary.diagnosed === 0) return EXIT.usage;
+  return summary.unusable > 0 ? EXIT.fail : EXIT.ok;
+}
+
+function label(r: BounceRecord): string {
+  if (r.reason === 'delivered' || r.reason === 'vacation' || r.reason === 'feedback') return 'not a bounce';
+  if (r.action === 'delayed') return 'delayed';
+  return r.hard ? 'hard' : 'soft';
+}
+
+/** The line of one message in the human output. */
+export function messageLine(line: MailboxLine): string {
+  const where = `${safeText(line.file)}${line.message !== undefined ? ` #${line.message}` : ''}`;
+  if (line.error) return `${where}  unusable (${line.error.code}): ${safeText(line.error.message)}`;
+  const d = line.diagnosis!;
+  const record = (r: BounceRecord): string =>
+    [r.reason, `(${label(r)})`, r.recipient ? safeText(r.recipient) : '(recipient not named)', r.status ?? '']
+      .filter(Boolean)
+      .join(' ');
+  const n = d.bounces.length;
+  if (n === 0) return `${where}  ${d.kind}: no recipient`;
+  if (n === 1) return `${where}  ${record(d.bounces[0]!)}`;
+  const shown = d.bounces.slice(0, 3).map(record).join('; ');
+  return `${where}  ${n} recipients: ${shown}${n > 3 ? `; … ${n - 3} more` : ''}`;
+}
+
+/** Counts for the table by reason. */
+class Summary {
+  messages = 0;
+  diagnosed = 0;
+  unusable = 0;
+  internal = 0;
+  recipients = 0;
+  private readonly reasons = new Map<string, { count: number; hard: number; soft: number }>();
+  private readonly errors = new Map<string, number>();
+
+  add(line: MailboxLine): void {
+    this.messages++;
+    if (line.error) {
+      this.unusable++;
+      if (line.error.code === 'internal_error') this.internal++;
+      this.errors.set(line.error.code, (this.errors.get(line.error.code) ?? 0) + 1);
+      return;
+    }
+    this.diagnosed++;
+    for (const r of line.diagnosis!.bounces) {
+      this.recipients++;
+      const row = this.reasons.get(r.reason) ?? { count: 0, hard: 0, soft: 0 };
+      row.count++;
+      if (r.hard) row.hard++;
+      else row.soft++;
+      this.reasons.set(r.reason, row);
+    }
+  }
+
+  table(color: boolean): string {
+    const bold = (t: string): string => (color ? `\u001b[1m${t}\u001b[0m` : t);
+    const rows = [...this.reasons].sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
+    const width = Math.max(
+      16,
+      ...rows.map(([reason]) => reason.length),
+      ...[...this.errors.keys()].map((code) => `unusable: ${code}`.length),
+    );
+    const num = (n: number, w: number): string => String(n).padStart(w);
+    const lines = [
+      '',
+      bold(
+        `${this.messages} message${this.messages === 1 ? '' : 's'}: ${this.diagnosed} diagnosed, ${this.unusable} unusable; ${this.recipients} recipient${this.recipients === 1 ? '' : 's'}`,
+      ),
+    ];
+    if (rows.length) {
+      lines.push(`${'reason'.padEnd(width)}  recipients   hard   soft`);
+      for (const [reason, r] of rows)
+        lines.push(`${reason.padEnd(width)}  ${num(r.count, 10)} ${num(r.hard, 6)} ${num(r.soft, 6)}`);
+    }
+    for (const [code, n] of [...this.errors].sort((a, b) => b[1] - a[1]))
+      lines.push(`${`unusable: ${code}`.padEnd(width)}  ${num(n, 10)} message${n === 1 ? '' : 's'}`);
+    return `${lines.join('\n')}\n`;
+  }
+}
