@@ -1,9 +1,10 @@
 import { integer, rate, setting } from './declare.js';
 
 /**
- * Settings of address verification (`mxdoctor verify`, the verifications API): how many
- * recipients one SMTP session asks and how fast one recipient domain is asked. The limits per
- * MX address are the SMTP probe's (smtp.ts). How to add one: see declare.ts.
+ * Settings of bulk work: address verification (`mxdoctor verify`, the verifications API) —
+ * how many recipients one SMTP session asks and how fast one recipient domain is asked; the
+ * limits per MX address are the SMTP probe's (smtp.ts) — and batches of domain checks. How to
+ * add one: see declare.ts.
  */
 export const VERIFY_SETTINGS = [
   setting({
@@ -32,5 +33,14 @@ export const VERIFY_SETTINGS = [
     description: 'Address verification: most addresses in one request or list.',
     default: 10_000,
     value: integer(1, 1_000_000),
+  }),
+  setting({
+    env: 'MXDOCTOR_BATCH_MAX_DOMAINS',
+    group: 'batch',
+    key: 'maxDomains',
+    description:
+      'Batches (POST /api/v1/batches, the batch page): most domains in one batch; a longer list is refused with this number in the error.',
+    default: 1000,
+    value: integer(1, 100_000),
   }),
 ];
