@@ -120,7 +120,7 @@ describe('service: batches, verifications, authentications', () => {
     );
     const status = await poll<{
       state: string;
-      items: { state: string; domain: string }[];
+      items: { state: string; domain: string; checkId: string }[];
       counts: Record<string, number>;
     }>(`/api/v1/batches/${accepted.id}`, (b) => b.state === 'completed');
     assert.deepEqual(validate('BatchStatus', status), []);
@@ -155,6 +155,17 @@ describe('service: batches, verifications, authentications', () => {
     assert.equal(hooks[0]!.body.event, 'batch.completed');
     assert.equal(hooks[0]!.body.id, accepted.id);
     assert.match(String(hooks[0]!.headers['x-mxdoctor-signature']), /^sha256=[0-9a-f]{64}$/);
+
+    // The score on top of each report page, and as a badge of the latest report of a domain.
+    const reportPage = await (await fetch(`${t.url}/checks/${status.items[0]!.checkId}`)).text();
+    assert.match(reportPage, new RegExp(`Score <strong>${reports[0]!.score!.value}/100</strong> · MX \\d+`));
+    const badge = await fetch(`${t.url}/badge/b0.example.com.svg`);
+    assert.equal(badge.headers.get('content-type'), 'image/svg+xml; charset=utf-8');
+    assert.equal(badge.headers.get('cache-control'), 'public, max-age=300');
+    assert.match(await badge.text(), new RegExp(`>${reports[0]!.score!.value}/100</text>`));
+    const unknown = await (await fetch(`${t.url}/badge/never-checked.example.svg`)).text();
+    assert.match(unknown, />not checked<\/text>/);
+    assert.equal((await fetch(`${t.url}/badge/not a domain.svg`)).status, 400);
 
     const page = await (await fetch(`${t.url}/batches/${accepted.id}`)).text();
     assert.match(page, /Done: 6 of 6 checked/);
