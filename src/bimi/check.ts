@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { readPemFile, loadTrustStore } from '../tls/trust-store.js';
+import { version } from '../version.js';
+import { BIMI_ASSET_FINDINGS, BimiAssetsSchema, checkBimiAssets, evaluateBimiAssets } from './assets.js';
 import { parseBimi } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DmarcData } from '../dmarc/check.js';
@@ -7,7 +10,8 @@ import type { Check } from '../checks/types.js';
 
 /**
  * BIMI (draft-brand-indicators-for-message-identification): the default._bimi record and
- * the DMARC enforcement it requires. The logo and certificate are not fetched.
+ * the DMARC enforcement it requires; then the logo (l=) and the evidence document (a=) are
+ * fetched and checked (assets.ts).
  */
 const F = defineFindings('bimi', {
   'bimi.record': {
@@ -23,6 +27,7 @@ export const BimiDataSchema = z.object({
   records: z.array(z.string()),
   logo: z.string().optional(),
   authority: z.string().optional(),
+  assets: BimiAssetsSchema.optional().describe('The fetched logo and evidence document, and what was found'),
 });
 export type BimiData = z.infer<typeof BimiDataSchema>;
 
@@ -104,7 +109,7 @@ export function evaluateBimi(domain: string, data: BimiData, dmarc: DmarcData | 
   }
   return [
     F.make('bimi.record', 'pass', {
-      summary: `${name}: logo ${parsed.value.logo}, evidence document ${parsed.value.authority}, DMARC at enforcement (p=${effective}). The SVG and certificate themselves were not fetched.`,
+      summary: `${name}: logo ${parsed.value.logo}, evidence document ${parsed.value.authority}, DMARC at enforcement (p=${effective}).`,
       subject,
     }),
   ];
@@ -114,7 +119,7 @@ export const bimiCheck: Check<BimiData> = {
   name: 'bimi',
   title: 'BIMI',
   dependsOn: ['dmarc'],
-  findings: F.specs,
+  findings: [...F.specs, ...BIMI_ASSET_FINDINGS.specs],
   dataSchema: BimiDataSchema,
   async run(ctx) {
     const answer = await ctx.dns.query(`default._bimi.${ctx.domain.ascii}`, 'TXT', { signal: ctx.signal });
@@ -125,6 +130,34 @@ export const bimiCheck: Check<BimiData> = {
       data.logo = parsed.value.logo;
       if (parsed.value.authority) data.authority = parsed.value.authority;
     }
-    return { findings: evaluateBimi(ctx.domain.ascii, data, ctx.upstream<DmarcData>('dmarc')), data };
+    const findings = evaluateBimi(ctx.domain.ascii, data, ctx.upstream<DmarcData>('dmarc'));
+    if (parsed?.ok && parsed.value.problems.length === 0 && parsed.value.logo !== '') {
+      ctx.progress('fetching the BIMI logo and evidence', 0.5);
+      const markFile = ctx.config.bimi.markTrustFile;
+      data.assets = await checkBimiAssets({
+        domain: ctx.domain.ascii,
+        logoUrl: parsed.value.logo.split(',')[0]!.trim(),
+        ...(parsed.value.authority ? { evidenceUrl: parsed.value.authority } : {}),
+        fetch: {
+          resolve: async (host, signal) => {
+            const { a, aaaa } = await ctx.dns.addresses(host, { signal });
+            const addresses = [...a.records, ...aaaa.records].map((r) => r.address);
+            const failed = [a, aaaa].find((x) => x.rcode !== 'NOERROR' && x.rcode !== 'NXDOMAIN');
+            return failed && addresses.length === 0
+              ? { addresses, error: `${failed.type} ${host}: ${failed.rcode}` }
+              : { addresses };
+          },
+          trust: loadTrustStore(ctx.config).pems,
+          allowPrivate: ctx.config.net.allowPrivate,
+          timeoutMs: ctx.config.https.timeoutMs,
+          userAgent: `mxdoctor/${version()} (BIMI check)`,
+          signal: ctx.signal,
+        },
+        markTrust: markFile ? readPemFile(markFile) : [],
+        now: ctx.now(),
+      });
+      findings.push(...evaluateBimiAssets(data.assets, ctx.domain.ascii));
+    }
+    return { findings, data };
   },
 };

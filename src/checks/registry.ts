@@ -1,4 +1,5 @@
 import { bimiCheck } from '../bimi/check.js';
+import { caaCheck } from '../caa/check.js';
 import { daneCheck } from '../dane/check.js';
 import { dkimCheck } from '../dkim/check.js';
 import { dmarcCheck } from '../dmarc/check.js';
@@ -9,6 +10,8 @@ import { mxCheck } from '../mx/check.js';
 import { ptrCheck } from '../ptr/check.js';
 import { smtpCheck } from '../smtp/check.js';
 import { spfCheck } from '../spf/check.js';
+import { submissionCheck } from '../submission/check.js';
+import { deepTlsCheck } from '../tls/deep/check.js';
 import { tlsRptCheck } from '../tls-rpt/check.js';
 import type { Check } from './types.js';
 
@@ -19,6 +22,8 @@ import type { Check } from './types.js';
 export const ALL_CHECKS: readonly Check[] = [
   mxCheck as Check,
   smtpCheck as Check,
+  deepTlsCheck as Check,
+  submissionCheck as Check,
   spfCheck as Check,
   dmarcCheck as Check,
   dkimCheck as Check,
@@ -27,6 +32,7 @@ export const ALL_CHECKS: readonly Check[] = [
   bimiCheck as Check,
   dnssecCheck as Check,
   daneCheck as Check,
+  caaCheck as Check,
   ptrCheck as Check,
   dnsblCheck as Check,
 ];

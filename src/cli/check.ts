@@ -20,6 +20,7 @@ export interface EngineFlags {
   helo?: string;
   mailFrom?: string;
   caFile?: string;
+  smtpProxy?: string;
 }
 
 /** Configuration overrides from the engine flags; the rest comes from the environment. */
@@ -31,7 +32,10 @@ export function engineOverrides(flags: EngineFlags): ConfigOverrides {
     },
     net: flags.allowPrivate ? { allowPrivate: true } : {},
     check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
-    smtp: flags.port !== undefined ? { port: flags.port } : {},
+    smtp: {
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.smtpProxy !== undefined ? { proxy: flags.smtpProxy.trim() } : {}),
+    },
     probe: {
       ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
       ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
@@ -53,6 +57,17 @@ interface CheckFlags extends EngineFlags {
   dkimSelector?: string[];
   dnsbl?: string[];
   nagios?: boolean;
+  tls?: 'light' | 'deep';
+  submission?: boolean;
+}
+
+function tlsFlag(value: string): 'light' | 'deep' {
+  const v = value.trim().toLowerCase();
+  if (v !== 'light' && v !== 'deep')
+    throw new UsageError(
+      `--tls ${JSON.stringify(value)}: give "deep" (scan cipher suites and more) or "light"`,
+    );
+  return v;
 }
 
 function collectSelector(value: string, previous: string[] = []): string[] {
@@ -192,6 +207,19 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--mail-from <address>', 'envelope sender of the SMTP probe (MXDOCTOR_MAIL_FROM)')
     .option('--no-smtp', 'do not connect to the MX hosts (DNS checks only)')
     .option(
+      '--tls <mode>',
+      'deep: also scan every MX address for accepted cipher suites, key exchange, renegotiation and OCSP stapling (up to MXDOCTOR_TLS_DEEP_HANDSHAKES handshakes each); default light',
+      tlsFlag,
+    )
+    .option(
+      '--submission',
+      'also probe the submission ports 465/587 of smtp./mail.<domain> (always done when the domain publishes RFC 6186 SRV records)',
+    )
+    .option(
+      '--smtp-proxy <url>',
+      'send SMTP connections through a SOCKS5 proxy, socks5://host:port, e.g. where outbound port 25 is blocked (MXDOCTOR_SMTP_PROXY)',
+    )
+    .option(
       '--greylist-retry <duration>',
       'when greylisted, ask again after this delay, e.g. 60s (MXDOCTOR_GREYLIST_RETRY; default: no retry)',
       durationFlag('--greylist-retry'),
@@ -229,6 +257,7 @@ Examples:
   mxdoctor check example.com --verify alice@example.com --helo probe.example.org
   mxdoctor check example.com --no-smtp --dkim-selector s2024 --dnsbl zen.spamhaus.org
   mxdoctor check example.com --nagios --timeout 50s
+  mxdoctor check example.com --tls deep --submission --smtp-proxy socks5://127.0.0.1:1080
   mxdoctor check --file customers.txt --concurrency 16 --csv > results.csv
   cut -d, -f2 domains.csv | mxdoctor check --file - --json --unordered`,
     )
@@ -253,6 +282,8 @@ Examples:
           greylistRetryMs,
           dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
           ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
+          ...(flags.tls === 'deep' ? { tls: 'deep' as const } : {}),
+          ...(flags.submission ? { submission: true } : {}),
         };
         const { runBulkCli } = await import('./check-bulk.js');
         await runBulkCli(
@@ -286,6 +317,8 @@ Examples:
         greylistRetryMs,
         dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
         ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
+        ...(flags.tls === 'deep' ? { tls: 'deep' as const } : {}),
+        ...(flags.submission ? { submission: true } : {}),
       };
       // The check engine is loaded here, not at start-up: `mxdoctor check --help` and usage errors
       // need none of it.

@@ -190,6 +190,28 @@ export const FETCH_AND_BLOCKLIST_SETTINGS = [
     value: duration(1),
   }),
   setting({
+    env: 'MXDOCTOR_BIMI_TRUST_FILE',
+    group: 'bimi',
+    key: 'markTrustFile',
+    description:
+      'PEM file of the mark-certificate issuers (VMC/CMC roots) a BIMI evidence document must chain to; without it, bimi.evidence checks everything but the chain.',
+    defaultText: 'none',
+    default: () => undefined,
+    value: text(z.string().optional()),
+    finish(file) {
+      if (!file) return undefined;
+      try {
+        const pem = readFileSync(file, 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('it contains no PEM certificate');
+      } catch (err) {
+        throw new ConfigError(
+          `MXDOCTOR_BIMI_TRUST_FILE ${JSON.stringify(file)} cannot be used: ${(err as Error).message}`,
+        );
+      }
+      return file;
+    },
+  }),
+  setting({
     env: 'MXDOCTOR_DNSBLS',
     group: 'dnsbl',
     key: 'zones',

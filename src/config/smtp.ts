@@ -1,4 +1,7 @@
-import { boolean, duration, integer, rate, setting } from './declare.js';
+import { z } from 'zod';
+import { parseSocks5Url } from '../net/socks5.js';
+import { boolean, duration, integer, rate, setting, text } from './declare.js';
+import { ConfigError } from './parse.js';
 
 /**
  * Settings of the SMTP probe: port, per-phase timeouts, how much it probes and reads, and
@@ -135,6 +138,34 @@ export const SMTP_SETTINGS = [
       'SMTP probe: try a TLS 1.0/1.1-only handshake to see whether a server still accepts them (one extra session per address).',
     default: true,
     value: boolean(),
+  }),
+  setting({
+    env: 'MXDOCTOR_SMTP_PROXY',
+    group: 'smtp',
+    key: 'proxy',
+    description:
+      'Egress proxy for SMTP connections (port 25 probe, TLS depth scan, submission ports), socks5://[user:password@]host:port, for hosts whose outbound port 25 is blocked; `--smtp-proxy` overrides. DNS stays local and the proxy is only ever asked for IP addresses that passed the address guard.',
+    defaultText: 'none (direct)',
+    default: () => undefined,
+    value: text(z.string().optional()),
+    finish(proxy) {
+      if (!proxy) return undefined;
+      try {
+        parseSocks5Url(proxy);
+      } catch (err) {
+        throw new ConfigError(`MXDOCTOR_SMTP_PROXY / --smtp-proxy: ${(err as Error).message}`);
+      }
+      return proxy;
+    },
+  }),
+  setting({
+    env: 'MXDOCTOR_TLS_DEEP_HANDSHAKES',
+    group: 'smtp',
+    key: 'deepTlsMaxHandshakes',
+    description:
+      'TLS depth scan (`--tls deep`): most TLS handshakes (each on its own connection, one at a time) per MX address per check.',
+    default: 60,
+    value: integer(4, 300),
   }),
   setting({
     env: 'MXDOCTOR_SMTP_CACHE_TTL',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatTlsa, matchTlsa, suggestedTlsa, tlsaUnusable, USAGE_NAMES } from './match.js';
+import { ROLLOVER_FINDINGS, evaluateRollover } from './rollover.js';
 import { dnssecStatusOf, validatesOnDemand } from '../dnssec/status.js';
 import type { TlsaRecord } from '../dns/types.js';
 import {
@@ -201,7 +202,7 @@ export const daneCheck: Check<DaneData> = {
   title: 'DANE',
   dependsOn: ['mx'],
   uses: ['smtp'],
-  findings: F.specs,
+  findings: [...F.specs, ...ROLLOVER_FINDINGS.specs],
   dataSchema: DaneDataSchema,
   async run(ctx) {
     const mx = ctx.upstream<MxSet>('mx');
@@ -256,6 +257,14 @@ export const daneCheck: Check<DaneData> = {
       }
     }
     const findings = evaluateDane(data, mx, observations);
+    for (const h of results) {
+      findings.push(
+        ...evaluateRollover(
+          { host: h.host, tlsaName: h.tlsaName ?? h.asked[0]!, dnssec: h.dnssec, records: h.records },
+          observations,
+        ),
+      );
+    }
     return { findings, data };
   },
 };

@@ -34,6 +34,14 @@ export const CheckRequestSchema = z
     options: z
       .object({
         smtp: z.boolean().optional().describe('Contact the MX hosts over SMTP (default true)'),
+        tls: z
+          .enum(['light', 'deep'])
+          .optional()
+          .describe('deep: scan every MX address for cipher suites, key exchange and more (default light)'),
+        submission: z
+          .boolean()
+          .optional()
+          .describe('Probe the submission ports 465/587 even without RFC 6186 SRV records (default false)'),
       })
       .strict()
       .optional(),
@@ -74,7 +82,7 @@ export function parseCheckRequest(input: unknown): ParsedCheckRequest {
         if (issue.code === 'unrecognized_keys') {
           return {
             field: fieldOf([...issue.path, issue.keys[0] ?? '']) || 'body',
-            message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; accepted: domain, verify, dkimSelectors, options.smtp.`,
+            message: `Unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; accepted: domain, verify, dkimSelectors, options.smtp, options.tls, options.submission.`,
           };
         }
         if (issue.code === 'invalid_type' && issue.path.length === 0) {
@@ -137,6 +145,8 @@ export function parseCheckRequest(input: unknown): ParsedCheckRequest {
       verify,
       dkimSelectors: selectors,
       smtp: req.options?.smtp ?? DEFAULT_CHECK_OPTIONS.smtp,
+      ...(req.options?.tls === 'deep' ? { tls: 'deep' as const } : {}),
+      ...(req.options?.submission ? { submission: true } : {}),
     },
   };
 }

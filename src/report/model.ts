@@ -156,6 +156,18 @@ export const CheckOptionsSchema = z.object({
   smtp: z.boolean().describe('Whether MX hosts were contacted over SMTP'),
   greylistRetryMs: z.number().int().describe('Delay before re-trying greylisted recipients; 0 = no retry'),
   dnsbls: z.array(z.string()).optional().describe('DNSBL zones to query instead of the default list'),
+  tls: z
+    .enum(['light', 'deep'])
+    .optional()
+    .describe(
+      'deep: scan every MX address for cipher suites, key exchange and more (tls_deep check); absent: light',
+    ),
+  submission: z
+    .boolean()
+    .optional()
+    .describe(
+      'Probe the submission ports even without RFC 6186 SRV records (they are probed when published)',
+    ),
 });
 export type CheckOptions = z.infer<typeof CheckOptionsSchema>;
 

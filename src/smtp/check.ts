@@ -93,6 +93,9 @@ function buildData(
       clientAddresses: [
         ...new Set(sessions.map((s) => s.ehlo?.clientAddress).filter((a): a is string => Boolean(a))),
       ],
+      ...(settings.egress?.proxy
+        ? { proxy: settings.egress.proxy, proxyBound: settings.egress.boundAddresses() }
+        : {}),
     },
     tested: probe.targets.map((t) => ({ host: t.host, address: t.address })),
     skipped: probe.skipped,
@@ -174,6 +177,9 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
     greylistRetryMs: input.greylistRetryMs,
     legacyTlsProbe: settings.legacyTls,
     now: input.now(),
+    ...(settings.egress?.proxy
+      ? { proxy: settings.egress.proxy, proxyBound: settings.egress.boundAddresses() }
+      : {}),
   });
   return {
     findings: evaluation.findings,

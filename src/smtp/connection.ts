@@ -2,6 +2,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
+import type { SocketFactory } from '../net/connect.js';
 import { deadline } from '../net/deadline.js';
 import { ProbeError, isProbeError } from '../net/errors.js';
 import { serializeCommand } from './command.js';
@@ -42,6 +43,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   signal: AbortSignal;
   limits: ConnectionLimits;
+  /** Opens the TCP connection another way (the SOCKS5 egress proxy); direct when absent. */
+  connect?: SocketFactory;
 }
 
 export interface TlsUpgradeOptions {
@@ -144,6 +147,31 @@ export class SmtpConnection {
     t0 = performance.now(),
   ): Promise<{ conn: SmtpConnection; ms: number }> {
     const { address, port, timeoutMs, signal, limits } = options;
+    if (options.connect) {
+      const started = performance.now();
+      return options.connect({ address, port }, { timeoutMs, signal }).then(
+        (socket) => {
+          const conn = new SmtpConnection(socket, t0, limits, signal);
+          // A factory may hand the socket over paused (bytes after a proxy reply are put back).
+          socket.resume();
+          const ms = Math.round(performance.now() - started);
+          conn.note(`connected to ${address} port ${port} through the proxy in ${ms} ms`);
+          return { conn, ms };
+        },
+        (err: unknown) => {
+          if (signal.aborted) throw err;
+          const text = err instanceof Error ? err.message : String(err);
+          const failure: ConnectFailure = isProbeError(err, 'ETIMEDOUT')
+            ? 'timeout'
+            : /connection refused/.test(text)
+              ? 'refused'
+              : /unreachable/.test(text)
+                ? 'unreachable'
+                : 'error';
+          throw new ConnectError(failure, text, err);
+        },
+      );
+    }
     return new Promise((resolve, reject) => {
       const started = performance.now();
       const d = deadline(signal, timeoutMs, 'TCP connect');

@@ -169,6 +169,9 @@ export interface SmtpFacts {
   greylistRetryMs: number;
   legacyTlsProbe: boolean;
   now: Date;
+  /** The SOCKS5 egress proxy the sessions went through, and the addresses it connected from. */
+  proxy?: string;
+  proxyBound?: string[];
 }
 
 export interface SmtpEvaluation {
@@ -1330,8 +1333,16 @@ function identityFinding(facts: SmtpFacts): Finding {
   else if (!name.includes('.')) problems.push(`the EHLO name "${name}" is not a fully qualified domain name`);
   else if (/\.(local|localdomain|lan|internal|home|corp)$/i.test(name))
     problems.push(`the EHLO name "${name}" is not a public domain name`);
-  const text = `mxdoctor said EHLO ${name}, used MAIL FROM:<${facts.mailFrom}>${seen.length ? `, and servers saw it as ${seen.join(', ')}` : ''}.`;
-  const details = { ehloName: name, mailFrom: facts.mailFrom, clientAddresses: seen };
+  const via = facts.proxy
+    ? ` through the SOCKS5 proxy ${facts.proxy}${facts.proxyBound?.length ? ` (which connected from ${facts.proxyBound.join(', ')})` : ''}`
+    : '';
+  const text = `mxdoctor said EHLO ${name}, used MAIL FROM:<${facts.mailFrom}>${via}${seen.length ? `, and servers saw it as ${seen.join(', ')}` : ''}.`;
+  const details = {
+    ehloName: name,
+    mailFrom: facts.mailFrom,
+    clientAddresses: seen,
+    ...(facts.proxy ? { proxy: facts.proxy, proxyBound: facts.proxyBound ?? [] } : {}),
+  };
   if (problems.length)
     return F.make('probe.identity', 'warn', {
       summary: `${text} But ${problems.join(', ')}: many servers refuse or penalise such clients, which can make results look worse than what real senders get.`,

@@ -177,6 +177,11 @@ export const SmtpDataSchema = z.object({
     ehloName: z.string(),
     mailFrom: z.string(),
     clientAddresses: z.array(z.string()).describe('Our address as servers reported it back'),
+    proxy: z.string().optional().describe('The SOCKS5 egress proxy the probe went through (no credentials)'),
+    proxyBound: z
+      .array(z.string())
+      .optional()
+      .describe('Addresses the proxy reported connecting from (SOCKS5 BND.ADDR)'),
   }),
   tested: z
     .array(z.object({ host: z.string(), address: z.string() }))

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import { abortReason, sleep } from '../net/deadline.js';
+import { smtpEgress } from '../net/egress.js';
+import type { Egress } from '../net/egress.js';
 import type { MxSet } from '../report/model.js';
 import { chainFacts } from '../tls/certificate.js';
 import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
@@ -31,6 +33,8 @@ export interface ProbeSettings {
   perAddressConcurrency: number;
   legacyTls: boolean;
   cacheTtlMs: number;
+  /** The SOCKS5 egress proxy, when MXDOCTOR_SMTP_PROXY / --smtp-proxy is set. */
+  egress?: Egress;
 }
 
 export function probeSettings(config: Config): ProbeSettings {
@@ -58,6 +62,7 @@ export function probeSettings(config: Config): ProbeSettings {
     perAddressConcurrency: s.perAddressConcurrency,
     legacyTls: s.legacyTlsProbe,
     cacheTtlMs: s.cacheTtlMs,
+    ...(s.proxy ? { egress: smtpEgress(s.proxy) } : {}),
   };
 }
 
@@ -385,6 +390,7 @@ async function probeAddressWith(
     limits: settings.limits,
     allowPrivate: settings.allowPrivate,
     signal,
+    ...(settings.egress ? { connect: settings.egress.connect } : {}),
   };
   const run = async (plan: SessionPlan): Promise<SessionRecord> => {
     const release = await limiter.acquire(target.address, signal);
@@ -493,6 +499,7 @@ export async function retryGreylisted(
       limits: settings.limits,
       allowPrivate: settings.allowPrivate,
       signal,
+      ...(settings.egress ? { connect: settings.egress.connect } : {}),
     });
   } finally {
     release();

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { connectAllowed } from '../net/address-guard.js';
+import type { SocketFactory } from '../net/connect.js';
 import { deadline } from '../net/deadline.js';
 import { ProbeError, describeError, isProbeError } from '../net/errors.js';
 import { classifyRcpt, classifyRefusalOfProbe } from './classify.js';
@@ -58,6 +59,8 @@ export interface SessionPlan {
   limits: ConnectionLimits;
   allowPrivate: boolean;
   signal: AbortSignal;
+  /** Opens TCP connections through the SMTP egress proxy; direct when absent. */
+  connect?: SocketFactory;
 }
 
 /** Thrown inside the runner to stop the plan; its details go into record.error. */
@@ -116,6 +119,7 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
           timeoutMs: plan.timeouts.connectMs,
           signal: session.signal,
           limits: plan.limits,
+          ...(plan.connect ? { connect: plan.connect } : {}),
         },
         t0,
       );

@@ -37,6 +37,8 @@ export interface NameBehaviour {
   truncate?: boolean;
   /** Answer only after this many milliseconds. */
   delayMs?: number;
+  /** Delay only queries of these types (default: every type). */
+  delayTypes?: string[];
   /** Override the server-wide AD flag for this name. */
   ad?: boolean;
   /** SERVFAIL unless the query has CD set (emulates a bogus DNSSEC answer). */
@@ -327,7 +329,7 @@ export class FixtureDns {
       rh.ad = ad && !header.cd ? 1 : 0;
       send(response);
     };
-    if (b.delayMs) setTimeout(respond, b.delayMs).unref();
+    if (b.delayMs && (!b.delayTypes || b.delayTypes.includes(qtype))) setTimeout(respond, b.delayMs).unref();
     else respond();
   }
 }

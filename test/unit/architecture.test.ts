@@ -29,7 +29,9 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
   { name: 'check contract', patterns: [/^src\/checks\/(types|findings|core)\.ts$/] },
   {
     name: 'protocols',
-    patterns: [/^src\/(tls|smtp|mx|spf|dmarc|dkim|mta-sts|tls-rpt|bimi|dane|dnssec|ptr|dnsbl)\//],
+    patterns: [
+      /^src\/(tls|smtp|mx|spf|dmarc|dkim|mta-sts|tls-rpt|bimi|dane|dnssec|ptr|dnsbl|caa|submission)\//,
+    ],
   },
   { name: 'pipeline', patterns: [/^src\/checks\//] },
   { name: 'features', patterns: [/^src\/bounce\//, /^src\/monitor\//, /^src\/verify\//, /^src\/auth\//] },

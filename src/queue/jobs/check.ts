@@ -55,6 +55,8 @@ export function canonicalOptions(options: CheckOptions): CheckOptions {
     greylistRetryMs: options.greylistRetryMs,
   };
   if (options.dnsbls !== undefined) out.dnsbls = list(options.dnsbls);
+  if (options.tls === 'deep') out.tls = 'deep';
+  if (options.submission) out.submission = true;
   return out;
 }
 
@@ -62,7 +64,17 @@ export function jobIdentity(domain: NormalizedDomain, options: CheckOptions): st
   const o = canonicalOptions(options);
   return createHash('sha256')
     .update(
-      JSON.stringify([domain.ascii, o.verify, o.dkimSelectors, o.smtp, o.greylistRetryMs, o.dnsbls ?? null]),
+      JSON.stringify([
+        domain.ascii,
+        o.verify,
+        o.dkimSelectors,
+        o.smtp,
+        o.greylistRetryMs,
+        o.dnsbls ?? null,
+        // Only when set, so that the identity of a plain check is what it always was.
+        ...(o.tls ? [`tls:${o.tls}`] : []),
+        ...(o.submission ? ['submission'] : []),
+      ]),
     )
     .digest('hex')
     .slice(0, 32);

@@ -292,6 +292,8 @@ export function reportView(report: Report, checks: readonly Check[], now = new D
   if (report.options.dkimSelectors.length)
     options.push(`DKIM selectors ${report.options.dkimSelectors.join(', ')}`);
   if (!report.options.smtp) options.push('SMTP off');
+  if (report.options.tls === 'deep') options.push('TLS depth scan');
+  if (report.options.submission) options.push('submission ports');
 
   const name =
     report.domain.unicode !== report.domain.ascii

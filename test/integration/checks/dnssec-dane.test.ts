@@ -168,6 +168,9 @@ describe('DNSSEC and DANE', () => {
     assert.deepEqual(statuses(report, 'dane.'), [
       'dane.match:pass@93.184.216.70',
       'dane.match:pass@93.184.216.71',
+      // One usable record each, matching the key in use: no room for the next key (RFC 7671 §8).
+      'dane.rollover:warn@mx.dane.example.com',
+      'dane.rollover:warn@mx2.dane.example.com',
       'dane.tlsa:pass@mx.dane.example.com',
       'dane.tlsa:pass@mx2.dane.example.com',
       'dane.tlsa:warn@mx2.dane.example.com',
