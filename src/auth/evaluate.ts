@@ -108,6 +108,8 @@ function dkimResult(f: DkimFact): { result: AuthDkim['result']; comment?: string
       return { result: 'temperror', ...(comment ? { comment } : {}) };
     case 'policy':
       return { result: 'policy', ...(comment ? { comment } : {}) };
+    case 'permerror':
+      return { result: 'permerror', ...(comment ? { comment } : {}) };
     default:
       if (comment === 'body hash did not verify')
         return {
@@ -141,7 +143,7 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
   findings.push(
     AUTH.make('auth.envelope', missing ? 'error' : 'info', {
       summary: missing
-        ? `${missing} could not be found in headers written by the receiving system${facts.hasReceived ? '' : ' (the message has no Received header: it was never received over SMTP)'}, so SPF ${env.ip && env.mailFrom === undefined ? 'was evaluated for HELO only, if at all' : 'could not be evaluated'}.`
+        ? `${missing} could not be found in headers written by the receiving system${facts.hasReceived ? '' : ' (the message has no Received header: it was never received over SMTP)'}, so SPF ${env.ip && env.mailFrom === undefined ? (facts.spf ? `was evaluated for the HELO name ${env.helo} only` : 'could not be evaluated') : 'could not be evaluated'}.`
         : `Client ${env.ip}, MAIL FROM <${env.mailFrom}>${env.helo ? `, HELO ${env.helo}` : ''}. IP from ${src('ip')}. MAIL FROM from ${src('mailFrom')}.${env.helo ? ` HELO from ${src('helo')}.` : ''}`,
       ...(missing
         ? {
@@ -155,13 +157,17 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
 
   // SPF.
   const spf = facts.spf;
+  // DMARC aligns the MAIL FROM domain, or the HELO name for the null sender (RFC 7489 §3.1.2);
+  // with the sender unknown, SPF (of the HELO) does not count towards alignment.
   const spfDomain = env.mailFrom
     ? env.mailFrom.slice(env.mailFrom.lastIndexOf('@') + 1).toLowerCase()
-    : env.helo;
+    : env.mailFrom === ''
+      ? env.helo
+      : undefined;
   if (!spf) {
     findings.push(
       AUTH.make('auth.spf', 'error', {
-        summary: `SPF was not evaluated: ${!env.ip ? 'the client IP is unknown' : 'neither MAIL FROM nor HELO is known'}.`,
+        summary: `SPF was not evaluated: ${!env.ip ? 'the client IP is unknown' : 'neither the MAIL FROM nor a HELO domain is known'}.`,
         remedy: 'Give the client IP and the envelope sender with --ip and --mail-from.',
       }),
     );
@@ -176,7 +182,7 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
             : 'warn';
     findings.push(
       AUTH.make('auth.spf', status, {
-        summary: `spf=${spf.result} for ${env.ip} sending as ${spf.domain}${env.mailFrom === '' ? ' (HELO; the sender is <>)' : ''}: ${spf.reason}.`,
+        summary: `spf=${spf.result} for ${env.ip} sending as ${spf.domain}${env.mailFrom === '' ? ' (the HELO identity: the sender is <>)' : env.mailFrom === undefined ? ' (the HELO identity: the envelope sender is unknown)' : ''}: ${spf.reason}.`,
         ...(status === 'fail' || status === 'warn'
           ? {
               remedy:

@@ -124,7 +124,10 @@ export async function authenticateMessage(
     const mailFromDomain = env.mailFrom
       ? env.mailFrom.slice(env.mailFrom.lastIndexOf('@') + 1).toLowerCase()
       : undefined;
-    const spfDomain = mailFromDomain ?? (env.mailFrom === '' ? env.helo : undefined);
+    // MAIL FROM unknown or null: the HELO identity (RFC 7208 §2.3), when the HELO is a domain.
+    const heloDomain =
+      env.helo && /\./.test(env.helo) && !/^\[|^[\d.]+$/.test(env.helo) ? env.helo : undefined;
+    const spfDomain = mailFromDomain ?? heloDomain;
     const spf =
       env.ip && spfDomain
         ? await checkHost(resolver, {
@@ -155,7 +158,26 @@ export async function authenticateMessage(
         .filter((f) => f.key === 'dkim-signature')
         .map((f) => parseTagList(f.value.replace(/\s+/g, ' ')))
         .map((p) => (p.ok ? p.map : new Map<string, { value: string }>()));
-      dkim = out.results.map((r) => dkimFact(r, tags));
+      // mailauth reports an unsigned message as one "none" result without a domain.
+      const signed = out.results.filter((r) => typeof r.signingDomain === 'string' && r.signingDomain !== '');
+      dkim = signed.map((r) => dkimFact(r, tags));
+      // It also leaves out, without a word, signatures it skipped (an unknown a= or c=, no d=
+      // or s=): those are broken signatures for a receiver, and said so here.
+      const seen = new Set(signed.map((r) => (r.signature ?? '').replace(/\s+/g, '')));
+      for (const t of tags) {
+        if (seen.has((t.get('b')?.value ?? '').replace(/\s+/g, ''))) continue;
+        dkim.push({
+          domain: (t.get('d')?.value ?? '').toLowerCase(),
+          selector: t.get('s')?.value ?? '',
+          ...(t.get('a') ? { algorithm: t.get('a')!.value } : {}),
+          mailauthResult: 'permerror',
+          comment: `the signature cannot be verified: a=${t.get('a')?.value ?? '(none)'}, c=${t.get('c')?.value ?? 'simple/simple'}${t.get('d') ? '' : ', no d='}${t.get('s') ? '' : ', no s='} (RFC 6376 allows rsa-sha256, rsa-sha1 and ed25519-sha256, simple or relaxed)`,
+          signedHeaders: (t.get('h')?.value ?? '')
+            .split(':')
+            .map((h) => h.trim().toLowerCase())
+            .filter(Boolean),
+        });
+      }
       const arcOut = await arc(out.arc, { resolver: adapter, minBitLength: 1024 });
       arcFact = arcFactOf(arcOut, fields);
     } catch (err) {

@@ -231,6 +231,39 @@ describe('mxdoctor auth', () => {
     assert.equal(code, 0);
   });
 
+  it('says an unsigned message has no signature, and evaluates SPF for HELO when the sender is unknown', async () => {
+    const msg = prepend(base(), [
+      [
+        'Received',
+        'from mail.good.example (mail.good.example [192.0.2.10]) by mx.receiver.example; Thu, 03 Dec 2026 09:00:01 +0000',
+      ],
+    ]);
+    const { report, f } = await auth(msg);
+    assert.deepEqual(report.dkim, []);
+    assert.deepEqual(f('auth.dkim'), ['warn']);
+    assert.match(report.findings.find((x) => x.id === 'auth.dkim')!.summary, /carries no DKIM signature/);
+    assert.deepEqual([report.spf.identity, report.spf.domain], ['helo', 'mail.good.example']);
+    assert.deepEqual(f('auth.envelope'), ['error']);
+    assert.match(
+      report.findings.find((x) => x.id === 'auth.envelope')!.summary,
+      /evaluated for the HELO name mail\.good\.example only/,
+    );
+    // No aligned identifier: SPF of a HELO does not align when the sender is unknown.
+    assert.equal(report.dmarc.spfAligned, false);
+  });
+
+  it('reports a signature mailauth skips (an algorithm RFC 6376 does not define) as broken', async () => {
+    const signed = await sign(base(), key, 'good.example', 'sel');
+    const odd = Buffer.from(signed.toString('utf8').replace('a=rsa-sha256', 'a=rsa-md5'));
+    const { report, f } = await auth(prepend(odd, receivedBy('192.0.2.10')));
+    assert.deepEqual(
+      report.dkim.map((d) => [d.domain, d.result]),
+      [['good.example', 'permerror']],
+    );
+    assert.match(report.dkim[0]!.comment ?? '', /a=rsa-md5/);
+    assert.deepEqual(f('auth.dkim'), ['fail']);
+  });
+
   it('prints a readable summary and refuses input that is not a message', async () => {
     const file = join(dir, 'plain.eml');
     writeFileSync(file, prepend(await sign(base(), key, 'good.example', 'sel'), receivedBy('192.0.2.10')));
