@@ -65,6 +65,7 @@ export default tseslint.config(
       'src/smtp/model.ts',
       'src/tls/certificate.ts',
       'src/smtp/evaluate.ts',
+      'src/smtp/evaluate-*.ts',
       'src/monitor/summary.ts',
       'src/monitor/diff.ts',
       'src/monitor/alerts.ts',

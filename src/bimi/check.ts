@@ -6,7 +6,7 @@ import { parseBimi } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DmarcData } from '../dmarc/check.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * BIMI (draft-brand-indicators-for-message-identification): the default._bimi record and
@@ -115,7 +115,13 @@ export function evaluateBimi(domain: string, data: BimiData, dmarc: DmarcData | 
   ];
 }
 
-export const bimiCheck: Check<BimiData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    bimi: BimiData;
+  }
+}
+
+export const bimiCheck = defineCheck({
   name: 'bimi',
   title: 'BIMI',
   dependsOn: ['dmarc'],
@@ -130,7 +136,7 @@ export const bimiCheck: Check<BimiData> = {
       data.logo = parsed.value.logo;
       if (parsed.value.authority) data.authority = parsed.value.authority;
     }
-    const findings = evaluateBimi(ctx.domain.ascii, data, ctx.upstream<DmarcData>('dmarc'));
+    const findings = evaluateBimi(ctx.domain.ascii, data, ctx.upstream('dmarc'));
     if (parsed?.ok && parsed.value.problems.length === 0 && parsed.value.logo !== '') {
       ctx.progress('fetching the BIMI logo and evidence', 0.5);
       const markFile = ctx.config.bimi.markTrustFile;
@@ -160,4 +166,4 @@ export const bimiCheck: Check<BimiData> = {
     }
     return { findings, data };
   },
-};
+});

@@ -115,6 +115,8 @@ function parseViewBox(text: string): { width: number; height: number } | undefin
   return { width: parts[2]!, height: parts[3]! };
 }
 
+// Long on purpose: a single linear pass over the SVG text (no backtracking, no DOM): the
+// tokenizer states and the profile rules they feed share one position and must stay together.
 export function checkSvgTinyPs(body: Buffer | string): SvgCheck {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   const out: SvgCheck = {

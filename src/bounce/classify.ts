@@ -1,5 +1,5 @@
 import type { Reason } from './model.js';
-import { PHRASE_RULES } from './patterns.js';
+import { PHRASE_RULES, phraseMatches } from './patterns.js';
 import type { SmtpCommand } from './reply.js';
 import { isHard } from './reasons.js';
 import { BASIC_RULES, STATUS_FOR_REASON, W, parseStatus, statusRule } from './status-codes.js';
@@ -80,10 +80,11 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
     if (rule)
       out.push({ reason: rule.reason, weight: rule.weight - (i === 0 ? 0 : 0.02), id: `status:${code}` });
   }
-  for (const rule of PHRASE_RULES) {
-    if (rule.re.test(input.diagnostic))
-      out.push({ reason: rule.reason, weight: rule.weight, id: `phrase:${rule.id}` });
-    else if (input.context && rule.re.test(input.context))
+  const inDiagnostic = diagnosticPhrases(input.diagnostic);
+  const inContext = input.context ? contextPhrases(input.context) : null;
+  for (const [i, rule] of PHRASE_RULES.entries()) {
+    if (inDiagnostic[i]) out.push({ reason: rule.reason, weight: rule.weight, id: `phrase:${rule.id}` });
+    else if (inContext?.[i])
       out.push({ reason: rule.reason, weight: rule.weight * CONTEXT_FACTOR, id: `context:${rule.id}` });
   }
   if (input.replyCode !== null && BASIC_RULES[input.replyCode]) {
@@ -99,6 +100,21 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
   }
   return out.sort((a, b) => b.weight - a.weight);
 }
+
+/**
+ * Which phrase rules match a text, remembered for the last text: the records of one report
+ * usually share its context (up to 4000 characters), and recipients named together share
+ * their diagnostic, so each is read once, not once per record.
+ */
+function phraseHits(): (text: string) => boolean[] {
+  let last: { text: string; hits: boolean[] } | null = null;
+  return (text) => {
+    if (last?.text !== text) last = { text, hits: PHRASE_RULES.map((rule) => phraseMatches(rule, text)) };
+    return last.hits;
+  };
+}
+const diagnosticPhrases = phraseHits();
+const contextPhrases = phraseHits();
 
 function statusClass(input: ClassifyInput): number | null {
   const s = parseStatus(input.status) ?? parseStatus(input.textStatuses[0]);

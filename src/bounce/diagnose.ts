@@ -1,7 +1,7 @@
 import { classify } from './classify.js';
 import type { ClassifyInput } from './classify.js';
 import { findInlineDeliveryStatus, parseDeliveryStatus, typedValue } from './dsn.js';
-import type { DsnRecipient, DsnReport } from './dsn.js';
+import type { DsnReport } from './dsn.js';
 import { domainOf, explain } from './explain.js';
 import {
   decodeEncodedWords,
@@ -25,7 +25,8 @@ import type {
   Reason,
 } from './model.js';
 import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
-import { PHRASE_RULES } from './patterns.js';
+import { firstMatchingLine } from './lines.js';
+import { PHRASE_RULES, phraseMatches } from './patterns.js';
 import type { TextRecipient } from './ndr.js';
 import { MAX_HOPS, ipInDiagnostic, parseReceived, sendingHop } from './received.js';
 import {
@@ -239,6 +240,7 @@ function fromMessage(view: MessageView): Diagnosis {
 
   const split = splitReturned(view.text);
   const notice = split.notice;
+  const notes = new Notice(notice);
   const original = buildOriginal(view, split.returned);
   const reporter = {
     from: bounceFrom || null,
@@ -269,8 +271,8 @@ function fromMessage(view: MessageView): Diagnosis {
     const sender =
       reports[0]!.fields['x-postfix-sender'] ?? reports[0]!.fields['x-outbound-mail-relay-sender'];
     if (sender && !original.sender) original.sender = typedValue(sender).value;
-    const records = reports.flatMap((report) => dsnRecords(report, textRecipients, notice, original));
-    return finish('dsn', records, original, reporter, warnings);
+    const records = dsnRecords(reports, textRecipients, notes, original);
+    return finish('dsn', records.records, original, reporter, warnings, records.total);
   }
 
   const bounceSignals =
@@ -298,7 +300,7 @@ function fromMessage(view: MessageView): Diagnosis {
   const pasted = view.headers.length === 0;
   const errorLike =
     /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) ||
-    PHRASE_RULES.some((r) => r.re.test(notice));
+    PHRASE_RULES.some((r) => phraseMatches(r, notice));
   const usable = pasted
     ? errorLike || textRecipients.length > 0
     : bounceSignals >= 2 || (bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice));
@@ -320,16 +322,16 @@ function fromMessage(view: MessageView): Diagnosis {
     recipients = [{ recipient: guess ?? '', originalRecipient: null, block: '' }];
   }
   const records = recipients.slice(0, MAX_RECORDS).map((r) => {
-    const diagnostic = diagnosticOf(r.block, notice, r.recipient);
+    const diagnostic = diagnosticOf(r.block, notes, r.recipient);
     return buildRecord({
       ...blankFacts(original),
       recipient: r.recipient || null,
       originalRecipient: r.originalRecipient,
       action,
       diagnostic,
-      context: squash(notice).slice(0, 4000),
+      context: notes.context,
       sharedContext: recipients.length > 1,
-      remoteMta: findRemoteMta(r.block || notice),
+      remoteMta: r.block ? notes.remoteIn(r.block) : notes.remoteMta,
     });
   });
   return finish('ndr', records, original, reporter, warnings);
@@ -341,9 +343,10 @@ function finish(
   original: Original,
   reporter: Diagnosis['reporter'],
   warnings: string[],
+  /** How many records there were before only the first MAX_RECORDS were built. */
+  total: number = records.length,
 ): Diagnosis {
-  if (records.length > MAX_RECORDS)
-    warnings.push(`Only the first ${MAX_RECORDS} of ${records.length} recipients are shown.`);
+  if (total > MAX_RECORDS) warnings.push(`Only the first ${MAX_RECORDS} of ${total} recipients are shown.`);
   return {
     schemaVersion: BOUNCE_SCHEMA_VERSION,
     kind,
@@ -378,24 +381,94 @@ function senderAddresses(view: MessageView, original: Original): Set<string> {
   return out;
 }
 
-/** The text about one recipient, without the address that starts it. */
+/**
+ * The notice (the report's text before the returned message) and what the records read from
+ * it, each worked out once however many records there are.
+ */
+class Notice {
+  #context?: string;
+  #plain?: string;
+  #remote?: string | null;
+  readonly #replies = new Map<string, string>();
+  readonly #blocks = new Map<string, BlockText>();
+  readonly #plainBlocks = new Map<string, BlockText>();
+  readonly #remotes = new Map<string, string | null>();
+  constructor(readonly text: string) {}
+  /**
+   * A recipient's text read for its diagnostic (without the trailer paragraphs when `trailers`
+   * is true), once per distinct text: recipients named on one line share that line.
+   */
+  block(text: string, trailers = true): BlockText {
+    const memo = trailers ? this.#blocks : this.#plainBlocks;
+    let b = memo.get(text);
+    if (!b) {
+      const flat = squash(trailers ? withoutTrailer(text) : text);
+      b = { flat, bare: flat.replace(/[<>:]/g, '').trim(), joined: joinMultiline(flat) };
+      memo.set(text, b);
+    }
+    return b;
+  }
+  /** findRemoteMta of a recipient's text, once per distinct text. */
+  remoteIn(text: string): string | null {
+    let r = this.#remotes.get(text);
+    if (r === undefined) this.#remotes.set(text, (r = findRemoteMta(text)));
+    return r;
+  }
+  /** Whitespace-normalised, at most 4000 characters: the context of a record without its own text. */
+  get context(): string {
+    return (this.#context ??= squash(this.text).slice(0, 4000));
+  }
+  /** Without the greeting lines (stripBoilerplate). */
+  get withoutBoilerplate(): string {
+    return (this.#plain ??= stripBoilerplate(this.text));
+  }
+  get remoteMta(): string | null {
+    if (this.#remote === undefined) this.#remote = findRemoteMta(this.text);
+    return this.#remote;
+  }
+  /** replyLines of the notice, per code. */
+  replyLines(code: string): string {
+    let lines = this.#replies.get(code);
+    if (lines === undefined) this.#replies.set(code, (lines = replyLines(this.text, code)));
+    return lines;
+  }
+}
+
+interface BlockText {
+  /** Whitespace-normalised (squash). */
+  flat: string;
+  /** flat without "<", ">" and ":": equal to the address when the text is only the address. */
+  bare: string;
+  /** flat with a multi-line reply joined (joinMultiline). */
+  joined: string;
+}
+
+/** The lines of a text that are lines of a reply with this code ("550-…", "<<< 550 …"), joined. */
+function replyLines(text: string, code: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\s*(?:<<<\s*)?/, ''))
+    .filter((l) => l.startsWith(`${code}-`) || l.startsWith(`${code} `))
+    .join(' ');
+}
+
 /**
  * Paragraphs MTAs put after the per-recipient reasons (Exim's delay warning: "No action is
  * required on your part. Delivery attempts will continue…"): the reason ends where they start.
  */
-const TRAILERS =
-  /^[ \t]*(?:no action is required on your part|delivery attempts will continue|eventually the mail delivery software will give up|this warning may be repeated|you will be notified if|please do not reply to this (?:message|e-?mail))/im;
+const TRAILERS = [
+  /^[ \t]*(?:no action is required on your part|delivery attempts will continue|eventually the mail delivery software will give up|this warning may be repeated|you will be notified if|please do not reply to this (?:message|e-?mail))/i,
+];
 
 function withoutTrailer(block: string): string {
-  const m = TRAILERS.exec(block);
+  const m = firstMatchingLine(block, TRAILERS);
   return m ? block.slice(0, m.index) : block;
 }
 
-function diagnosticOf(block: string, notice: string, recipient: string): string {
-  let text = withoutTrailer(block);
-  if (!text.trim() || squash(text).replace(/[<>:]/g, '').trim() === recipient)
-    text = stripBoilerplate(notice);
-  const flat = joinMultiline(squash(text));
+function diagnosticOf(block: string, notice: Notice, recipient: string): string {
+  const own = notice.block(block);
+  const flat =
+    !own.flat || own.bare === recipient ? notice.block(notice.withoutBoilerplate, false).joined : own.joined;
   const withoutAddress = recipient
     ? flat.replace(new RegExp(`^\\W*${escapeRe(recipient)}>?\\s*:?\\s*`, 'i'), '')
     : flat;
@@ -422,25 +495,44 @@ function escapeRe(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // DSN records
 
+/**
+ * The records of the RFC 3464 reports (only the first MAX_RECORDS are built: a list server's
+ * report can name thousands), each with the notice's text about its recipient.
+ */
 function dsnRecords(
-  report: DsnReport,
-  textRecipients: TextRecipient[],
-  notice: string,
+  reports: readonly DsnReport[],
+  textRecipients: readonly TextRecipient[],
+  notice: Notice,
   original: Original,
-): BounceRecord[] {
-  return report.recipients.map((r: DsnRecipient) => {
+): { records: BounceRecord[]; total: number } {
+  // The first text recipient by address and by original address: one lookup per record.
+  const byRecipient = new Map<string, number>();
+  const byOriginal = new Map<string, number>();
+  for (const [i, t] of textRecipients.entries()) {
+    if (!byRecipient.has(t.recipient.toLowerCase())) byRecipient.set(t.recipient.toLowerCase(), i);
+    const o = t.originalRecipient?.toLowerCase();
+    if (o && !byOriginal.has(o)) byOriginal.set(o, i);
+  }
+  const textFor = (key: string | undefined, alt: string | undefined): TextRecipient | undefined => {
+    const found = [
+      key !== undefined ? byRecipient.get(key) : undefined,
+      alt ? byRecipient.get(alt) : undefined,
+      alt ? byOriginal.get(alt) : undefined,
+    ].filter((i): i is number => i !== undefined);
+    return found.length ? textRecipients[Math.min(...found)] : undefined;
+  };
+  const all = reports.flatMap((report) => report.recipients.map((r) => ({ report, r })));
+  const records = all.slice(0, MAX_RECORDS).map(({ report, r }) => {
     const recipient = r.finalRecipient ?? r.originalRecipient;
-    const key = recipient?.toLowerCase();
-    const alt = r.originalRecipient?.toLowerCase();
     const text =
-      textRecipients.find(
-        (t) =>
-          t.recipient.toLowerCase() === key ||
-          (alt && t.recipient.toLowerCase() === alt) ||
-          (t.originalRecipient && t.originalRecipient.toLowerCase() === alt),
-      )?.block ?? (report.recipients.length === 1 ? stripBoilerplate(notice) : '');
+      textFor(recipient?.toLowerCase(), r.originalRecipient?.toLowerCase())?.block ??
+      (report.recipients.length === 1 ? notice.withoutBoilerplate : '');
     const diagnostic = r.diagnostic
-      ? joinMultiline(squash(completeReply(r.diagnostic, text || notice)))
+      ? joinMultiline(
+          squash(
+            completeReply(r.diagnostic, (code) => (text ? replyLines(text, code) : notice.replyLines(code))),
+          ),
+        )
       : diagnosticOf(text, notice, recipient ?? '');
     return buildRecord({
       ...blankFacts(original),
@@ -450,7 +542,7 @@ function dsnRecords(
       action: r.action,
       dsnStatus: r.status,
       diagnostic: diagnostic.slice(0, MAX_DIAGNOSTIC),
-      context: squash(text || notice).slice(0, 4000),
+      context: text ? squash(text).slice(0, 4000) : notice.context,
       sharedContext: !text && report.recipients.length > 1,
       diagnosticType: r.diagnosticType,
       remoteMta: r.remoteMta ?? findRemoteMta(text),
@@ -459,20 +551,17 @@ function dsnRecords(
       willRetryUntil: r.willRetryUntil,
     });
   });
+  return { records, total: all.length };
 }
 
 /**
  * sendmail and others put only the first line of a multi-line reply ("552-5.7.0 This message
  * was blocked because …") into Diagnostic-Code; the notice's transcript has the rest.
  */
-function completeReply(diagnostic: string, notice: string): string {
+function completeReply(diagnostic: string, transcript: (code: string) => string): string {
   const m = /^\s*([245]\d\d)-/.exec(diagnostic);
   if (!m) return diagnostic;
-  const lines = notice
-    .split(/\r?\n/)
-    .map((l) => l.replace(/^\s*(?:<<<\s*)?/, ''))
-    .filter((l) => l.startsWith(`${m[1]}-`) || l.startsWith(`${m[1]} `));
-  const full = lines.join(' ');
+  const full = transcript(m[1]!);
   return full.length > diagnostic.length && full.startsWith(diagnostic.trim().slice(0, 20))
     ? full
     : diagnostic;
@@ -524,17 +613,40 @@ function blankFacts(original: Original): RecordFacts {
 
 const ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
 
+/** The last answer of `fn`, kept for the same input (the records of one report share their context). */
+function lastOf<T>(fn: (text: string) => T): (text: string) => T {
+  let last: { text: string; value: T } | null = null;
+  return (text) => {
+    if (last?.text !== text) last = { text, value: fn(text) };
+    return last.value;
+  };
+}
+
+/** What a record reads from its diagnostic and its context, once per distinct text. */
+const diagnosticFacts = {
+  replyCode: lastOf(findReplyCode),
+  statuses: lastOf(findStatuses),
+  command: lastOf(findCommand),
+};
+const contextFacts = {
+  replyCode: lastOf(findReplyCode),
+  status: lastOf(findStatus),
+  command: lastOf(findCommand),
+};
+
 function buildRecord(f: RecordFacts): BounceRecord {
   const diagnostic = f.diagnostic;
   // A diagnostic of another type than SMTP (x-unix, x-local…) holds no SMTP reply code.
   const smtpDiagnostic = !f.diagnosticType || /smtp/i.test(f.diagnosticType);
   const replyCode =
     f.replyCode ??
-    (smtpDiagnostic ? findReplyCode(diagnostic) : null) ??
-    (f.context ? findReplyCode(f.context) : null);
-  const textStatuses = findStatuses(diagnostic);
-  const contextStatus = textStatuses.length === 0 && f.context ? findStatus(f.context) : null;
-  const command = findCommand(diagnostic) ?? (f.context && !f.sharedContext ? findCommand(f.context) : null);
+    (smtpDiagnostic ? diagnosticFacts.replyCode(diagnostic) : null) ??
+    (f.context ? contextFacts.replyCode(f.context) : null);
+  const textStatuses = diagnosticFacts.statuses(diagnostic);
+  const contextStatus = textStatuses.length === 0 && f.context ? contextFacts.status(f.context) : null;
+  const command =
+    diagnosticFacts.command(diagnostic) ??
+    (f.context && !f.sharedContext ? contextFacts.command(f.context) : null);
   const action = f.action && ACTIONS.has(f.action) ? (f.action as BounceRecord['action']) : null;
   // The remote server's own enhanced code outranks the reporting MTA's summary of it
   // (a DSN often says "Status: 5.0.0" for "550 5.7.1 …").
@@ -657,7 +769,7 @@ function parseHeaderBlock(raw: string): HeaderField[] {
       out[out.length - 1]!.value += ` ${line.trim()}`;
       continue;
     }
-    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:\s*(.*)$/.exec(line);
+    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:(.*)$/.exec(line);
     if (m) out.push({ name: m[1]!.toLowerCase(), value: m[2]!.trim() });
   }
   return out;
@@ -668,7 +780,7 @@ function buildOriginal(view: MessageView, inlineReturned: string | null): Origin
   const raw = view.returned.length
     ? view.returned.map((b) => decodeText(b)).find((t) => t.trim())
     : inlineReturned;
-  const fields = raw ? parseHeaderBlock(raw.replace(/^(?:From \S+[^\n]*\n)/, '')) : [];
+  const fields = raw ? parseHeaderBlock(raw.replace(/^From \S[^\n]*\n/, '')) : [];
   if (!raw || fields.length === 0) {
     // Without the returned message, the bounce went to the original envelope sender.
     const to = header(view.headers, 'to');
@@ -692,7 +804,7 @@ function buildOriginal(view: MessageView, inlineReturned: string | null): Origin
     .map(dkimSignatureRef)
     .filter((r): r is DkimSignatureRef => r !== null)
     .slice(0, MAX_DKIM_SIGNATURES);
-  original.headers = displayHeaders(raw.replace(/^(?:From \S+[^\n]*\n)/, ''));
+  original.headers = displayHeaders(raw.replace(/^From \S[^\n]*\n/, ''));
   return original;
 }
 
@@ -735,7 +847,7 @@ function displayHeaders(raw: string): HeaderLine[] {
       if (last.value.length < MAX_HEADER_VALUE) last.value += ` ${line.trim()}`;
       continue;
     }
-    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:\s*(.*)$/.exec(line);
+    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:(.*)$/.exec(line);
     if (!m) continue;
     if (out.length >= MAX_HEADER_FIELDS) break;
     out.push({ name: m[1]!, value: m[2]!.trim() });
@@ -751,9 +863,26 @@ function decodeHeader(value: string): string {
   return decodeEncodedWords(value).trim();
 }
 
+/**
+ * A date without its trailing comment ("… +0000 (UTC)"): what `/\s+\([^)]*\)\s*$/` removes,
+ * found by scanning back from the end instead of trying the pattern at every space.
+ */
+function withoutTrailingComment(value: string): string {
+  const end = value.trimEnd();
+  if (!end.endsWith(')')) return value;
+  // The comment holds no ")": it opens after the previous one, at the first "(" after a space.
+  const after = end.lastIndexOf(')', end.length - 2) + 1;
+  for (let open = end.indexOf('(', after); open >= 0; open = end.indexOf('(', open + 1)) {
+    let start = open;
+    while (start > 0 && /\s/.test(end[start - 1]!)) start--;
+    if (start < open) return value.slice(0, start);
+  }
+  return value;
+}
+
 function isoDate(value: string | null): string | null {
   if (!value) return null;
-  const t = Date.parse(value.replace(/\s+\([^)]*\)\s*$/, ''));
+  const t = Date.parse(withoutTrailingComment(value));
   return Number.isNaN(t) ? value : new Date(t).toISOString();
 }
 

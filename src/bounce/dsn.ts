@@ -52,8 +52,14 @@ export function typedValue(value: string): { type: string | null; value: string 
 /** An address from a recipient field: "rfc822; <a@b>" → "a@b". */
 export function addressValue(value: string): string {
   const v = typedValue(value).value.replace(/^<|>$/g, '').trim();
-  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(v);
-  return m ? m[1]! : v;
+  // The first "<…>" with an "@" inside (not first, not last): `/<([^<>\s]+@[^<>\s]+)>/` without
+  // trying every "@" of a long token as the split.
+  for (const m of v.matchAll(/<([^<>\s]+)>/g)) {
+    const inside = m[1]!;
+    const at = inside.indexOf('@', 1);
+    if (at > 0 && at < inside.length - 1) return inside;
+  }
+  return v;
 }
 
 function unfold(text: string): { name: string; value: string; blankBefore: boolean }[] {

@@ -2,7 +2,11 @@
  * What bounce diagnosis refuses, and what it accepts — in a module of its own, with no
  * dependencies, so the command line can name them without loading the MIME parser.
  */
-export type BounceInputErrorCode = 'too_large' | 'empty' | 'binary' | 'not_a_bounce';
+/**
+ * too_large, empty, binary: refused before parsing; not_a_bounce: parsed, and no bounce in it;
+ * too_complex: parsing took longer than its time budget (parse-pool.ts).
+ */
+export type BounceInputErrorCode = 'too_large' | 'empty' | 'binary' | 'not_a_bounce' | 'too_complex';
 
 export class BounceInputError extends Error {
   readonly code: BounceInputErrorCode;

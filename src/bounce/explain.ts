@@ -18,9 +18,10 @@ export function domainOf(address: string | null | undefined): string | null {
   if (!address) return null;
   const at = address.lastIndexOf('@');
   if (at < 0) return null;
-  const d = address
-    .slice(at + 1)
-    .replace(/[>\].]+$/, '')
-    .toLowerCase();
+  // Without the trailing ">", "]" and "." (scanned back, not a pattern tried at every dot).
+  const rest = address.slice(at + 1);
+  let end = rest.length;
+  while (end > 0 && '>].'.includes(rest[end - 1]!)) end--;
+  const d = rest.slice(0, end).toLowerCase();
   return d || null;
 }

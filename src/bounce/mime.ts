@@ -124,7 +124,10 @@ export function decodeEncodedWords(value: string): string {
 }
 
 function normalizeCharset(charset: string): string {
-  const c = charset.toLowerCase().replace(/\*.*$/, '');
+  // RFC 2231 language suffix ("utf-8*en"): cut at the first "*".
+  const lower = charset.toLowerCase();
+  const star = lower.indexOf('*');
+  const c = star < 0 ? lower : lower.slice(0, star);
   try {
     new TextDecoder(c);
     return c;
@@ -255,14 +258,57 @@ export function decodeText(bytes: Buffer, charset?: string): string {
 
 /** A crude but safe HTML-to-text for text attachments (the main body goes through mailparser). */
 function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, '')
-    .replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
+  return withoutTags(withoutScripts(html).replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n'))
     .replace(/&nbsp;/g, ' ')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
     .replace(/&amp;/g, '&');
+}
+
+/**
+ * `<script>` and `<style>` elements removed, as `/<(script|style)[\s\S]*?<\/\1>/gi` would —
+ * each opening tag up to the first closing tag of its name — but in one pass: once a name has
+ * no closing tag left, no later opening tag of that name is searched again.
+ */
+function withoutScripts(html: string): string {
+  const opening = /<(script|style)/gi;
+  const unclosed = new Set<string>();
+  let out = '';
+  let copied = 0;
+  for (let m = opening.exec(html); m; m = opening.exec(html)) {
+    const name = m[1]!.toLowerCase();
+    if (unclosed.has(name)) continue;
+    const closing = new RegExp(`</${name}>`, 'gi');
+    closing.lastIndex = m.index + m[0].length;
+    const close = closing.exec(html);
+    if (!close) {
+      unclosed.add(name);
+      opening.lastIndex = m.index + 1;
+      continue;
+    }
+    out += html.slice(copied, m.index);
+    copied = close.index + close[0].length;
+    opening.lastIndex = copied;
+  }
+  return out + html.slice(copied);
+}
+
+/** Tags removed, as `/<[^>]+>/g` would: each "<" up to the next ">" (when something is between). */
+function withoutTags(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let lt = text.indexOf('<'); lt >= 0;) {
+    const gt = text.indexOf('>', lt + 1);
+    if (gt < 0) break; // no ">" after this "<", so none after any later one either
+    if (gt === lt + 1) {
+      lt = text.indexOf('<', lt + 1);
+      continue;
+    }
+    out += text.slice(copied, lt);
+    copied = gt + 1;
+    lt = text.indexOf('<', copied);
+  }
+  return out + text.slice(copied);
 }

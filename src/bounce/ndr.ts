@@ -9,24 +9,26 @@
  *   - sendmail-style transcripts tie replies to recipients through ">>> RCPT To:<a@b>".
  * This module finds those pieces without knowing which MTA wrote the note.
  */
+import { containsAddress, scanAddresses } from './address.js';
+import { firstMatchingLine } from './lines.js';
 
-export const ADDRESS_RE =
-  /<?([a-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}|[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@\[[0-9a-f:.]+\])>?/gi;
-
-/** Lines that start the returned message (the separator itself is dropped). */
+/** Lines that start the returned message (the separator itself is dropped), tried line by line. */
 const RETURNED_MARKERS: readonly RegExp[] = [
-  /^[ \t]*-{2,}[ \t]*(?:this is a )?copy of (?:the|your) message/im,
+  /^[ \t]*-{2,}[ \t]*(?:this is a )?copy of (?:the|your) message/i,
   // qmail "--- Below this line is a copy of the message."; OpenSMTPD "Below is a copy of the
   // original message:".
-  /^[ \t]*-*[ \t]*below (?:this line )?is a copy of the (?:original )?message/im,
-  /^[ \t]*-*[ \t]*(?:original|returned|unsent|undelivered|rejected) message(?: headers)?(?: follows?)?[ \t.:]*-*[ \t]*$/im,
-  /^[ \t]*-{2,}[ \t]*(?:original|returned|unsent|undelivered) message/im,
-  /^[ \t]*-*[ \t]*(?:the )?(?:original )?message headers? follows?[ \t.:]*-*[ \t]*$/im,
-  /^[ \t]*-*[ \t]*(?:headers of the original message|original message headers|the headers of your message)\b/im,
-  /^[ \t]*-*[ \t]*(?:a copy of the original message|the original message (?:is )?(?:attached|below|follows))\b/im,
-  /^[ \t]*-*[ \t]*(?:bounced|returned|original)[ \t]+e-?mail:?[ \t]*$/im,
-  /^[ \t]*-*[ \t]*(?:content-type|content-description): (?:message\/rfc822|text\/rfc822-headers|undelivered message)/im,
+  /^[ \t]*(?:-+[ \t]*)?below (?:this line )?is a copy of the (?:original )?message/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:original|returned|unsent|undelivered|rejected) message(?: headers)?(?: follows?)?[ \t.:]*(?:-+[ \t]*)?$/i,
+  /^[ \t]*-{2,}[ \t]*(?:original|returned|unsent|undelivered) message/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:the )?(?:original )?message headers? follows?[ \t.:]*(?:-+[ \t]*)?$/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:headers of the original message|original message headers|the headers of your message)\b/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:a copy of the original message|the original message (?:is )?(?:attached|below|follows))\b/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:bounced|returned|original)[ \t]+e-?mail:?[ \t]*$/i,
+  /^[ \t]*(?:-+[ \t]*)?(?:content-type|content-description): (?:message\/rfc822|text\/rfc822-headers|undelivered message)/i,
 ];
+
+/** A word every marker line holds. */
+const MARKER_CUE = /message|e-?mail|content-(?:type|description)/gi;
 
 const HEADER_NAMES =
   /^(?:return-path|received|from|to|cc|subject|date|message-id|dkim-signature|mime-version|content-type|content-transfer-encoding|delivered-to|x-[\w-]+|authentication-results|arc-[\w-]+|reply-to|sender|user-agent|references|in-reply-to|list-[\w-]+|domainkey-signature|thread-[\w-]+|importance|precedence)\s*:/i;
@@ -59,15 +61,9 @@ export interface NoticeSplit {
 
 /** Splits a report's text into the notice and the returned message (when inline). */
 export function splitReturned(text: string): NoticeSplit {
-  let cut = -1;
-  let skip = 0;
-  for (const re of RETURNED_MARKERS) {
-    const m = re.exec(text);
-    if (m && (cut < 0 || m.index < cut)) {
-      cut = m.index;
-      skip = m[0].length;
-    }
-  }
+  const marker = firstMatchingLine(text, RETURNED_MARKERS, MARKER_CUE);
+  let cut = marker?.index ?? -1;
+  let skip = marker?.length ?? 0;
   const lines = text.split(/\r?\n/);
   const hb = headerBlockStart(lines);
   if (hb >= 0) {
@@ -117,15 +113,19 @@ function normalizeAddress(address: string): string {
 function recipientHits(lines: readonly string[], localParts: ReadonlyMap<string, string>): Hit[] {
   const hits: Hit[] = [];
   for (const [i, raw] of lines.entries()) {
+    // Every hit names an address, but for a bare local part that X-Failed-Recipients completes.
+    if (!raw.includes('@') && localParts.size === 0) continue;
     let line = raw.trim().replace(BULLET, '');
     line = line.replace(LABELS, '');
     // sendmail: "550 5.1.1 <a@b>... User unknown"; qmail-ish "5.1.1 <a@b>:".
     line = line.replace(/^(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?)(?=<)/, '');
-    const m = /^<?([^\s<>()"',;:]+@[^\s<>()"',;:\]]+[a-z0-9\]])>?/i.exec(line);
-    if (m && new RegExp(ADDRESS_RE.source, 'i').test(m[1]!)) {
+    // The local part stops at the first "@" (the domain part may hold more): one way to split,
+    // so a token of many "@" is read once, not once per "@".
+    const m = /^<?([^\s<>()"',;:@]+@[^\s<>()"',;:\]]+[a-z0-9\]])>?/i.exec(line);
+    if (m && containsAddress(m[1]!)) {
       const rest = line.slice(m[0].length);
       if (AFTER_ADDRESS.test(rest)) {
-        const expanded = /^\s*\(expanded from:?\s*<?([^\s<>()]+@[^\s<>()]+?)>?\)/i.exec(rest);
+        const expanded = /^\s*\(expanded from:?\s*<?([^\s<>()@]+@[^\s<>()]+?)>?\)/i.exec(rest);
         hits.push({
           line: i,
           address: normalizeAddress(m[1]!),
@@ -135,7 +135,7 @@ function recipientHits(lines: readonly string[], localParts: ReadonlyMap<string,
       }
     }
     // sendmail transcript: ">>> RCPT To:<a@b>".
-    const rcpt = /^>>>\s*RCPT\s+TO:\s*<([^<>\s]+@[^<>\s]+)>/i.exec(raw.trim());
+    const rcpt = /^>>>\s*RCPT\s+TO:\s*<([^<>\s@]+@[^<>\s]+)>/i.exec(raw.trim());
     if (rcpt) {
       hits.push({ line: i, address: normalizeAddress(rcpt[1]!), original: null });
       continue;
@@ -148,9 +148,13 @@ function recipientHits(lines: readonly string[], localParts: ReadonlyMap<string,
   return hits;
 }
 
-/** Sentences that name the failed recipient inline. */
+/**
+ * Sentences that name the failed recipient inline. The address is bounded as RFC 5321 §4.5.3.1
+ * bounds it (64 octets of local part, 255 of domain): a cue word can recur inside one long
+ * token, and each occurrence reads at most one address's length of it.
+ */
 const SENTENCE_CUES =
-  /(?:error delivering your (?:mail|message) to|(?:wasn'?t|was not|could not be|couldn'?t be|cannot be|can'?t be|has not been) (?:delivered|sent) to|failed to deliver (?:your message )?to|delivery to(?: the following recipients?)?(?: failed)?|undeliverable to|your message to|message for|recipient|addressed to|sent to)\s*:?\s*<?([^\s<>()"',;]+@[^\s<>()"',;]+[a-z0-9])>?/gi;
+  /(?:error delivering your (?:mail|message) to|(?:wasn'?t|was not|could not be|couldn'?t be|cannot be|can'?t be|has not been) (?:delivered|sent) to|failed to deliver (?:your message )?to|delivery to(?: the following recipients?)?(?: failed)?|undeliverable to|your message to|message for|recipient|addressed to|sent to)\s*(?::\s*)?<?([^\s<>()"',;@]{1,64}@[^\s<>()"',;]{1,254}[a-z0-9])>?/gi;
 
 /**
  * The failed recipients a notice names, each with the text about it. `exclude` lists
@@ -177,28 +181,46 @@ export function extractRecipients(
   }
   if (hits.length === 0) {
     // No recipient line: look for a sentence naming one.
+    // Line numbers counted as the matches advance, not from the start for each one.
+    let line = 0;
+    let counted = 0;
     for (const m of notice.matchAll(SENTENCE_CUES)) {
       const address = normalizeAddress(m[1]!.replace(/\.$/, ''));
       if (excluded(address)) continue;
-      const line = notice.slice(0, m.index).split(/\r?\n/).length - 1;
+      for (let nl = notice.indexOf('\n', counted); nl >= 0 && nl < m.index; nl = notice.indexOf('\n', nl + 1))
+        line++;
+      counted = m.index;
       hits.push({ line, address, original: null });
     }
   }
-  // Group the lines after each hit (up to the next hit of another address) under that address.
-  const byAddress = new Map<string, { original: string | null; parts: string[] }>();
+  // Group the lines after each hit (up to the next hit of another address) under that address,
+  // at most MAX_BLOCK characters per address: hits that share one long line each get that line.
+  const byAddress = new Map<
+    string,
+    { address: string; original: string | null; parts: string[]; size: number }
+  >();
   hits.sort((a, b) => a.line - b.line);
+  let last: { from: number; to: number; max: number; text: string } | null = null;
   for (const [k, hit] of hits.entries()) {
     const end = k + 1 < hits.length ? hits[k + 1]!.line : lines.length;
     const key = hit.address.toLowerCase();
-    const entry = byAddress.get(key) ?? { original: hit.original, parts: [] };
+    const entry = byAddress.get(key) ?? { address: hit.address, original: hit.original, parts: [], size: 0 };
     entry.original ??= hit.original;
-    entry.parts.push(lines.slice(hit.line, Math.max(end, hit.line + 1)).join('\n'));
     byAddress.set(key, entry);
+    if (entry.size >= MAX_BLOCK) continue;
+    const range = { from: hit.line, to: Math.max(end, hit.line + 1), max: MAX_BLOCK - entry.size };
+    // Hits on one line share the very same text (later steps remember what they read per text).
+    const part: string =
+      last && last.from === range.from && last.to === range.to && last.max === range.max
+        ? last.text
+        : blockText(lines, range.from, range.to, range.max);
+    last = { ...range, text: part };
+    entry.parts.push(part);
+    entry.size += part.length + 1;
   }
   const out: TextRecipient[] = [];
-  for (const [key, entry] of byAddress) {
-    const hit = hits.find((h) => h.address.toLowerCase() === key)!;
-    out.push({ recipient: hit.address, originalRecipient: entry.original, block: entry.parts.join('\n') });
+  for (const entry of byAddress.values()) {
+    out.push({ recipient: entry.address, originalRecipient: entry.original, block: entry.parts.join('\n') });
   }
   // Recipients X-Failed-Recipients names but the notice does not show.
   for (const f of failed) {
@@ -207,12 +229,26 @@ export function extractRecipients(
   return out;
 }
 
+/**
+ * The most text kept about one recipient. A reason is a few lines (the longest real ones, with
+ * a transcript, are under 4,000 characters); what goes beyond is not about this recipient, and
+ * each record reads its text several times.
+ */
+export const MAX_BLOCK = 8_000;
+
+/** Lines [from, to) joined, cut at `max` characters without joining more than needed. */
+function blockText(lines: readonly string[], from: number, to: number, max: number): string {
+  let out = '';
+  for (let i = from; i < to && out.length < max; i++) out += (i > from ? '\n' : '') + lines[i]!;
+  return out.length > max ? out.slice(0, max) : out;
+}
+
 /** Every address in a text, in order, de-duplicated. */
 export function addressesIn(text: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const m of text.matchAll(ADDRESS_RE)) {
-    const a = normalizeAddress(m[1]!);
+  for (const m of scanAddresses(text)) {
+    const a = normalizeAddress(m.address);
     if (!seen.has(a.toLowerCase())) {
       seen.add(a.toLowerCase());
       out.push(a);

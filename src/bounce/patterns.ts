@@ -24,6 +24,40 @@ export interface PhraseRule {
    * added to the explanation and the steps that replace the reason's generic ones.
    */
   advice?: { summary: string; steps: string[] };
+  /**
+   * Further phrases made of two parts, the second later on the same line as the first
+   * ("access denied" … "host"): the rule matches when `re` or one of these does. Kept out of
+   * `re` because `first(?=.*then)` reads the rest of the line again at every `first`.
+   */
+  sameLine?: readonly SameLine[];
+}
+
+export interface SameLine {
+  /** Global (flag g): it is searched line after line. */
+  first: RegExp;
+  then: RegExp;
+}
+
+/** Characters that end a line for `.` in a pattern. */
+const LINE_END = /[\n\r\u2028\u2029]/g;
+
+/** Whether `then` matches after a `first` on the same line (`first(?=.*then)`, in linear time). */
+function onSameLine({ first, then }: SameLine, text: string): boolean {
+  first.lastIndex = 0;
+  for (let m = first.exec(text); m; m = first.exec(text)) {
+    const from = m.index + m[0].length;
+    LINE_END.lastIndex = from;
+    const end = LINE_END.exec(text)?.index ?? text.length;
+    // A later `first` on this line sees less of it: only the first one per line is tried.
+    if (then.test(text.slice(from, end))) return true;
+    first.lastIndex = end + 1;
+  }
+  return false;
+}
+
+/** Whether a rule's phrase is in the text. */
+export function phraseMatches(rule: PhraseRule, text: string): boolean {
+  return rule.re.test(text) || (rule.sameLine?.some((s) => onSameLine(s, text)) ?? false);
 }
 
 const rule = (
@@ -33,7 +67,16 @@ const rule = (
   source: string,
   re: RegExp,
   advice?: PhraseRule['advice'],
-): PhraseRule => ({ id, reason, re, weight, source, ...(advice ? { advice } : {}) });
+  sameLine?: readonly SameLine[],
+): PhraseRule => ({
+  id,
+  reason,
+  re,
+  weight,
+  source,
+  ...(advice ? { advice } : {}),
+  ...(sameLine ? { sameLine } : {}),
+});
 
 export const PHRASE_RULES: readonly PhraseRule[] = [
   // --- user_unknown ------------------------------------------------------------------------
@@ -259,7 +302,9 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'blocked',
     W.exactPhrase,
     'DNSBL operators named in rejections (Spamhaus, SpamCop, Barracuda, SORBS, CBL, UCEPROTECT, PSBL…)',
-    /\bspamhaus\b|\bspamcop\b|\bbarracuda ?central\b|\bbarracuda reputation\b|\bb\.barracudacentral\.org\b|\bsorbs\b|\bcbl\.abuseat\.org\b|\babuseat\b|\buceprotect\b|\bpsbl\b|\bmailspike\b|\bivmspam\b|\bsenderscore\b(?= .*block)|\bspamrats\b|\bdnsbl\b|\brbl\b|\bblocked using\b|\bblacklisted\b|\bblocklisted\b|\bblock ?list(?:ed)?\b|\bblack ?list(?:ed)?\b|\bAUP#\w*(?:RBL|BL)\b|\blisted (?:at|on|in) \S+\.(?:org|net|com)\b/i,
+    /\bspamhaus\b|\bspamcop\b|\bbarracuda ?central\b|\bbarracuda reputation\b|\bb\.barracudacentral\.org\b|\bsorbs\b|\bcbl\.abuseat\.org\b|\babuseat\b|\buceprotect\b|\bpsbl\b|\bmailspike\b|\bivmspam\b|\bspamrats\b|\bdnsbl\b|\brbl\b|\bblocked using\b|\bblacklisted\b|\bblocklisted\b|\bblock ?list(?:ed)?\b|\bblack ?list(?:ed)?\b|\bAUP#\w*(?:RBL|BL)\b|\blisted (?:at|on|in) \S+\.(?:org|net|com)\b/i,
+    undefined,
+    [{ first: /\bsenderscore /gi, then: /block/i }],
   ),
   rule(
     'microsoft.banned_ip',
@@ -280,7 +325,9 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'blocked',
     W.phrase,
     'Postfix "Client host rejected: Access denied", sendmail "Access denied", dynamic-IP refusals',
-    /client host (?:\[[^\]]*\] )?(?:rejected|blocked)(?!: cannot find your (?:reverse )?hostname)|\bconnection (?:refused|rejected|denied) (?:from|for) (?:ip|host|your)|\bnot accepting connections\b|\bdynamic(?:ally assigned)? ip\b|\bdial-?up\b|\bresidential ip\b|\buse the smtp server of your isp\b|\buse your (?:isp|provider)'?s? (?:smtp|mail|relay)\b|\bsmtp relay at your service provider\b|\bnot authorized to send email directly\b|\bip (?:address )?(?:is |has been )?(?:blocked|banned|rejected|refused|denied)\b|\bblocked (?:ip|host|address)\b|\byour (?:ip|host|server|network)(?: address)? (?:is |has been |was )?(?:blocked|banned|rejected|refused|not allowed)\b|\bhost (?:is )?(?:blocked|banned)\b|\bno access from mail server\b|\bopen relay\b|\baccess denied\b(?=.*\b(?:ip|host|client|server|connect)\b)/i,
+    /client host (?:\[[^\][]*\] )?(?:rejected|blocked)(?!: cannot find your (?:reverse )?hostname)|\bconnection (?:refused|rejected|denied) (?:from|for) (?:ip|host|your)|\bnot accepting connections\b|\bdynamic(?:ally assigned)? ip\b|\bdial-?up\b|\bresidential ip\b|\buse the smtp server of your isp\b|\buse your (?:isp|provider)'?s? (?:smtp|mail|relay)\b|\bsmtp relay at your service provider\b|\bnot authorized to send email directly\b|\bip (?:address )?(?:is |has been )?(?:blocked|banned|rejected|refused|denied)\b|\bblocked (?:ip|host|address)\b|\byour (?:ip|host|server|network)(?: address)? (?:is |has been |was )?(?:blocked|banned|rejected|refused|not allowed)\b|\bhost (?:is )?(?:blocked|banned)\b|\bno access from mail server\b|\bopen relay\b/i,
+    undefined,
+    [{ first: /\baccess denied\b/gi, then: /\b(?:ip|host|client|server|connect)\b/i }],
   ),
   rule(
     'microsoft.ipv6_or_partner',

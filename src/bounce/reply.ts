@@ -49,11 +49,12 @@ export function findStatuses(text: string): string[] {
  */
 export function findReplyCode(text: string): number | null {
   const cued =
-    /(?:said|<<<|returned(?: was)?|response(?: was)?|error(?: was)?|reply(?: was)?|replied|answered|message|reason|smtp|code|diagnostic-code|status|host \S+(?: \[[^\]]+\])?|\]|\)|>|;|:)\s*:?\s*\(?([245][0-5]\d)(?=[ -]|$)(?!\.\d)/i.exec(
+    /(?:said|<<<|returned(?: was)?|response(?: was)?|error(?: was)?|reply(?: was)?|replied|answered|message|reason|smtp|code|diagnostic-code|status|host \S+(?: \[[^\][]+\])?|\]|\)|>|;|:)\s*(?::\s*)?\(?([245][0-5]\d)(?=[ -]|$)(?!\.\d)/i.exec(
       text,
     );
   if (cued && plausibleCode(cued[1]!)) return Number(cued[1]);
-  const lineStart = /(?:^|\n)\s*([245][0-5]\d)(?=[ -])/.exec(text);
+  // Blank space up to the code, but no line break: from the last line break before it, the same code.
+  const lineStart = /(?:^|\n)[^\S\n]*([245][0-5]\d)(?=[ -])/.exec(text);
   if (lineStart && plausibleCode(lineStart[1]!)) return Number(lineStart[1]);
   const any = REPLY_RE.exec(text);
   if (any && plausibleCode(any[1]!)) return Number(any[1]);
@@ -107,7 +108,9 @@ export function findRemoteMta(text: string): string | null {
     /\bhost\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,}|\[[0-9a-f:.]+\])\s*\[([0-9a-f:.]+)\]/i,
     /\bhost\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s*\(([0-9a-f:.]+)\)/i,
     /(?:rejected by the server for the recipient domain \S+ by|by|from|connected to|talking to|while talking to)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]+)\]/i,
-    /\b([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]{7,})\](?::\d+)?\s*(?:said|did not like|failed|refused|:)/i,
+    // The name starts where a run of name characters starts: tried from inside the run, it would
+    // read the rest of the run again from every character of a long dotted token.
+    /(?:^|[^a-z0-9.-])\b([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[([0-9a-f:.]{7,})\](?::\d+)?\s*(?:said|did not like|failed|refused|:)/i,
     /while talking to\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?/i,
     // Exim: "H=mx.example.net [192.0.2.25]" (delay warnings, logs) and "host 192.0.2.25 [192.0.2.25]".
     /(?:\bH=|\bhost\s+)((?:\d{1,3}\.){3}\d{1,3}|[a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s*\[([0-9a-f:.]+)\]/i,
@@ -139,12 +142,15 @@ export function parseBareReply(input: string): BareReply | null {
   if (lines.length === 0 || lines.length > 40) return null;
   // The first line may carry a short prefix such as "host mx.example.com said:".
   const first =
-    /^(?:.{0,160}?(?:said|reply|response|error|returned(?: was)?)\s*:\s*)?([245][0-5]\d)([ -]|$)(.*)$/i.exec(
+    /^(?:.{0,160}?(?:said|reply|response|error|returned(?: was)?)\s*:\s*)?([245][0-5]\d)(?:[ -]|$)/i.exec(
       lines[0]!,
     );
   if (!first || !plausibleCode(first[1]!)) return null;
+  // The rest of the line is the text; a line separator in it (a lone CR, U+2028) is not a reply.
+  const rest = lines[0]!.slice(first[0].length);
+  if (/[\r\u2028\u2029]/.test(rest)) return null;
   const code = Number(first[1]);
-  const texts = [first[3]!.trim()];
+  const texts = [rest.trim()];
   for (const line of lines.slice(1)) {
     // Another recipient's line ("<b@example.org>: host … said: 550 …"): a pasted report about
     // several recipients, not one reply.

@@ -1,5 +1,4 @@
-import type { Check } from '../checks/types.js';
-import type { MxSet } from '../report/model.js';
+import { defineCheck } from '../checks/types.js';
 import { tlsObservationsOf } from '../smtp/contract.js';
 import { CAA_FINDINGS, CaaDataSchema, caaHost, evaluateCaa } from './evaluate.js';
 import type { CaaData, CaaHost } from './evaluate.js';
@@ -10,7 +9,13 @@ import { relevantCaa } from './lookup.js';
  * certificates, and whether the certificates the SMTP probe and the policy fetch saw came
  * from one of them. Informational.
  */
-export const caaCheck: Check<CaaData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    caa: CaaData;
+  }
+}
+
+export const caaCheck = defineCheck({
   name: 'caa',
   title: 'CAA',
   dependsOn: ['mx'],
@@ -18,7 +23,7 @@ export const caaCheck: Check<CaaData> = {
   findings: CAA_FINDINGS.specs,
   dataSchema: CaaDataSchema,
   async run(ctx) {
-    const mx = ctx.upstream<MxSet>('mx');
+    const mx = ctx.upstream('mx');
     const observations = tlsObservationsOf(ctx.upstream('smtp'));
     const targets: { host: string; role: CaaHost['role']; issuers: string[] }[] = [];
     for (const h of (mx?.hosts ?? []).filter((x) => !x.ipLiteral).slice(0, ctx.config.smtp.maxHosts)) {
@@ -28,7 +33,7 @@ export const caaCheck: Check<CaaData> = {
         .map((o) => o.chain[0]!.issuer);
       targets.push({ host: h.name, role: 'mx', issuers });
     }
-    const sts = ctx.upstream<{ records?: string[]; fetch?: { certificate?: { issuer: string } } }>('mta_sts');
+    const sts = ctx.upstream('mta_sts');
     if (sts?.records?.length) {
       const issuer = sts.fetch?.certificate?.issuer;
       targets.push({ host: `mta-sts.${ctx.domain.ascii}`, role: 'mta_sts', issuers: issuer ? [issuer] : [] });
@@ -39,4 +44,4 @@ export const caaCheck: Check<CaaData> = {
     const data: CaaData = { hosts };
     return { findings: evaluateCaa(data), data };
   },
-};
+});

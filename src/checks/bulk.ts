@@ -26,7 +26,7 @@ export type BulkOutcome = { ok: true; report: Report } | { ok: false; error: str
 export interface BulkDeps {
   config: Config;
   concurrency: number;
-  /** Shared SMTP services; bulkServices(config) when absent. */
+  /** Shared services; the SMTP probe's from bulkSharing(config) when absent. */
   services?: CheckServices;
   signal?: AbortSignal;
   /** Extra run options (tests inject checks and a clock). */
@@ -35,13 +35,13 @@ export interface BulkDeps {
   onResult: (item: BulkItem, outcome: BulkOutcome) => void | Promise<void>;
 }
 
-/** The in-process SMTP services of one bulk run (the CLI's; the service passes Redis-backed ones). */
-export interface BulkServices extends CheckServices {
+/** The in-process SMTP sharing of one bulk run (the CLI's; the service passes Redis-backed ones). */
+export interface BulkSharing {
   connectionCache: MemoryConnectionCache;
   addressLimiter: MemoryAddressLimiter;
 }
 
-export function bulkServices(config: Config): BulkServices {
+export function bulkSharing(config: Config): BulkSharing {
   return {
     connectionCache: new MemoryConnectionCache({ maxTtlMs: config.smtp.cacheTtlMs }),
     addressLimiter: new MemoryAddressLimiter({
@@ -56,7 +56,7 @@ export async function runBulk(
   options: CheckOptions,
   deps: BulkDeps,
 ): Promise<void> {
-  const services = deps.services ?? bulkServices(deps.config);
+  const services: CheckServices = deps.services ?? { smtp: bulkSharing(deps.config) };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {

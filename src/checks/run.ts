@@ -6,13 +6,13 @@ import type { NormalizedDomain } from '../input/domain.js';
 import { deadline, raceSignal } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { SCHEMA_VERSION } from '../report/model.js';
-import type { CheckOptions, Finding, MxSet, Report } from '../report/model.js';
+import type { CheckOptions, Finding, Report } from '../report/model.js';
 import { scoreFindings } from '../report/grade.js';
 import { countStatuses, verdictOf } from '../report/score.js';
 import { version } from '../version.js';
 import { CORE, inputFinding, resolverFinding } from './core.js';
 import { ALL_CHECKS } from './registry.js';
-import type { Check, CheckContext, CheckServices, ProgressUpdate } from './types.js';
+import type { Check, CheckContext, CheckData, CheckName, CheckServices, ProgressUpdate } from './types.js';
 
 /**
  * The check pipeline: runs every enabled check as soon as the checks it depends on have
@@ -35,6 +35,21 @@ export interface RunDeps {
 
 type Outcome = { ok: true; data: unknown; findings: Finding[] } | { ok: false; findings: Finding[] };
 
+/** What every check of one run shares. */
+interface Run {
+  domain: NormalizedDomain;
+  options: CheckOptions;
+  config: Config;
+  dns: DnsClient;
+  services: CheckServices;
+  now: () => Date;
+  /** The overall deadline (and the caller's cancellation). */
+  overall: AbortSignal;
+  /** The caller's own signal: when it aborts, runCheck rejects. */
+  caller: AbortSignal | undefined;
+  progress: Progress;
+}
+
 export async function runCheck(
   domain: NormalizedDomain,
   options: CheckOptions,
@@ -45,131 +60,62 @@ export async function runCheck(
   const startedAt = now();
   const t0 = performance.now();
   const overall = deadline(deps.signal, config.check.deadlineMs, 'domain check');
-  const resolvers = config.dns.resolvers.map((r) =>
-    r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
-  );
   const dns = new DnsClient({
     ...dnsClientSettings(config.dns),
     cache: deps.dnsCache ?? new CheckCache(),
     signal: overall.signal,
   });
-
   const checks = (deps.checks ?? ALL_CHECKS).filter((c) => c.enabled?.(options, config) ?? true);
+  const run: Run = {
+    domain,
+    options,
+    config,
+    dns,
+    services: deps.services ?? {},
+    now,
+    overall: overall.signal,
+    caller: deps.signal,
+    progress: new Progress(checks, deps.onProgress),
+  };
+
+  // Create every check's promise before any starts, so dependencies resolve in any order.
   const names = new Set(checks.map((c) => c.name));
-  const totalWeight = checks.reduce((n, c) => n + (c.weight ?? 1), 0) || 1;
-  const fractions = new Map<string, number>();
-  let lastPercent = 0;
-  const emit = (step: string, message: string, position?: { index: number; total: number }): void => {
-    const done = checks.reduce((n, c) => n + (c.weight ?? 1) * (fractions.get(c.name) ?? 0), 0);
-    // Progress never goes backwards, whatever order checks report in.
-    lastPercent = Math.max(lastPercent, Math.min(99, Math.floor((done / totalWeight) * 100)));
-    deps.onProgress?.({ step, message, percent: lastPercent, ...(position ?? {}) });
-  };
-
   const outcomes = new Map<string, Promise<Outcome>>();
-  const runOne = async (check: Check): Promise<Outcome> => {
-    const hard = (check.dependsOn ?? []).filter((d) => names.has(d));
-    const upstreamNames = [...hard, ...(check.uses ?? []).filter((d) => names.has(d) && !hard.includes(d))];
-    const upstream = new Map<string, Outcome>();
-    for (const dep of upstreamNames) upstream.set(dep, await outcomes.get(dep)!);
-    const failedDeps = hard.filter((d) => !upstream.get(d)!.ok);
-    if (failedDeps.length > 0) {
-      fractions.set(check.name, 1);
-      return {
-        ok: false,
-        findings: [
-          CORE.make('pipeline.dependency_failed', 'error', {
-            title: `${check.title}: not run`,
-            summary: `${check.title} was not run because ${failedDeps.join(', ')} failed.`,
-            details: { check: check.name, dependencies: failedDeps },
-          }),
-        ],
-      };
-    }
-    const ctx: CheckContext = {
-      domain,
-      config,
-      options,
-      dns,
-      signal: overall.signal,
-      now,
-      upstream: <T>(name: string) => {
-        const o = upstream.get(name);
-        return (o && o.ok ? o.data : undefined) as T | undefined;
-      },
-      progress: (message, fraction, position) => {
-        if (fraction !== undefined) fractions.set(check.name, Math.max(0, Math.min(0.99, fraction)));
-        emit(check.name, message, position);
-      },
-      services: deps.services ?? {},
-    };
-    emit(check.name, `${check.title}…`);
-    try {
-      const result = await raceSignal(check.run(ctx), overall.signal);
-      fractions.set(check.name, 1);
-      emit(check.name, `${check.title} done`);
-      return { ok: true, data: result.data, findings: result.findings };
-    } catch (err) {
-      fractions.set(check.name, 1);
-      if (deps.signal?.aborted) throw err;
-      if (overall.signal.aborted) {
-        return {
-          ok: false,
-          findings: [
-            CORE.make('pipeline.deadline', 'error', {
-              title: `${check.title}: timed out`,
-              summary: `${check.title} did not finish within the overall deadline of ${Math.round(config.check.deadlineMs / 1000)} s; its results are missing.`,
-              remedy: `Run the check again with a longer deadline (--timeout or MXDOCTOR_CHECK_DEADLINE).`,
-              details: { check: check.name, deadlineMs: config.check.deadlineMs },
-            }),
-          ],
-        };
+  const started = checks.map((check) => {
+    const outcome = (async () => {
+      await Promise.resolve();
+      const upstream = new Map<string, Outcome>();
+      for (const dep of upstreamOf(check, names)) {
+        const o = await outcomes.get(dep);
+        if (o) upstream.set(dep, o);
       }
-      return {
-        ok: false,
-        findings: [
-          CORE.make('pipeline.check_error', 'error', {
-            title: `${check.title}: could not complete`,
-            summary: `${check.title} stopped with an error: ${describeError(err)}. Other checks are unaffected.`,
-            details: { check: check.name, error: describeError(err) },
-          }),
-        ],
-      };
-    }
-  };
-  // Register every promise before awaiting any, so dependencies resolve in any order.
-  for (const check of checks) {
-    let resolveOutcome!: (o: Outcome) => void;
-    let rejectOutcome!: (e: unknown) => void;
-    outcomes.set(
-      check.name,
-      new Promise<Outcome>((res, rej) => {
-        resolveOutcome = res;
-        rejectOutcome = rej;
-      }),
-    );
-    queueMicrotask(() => runOne(check).then(resolveOutcome, rejectOutcome));
-  }
-
+      return runOne(check, upstream, run);
+    })();
+    outcomes.set(check.name, outcome);
+    return outcome;
+  });
   let settled: Outcome[];
   try {
-    settled = await Promise.all(checks.map((c) => outcomes.get(c.name)!));
+    settled = await Promise.all(started);
   } finally {
     overall.dispose();
   }
 
   const findings: Finding[] = [
     inputFinding(domain),
-    resolverFinding(dns.log, resolvers, config.dns.resolversSource),
+    resolverFinding(dns.log, resolverNames(config), config.dns.resolversSource),
   ];
   const data: Record<string, unknown> = {};
+  const byName = new Map<string, Outcome>();
   checks.forEach((check, i) => {
-    const outcome = settled[i]!;
+    const outcome = settled[i];
+    if (!outcome) return;
+    byName.set(check.name, outcome);
     findings.push(...outcome.findings);
+    // The MX set is the report's own field, not a check's data.
     if (outcome.ok && outcome.data !== undefined && check.name !== 'mx') data[check.name] = outcome.data;
   });
-  const mxOutcome = settled[checks.findIndex((c) => c.name === 'mx')];
-  const mx: MxSet = mxOutcome?.ok ? (mxOutcome.data as MxSet) : { kind: 'error', hosts: [] };
+  const mx = dataOf(byName, 'mx') ?? { kind: 'error', hosts: [] };
   const finishedAt = now();
   deps.onProgress?.({ step: 'done', message: 'Report ready', percent: 100 });
 
@@ -185,7 +131,7 @@ export async function runCheck(
     counts: countStatuses(findings),
     score: scoreFindings(findings),
     options,
-    resolvers,
+    resolvers: resolverNames(config),
     mx,
     checks: findings,
     data,
@@ -193,4 +139,123 @@ export async function runCheck(
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
   return JSON.parse(JSON.stringify(report)) as Report;
+}
+
+function resolverNames(config: Config): string[] {
+  return config.dns.resolvers.map((r) =>
+    r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
+  );
+}
+
+/** The checks whose outcome this one waits for: what it depends on, then what it uses (when enabled). */
+function upstreamOf(check: Check, enabled: ReadonlySet<string>): CheckName[] {
+  const hard = (check.dependsOn ?? []).filter((d) => enabled.has(d));
+  return [...hard, ...(check.uses ?? []).filter((d) => enabled.has(d) && !hard.includes(d))];
+}
+
+/**
+ * The data a finished check returned, typed by its name. The one place where data stored by
+ * name meets its type: `defineCheck` holds every registered check to its CheckData entry.
+ */
+function dataOf<K extends CheckName>(
+  outcomes: ReadonlyMap<string, Outcome>,
+  name: K,
+): CheckData[K] | undefined {
+  const o = outcomes.get(name);
+  return o?.ok ? (o.data as CheckData[K] | undefined) : undefined;
+}
+
+/** Runs one check whose upstream checks have finished; never rejects unless the caller aborted. */
+async function runOne(check: Check, upstream: ReadonlyMap<string, Outcome>, run: Run): Promise<Outcome> {
+  const { progress, overall, config } = run;
+  const failedDeps = (check.dependsOn ?? []).filter((d) => upstream.get(d)?.ok === false);
+  if (failedDeps.length > 0) {
+    progress.finished(check);
+    return {
+      ok: false,
+      findings: [
+        CORE.make('pipeline.dependency_failed', 'error', {
+          title: `${check.title}: not run`,
+          summary: `${check.title} was not run because ${failedDeps.join(', ')} failed.`,
+          details: { check: check.name, dependencies: failedDeps },
+        }),
+      ],
+    };
+  }
+  const ctx: CheckContext = {
+    domain: run.domain,
+    config,
+    options: run.options,
+    dns: run.dns,
+    signal: overall,
+    now: run.now,
+    upstream: (name) => dataOf(upstream, name),
+    progress: (message, fraction, position) => progress.within(check, message, fraction, position),
+    services: run.services,
+  };
+  progress.emit(check.name, `${check.title}…`);
+  try {
+    const result = await raceSignal(check.run(ctx), overall);
+    progress.finished(check);
+    progress.emit(check.name, `${check.title} done`);
+    return { ok: true, data: result.data, findings: result.findings };
+  } catch (err) {
+    progress.finished(check);
+    if (run.caller?.aborted) throw err;
+    return { ok: false, findings: [failureFinding(check, err, overall.aborted, config)] };
+  }
+}
+
+/** Why a check has no findings: it overran the overall deadline, or it threw. */
+function failureFinding(check: Check, err: unknown, timedOut: boolean, config: Config): Finding {
+  if (timedOut)
+    return CORE.make('pipeline.deadline', 'error', {
+      title: `${check.title}: timed out`,
+      summary: `${check.title} did not finish within the overall deadline of ${Math.round(config.check.deadlineMs / 1000)} s; its results are missing.`,
+      remedy: `Run the check again with a longer deadline (--timeout or MXDOCTOR_CHECK_DEADLINE).`,
+      details: { check: check.name, deadlineMs: config.check.deadlineMs },
+    });
+  return CORE.make('pipeline.check_error', 'error', {
+    title: `${check.title}: could not complete`,
+    summary: `${check.title} stopped with an error: ${describeError(err)}. Other checks are unaffected.`,
+    details: { check: check.name, error: describeError(err) },
+  });
+}
+
+/**
+ * Progress of the whole run as a percentage: each check weighs `weight` and reports the
+ * fraction of its own work done. The percentage never goes backwards, whatever order checks
+ * report in, and stays under 100 until the report is ready.
+ */
+class Progress {
+  private readonly fractions = new Map<string, number>();
+  private readonly totalWeight: number;
+  private lastPercent = 0;
+
+  constructor(
+    private readonly checks: readonly Check[],
+    private readonly onProgress: ((update: ProgressUpdate) => void) | undefined,
+  ) {
+    this.totalWeight = checks.reduce((n, c) => n + (c.weight ?? 1), 0) || 1;
+  }
+
+  finished(check: Check): void {
+    this.fractions.set(check.name, 1);
+  }
+
+  within(
+    check: Check,
+    message: string,
+    fraction: number | undefined,
+    position: { index: number; total: number } | undefined,
+  ): void {
+    if (fraction !== undefined) this.fractions.set(check.name, Math.max(0, Math.min(0.99, fraction)));
+    this.emit(check.name, message, position);
+  }
+
+  emit(step: string, message: string, position?: { index: number; total: number }): void {
+    const done = this.checks.reduce((n, c) => n + (c.weight ?? 1) * (this.fractions.get(c.name) ?? 0), 0);
+    this.lastPercent = Math.max(this.lastPercent, Math.min(99, Math.floor((done / this.totalWeight) * 100)));
+    this.onProgress?.({ step, message, percent: this.lastPercent, ...(position ?? {}) });
+  }
 }

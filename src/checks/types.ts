@@ -24,14 +24,30 @@ export interface ProgressUpdate {
 }
 
 /**
- * Services with I/O beyond DNS that checks use. Each is optional so that tests and the CLI
- * can wire only what they need; a check whose service is missing reports "error".
- * Later issues add their services here (the SMTP prober, the HTTPS fetcher, the
- * connection cache shared through Redis…).
+ * The data each check returns, by check name: what `ctx.upstream(name)` gives the checks that
+ * depend on it. Empty here, so that this layer imports no protocol: each protocol's check.ts
+ * adds its own entry by declaration merging, beside the check that produces it,
+ *
+ *     declare module '../checks/types.js' {
+ *       interface CheckData { mx: MxSet }
+ *     }
+ *
+ * and declares the check with `defineCheck`, which holds its name and data to that entry.
  */
-export interface CheckServices {
-  [name: string]: unknown;
-}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface CheckData {}
+
+/** The name of a registered check. */
+export type CheckName = keyof CheckData & string;
+
+/**
+ * What the runtime lends checks beyond DNS, by protocol (e.g. `smtp`: the politeness limiter
+ * and connection cache shared through Redis). Each entry is optional so that tests and the
+ * CLI wire only what they need; a check uses in-process defaults for what is missing. Filled
+ * the same way as CheckData: `interface CheckServices { smtp?: SmtpSharing }` in smtp/check.ts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface CheckServices {}
 
 export interface CheckContext {
   domain: NormalizedDomain;
@@ -41,8 +57,11 @@ export interface CheckContext {
   /** Fires at the report deadline or when the caller cancels. */
   signal: AbortSignal;
   now: () => Date;
-  /** Data returned by a check this one depends on (undefined when it produced none). */
-  upstream: <T = unknown>(check: string) => T | undefined;
+  /**
+   * Data returned by a check this one depends on or uses (undefined when it failed, was
+   * disabled or produced none).
+   */
+  upstream: <K extends CheckName>(check: K) => CheckData[K] | undefined;
   /** Reports progress within this check; `fraction` is 0–1 of this check's work. */
   progress: (message: string, fraction?: number, position?: { index: number; total: number }) => void;
   services: CheckServices;
@@ -67,13 +86,13 @@ export interface Check<D = unknown> {
   name: string;
   title: string;
   /** Checks whose data this one needs; it starts after they finish and is skipped if one failed. */
-  dependsOn?: readonly string[];
+  dependsOn?: readonly CheckName[];
   /**
    * Checks whose data this one uses when available: it starts after they finish, but still
    * runs when one failed or is disabled (then `upstream(name)` is undefined and the check
    * reports what it could not compare).
    */
-  uses?: readonly string[];
+  uses?: readonly CheckName[];
   /** Every finding ID this check can emit. */
   findings: readonly FindingSpec[];
   /** Schema of `data`, for the published report JSON Schema. */
@@ -83,4 +102,14 @@ export interface Check<D = unknown> {
   /** Whether to run for these options (e.g. SMTP off with --no-smtp). @defaultValue always */
   enabled?: (options: CheckOptions, config: Config) => boolean;
   run(ctx: CheckContext): Promise<CheckResult<D>>;
+}
+
+/**
+ * Declares a registered check: its name must have a CheckData entry and its data must be of
+ * that entry's type, so what `upstream(name)` promises other checks is what `run` returns.
+ */
+export function defineCheck<N extends CheckName>(
+  check: Check<CheckData[N]> & { name: N },
+): Check<CheckData[N]> {
+  return check;
 }

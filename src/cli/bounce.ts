@@ -73,6 +73,8 @@ async function isFolder(path: string | undefined): Promise<boolean> {
   }
 }
 
+// Long on purpose: the declaration of one commander command — its options, help text and
+// action — reads best as the one chained expression users see in `mxdoctor bounce --help`.
 export function registerBounce(program: Command, setExit: (code: number) => void): void {
   program
     .command('bounce')

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import { bulkServices, runBulk } from '../checks/bulk.js';
+import { bulkSharing, runBulk } from '../checks/bulk.js';
 import type { BulkItem, BulkOutcome } from '../checks/bulk.js';
 import { domainList } from '../input/list.js';
 import { BULK_AREAS, CSV_HEADER, bulkErrorRow, bulkRow, csvLine } from '../report/bulk.js';
@@ -89,7 +89,7 @@ export async function runBulkCli(
 
   const items: BulkItem[] = list.domains.map((d, index) => ({ index, domain: d.domain }));
   const lineOf = (item: BulkItem): number => list.domains[item.index]!.line;
-  const services = bulkServices(config);
+  const sharing = bulkSharing(config);
   const bar = new ProgressBar(process.stderr, items.length, 'domains');
   const toStdout = (t: string): void => {
     bar.clear();
@@ -111,7 +111,7 @@ export async function runBulkCli(
     await runBulk(items, options, {
       config,
       concurrency: flags.concurrency ?? DEFAULT_CONCURRENCY,
-      services,
+      services: { smtp: sharing },
       signal: controller.signal,
       onStart: () => {
         running++;
@@ -151,7 +151,7 @@ export async function runBulkCli(
     bar.clear();
   }
 
-  const summary = summarize(rows, items.length, Date.now() - t0, services);
+  const summary = summarize(rows, items.length, Date.now() - t0, sharing);
   if (flags.json || flags.csv) process.stderr.write(summary);
   else process.stdout.write('\n' + summary);
   if (controller.signal.aborted) {
@@ -174,7 +174,7 @@ function summarize(
   rows: readonly BulkRow[],
   total: number,
   ms: number,
-  services: ReturnType<typeof bulkServices>,
+  sharing: ReturnType<typeof bulkSharing>,
 ): string {
   const by = (v: BulkRow['verdict']): number => rows.filter((r) => r.verdict === v).length;
   const scores = rows
@@ -182,9 +182,9 @@ function summarize(
     .filter((s): s is number => s !== null)
     .sort((a, b) => a - b);
   const median = scores.length ? scores[Math.floor(scores.length / 2)] : undefined;
-  const sessions = [...services.addressLimiter.sessions.values()].reduce((a, b) => a + b, 0);
-  const addresses = services.addressLimiter.sessions.size;
-  const cache = services.connectionCache.stats;
+  const sessions = [...sharing.addressLimiter.sessions.values()].reduce((a, b) => a + b, 0);
+  const addresses = sharing.addressLimiter.sessions.size;
+  const cache = sharing.connectionCache.stats;
   const areaLows = BULK_AREAS.map((area) => {
     const values = rows.map((r) => r.areas[area]).filter((v): v is number => v !== null && v !== undefined);
     return values.length

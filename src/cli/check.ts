@@ -149,6 +149,8 @@ export function portFlag(value: string): number {
   return Number(value);
 }
 
+// Long on purpose: the declaration of one commander command — its options, help text and
+// action — reads best as the one chained expression users see in `mxdoctor check --help`.
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
   program
     .command('check')

@@ -15,7 +15,8 @@ const NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 function clip(text: string, max = 160): string {
   // "|" starts the performance data and a line break ends the status line: neither may appear.
-  const flat = text.replace(/\s*[\r\n|]+\s*/g, ' ');
+  // The lookbehind starts a match only where blank space starts (the same matches, in linear time).
+  const flat = text.replace(/(?:(?<!\s)\s+)?[\r\n|]+\s*/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { colorEnabled, loadConfig } from '../config/index.js';
 import { listLines } from '../input/list.js';
 import { csvField } from '../report/bulk.js';
-import { bulkServices } from '../checks/bulk.js';
+import { bulkSharing } from '../checks/bulk.js';
 import { verifyAddresses, verifyOptions } from '../verify/run.js';
 import type { Verification, VerifyResult } from '../verify/model.js';
 import { collectResolver, durationFlag, engineOverrides, portFlag } from './check.js';
@@ -171,7 +171,7 @@ Examples:
         throw new UsageError(
           `${inputs.length} addresses is more than ${config.verify.maxAddresses} (MXDOCTOR_VERIFY_MAX_ADDRESSES); split the list`,
         );
-      const services = bulkServices(config);
+      const services = bulkSharing(config);
       const bar = new ProgressBar(process.stderr, inputs.length, 'addresses');
       const controller = new AbortController();
       const onSigint = (): void => controller.abort(new Error('interrupted'));

@@ -20,7 +20,7 @@ export interface ResolverAddress {
 }
 
 export function parseDuration(value: string, name: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value);
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value.trim());
   if (!m) {
     throw new ConfigError(
       `${name}=${JSON.stringify(value)} is not a duration; use milliseconds (e.g. 5000) or a number with ms, s, m, h or d (e.g. 5s, 2m, 30d)`,
@@ -35,7 +35,7 @@ export function parseDuration(value: string, name: string): number {
 
 /** Parses a size in bytes: "5242880", "512k", "5M", "5MiB" (binary units). */
 export function parseSize(value: string, name: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(value);
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(value.trim());
   if (!m) {
     throw new ConfigError(
       `${name}=${JSON.stringify(value)} is not a size; use bytes (e.g. 5242880) or a number with K, M or G (e.g. 5M)`,
@@ -196,7 +196,7 @@ export function systemResolvers(path = '/etc/resolv.conf'): ResolverAddress[] {
   for (const line of text.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
-    const host = m[1]!.replace(/%.*$/, '');
+    const host = m[1]!.split('%')[0]!;
     if (isIP(host)) found.push({ host, port: 53 });
   }
   return found.length ? found : [{ host: '127.0.0.1', port: 53 }];
@@ -235,7 +235,7 @@ export function parsePublicUrl(value: string, name: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(`${name} must start with http:// or https://`);
-  return url.toString().replace(/\/+$/, '');
+  return url.toString().replace(/(^|[^/])\/+$/, '$1');
 }
 
 export function parseSmtpUrl(value: string, name: string): string {

@@ -81,12 +81,15 @@ export function formatTlsa(r: Pick<TlsaRecord, 'usage' | 'selector' | 'matchingT
   return `${r.usage} ${r.selector} ${r.matchingType} ${r.data.length > 24 ? `${r.data.slice(0, 24)}…` : r.data}`;
 }
 
+/** The fields of a TLSA record that matching reads (a record from DNS, or one stored in a report). */
+type TlsaFields = Pick<TlsaRecord, 'usage' | 'selector' | 'matchingType' | 'data'>;
+
 /**
  * Matches TLSA records against what a server presented (RFC 7671 §5): DANE-EE against the
  * leaf only, with no name or expiry checks; DANE-TA against an issuer certificate in the
  * presented chain, which must chain from the leaf, with the leaf valid for the MX name.
  */
-export function matchTlsa(records: TlsaRecord[], obs: TlsObservation): DaneVerdict {
+export function matchTlsa(records: readonly TlsaFields[], obs: TlsObservation): DaneVerdict {
   const usable = records.filter((r) => tlsaUnusable(r) === undefined);
   if (usable.length === 0) {
     return { outcome: 'no_usable_records', matches: [], reason: 'no TLSA record is usable for SMTP' };

@@ -3,7 +3,7 @@ import { parseDkimKey } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { Resolver } from '../dns/types.js';
 import { defineFindings, list } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * DKIM keys (RFC 6376, RFC 8463). Selectors are not discoverable, so the check asks the
@@ -258,7 +258,13 @@ export function isValidSelector(s: string): boolean {
   return s.length <= 200 && SELECTOR.test(s);
 }
 
-export const dkimCheck: Check<DkimData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dkim: DkimData;
+  }
+}
+
+export const dkimCheck = defineCheck({
   name: 'dkim',
   title: 'DKIM',
   findings: F.specs,
@@ -290,4 +296,4 @@ export const dkimCheck: Check<DkimData> = {
     };
     return { findings: evaluateDkim(domain, data, user), data };
   },
-};
+});

@@ -4,7 +4,7 @@ import type { DmarcLookup, ExternalAuthorisation } from './lookup.js';
 import type { DmarcRecord } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * DMARC (RFC 7489, RFC 9091): the policy record, its tags, where reports go and whether
@@ -123,68 +123,12 @@ function example(lookup: DmarcLookup, patch: Record<string, string | undefined>)
 
 /** Findings from the lookup and the external authorisations. Pure. */
 export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisation[]): Finding[] {
-  const findings: Finding[] = [];
   const d = lookup.domain;
   const name = `_dmarc.${lookup.policyDomain ?? d}`;
-  const failedRcode = [lookup.rcode, lookup.orgRcode].find((r) => r && r !== 'NOERROR' && r !== 'NXDOMAIN');
-  if (failedRcode) {
-    findings.push(
-      F.make('dmarc.record', 'error', {
-        summary: `Could not look up the DMARC record of ${d} (${failedRcode}).`,
-        details: { rcode: lookup.rcode, orgRcode: lookup.orgRcode ?? null },
-      }),
-    );
-    return findings;
-  }
-  if (lookup.records.length === 0 && lookup.misplaced.length > 0) {
-    const text = lookup.misplaced[0]!;
-    const rest = text
-      .split(';')
-      .map((t) => t.trim())
-      .filter((t) => t && !/^v\s*=/i.test(t));
-    findings.push(
-      F.make('dmarc.record', 'fail', {
-        summary: `The TXT record at _dmarc.${d} "${text}" is not valid: v=DMARC1 must be the first tag (RFC 7489 §6.4), so receivers ignore it and apply no DMARC policy.`,
-        remedy: `Put v=DMARC1 first: "${['v=DMARC1', ...rest].join('; ')}".`,
-        subject: { name: `_dmarc.${d}` },
-        details: { record: text },
-      }),
-    );
-    return findings;
-  }
-  if (lookup.records.length === 0) {
-    findings.push(
-      F.make('dmarc.record', 'fail', {
-        summary: `No DMARC record at _dmarc.${d}${lookup.organisationalDomain !== d ? ` nor at _dmarc.${lookup.organisationalDomain}` : ''}. Receivers apply no policy to mail forging ${d}, and Gmail and Yahoo require DMARC from bulk senders.`,
-        remedy: `Publish a TXT record at _dmarc.${lookup.organisationalDomain}: "v=DMARC1; p=none; rua=mailto:dmarc-reports@${lookup.organisationalDomain}" to start monitoring, then move to p=quarantine and p=reject.`,
-      }),
-    );
-    return findings;
-  }
-  if (lookup.records.length > 1) {
-    findings.push(
-      F.make('dmarc.record', 'fail', {
-        summary: `${name} has ${lookup.records.length} DMARC records (${lookup.records.map((r) => `"${r}"`).join(', ')}); RFC 7489 §6.6.3 makes receivers ignore them all, as if there were no DMARC.`,
-        remedy: `Keep one record at ${name}, e.g. "${lookup.records[0]}".`,
-        subject: { name },
-        details: { records: lookup.records },
-      }),
-    );
-    return findings;
-  }
-  if (!lookup.record) {
-    findings.push(
-      F.make('dmarc.record', 'fail', {
-        summary: `The DMARC record at ${name} is not valid: ${lookup.parseError}. Record: "${lookup.records[0]}". Receivers ignore it.`,
-        remedy: `Rewrite it as tag=value pairs separated by ";", starting with v=DMARC1, e.g. "v=DMARC1; p=none; rua=mailto:dmarc-reports@${lookup.organisationalDomain}".`,
-        subject: { name },
-        details: { record: lookup.records[0] },
-      }),
-    );
-    return findings;
-  }
   const r = lookup.record;
-  findings.push(
+  const unusable = recordFinding(lookup, name);
+  if (unusable || !r) return unusable ? [unusable] : [];
+  return [
     F.make('dmarc.record', 'pass', {
       summary: lookup.inherited
         ? `${d} has no DMARC record of its own; the record of its organisational domain applies: ${name} "${r.text}".`
@@ -192,8 +136,65 @@ export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisati
       subject: { name },
       details: { record: r.text, inherited: lookup.inherited },
     }),
-  );
+    ...syntaxFindings(lookup, r, name),
+    policyFinding(lookup, r),
+    ...reportingFindings(lookup, r, name),
+    ...externalFindings(lookup, external),
+    alignmentFinding(lookup, r),
+  ];
+}
 
+/** dmarc.record when there is no one valid record to evaluate; undefined when there is. */
+function recordFinding(lookup: DmarcLookup, name: string): Finding | undefined {
+  const d = lookup.domain;
+  const failedRcode = [lookup.rcode, lookup.orgRcode].find((r) => r && r !== 'NOERROR' && r !== 'NXDOMAIN');
+  if (failedRcode) {
+    return F.make('dmarc.record', 'error', {
+      summary: `Could not look up the DMARC record of ${d} (${failedRcode}).`,
+      details: { rcode: lookup.rcode, orgRcode: lookup.orgRcode ?? null },
+    });
+  }
+  if (lookup.records.length === 0 && lookup.misplaced.length > 0) {
+    const text = lookup.misplaced[0]!;
+    const rest = text
+      .split(';')
+      .map((t) => t.trim())
+      .filter((t) => t && !/^v\s*=/i.test(t));
+    return F.make('dmarc.record', 'fail', {
+      summary: `The TXT record at _dmarc.${d} "${text}" is not valid: v=DMARC1 must be the first tag (RFC 7489 §6.4), so receivers ignore it and apply no DMARC policy.`,
+      remedy: `Put v=DMARC1 first: "${['v=DMARC1', ...rest].join('; ')}".`,
+      subject: { name: `_dmarc.${d}` },
+      details: { record: text },
+    });
+  }
+  if (lookup.records.length === 0) {
+    return F.make('dmarc.record', 'fail', {
+      summary: `No DMARC record at _dmarc.${d}${lookup.organisationalDomain !== d ? ` nor at _dmarc.${lookup.organisationalDomain}` : ''}. Receivers apply no policy to mail forging ${d}, and Gmail and Yahoo require DMARC from bulk senders.`,
+      remedy: `Publish a TXT record at _dmarc.${lookup.organisationalDomain}: "v=DMARC1; p=none; rua=mailto:dmarc-reports@${lookup.organisationalDomain}" to start monitoring, then move to p=quarantine and p=reject.`,
+    });
+  }
+  if (lookup.records.length > 1) {
+    return F.make('dmarc.record', 'fail', {
+      summary: `${name} has ${lookup.records.length} DMARC records (${lookup.records.map((r) => `"${r}"`).join(', ')}); RFC 7489 §6.6.3 makes receivers ignore them all, as if there were no DMARC.`,
+      remedy: `Keep one record at ${name}, e.g. "${lookup.records[0]}".`,
+      subject: { name },
+      details: { records: lookup.records },
+    });
+  }
+  if (!lookup.record) {
+    return F.make('dmarc.record', 'fail', {
+      summary: `The DMARC record at ${name} is not valid: ${lookup.parseError}. Record: "${lookup.records[0]}". Receivers ignore it.`,
+      remedy: `Rewrite it as tag=value pairs separated by ";", starting with v=DMARC1, e.g. "v=DMARC1; p=none; rua=mailto:dmarc-reports@${lookup.organisationalDomain}".`,
+      subject: { name },
+      details: { record: lookup.records[0] },
+    });
+  }
+  return undefined;
+}
+
+/** dmarc.syntax: every problem the parser noted, with the corrected record. */
+function syntaxFindings(lookup: DmarcLookup, r: DmarcRecord, name: string): Finding[] {
+  const findings: Finding[] = [];
   const errors = r.problems.filter((p) => p.severity === 'error');
   const warnings = r.problems.filter((p) => p.severity === 'warning');
   for (const p of errors) {
@@ -220,7 +221,12 @@ export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisati
     findings.push(F.make('dmarc.syntax', 'pass', { summary: `All tags of the DMARC record are valid.` }));
   }
 
-  // Policy.
+  return findings;
+}
+
+/** dmarc.policy: whether failing mail is stopped, for the domain, its subdomains and non-existent ones. */
+function policyFinding(lookup: DmarcLookup, r: DmarcRecord): Finding {
+  const d = lookup.domain;
   const eff = effectivePolicy(lookup);
   const policyIssues: string[] = [];
   const fixes: Record<string, string | undefined> = {};
@@ -243,23 +249,22 @@ export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisati
     fixes.np = undefined;
   }
   if (policyIssues.length > 0) {
-    findings.push(
-      F.make('dmarc.policy', 'warn', {
-        summary: `DMARC for ${d}: ${policyIssues.join('; ')}.`,
-        remedy: `Once the aggregate reports show that your own mail passes, enforce: "${example(lookup, fixes)}".`,
-        details: { p: r.p ?? null, sp: r.sp ?? null, np: r.np ?? null, pct: r.pct, effective: eff ?? null },
-      }),
-    );
-  } else {
-    findings.push(
-      F.make('dmarc.policy', 'pass', {
-        summary: `Mail that fails DMARC for ${d} is ${eff === 'reject' ? 'rejected' : 'quarantined (spam folder)'} (${lookup.inherited ? `sp=${r.sp ?? r.p}` : `p=${r.p}`}${r.pct < 100 ? `, pct=${r.pct}` : ''}).`,
-        details: { p: r.p ?? null, sp: r.sp ?? null, np: r.np ?? null, pct: r.pct, effective: eff ?? null },
-      }),
-    );
+    return F.make('dmarc.policy', 'warn', {
+      summary: `DMARC for ${d}: ${policyIssues.join('; ')}.`,
+      remedy: `Once the aggregate reports show that your own mail passes, enforce: "${example(lookup, fixes)}".`,
+      details: { p: r.p ?? null, sp: r.sp ?? null, np: r.np ?? null, pct: r.pct, effective: eff ?? null },
+    });
   }
+  return F.make('dmarc.policy', 'pass', {
+    summary: `Mail that fails DMARC for ${d} is ${eff === 'reject' ? 'rejected' : 'quarantined (spam folder)'} (${lookup.inherited ? `sp=${r.sp ?? r.p}` : `p=${r.p}`}${r.pct < 100 ? `, pct=${r.pct}` : ''}).`,
+    details: { p: r.p ?? null, sp: r.sp ?? null, np: r.np ?? null, pct: r.pct, effective: eff ?? null },
+  });
+}
 
-  // Reporting.
+/** dmarc.reporting: where aggregate (and failure) reports go, and invalid destinations. */
+function reportingFindings(lookup: DmarcLookup, r: DmarcRecord, name: string): Finding[] {
+  const d = lookup.domain;
+  const findings: Finding[] = [];
   const badUris = [...r.rua, ...r.ruf].filter((u) => u.error);
   if (badUris.length > 0) {
     findings.push(
@@ -287,7 +292,12 @@ export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisati
     );
   }
 
-  // External destinations.
+  return findings;
+}
+
+/** dmarc.external_reporting: destinations in another organisation must authorise the reports (RFC 7489 §7.1). */
+function externalFindings(lookup: DmarcLookup, external: ExternalAuthorisation[]): Finding[] {
+  const findings: Finding[] = [];
   for (const e of external) {
     if (e.status === 'same_organisation') continue;
     if (e.status === 'authorised') {
@@ -318,18 +328,21 @@ export function evaluateDmarc(lookup: DmarcLookup, external: ExternalAuthorisati
     }
   }
 
+  return findings;
+}
+
+/** dmarc.alignment: which domains align with From: under aspf= and adkim=. */
+function alignmentFinding(lookup: DmarcLookup, r: DmarcRecord): Finding {
+  const d = lookup.domain;
   const org = lookup.organisationalDomain;
   const mode = (m: 'r' | 's') =>
     m === 's'
       ? `exactly ${d}`
       : `${org} or any of its subdomains (e.g. ${d === org ? `mail.${org}` : d}, bounces.${org})`;
-  findings.push(
-    F.make('dmarc.alignment', 'info', {
-      summary: `For mail with From: …@${d}, SPF aligns when the MAIL FROM (Return-Path) domain is ${mode(r.aspf)} (aspf=${r.aspf}); DKIM aligns when the signature's d= is ${mode(r.adkim)} (adkim=${r.adkim}). A third-party sender's own domain (e.g. d=esp.example) never aligns: configure it to sign with d=${org}.`,
-      details: { aspf: r.aspf, adkim: r.adkim, organisationalDomain: org },
-    }),
-  );
-  return findings;
+  return F.make('dmarc.alignment', 'info', {
+    summary: `For mail with From: …@${d}, SPF aligns when the MAIL FROM (Return-Path) domain is ${mode(r.aspf)} (aspf=${r.aspf}); DKIM aligns when the signature's d= is ${mode(r.adkim)} (adkim=${r.adkim}). A third-party sender's own domain (e.g. d=esp.example) never aligns: configure it to sign with d=${org}.`,
+    details: { aspf: r.aspf, adkim: r.adkim, organisationalDomain: org },
+  });
 }
 
 function fixFor(tag: string, r: DmarcRecord): Record<string, string | undefined> {
@@ -356,7 +369,13 @@ function fixFor(tag: string, r: DmarcRecord): Record<string, string | undefined>
   }
 }
 
-export const dmarcCheck: Check<DmarcData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dmarc: DmarcData;
+  }
+}
+
+export const dmarcCheck = defineCheck({
   name: 'dmarc',
   title: 'DMARC',
   findings: F.specs,
@@ -397,4 +416,4 @@ export const dmarcCheck: Check<DmarcData> = {
     }
     return { findings: evaluateDmarc(lookup, external), data };
   },
-};
+});

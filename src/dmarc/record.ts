@@ -50,8 +50,6 @@ export function isDmarcRecord(text: string): boolean {
   return /^v\s*=\s*DMARC1\s*(;|$)/i.test(text);
 }
 
-const POLICIES = ['none', 'quarantine', 'reject'];
-
 export function parseDmarcUri(text: string): DmarcUri {
   const uri: DmarcUri = { text, scheme: '' };
   const bang = text.lastIndexOf('!');
@@ -105,113 +103,18 @@ export function parseDmarc(text: string): DmarcParse {
     unknownTags: [],
     problems,
   };
-  const policy = (tag: string, value: string): DmarcPolicy | undefined => {
-    const v = value.toLowerCase();
-    if (POLICIES.includes(v)) return v as DmarcPolicy;
-    problems.push({
-      tag,
-      severity: 'error',
-      message: `${tag}=${value} is not a policy; use ${tag}=none, ${tag}=quarantine or ${tag}=reject`,
-    });
-    return undefined;
-  };
   for (const tag of list.tags) {
-    const v = tag.value;
-    switch (tag.name) {
-      case 'v':
-        if (v !== 'DMARC1') {
-          problems.push({
-            tag: 'v',
-            severity: 'warning',
-            message: `v=${v} should be written exactly "v=DMARC1"`,
-          });
-        }
-        break;
-      case 'p': {
-        const p = policy('p', v);
-        if (p) record.p = p;
-        break;
-      }
-      case 'sp': {
-        const p = policy('sp', v);
-        if (p) record.sp = p;
-        break;
-      }
-      case 'np': {
-        const p = policy('np', v);
-        if (p) record.np = p;
-        break;
-      }
-      case 'pct':
-        if (/^\d{1,3}$/.test(v) && Number(v) <= 100) record.pct = Number(v);
-        else
-          problems.push({
-            tag: 'pct',
-            severity: 'error',
-            message: `pct=${v} must be a whole number from 0 to 100`,
-          });
-        break;
-      case 'adkim':
-      case 'aspf':
-        if (v === 'r' || v === 's') record[tag.name] = v;
-        else
-          problems.push({
-            tag: tag.name,
-            severity: 'error',
-            message: `${tag.name}=${v} must be "r" (relaxed) or "s" (strict)`,
-          });
-        break;
-      case 'fo': {
-        const opts = v.split(':').map((o) => o.trim());
-        const bad = opts.filter((o) => !['0', '1', 'd', 's'].includes(o));
-        if (bad.length) {
-          problems.push({
-            tag: 'fo',
-            severity: 'warning',
-            message: `fo=${v}: ${bad.map((b) => `"${b}"`).join(', ')} not defined; use 0, 1, d or s separated by ":"`,
-          });
-        }
-        record.fo = opts.filter((o) => !bad.includes(o));
-        break;
-      }
-      case 'ri':
-        if (/^\d+$/.test(v)) record.ri = Number(v);
-        else
-          problems.push({ tag: 'ri', severity: 'warning', message: `ri=${v} must be a number of seconds` });
-        break;
-      case 'rf':
-        if (v.toLowerCase() !== 'afrf') {
-          problems.push({
-            tag: 'rf',
-            severity: 'warning',
-            message: `rf=${v}: the only defined format is "afrf"`,
-          });
-        }
-        break;
-      case 'rua':
-      case 'ruf': {
-        const uris = v
-          .split(',')
-          .map((u) => u.trim())
-          .filter((u) => u !== '');
-        if (uris.length === 0) {
-          problems.push({ tag: tag.name, severity: 'error', message: `${tag.name}= is empty` });
-        }
-        for (const u of uris) {
-          const uri = parseDmarcUri(u);
-          if (uri.error) problems.push({ tag: tag.name, severity: 'error', message: uri.error });
-          record[tag.name].push(uri);
-        }
-        break;
-      }
-      default:
-        record.unknownTags.push(`${tag.name}=${v}`);
-        problems.push({
-          tag: tag.name,
-          severity: 'warning',
-          message: `"${tag.name}=${v}" is not a DMARC tag; receivers ignore it`,
-        });
+    const rule = Object.hasOwn(TAG_RULES, tag.name) ? TAG_RULES[tag.name] : undefined;
+    if (rule) {
+      rule(record, tag.value, tag.name);
+      continue;
     }
+    record.unknownTags.push(`${tag.name}=${tag.value}`);
+    problems.push({
+      tag: tag.name,
+      severity: 'warning',
+      message: `"${tag.name}=${tag.value}" is not a DMARC tag; receivers ignore it`,
+    });
   }
   if (list.tags[0]?.name !== 'v') {
     return { ok: false, error: 'v=DMARC1 must be the first tag', at: 0 };
@@ -230,3 +133,110 @@ export function parseDmarc(text: string): DmarcParse {
   }
   return { ok: true, record };
 }
+
+/** Reads one tag's value into the record, or notes the problem with it. */
+type TagRule = (record: DmarcRecord, value: string, name: string) => void;
+
+function policyOf(record: DmarcRecord, tag: string, value: string): DmarcPolicy | undefined {
+  const v = value.toLowerCase();
+  if (v === 'none' || v === 'quarantine' || v === 'reject') return v;
+  record.problems.push({
+    tag,
+    severity: 'error',
+    message: `${tag}=${value} is not a policy; use ${tag}=none, ${tag}=quarantine or ${tag}=reject`,
+  });
+  return undefined;
+}
+
+function alignment(record: DmarcRecord, v: string, name: 'adkim' | 'aspf'): void {
+  if (v === 'r' || v === 's') record[name] = v;
+  else
+    record.problems.push({
+      tag: name,
+      severity: 'error',
+      message: `${name}=${v} must be "r" (relaxed) or "s" (strict)`,
+    });
+}
+
+function reportUris(record: DmarcRecord, v: string, name: 'rua' | 'ruf'): void {
+  const uris = v
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (uris.length === 0) {
+    record.problems.push({ tag: name, severity: 'error', message: `${name}= is empty` });
+  }
+  for (const u of uris) {
+    const uri = parseDmarcUri(u);
+    if (uri.error) record.problems.push({ tag: name, severity: 'error', message: uri.error });
+    record[name].push(uri);
+  }
+}
+
+/** The tags of RFC 7489 §6.3 and RFC 9091 (np=); any other tag is unknown. */
+const TAG_RULES: Record<string, TagRule> = {
+  v: (record, v) => {
+    if (v !== 'DMARC1') {
+      record.problems.push({
+        tag: 'v',
+        severity: 'warning',
+        message: `v=${v} should be written exactly "v=DMARC1"`,
+      });
+    }
+  },
+  p: (record, v) => {
+    const p = policyOf(record, 'p', v);
+    if (p) record.p = p;
+  },
+  sp: (record, v) => {
+    const p = policyOf(record, 'sp', v);
+    if (p) record.sp = p;
+  },
+  np: (record, v) => {
+    const p = policyOf(record, 'np', v);
+    if (p) record.np = p;
+  },
+  pct: (record, v) => {
+    if (/^\d{1,3}$/.test(v) && Number(v) <= 100) record.pct = Number(v);
+    else
+      record.problems.push({
+        tag: 'pct',
+        severity: 'error',
+        message: `pct=${v} must be a whole number from 0 to 100`,
+      });
+  },
+  adkim: (record, v) => alignment(record, v, 'adkim'),
+  aspf: (record, v) => alignment(record, v, 'aspf'),
+  fo: (record, v) => {
+    const opts = v.split(':').map((o) => o.trim());
+    const bad = opts.filter((o) => !['0', '1', 'd', 's'].includes(o));
+    if (bad.length) {
+      record.problems.push({
+        tag: 'fo',
+        severity: 'warning',
+        message: `fo=${v}: ${bad.map((b) => `"${b}"`).join(', ')} not defined; use 0, 1, d or s separated by ":"`,
+      });
+    }
+    record.fo = opts.filter((o) => !bad.includes(o));
+  },
+  ri: (record, v) => {
+    if (/^\d+$/.test(v)) record.ri = Number(v);
+    else
+      record.problems.push({
+        tag: 'ri',
+        severity: 'warning',
+        message: `ri=${v} must be a number of seconds`,
+      });
+  },
+  rf: (record, v) => {
+    if (v.toLowerCase() !== 'afrf') {
+      record.problems.push({
+        tag: 'rf',
+        severity: 'warning',
+        message: `rf=${v}: the only defined format is "afrf"`,
+      });
+    }
+  },
+  rua: (record, v) => reportUris(record, v, 'rua'),
+  ruf: (record, v) => reportUris(record, v, 'ruf'),
+};

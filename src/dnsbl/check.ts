@@ -7,9 +7,9 @@ import {
   selfTestZones,
 } from './lookup.js';
 import type { BlocklistResult } from './lookup.js';
-import type { Finding, MxSet } from '../report/model.js';
+import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * Blocklists: every MX address against the IP lists (MXDOCTOR_DNSBLS / --dnsbl), the domain
@@ -135,7 +135,13 @@ export function evaluateDnsbl(domain: string, data: DnsblData): Finding[] {
   return findings;
 }
 
-export const dnsblCheck: Check<DnsblData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dnsbl: DnsblData;
+  }
+}
+
+export const dnsblCheck = defineCheck({
   name: 'dnsbl',
   title: 'Blocklists',
   dependsOn: ['mx'],
@@ -144,7 +150,7 @@ export const dnsblCheck: Check<DnsblData> = {
   async run(ctx) {
     const zones = ctx.options.dnsbls?.length ? ctx.options.dnsbls : ctx.config.dnsbl.zones;
     const domainZones = ctx.config.dnsbl.domainZones;
-    const mx = ctx.upstream<MxSet>('mx');
+    const mx = ctx.upstream('mx');
     const targets = (mx?.hosts ?? []).flatMap((h) =>
       h.addresses.map((a) => ({ host: h.name, address: a.address })),
     );
@@ -180,4 +186,4 @@ export const dnsblCheck: Check<DnsblData> = {
     };
     return { findings: evaluateDnsbl(ctx.domain.ascii, data), data };
   },
-};
+});

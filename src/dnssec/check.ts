@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { dnssecStatusOf, validatesOnDemand } from './status.js';
 import type { DnssecStatus } from './status.js';
-import type { Finding, MxSet } from '../report/model.js';
+import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * DNSSEC of the domain and of every MX host's zone, from the resolver's AD bit, with bogus
@@ -106,7 +106,13 @@ export function evaluateDnssec(domain: string, data: DnssecData): Finding[] {
   return findings;
 }
 
-export const dnssecCheck: Check<DnssecData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    dnssec: DnssecData;
+  }
+}
+
+export const dnssecCheck = defineCheck({
   name: 'dnssec',
   title: 'DNSSEC',
   dependsOn: ['mx'],
@@ -115,7 +121,7 @@ export const dnssecCheck: Check<DnssecData> = {
   async run(ctx) {
     const validates = validatesOnDemand(ctx.dns, { signal: ctx.signal });
     const domain = await dnssecStatusOf(ctx.dns, ctx.domain.ascii, 'SOA', validates, { signal: ctx.signal });
-    const mx = ctx.upstream<MxSet>('mx');
+    const mx = ctx.upstream('mx');
     const hosts = (mx?.hosts ?? []).filter((h) => !h.implicit && !h.ipLiteral);
     const mxStatus = await Promise.all(
       hosts.map(async (h) => {
@@ -134,4 +140,4 @@ export const dnssecCheck: Check<DnssecData> = {
     };
     return { findings: evaluateDnssec(ctx.domain.ascii, data), data };
   },
-};
+});

@@ -126,7 +126,7 @@ export function parseCheckRequest(input: unknown): ParsedCheckRequest {
   });
   const selectors: string[] = [];
   (req.dkimSelectors ?? []).forEach((raw, i) => {
-    const s = raw.trim().replace(/\._domainkey(\..*)?$/i, '');
+    const s = withoutDomainkey(raw.trim());
     if (!SELECTOR.test(s)) {
       errors.push({
         field: `dkimSelectors[${i}]`,
@@ -149,4 +149,14 @@ export function parseCheckRequest(input: unknown): ParsedCheckRequest {
       ...(req.options?.submission ? { submission: true } : {}),
     },
   };
+}
+
+/**
+ * "s1._domainkey.example.com" → "s1": what `/\._domainkey(\..*)?$/i` removes, without reading
+ * the rest of the text again from every "._domainkey" in it.
+ */
+function withoutDomainkey(s: string): string {
+  const cut = s.search(/\._domainkey(?:\.|$)/i);
+  // A line break after it: the pattern would not match there (and the selector is invalid anyway).
+  return cut >= 0 && !/[\n\r\u2028\u2029]/.test(s.slice(cut)) ? s.slice(0, cut) : s;
 }

@@ -23,7 +23,7 @@ export function parseInterval(text: string): number | undefined {
   const t = text.trim().toLowerCase();
   if (!/^(\d+\s*[smhd]\s*)+$/.test(t)) return undefined;
   let ms = 0;
-  for (const m of t.matchAll(/(\d+)\s*([smhd])/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
+  for (const m of t.matchAll(/(\d+)\s*([smhd])\s*/gy)) ms += Number(m[1]) * UNITS[m[2]!]!;
   return ms;
 }
 

@@ -3,16 +3,11 @@ import { fetchMtaStsPolicy, PolicyFetchSchema } from './fetch.js';
 import type { PolicyFetch } from './fetch.js';
 import { mxMatchesPattern, parseStsPolicy, parseStsTxt } from './record.js';
 import type { StsPolicy } from './record.js';
-import {
-  smtpAvailability,
-  SmtpAvailabilitySchema,
-  smtpNotTested,
-  tlsObservationsOf,
-} from '../smtp/contract.js';
+import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp/contract.js';
 import type { TlsObservation } from '../tls/model.js';
-import type { Finding, MxSet } from '../report/model.js';
+import type { Finding, MxHost, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * MTA-STS (RFC 8461): the _mta-sts TXT record, the HTTPS policy, whether every MX matches
@@ -99,97 +94,89 @@ export function evaluateMtaSts(
   mx: MxSet | undefined,
   observations: TlsObservation[],
 ): Finding[] {
-  const findings: Finding[] = [];
+  const record = recordFinding(domain, data, mx);
+  if (record.status !== 'pass' || !data.fetch) return [record];
+  const findings = [record, policyFinding(domain, data, data.fetch, mx)];
+  if (data.fetch.outcome !== 'ok' || data.policyError !== undefined || !data.policy) return findings;
+  const policy: StsPolicy = { version: 'STSv1', ...data.policy };
+  if (policy.mode === 'none') return findings;
+  const hosts = mx?.hosts ?? [];
+  findings.push(...mxMatchFindings(domain, policy, hosts));
+  findings.push(...tlsFindings(data, policy, hosts, observations));
+  return findings;
+}
+
+/** mta_sts.record: the _mta-sts TXT record; anything but pass ends the evaluation. */
+function recordFinding(domain: string, data: MtaStsData, mx: MxSet | undefined): Finding {
   const txtName = `_mta-sts.${domain}`;
   if (data.rcode !== 'NOERROR' && data.rcode !== 'NXDOMAIN') {
-    findings.push(
-      F.make('mta_sts.record', 'error', {
-        summary: `Could not look up ${txtName} (${data.rcode}).`,
-        subject: { name: txtName },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.record', 'error', {
+      summary: `Could not look up ${txtName} (${data.rcode}).`,
+      subject: { name: txtName },
+    });
   }
   if (data.records.length === 0) {
-    findings.push(
-      F.make('mta_sts.record', 'info', {
-        summary: `${domain} does not publish MTA-STS (no "v=STSv1" TXT record at ${txtName}): senders deliver over TLS opportunistically, so an attacker on the path can strip TLS.`,
-        remedy: `To require TLS: serve a policy at https://mta-sts.${domain}/.well-known/mta-sts.txt ("${examplePolicy(domain, mx, 'testing')}") and publish "${txtName}. IN TXT \\"v=STSv1; id=20250101\\"". Start in testing mode with TLS-RPT.`,
-        subject: { name: txtName },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.record', 'info', {
+      summary: `${domain} does not publish MTA-STS (no "v=STSv1" TXT record at ${txtName}): senders deliver over TLS opportunistically, so an attacker on the path can strip TLS.`,
+      remedy: `To require TLS: serve a policy at https://mta-sts.${domain}/.well-known/mta-sts.txt ("${examplePolicy(domain, mx, 'testing')}") and publish "${txtName}. IN TXT \\"v=STSv1; id=20250101\\"". Start in testing mode with TLS-RPT.`,
+      subject: { name: txtName },
+    });
   }
   if (data.records.length > 1) {
-    findings.push(
-      F.make('mta_sts.record', 'fail', {
-        summary: `${txtName} has ${data.records.length} "v=STSv1" records; RFC 8461 §3.1 makes senders treat this as no MTA-STS.`,
-        remedy: `Keep one: "${data.records[0]}".`,
-        subject: { name: txtName },
-        details: { records: data.records },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.record', 'fail', {
+      summary: `${txtName} has ${data.records.length} "v=STSv1" records; RFC 8461 §3.1 makes senders treat this as no MTA-STS.`,
+      remedy: `Keep one: "${data.records[0]}".`,
+      subject: { name: txtName },
+      details: { records: data.records },
+    });
   }
   const txt = parseStsTxt(data.records[0]!);
   if (!txt.ok) {
-    findings.push(
-      F.make('mta_sts.record', 'fail', {
-        summary: `The MTA-STS record "${data.records[0]}" at ${txtName} is invalid: ${txt.error}. Senders ignore the policy.`,
-        remedy: `Publish "${txtName}. IN TXT \\"v=STSv1; id=20250101\\"" (change id whenever the policy changes).`,
-        subject: { name: txtName },
-      }),
-    );
-    return findings;
-  }
-  findings.push(
-    F.make('mta_sts.record', 'pass', {
-      summary: `${txtName}: "${data.records[0]}".`,
+    return F.make('mta_sts.record', 'fail', {
+      summary: `The MTA-STS record "${data.records[0]}" at ${txtName} is invalid: ${txt.error}. Senders ignore the policy.`,
+      remedy: `Publish "${txtName}. IN TXT \\"v=STSv1; id=20250101\\"" (change id whenever the policy changes).`,
       subject: { name: txtName },
-    }),
-  );
+    });
+  }
+  return F.make('mta_sts.record', 'pass', {
+    summary: `${txtName}: "${data.records[0]}".`,
+    subject: { name: txtName },
+  });
+}
 
-  const fetch = data.fetch;
-  if (!fetch) return findings;
+/** mta_sts.policy: the policy file fetched over HTTPS, and what it says. */
+function policyFinding(domain: string, data: MtaStsData, fetch: PolicyFetch, mx: MxSet | undefined): Finding {
+  const txtName = `_mta-sts.${domain}`;
   const url = fetch.url;
   if (fetch.outcome === 'timeout' || fetch.outcome === 'dns_error' || fetch.outcome === 'forbidden_address') {
-    findings.push(
-      F.make('mta_sts.policy', 'error', {
-        summary: `Could not fetch ${url}: ${fetch.error}.`,
-        subject: { name: fetch.host },
-        details: { outcome: fetch.outcome },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.policy', 'error', {
+      summary: `Could not fetch ${url}: ${fetch.error}.`,
+      subject: { name: fetch.host },
+      details: { outcome: fetch.outcome },
+    });
   }
   if (fetch.outcome !== 'ok') {
     const remedy = (FETCH_FAIL_REMEDY[fetch.outcome] ?? 'Serve the policy file correctly.').replace(
       /<domain>/g,
       domain,
     );
-    findings.push(
-      F.make('mta_sts.policy', 'fail', {
-        summary: `The MTA-STS policy ${url} cannot be used: ${fetch.error}${fetch.certificate && fetch.outcome === 'certificate' ? ` (certificate: ${fetch.certificate.subject}, names ${fetch.certificate.sans.join(', ') || 'none'}, expires ${fetch.certificate.notAfter})` : ''}. Senders treat the domain as having no MTA-STS policy.`,
-        remedy,
-        subject: { name: fetch.host },
-        details: {
-          outcome: fetch.outcome,
-          status: fetch.status ?? null,
-          contentType: fetch.contentType ?? null,
-        },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.policy', 'fail', {
+      summary: `The MTA-STS policy ${url} cannot be used: ${fetch.error}${fetch.certificate && fetch.outcome === 'certificate' ? ` (certificate: ${fetch.certificate.subject}, names ${fetch.certificate.sans.join(', ') || 'none'}, expires ${fetch.certificate.notAfter})` : ''}. Senders treat the domain as having no MTA-STS policy.`,
+      remedy,
+      subject: { name: fetch.host },
+      details: {
+        outcome: fetch.outcome,
+        status: fetch.status ?? null,
+        contentType: fetch.contentType ?? null,
+      },
+    });
   }
   if (data.policyError !== undefined || !data.policy) {
-    findings.push(
-      F.make('mta_sts.policy', 'fail', {
-        summary: `The MTA-STS policy at ${url} is invalid: ${data.policyError}. Senders ignore it.`,
-        remedy: `Serve exactly these lines (CRLF line endings): "${examplePolicy(domain, mx)}".`,
-        subject: { name: fetch.host },
-      }),
-    );
-    return findings;
+    return F.make('mta_sts.policy', 'fail', {
+      summary: `The MTA-STS policy at ${url} is invalid: ${data.policyError}. Senders ignore it.`,
+      remedy: `Serve exactly these lines (CRLF line endings): "${examplePolicy(domain, mx)}".`,
+      subject: { name: fetch.host },
+    });
   }
   const policy: StsPolicy = { version: 'STSv1', ...data.policy };
   const notes: string[] = [...policy.warnings];
@@ -201,35 +188,33 @@ export function evaluateMtaSts(
   }
   const summary = `${url}: mode ${policy.mode}, mx ${policy.mx.join(', ') || '(none)'}, max_age ${policy.maxAge} s (${Math.round(policy.maxAge / 86400)} days)${policy.lineEndings === 'lf' ? '; lines end in LF (RFC 8461 specifies CRLF; senders accept LF)' : ''}.`;
   if (notes.length > 0) {
-    findings.push(
-      F.make('mta_sts.policy', 'warn', {
-        summary: `${summary} But: ${notes.join('; ')}.`,
-        remedy: `Serve: "${examplePolicy(domain, mx, policy.mode)}".`,
-        subject: { name: fetch.host },
-        details: { mode: policy.mode, maxAge: policy.maxAge },
-      }),
-    );
-  } else {
-    findings.push(
-      F.make('mta_sts.policy', policy.mode === 'enforce' ? 'pass' : 'info', {
-        summary:
-          policy.mode === 'enforce'
-            ? summary
-            : `${summary} ${policy.mode === 'testing' ? 'Testing mode: senders report TLS failures (TLS-RPT) but still deliver without TLS.' : 'Mode none: the policy is being withdrawn.'}`,
-        ...(policy.mode === 'testing'
-          ? {
-              remedy: `Once TLS-RPT reports show no failures, switch to "mode: enforce" and change the id= in ${txtName}.`,
-            }
-          : {}),
-        subject: { name: fetch.host },
-        details: { mode: policy.mode, maxAge: policy.maxAge },
-      }),
-    );
+    return F.make('mta_sts.policy', 'warn', {
+      summary: `${summary} But: ${notes.join('; ')}.`,
+      remedy: `Serve: "${examplePolicy(domain, mx, policy.mode)}".`,
+      subject: { name: fetch.host },
+      details: { mode: policy.mode, maxAge: policy.maxAge },
+    });
   }
-  if (policy.mode === 'none') return findings;
+  return F.make('mta_sts.policy', policy.mode === 'enforce' ? 'pass' : 'info', {
+    summary:
+      policy.mode === 'enforce'
+        ? summary
+        : `${summary} ${policy.mode === 'testing' ? 'Testing mode: senders report TLS failures (TLS-RPT) but still deliver without TLS.' : 'Mode none: the policy is being withdrawn.'}`,
+    ...(policy.mode === 'testing'
+      ? {
+          remedy: `Once TLS-RPT reports show no failures, switch to "mode: enforce" and change the id= in ${txtName}.`,
+        }
+      : {}),
+    subject: { name: fetch.host },
+    details: { mode: policy.mode, maxAge: policy.maxAge },
+  });
+}
 
+/** mta_sts.mx_match: every MX host must match an "mx:" pattern of the policy. */
+function mxMatchFindings(domain: string, policy: StsPolicy, hosts: MxHost[]): Finding[] {
+  const findings: Finding[] = [];
+  const txtName = `_mta-sts.${domain}`;
   // Every MX must match a pattern.
-  const hosts = mx?.hosts ?? [];
   const unmatched = hosts.filter((h) => !policy.mx.some((p) => mxMatchesPattern(h.name, p)));
   const level = policy.mode === 'enforce' ? 'fail' : 'warn';
   if (unmatched.length > 0) {
@@ -250,6 +235,18 @@ export function evaluateMtaSts(
     );
   }
 
+  return findings;
+}
+
+/** mta_sts.tls: STARTTLS with a trusted, matching certificate on every MX address, from the SMTP probe. */
+function tlsFindings(
+  data: MtaStsData,
+  policy: StsPolicy,
+  hosts: MxHost[],
+  observations: TlsObservation[],
+): Finding[] {
+  const findings: Finding[] = [];
+  const level = policy.mode === 'enforce' ? 'fail' : 'warn';
   // TLS on every MX, from the SMTP probe.
   for (const h of hosts) {
     for (const a of h.addresses) {
@@ -303,7 +300,13 @@ export function evaluateMtaSts(
   return findings;
 }
 
-export const mtaStsCheck: Check<MtaStsData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    mta_sts: MtaStsData;
+  }
+}
+
+export const mtaStsCheck = defineCheck({
   name: 'mta_sts',
   title: 'MTA-STS',
   dependsOn: ['mx'],
@@ -338,7 +341,7 @@ export const mtaStsCheck: Check<MtaStsData> = {
           data.fetch = { ...fetched, body: `${fetched.body.slice(0, 4096)}…` };
       }
     }
-    const mx = ctx.upstream<MxSet>('mx');
-    return { findings: evaluateMtaSts(domain, data, mx, tlsObservationsOf(smtpData)), data };
+    const mx = ctx.upstream('mx');
+    return { findings: evaluateMtaSts(domain, data, mx, smtpData?.tls ?? []), data };
   },
-};
+});

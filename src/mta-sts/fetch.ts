@@ -143,109 +143,131 @@ async function fetchFrom(
     const peer = socket.getPeerCertificate();
     const certificate = peer && Object.keys(peer).length ? certSummary(peer) : undefined;
     const base = { address, ...(certificate ? { certificate } : {}) };
-    // The name first (its message says which names the certificate has), then the chain.
-    const identity = checkServerIdentity(host, peer);
-    if (identity)
-      return {
-        ...base,
-        outcome: 'certificate',
-        error: `the certificate is not valid for ${host}: ${identity.message}`,
-      };
-    if (!socket.authorized) {
-      const code = String(socket.authorizationError ?? 'unknown reason');
-      return {
-        ...base,
-        outcome: 'certificate',
-        error: `the certificate is not trusted: ${CERT_ERRORS[code] ?? code} (${code})`,
-      };
-    }
-
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({
-        createConnection: () => socket,
-        host,
-        port,
-        path: '/.well-known/mta-sts.txt',
-        method: 'GET',
-        headers: {
-          Host: port === 443 ? host : `${host}:${port}`,
-          'User-Agent': `mxdoctor/${version()} (MTA-STS policy check)`,
-          Accept: 'text/plain',
-          Connection: 'close',
-        },
-        signal,
-      });
-      req.once('response', resolve);
-      req.once('error', reject);
-      req.end();
-    });
-    const status = response.statusCode ?? 0;
-    const contentType = String(response.headers['content-type'] ?? '');
-    const head = { ...base, status, ...(contentType ? { contentType } : {}) };
-    if (status >= 300 && status < 400) {
-      response.destroy();
-      return {
-        ...head,
-        outcome: 'redirect',
-        location: String(response.headers.location ?? ''),
-        error: `HTTP ${status} redirect to ${String(response.headers.location ?? '(no Location)')}; senders must not follow redirects (RFC 8461 §3.3)`,
-      };
-    }
-    if (status !== 200) {
-      response.destroy();
-      return { ...head, outcome: 'status', error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim() };
-    }
-    const declared = Number(response.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_POLICY_BYTES) {
-      response.destroy();
-      return {
-        ...head,
-        outcome: 'too_large',
-        bytes: declared,
-        error: `the policy is ${declared} bytes (Content-Length), over the 64 KiB limit`,
-      };
-    }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    const tooLarge = await new Promise<boolean>((resolve, reject) => {
-      response.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes > MAX_POLICY_BYTES) {
-          response.destroy();
-          resolve(true);
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.once('end', () => resolve(false));
-      response.once('error', reject);
-      response.once('close', () => resolve(bytes > MAX_POLICY_BYTES));
-    });
-    if (tooLarge) {
-      return {
-        ...head,
-        outcome: 'too_large',
-        bytes,
-        error: `the policy is more than 64 KiB (${bytes}+ bytes read)`,
-      };
-    }
-    const body = Buffer.concat(chunks).toString('utf8');
-    if (!/^text\/plain\s*(;|$)/i.test(contentType)) {
-      return {
-        ...head,
-        outcome: 'content_type',
-        bytes,
-        body,
-        error: `Content-Type is "${contentType || '(none)'}"; RFC 8461 §3.2 requires text/plain`,
-      };
-    }
-    return { ...head, outcome: 'ok', bytes, body };
+    const refused = certificateProblem(socket, peer, host);
+    if (refused) return { ...base, ...refused };
+    const response = await getPolicy(socket, host, port, signal);
+    return await readPolicy(response, base);
   } catch (err) {
     if (signal.aborted) throw err;
     return { address, outcome: 'http_error', error: describeError(err) };
   } finally {
     socket.destroy();
   }
+}
+
+/** Why the server's certificate cannot be used for `host`: the name first (its message says which names it has), then the chain. */
+function certificateProblem(
+  socket: TLSSocket,
+  peer: PeerCertificate,
+  host: string,
+): { outcome: 'certificate'; error: string } | undefined {
+  const identity = checkServerIdentity(host, peer);
+  if (identity)
+    return { outcome: 'certificate', error: `the certificate is not valid for ${host}: ${identity.message}` };
+  if (!socket.authorized) {
+    const code = String(socket.authorizationError ?? 'unknown reason');
+    return {
+      outcome: 'certificate',
+      error: `the certificate is not trusted: ${CERT_ERRORS[code] ?? code} (${code})`,
+    };
+  }
+  return undefined;
+}
+
+/** GET /.well-known/mta-sts.txt over the verified connection. */
+function getPolicy(
+  socket: TLSSocket,
+  host: string,
+  port: number,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request({
+      createConnection: () => socket,
+      host,
+      port,
+      path: '/.well-known/mta-sts.txt',
+      method: 'GET',
+      headers: {
+        Host: port === 443 ? host : `${host}:${port}`,
+        'User-Agent': `mxdoctor/${version()} (MTA-STS policy check)`,
+        Accept: 'text/plain',
+        Connection: 'close',
+      },
+      signal,
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** The response as an attempt: redirects, statuses, sizes over 64 KiB and the content type refused. */
+async function readPolicy(
+  response: IncomingMessage,
+  base: Pick<Attempt, 'address' | 'certificate'>,
+): Promise<Attempt> {
+  const status = response.statusCode ?? 0;
+  const contentType = String(response.headers['content-type'] ?? '');
+  const head = { ...base, status, ...(contentType ? { contentType } : {}) };
+  if (status >= 300 && status < 400) {
+    response.destroy();
+    return {
+      ...head,
+      outcome: 'redirect',
+      location: String(response.headers.location ?? ''),
+      error: `HTTP ${status} redirect to ${String(response.headers.location ?? '(no Location)')}; senders must not follow redirects (RFC 8461 §3.3)`,
+    };
+  }
+  if (status !== 200) {
+    response.destroy();
+    return { ...head, outcome: 'status', error: `HTTP ${status} ${response.statusMessage ?? ''}`.trim() };
+  }
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_POLICY_BYTES) {
+    response.destroy();
+    return {
+      ...head,
+      outcome: 'too_large',
+      bytes: declared,
+      error: `the policy is ${declared} bytes (Content-Length), over the 64 KiB limit`,
+    };
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const tooLarge = await new Promise<boolean>((resolve, reject) => {
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_POLICY_BYTES) {
+        response.destroy();
+        resolve(true);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(false));
+    response.once('error', reject);
+    response.once('close', () => resolve(bytes > MAX_POLICY_BYTES));
+  });
+  if (tooLarge) {
+    return {
+      ...head,
+      outcome: 'too_large',
+      bytes,
+      error: `the policy is more than 64 KiB (${bytes}+ bytes read)`,
+    };
+  }
+  const body = Buffer.concat(chunks).toString('utf8');
+  if (!/^text\/plain\s*(;|$)/i.test(contentType)) {
+    return {
+      ...head,
+      outcome: 'content_type',
+      bytes,
+      body,
+      error: `Content-Type is "${contentType || '(none)'}"; RFC 8461 §3.2 requires text/plain`,
+    };
+  }
+  return { ...head, outcome: 'ok', bytes, body };
 }
 
 /**

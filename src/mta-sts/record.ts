@@ -66,11 +66,11 @@ export function parseStsPolicy(text: string): Parsed<StsPolicy> {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
-    const m = /^([A-Za-z0-9_]+)[ \t]*:[ \t]*(.*?)[ \t]*$/.exec(line);
+    const m = /^([A-Za-z0-9_]+)[ \t]*:(.*)$/.exec(line);
     if (!m) return { ok: false, error: `line ${i + 1} "${line.slice(0, 60)}" is not "key: value"` };
     const key = m[1]!.toLowerCase();
     if (!['version', 'mode', 'mx', 'max_age'].includes(key)) warnings.push(`unknown key "${m[1]}" (ignored)`);
-    fields.set(key, [...(fields.get(key) ?? []), m[2]!]);
+    fields.set(key, [...(fields.get(key) ?? []), trimBlanks(m[2]!)]);
   }
   for (const key of ['version', 'mode', 'max_age']) {
     if ((fields.get(key)?.length ?? 0) > 1)
@@ -121,4 +121,13 @@ export function mxMatchesPattern(host: string, pattern: string): boolean {
   if (!h.endsWith(suffix)) return false;
   const label = h.slice(0, -suffix.length);
   return label.length > 0 && !label.includes('.');
+}
+
+/** A value without the spaces and tabs around it (scanned, not a pattern tried at every blank). */
+function trimBlanks(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s[start] === ' ' || s[start] === '\t')) start++;
+  while (end > start && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(start, end);
 }

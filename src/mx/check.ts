@@ -6,7 +6,8 @@ import type { DnsAnswer, RecordOf } from '../dns/types.js';
 import { MxSetSchema } from '../report/model.js';
 import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
-import type { Check, CheckContext } from '../checks/types.js';
+import type { CheckContext } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * MX resolution as a sending MTA does it (RFC 5321 §5.1, RFC 7505): MX records sorted by
@@ -125,107 +126,30 @@ function hostFrom(
 
 export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
   const { domain } = facts;
-  const findings: Finding[] = [];
   const answer = facts.mx;
-
-  if (!isDefinite(answer)) {
-    findings.push(
-      F.make('mx.records', 'error', {
-        summary: `Could not look up the MX records of ${domain}: ${describeFailure(answer)}. This is not proof that the domain is broken; the check could not be completed.`,
-        remedy:
-          answer.rcode === 'SERVFAIL'
-            ? `If this persists, look at the domain's name servers (for example with "dig +trace ${domain} MX"): SERVFAIL usually means a broken delegation, unreachable name servers, or a DNSSEC validation failure.`
-            : `Try again, or use another resolver with --resolver.`,
-        details: { rcode: answer.rcode, error: answer.error ?? null },
-      }),
-    );
-    return { findings, mx: { kind: 'error', hosts: [] } };
-  }
-
+  if (!isDefinite(answer))
+    return { findings: [lookupError(domain, answer)], mx: { kind: 'error', hosts: [] } };
+  const ttl = answer.ttl !== undefined ? { ttl: answer.ttl } : {};
   if (answer.rcode === 'NXDOMAIN') {
-    findings.push(
+    const findings = [
       F.make('mx.records', 'fail', {
         summary: `The domain ${domain} does not exist in DNS (NXDOMAIN), so it cannot receive mail.`,
         remedy: `Check the spelling. If the domain is yours, make sure it is registered and delegated to name servers that serve its zone.`,
         details: { rcode: 'NXDOMAIN' },
       }),
-    );
-    return {
-      findings,
-      mx: { kind: 'nxdomain', hosts: [], ...(answer.ttl !== undefined ? { ttl: answer.ttl } : {}) },
-    };
+    ];
+    return { findings, mx: { kind: 'nxdomain', hosts: [], ...ttl } };
   }
-
-  const ttl = answer.ttl !== undefined ? { ttl: answer.ttl } : {};
   const aliasNote = answer.cnameChain.length ? ` (${domain} is an alias of ${answer.cnameChain.at(-1)})` : '';
-
-  if (answer.records.length === 0) {
-    const implicit = facts.implicit;
-    if (!implicit || (!isDefinite(implicit.a) && !isDefinite(implicit.aaaa))) {
-      findings.push(
-        F.make('mx.records', 'error', {
-          summary: `${domain} has no MX records, and its A/AAAA records could not be looked up${implicit ? `: ${describeFailure(implicit.a)}` : ''}.`,
-          details: { rcode: 'NOERROR', mx: [] },
-        }),
-      );
-      return { findings, mx: { kind: 'error', hosts: [], ...ttl } };
-    }
-    const host = hostFrom(domain, 0, implicit, true);
-    if (host.addresses.length === 0) {
-      findings.push(
-        F.make('mx.records', 'fail', {
-          summary: `${domain} has no MX records and no A or AAAA record${aliasNote}, so no one can deliver mail to it.`,
-          remedy: `Publish MX records for ${domain} naming your mail servers, e.g. "${domain}. 3600 IN MX 10 mail.${domain}." — or, if the domain should never receive mail, publish a null MX: "${domain}. IN MX 0 ." (RFC 7505).`,
-          details: { mx: [], a: implicit.a.rcode, aaaa: implicit.aaaa.rcode },
-        }),
-      );
-      return { findings, mx: { kind: 'none', hosts: [], ...ttl } };
-    }
-    findings.push(
-      F.make('mx.records', 'info', {
-        summary: `${domain} has no MX records${aliasNote}; senders fall back to its own address${host.addresses.length > 1 ? 'es' : ''} ${list(host.addresses.map((a) => a.address))}.`,
-        details: { mx: [] },
-      }),
-      F.make('mx.implicit', 'warn', {
-        summary: `Mail for ${domain} goes to the domain's own A/AAAA record (implicit MX, RFC 5321 §5.1) because it publishes no MX record.`,
-        remedy: `Publish an explicit MX record, e.g. "${domain}. IN MX 10 ${domain}." (or your real mail host). If the domain should not receive mail, publish a null MX "${domain}. IN MX 0 ." instead.`,
-        details: { addresses: host.addresses.map((a) => a.address) },
-        subject: { host: domain },
-      }),
-    );
-    const mx: MxSet = { kind: 'implicit', hosts: [host], ...ttl };
-    findings.push(...addressFindings(facts, mx.hosts));
-    return { findings, mx };
-  }
+  if (answer.records.length === 0) return implicitMx(facts, ttl, aliasNote);
 
   // Null MX (RFC 7505): a single MX record whose exchange is the root.
   const nulls = answer.records.filter((r) => r.exchange === '');
   const real = answer.records.filter((r) => r.exchange !== '');
-  if (nulls.length > 0 && real.length === 0) {
-    const pref = nulls[0]!.preference;
-    findings.push(
-      pref === 0
-        ? F.make('mx.null', 'info', {
-            summary: `${domain} publishes a null MX ("0 .", RFC 7505): it states that it accepts no mail. Senders bounce mail to it at once; mail servers are not contacted.`,
-            details: { records: nulls.map((r) => `${r.preference} .`) },
-          })
-        : F.make('mx.null', 'warn', {
-            summary: `${domain} publishes a null MX with preference ${pref} ("${pref} ."); RFC 7505 §3 requires preference 0. Senders still cannot deliver to it.`,
-            remedy: `Publish the null MX as "${domain}. IN MX 0 ."`,
-            details: { records: nulls.map((r) => `${r.preference} .`) },
-          }),
-    );
-    return { findings, mx: { kind: 'null', hosts: [], ...ttl } };
-  }
-  if (nulls.length > 0) {
-    findings.push(
-      F.make('mx.null', 'fail', {
-        summary: `${domain} publishes a null MX ("0 .") together with ${real.length} other MX record${real.length > 1 ? 's' : ''} (${list(real.map((r) => `${r.preference} ${r.exchange}`))}). RFC 7505 §3 forbids mixing them; senders may treat the domain as accepting no mail, or bounce.`,
-        remedy: `Decide whether ${domain} receives mail. If it does, delete the "0 ." record; if it does not, delete the other MX records.`,
-        details: { records: answer.records.map((r) => `${r.preference} ${r.exchange || '.'}`) },
-      }),
-    );
-  }
+  if (nulls.length > 0 && real.length === 0)
+    return { findings: [nullMxFinding(domain, nulls)], mx: { kind: 'null', hosts: [], ...ttl } };
+  const findings: Finding[] = [];
+  if (nulls.length > 0) findings.push(mixedNullFinding(domain, answer.records, real));
 
   // Sort by preference (RFC 5321 §5.1), then name for a stable order.
   const sorted = [...real].sort(
@@ -233,11 +157,107 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
   );
   const seen = new Map<string, number[]>();
   for (const r of sorted) seen.set(r.exchange, [...(seen.get(r.exchange) ?? []), r.preference]);
-  const unique = [...seen.keys()];
-  const hosts = unique
+  const hosts = [...seen]
     .slice(0, MAX_MX_HOSTS)
-    .map((name) => hostFrom(name, seen.get(name)![0]!, facts.hosts[name], false));
+    .map(([name, prefs]) => hostFrom(name, prefs[0] ?? 0, facts.hosts[name], false));
+  findings.push(...targetFindings(domain, seen, hosts));
+  const targets = danglingFindings(facts, hosts);
+  findings.push(...targets.findings);
+  findings.push(
+    recordsFinding(
+      domain,
+      { sorted, hosts, total: seen.size, resolved: targets.resolved, aliasNote },
+      findings,
+    ),
+  );
+  findings.push(...addressFindings(facts, hosts));
+  return { findings, mx: { kind: 'mx', hosts, ...ttl } };
+}
 
+function lookupError(domain: string, answer: DnsAnswer<RecordOf<'MX'>>): Finding {
+  return F.make('mx.records', 'error', {
+    summary: `Could not look up the MX records of ${domain}: ${describeFailure(answer)}. This is not proof that the domain is broken; the check could not be completed.`,
+    remedy:
+      answer.rcode === 'SERVFAIL'
+        ? `If this persists, look at the domain's name servers (for example with "dig +trace ${domain} MX"): SERVFAIL usually means a broken delegation, unreachable name servers, or a DNSSEC validation failure.`
+        : `Try again, or use another resolver with --resolver.`,
+    details: { rcode: answer.rcode, error: answer.error ?? null },
+  });
+}
+
+/** No MX records: mail goes to the domain's own addresses (RFC 5321 §5.1), if it has any. */
+function implicitMx(
+  facts: MxFacts,
+  ttl: { ttl?: number },
+  aliasNote: string,
+): { findings: Finding[]; mx: MxSet } {
+  const { domain } = facts;
+  const findings: Finding[] = [];
+  const implicit = facts.implicit;
+  if (!implicit || (!isDefinite(implicit.a) && !isDefinite(implicit.aaaa))) {
+    findings.push(
+      F.make('mx.records', 'error', {
+        summary: `${domain} has no MX records, and its A/AAAA records could not be looked up${implicit ? `: ${describeFailure(implicit.a)}` : ''}.`,
+        details: { rcode: 'NOERROR', mx: [] },
+      }),
+    );
+    return { findings, mx: { kind: 'error', hosts: [], ...ttl } };
+  }
+  const host = hostFrom(domain, 0, implicit, true);
+  if (host.addresses.length === 0) {
+    findings.push(
+      F.make('mx.records', 'fail', {
+        summary: `${domain} has no MX records and no A or AAAA record${aliasNote}, so no one can deliver mail to it.`,
+        remedy: `Publish MX records for ${domain} naming your mail servers, e.g. "${domain}. 3600 IN MX 10 mail.${domain}." — or, if the domain should never receive mail, publish a null MX: "${domain}. IN MX 0 ." (RFC 7505).`,
+        details: { mx: [], a: implicit.a.rcode, aaaa: implicit.aaaa.rcode },
+      }),
+    );
+    return { findings, mx: { kind: 'none', hosts: [], ...ttl } };
+  }
+  findings.push(
+    F.make('mx.records', 'info', {
+      summary: `${domain} has no MX records${aliasNote}; senders fall back to its own address${host.addresses.length > 1 ? 'es' : ''} ${list(host.addresses.map((a) => a.address))}.`,
+      details: { mx: [] },
+    }),
+    F.make('mx.implicit', 'warn', {
+      summary: `Mail for ${domain} goes to the domain's own A/AAAA record (implicit MX, RFC 5321 §5.1) because it publishes no MX record.`,
+      remedy: `Publish an explicit MX record, e.g. "${domain}. IN MX 10 ${domain}." (or your real mail host). If the domain should not receive mail, publish a null MX "${domain}. IN MX 0 ." instead.`,
+      details: { addresses: host.addresses.map((a) => a.address) },
+      subject: { host: domain },
+    }),
+  );
+  const mx: MxSet = { kind: 'implicit', hosts: [host], ...ttl };
+  findings.push(...addressFindings(facts, mx.hosts));
+  return { findings, mx };
+}
+
+/** mx.null when the null MX is the only record. */
+function nullMxFinding(domain: string, nulls: RecordOf<'MX'>[]): Finding {
+  const pref = nulls[0]?.preference ?? 0;
+  return pref === 0
+    ? F.make('mx.null', 'info', {
+        summary: `${domain} publishes a null MX ("0 .", RFC 7505): it states that it accepts no mail. Senders bounce mail to it at once; mail servers are not contacted.`,
+        details: { records: nulls.map((r) => `${r.preference} .`) },
+      })
+    : F.make('mx.null', 'warn', {
+        summary: `${domain} publishes a null MX with preference ${pref} ("${pref} ."); RFC 7505 §3 requires preference 0. Senders still cannot deliver to it.`,
+        remedy: `Publish the null MX as "${domain}. IN MX 0 ."`,
+        details: { records: nulls.map((r) => `${r.preference} .`) },
+      });
+}
+
+/** mx.null when a null MX is mixed with real MX records. */
+function mixedNullFinding(domain: string, records: RecordOf<'MX'>[], real: RecordOf<'MX'>[]): Finding {
+  return F.make('mx.null', 'fail', {
+    summary: `${domain} publishes a null MX ("0 .") together with ${real.length} other MX record${real.length > 1 ? 's' : ''} (${list(real.map((r) => `${r.preference} ${r.exchange}`))}). RFC 7505 §3 forbids mixing them; senders may treat the domain as accepting no mail, or bounce.`,
+    remedy: `Decide whether ${domain} receives mail. If it does, delete the "0 ." record; if it does not, delete the other MX records.`,
+    details: { records: records.map((r) => `${r.preference} ${r.exchange || '.'}`) },
+  });
+}
+
+/** mx.duplicate, mx.ip_literal and mx.cname: how the MX targets are named. */
+function targetFindings(domain: string, seen: Map<string, number[]>, hosts: MxHost[]): Finding[] {
+  const findings: Finding[] = [];
   for (const [name, prefs] of seen) {
     if (prefs.length > 1) {
       findings.push(
@@ -273,9 +293,15 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
     }
   }
 
+  return findings;
+}
+
+/** mx.dangling: MX hosts without an address; and the hosts that have one. */
+function danglingFindings(facts: MxFacts, hosts: MxHost[]): { findings: Finding[]; resolved: MxHost[] } {
+  const { domain } = facts;
+  const findings: Finding[] = [];
   // Dangling targets: names that are not IP literals but have no addresses.
   const named = hosts.filter((h) => !h.ipLiteral);
-  const dangling: MxHost[] = [];
   for (const host of named) {
     if (host.addresses.length > 0) continue;
     const answers = facts.hosts[host.name];
@@ -290,7 +316,6 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
       );
       continue;
     }
-    dangling.push(host);
     const why = answers.a.rcode === 'NXDOMAIN' ? 'does not exist (NXDOMAIN)' : 'has no A or AAAA record';
     findings.push(
       F.make('mx.dangling', 'fail', {
@@ -310,39 +335,37 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
     );
   }
 
+  return { findings, resolved };
+}
+
+/** mx.records when there are MX records: usable, none usable, or not all could be looked up. */
+function recordsFinding(
+  domain: string,
+  mx: { sorted: RecordOf<'MX'>[]; hosts: MxHost[]; total: number; resolved: MxHost[]; aliasNote: string },
+  earlier: Finding[],
+): Finding {
+  const { sorted, hosts, total, resolved, aliasNote } = mx;
   const mxText = list(
     hosts.map((h) => `${h.preference} ${h.name}`),
     8,
   );
-  const extra =
-    unique.length > MAX_MX_HOSTS ? ` (only the first ${MAX_MX_HOSTS} of ${unique.length} are checked)` : '';
-  if (resolved.length > 0) {
-    findings.push(
-      F.make('mx.records', 'pass', {
-        summary: `${domain} has ${unique.length} MX host${unique.length > 1 ? 's' : ''}${aliasNote}: ${mxText}${extra}.`,
-        details: { records: sorted.map((r) => ({ preference: r.preference, exchange: r.exchange })) },
-      }),
-    );
-  } else if (findings.every((f) => f.status !== 'error')) {
-    findings.push(
-      F.make('mx.records', 'fail', {
-        summary: `None of the MX hosts of ${domain} (${mxText}) has a usable address, so the domain cannot receive mail.`,
-        remedy: `Point the MX records at mail servers with A/AAAA records.`,
-        details: { records: sorted.map((r) => ({ preference: r.preference, exchange: r.exchange })) },
-      }),
-    );
-  } else {
-    findings.push(
-      F.make('mx.records', 'error', {
-        summary: `${domain} has MX records (${mxText}), but their addresses could not be looked up.`,
-        details: { records: sorted.map((r) => ({ preference: r.preference, exchange: r.exchange })) },
-      }),
-    );
-  }
-
-  const mx: MxSet = { kind: 'mx', hosts, ...ttl };
-  findings.push(...addressFindings(facts, hosts));
-  return { findings, mx };
+  const extra = total > MAX_MX_HOSTS ? ` (only the first ${MAX_MX_HOSTS} of ${total} are checked)` : '';
+  const details = { records: sorted.map((r) => ({ preference: r.preference, exchange: r.exchange })) };
+  if (resolved.length > 0)
+    return F.make('mx.records', 'pass', {
+      summary: `${domain} has ${total} MX host${total > 1 ? 's' : ''}${aliasNote}: ${mxText}${extra}.`,
+      details,
+    });
+  if (earlier.every((f) => f.status !== 'error'))
+    return F.make('mx.records', 'fail', {
+      summary: `None of the MX hosts of ${domain} (${mxText}) has a usable address, so the domain cannot receive mail.`,
+      remedy: `Point the MX records at mail servers with A/AAAA records.`,
+      details,
+    });
+  return F.make('mx.records', 'error', {
+    summary: `${domain} has MX records (${mxText}), but their addresses could not be looked up.`,
+    details,
+  });
 }
 
 /** Private/reserved addresses, shared addresses and IPv6 coverage of the resolved hosts. */
@@ -447,7 +470,13 @@ async function gatherMx(ctx: CheckContext): Promise<MxFacts> {
   return facts;
 }
 
-export const mxCheck: Check<MxSet> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    mx: MxSet;
+  }
+}
+
+export const mxCheck = defineCheck({
   name: 'mx',
   title: 'MX records',
   findings: F.specs,
@@ -458,4 +487,4 @@ export const mxCheck: Check<MxSet> = {
     const { findings, mx } = evaluateMx(facts);
     return { findings, data: mx };
   },
-};
+});

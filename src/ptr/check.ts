@@ -1,17 +1,12 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import {
-  sessionSummariesOf,
-  smtpAvailability,
-  SmtpAvailabilitySchema,
-  smtpNotTested,
-} from '../smtp/contract.js';
+import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp/contract.js';
 import type { SessionSummary } from '../smtp/contract.js';
 import { parseClientIp, reverseName } from '../spf/evaluate.js';
 import type { Resolver } from '../dns/types.js';
-import type { Finding, MxSet } from '../report/model.js';
+import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * Reverse DNS of every MX address: a PTR record, forward-confirmed (FCrDNS: the PTR name's
@@ -209,7 +204,13 @@ export function evaluatePtr(data: PtrData, sessions: SessionSummary[]): Finding[
   return findings;
 }
 
-export const ptrCheck: Check<PtrData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    ptr: PtrData;
+  }
+}
+
+export const ptrCheck = defineCheck({
   name: 'ptr',
   title: 'Reverse DNS',
   dependsOn: ['mx'],
@@ -217,7 +218,7 @@ export const ptrCheck: Check<PtrData> = {
   findings: F.specs,
   dataSchema: PtrDataSchema,
   async run(ctx) {
-    const mx = ctx.upstream<MxSet>('mx');
+    const mx = ctx.upstream('mx');
     const targets = (mx?.hosts ?? []).flatMap((h) =>
       h.addresses.map((a) => ({ host: h.name, address: a.address })),
     );
@@ -234,6 +235,6 @@ export const ptrCheck: Check<PtrData> = {
       addresses,
       smtp: smtpAvailability(ctx.options.smtp, smtpData),
     };
-    return { findings: evaluatePtr(data, sessionSummariesOf(smtpData)), data };
+    return { findings: evaluatePtr(data, smtpData?.sessions ?? []), data };
   },
-};
+});

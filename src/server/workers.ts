@@ -1,6 +1,9 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { BounceParsePool } from '../bounce/parse-pool.js';
 import type { Config } from '../config/index.js';
-import type { Check } from '../checks/types.js';
+import type { Check, CheckServices } from '../checks/types.js';
+import type { SmtpSharing } from '../smtp/sharing.js';
 import { checkJobOptions, Dedupe } from '../queue/jobs/check.js';
 import type { JobMetrics } from '../queue/metrics.js';
 import { QUEUE_CHECKS } from '../queue/names.js';
@@ -50,7 +53,7 @@ export async function startWorkerSide(o: {
   const { config, log, connections, metrics } = o;
   const prefix = config.redis.prefix;
   const state = connections.blocking('worker-state');
-  const services = {
+  const sharing: SmtpSharing = {
     addressLimiter: new RedisAddressLimiter(state, {
       prefix,
       maxConcurrent: config.politeness.sessionsPerAddress,
@@ -59,7 +62,14 @@ export async function startWorkerSide(o: {
     }),
     connectionCache: new RedisConnectionCache(state, { prefix, maxTtlMs: config.smtp.cacheTtlMs }),
   };
+  const services: CheckServices = { smtp: sharing };
   const queue = openQueue(QUEUE_CHECKS, state, config, log);
+  // Bounce parsing runs in worker threads: the web and BullMQ's lock renewals share this
+  // event loop, and one pathological message must not stop them (issue 13 §1).
+  const parsePool = new BounceParsePool({
+    size: Math.min(config.bounce.concurrency, availableParallelism()),
+    maxBytes: config.bounce.maxBytes,
+  });
   const monitors = createMonitorRuntime({
     config,
     redis: state,
@@ -97,7 +107,7 @@ export async function startWorkerSide(o: {
       config,
       log,
       store: new VerificationStore(state, batchStoreOptions(config)),
-      services,
+      services: sharing,
       queue,
       jobOptions: checkJobOptions(config.queue.attempts),
     },
@@ -106,7 +116,8 @@ export async function startWorkerSide(o: {
       config,
       log,
       store: new DiagnosisStore(state, diagnosisStoreOptions(config)),
-      services,
+      services: sharing,
+      parse: (input, signal) => parsePool.parse(input, signal),
       onResult: (r) => metrics.onBounce(r),
     },
   });
@@ -114,7 +125,7 @@ export async function startWorkerSide(o: {
   await Promise.race([monitors.start(), new Promise((r) => setTimeout(r, 5000).unref())]);
   return {
     workers,
-    stop: (graceMs) => workers.close(graceMs),
+    stop: (graceMs) => workers.close(graceMs).finally(() => parsePool.close()),
     async close() {
       monitors.close();
       await queue.close().catch(() => {});

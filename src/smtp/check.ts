@@ -8,16 +8,18 @@ import { SmtpDataSchema } from './model.js';
 import type { RcptVerdictRecord, SessionRecord, SmtpData } from './model.js';
 import { probeDomain, probeSettings, randomLocalParts } from './probe.js';
 import type { DomainProbe, ProbeSettings, RecipientTests } from './probe.js';
-import type { SmtpServices } from './shared.js';
-import { F, evaluateSmtp } from './evaluate.js';
-import type { Check, CheckContext } from '../checks/types.js';
+import type { SmtpSharing } from './sharing.js';
+import { SMTP_FINDINGS, evaluateSmtp } from './evaluate.js';
+import { SESSION_FINDINGS } from './evaluate-session.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * The SMTP and TLS check: talks to every MX address the way a sending MTA would — banner,
  * EHLO, STARTTLS, certificate, recipients by RCPT TO (never DATA) — and reports what it saw.
- * Gathering lives in smtp/probe.ts and smtp/session.ts; judgement in smtp-evaluate.ts. Also
- * exports the two pieces other features call on their own: `verifyRecipients` (greylisting
- * re-probe, bounce diagnosis) and `probeMxTls` (bounce diagnosis: "TLS required").
+ * Gathering lives in smtp/probe.ts and smtp/session.ts; judgement in smtp/evaluate.ts and the
+ * evaluate-*.ts files it gathers. Also exports the two pieces other features call on their
+ * own: `verifyRecipients` (greylisting re-probe, bounce diagnosis) and `probeMxTls` (bounce
+ * diagnosis: "TLS required").
  */
 
 /** The domain of the open-relay test recipient: a domain no MX of a checked domain serves. */
@@ -132,7 +134,7 @@ export interface SmtpRunInput {
   verify: readonly string[];
   greylistRetryMs: number;
   config: Config;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
   onProgress?: (message: string, done: number, total: number) => void;
@@ -144,7 +146,7 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
   if (why) {
     return {
       findings: [
-        F.make('smtp.connect', 'info', {
+        SESSION_FINDINGS.make('smtp.connect', 'info', {
           summary: `No SMTP test: ${why}, so there is no server to connect to.`,
         }),
       ],
@@ -158,7 +160,7 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
     settings,
     tests,
     config: input.config,
-    services: input.services,
+    sharing: input.sharing,
     signal: input.signal,
     now: input.now,
     greylistRetryMs: input.greylistRetryMs,
@@ -187,16 +189,25 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
   };
 }
 
-export const smtpCheck: Check<SmtpData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    smtp: SmtpData;
+  }
+  interface CheckServices {
+    smtp?: SmtpSharing;
+  }
+}
+
+export const smtpCheck = defineCheck({
   name: 'smtp',
   title: 'SMTP and TLS',
   dependsOn: ['mx'],
-  findings: F.specs,
+  findings: SMTP_FINDINGS,
   dataSchema: SmtpDataSchema,
   weight: 6,
   enabled: (options) => options.smtp,
-  async run(ctx: CheckContext) {
-    const mx = ctx.upstream<MxSet>('mx');
+  async run(ctx) {
+    const mx = ctx.upstream('mx');
     ctx.progress('connecting to the MX hosts', 0);
     const result = await runSmtp({
       domain: ctx.domain.ascii,
@@ -204,7 +215,7 @@ export const smtpCheck: Check<SmtpData> = {
       verify: ctx.options.verify,
       greylistRetryMs: ctx.options.greylistRetryMs,
       config: ctx.config,
-      services: smtpServicesOf(ctx.services),
+      sharing: ctx.services.smtp ?? {},
       signal: ctx.signal,
       now: ctx.now,
       onProgress: (message, done, total) =>
@@ -212,15 +223,7 @@ export const smtpCheck: Check<SmtpData> = {
     });
     return result.data ? { findings: result.findings, data: result.data } : { findings: result.findings };
   },
-};
-
-function smtpServicesOf(services: Record<string, unknown>): SmtpServices {
-  const out: SmtpServices = {};
-  if (services.addressLimiter) out.addressLimiter = services.addressLimiter as SmtpServices['addressLimiter'];
-  if (services.connectionCache)
-    out.connectionCache = services.connectionCache as SmtpServices['connectionCache'];
-  return out;
-}
+});
 
 // ---------------------------------------------------------------------------------------
 // Library entry points for the service and bounce diagnosis.
@@ -231,7 +234,8 @@ export interface VerifyRecipientsInput {
   /** Addresses to verify (same domain). */
   addresses: readonly string[];
   config: Config;
-  services?: SmtpServices;
+  /** The service's politeness limiter and connection cache; in-process defaults when absent. */
+  sharing?: SmtpSharing;
   signal?: AbortSignal;
   now?: () => Date;
   /** Reuse the catch-all probes of an earlier run (a greylisting re-probe must ask the same). */
@@ -294,8 +298,8 @@ export async function verifyRecipients(input: VerifyRecipientsInput): Promise<Ve
       settings: { ...settings, maxAddressesPerHost: 1 },
       tests,
       config: input.config,
-      services: {
-        ...(input.services?.addressLimiter ? { addressLimiter: input.services.addressLimiter } : {}),
+      sharing: {
+        ...(input.sharing?.addressLimiter ? { addressLimiter: input.sharing.addressLimiter } : {}),
       },
       signal: d.signal,
       now,
@@ -332,7 +336,8 @@ export interface ProbeMxTlsInput {
   domain: string | NormalizedDomain;
   mx: MxSet;
   config: Config;
-  services?: SmtpServices;
+  /** The service's politeness limiter and connection cache; in-process defaults when absent. */
+  sharing?: SmtpSharing;
   signal?: AbortSignal;
   now?: () => Date;
   timeoutMs?: number;
@@ -342,7 +347,7 @@ export interface ProbeMxTlsResult {
   domain: string;
   tls: TlsObservation[];
   sessions: SessionSummary[];
-  /** smtp.connect … smtp.starttls, tls.* findings per address. */
+  /** smtp.connect … smtp.starttls, smtp.protocol_sync and tls.* findings per address. */
   findings: Finding[];
   checkedAt: string;
 }
@@ -365,7 +370,7 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
       settings,
       tests: { recipients: [], extraRandom: [] },
       config: input.config,
-      services: input.services ?? {},
+      sharing: input.sharing ?? {},
       signal: d.signal,
       now,
       greylistRetryMs: 0,
@@ -393,7 +398,7 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
         ...(p.main.ehloHostname ? { ehloHostname: p.main.ehloHostname } : {}),
       })),
       findings: evaluation.findings.filter((f) =>
-        /^(smtp\.(connect|banner|ehlo|extensions|starttls)|tls\.)/.test(f.id),
+        /^(smtp\.(connect|banner|ehlo|extensions|starttls|protocol_sync)|tls\.)/.test(f.id),
       ),
       checkedAt: now().toISOString(),
     };

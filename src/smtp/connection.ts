@@ -1,3 +1,5 @@
+// Long on purpose: one class owns the socket, its bounded line framing, the STARTTLS upgrade
+// and the transcript; they share the read buffer and deadline state that must not be split.
 import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -33,6 +35,19 @@ export interface TranscriptEntry {
   /** C: sent by us; S: received from the server; *: an event (connect, TLS handshake, close). */
   dir: 'C' | 'S' | '*';
   line: string;
+}
+
+/**
+ * Reply lines the server sent out of turn (RFC 5321 §4.2: one reply per command, in order),
+ * as the connection found them: left over when the next command was about to be sent, or in
+ * the middle of another reply.
+ */
+export interface StrayLines {
+  /** When the first line arrived, in milliseconds since the session started. */
+  atMs: number;
+  lines: string[];
+  /** The phase of the multi-line reply the lines interrupted, when they came inside one. */
+  inside?: string;
 }
 
 export type ConnectFailure = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'forbidden' | 'error';
@@ -121,7 +136,12 @@ export class SmtpConnection {
   private failure: ProbeError | undefined;
   private socket: Socket | TLSSocket;
   private partial: Buffer = Buffer.alloc(0);
-  private lines: string[] = [];
+  /** Complete lines received and not read yet, with their arrival time. */
+  private lines: { text: string; atMs: number }[] = [];
+  /** Lines of other replies found inside a multi-line reply, not yet taken by the session. */
+  private interlopers: StrayLines[] = [];
+  /** An incomplete line was taken as stray: drop the rest of it when it arrives. */
+  private dropRestOfLine = false;
   private wake: (() => void) | undefined;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onEnd = (): void =>
@@ -225,7 +245,7 @@ export class SmtpConnection {
 
   /** Lines (complete or partial) the server sent that nobody has read yet. */
   unread(): string[] {
-    const rest = [...this.lines];
+    const rest = this.lines.map((l) => l.text);
     if (this.partial.length > 0) rest.push(DEFAULT_LINE_DECODER.decode(this.partial));
     return rest;
   }
@@ -237,6 +257,33 @@ export class SmtpConnection {
     this.lines = [];
     this.partial = Buffer.alloc(0);
     return rest;
+  }
+
+  /**
+   * Everything the server said out of turn since the last call: lines of other replies found
+   * inside a multi-line reply, then whatever is waiting unread — call it when no reply is due
+   * (right before sending a command), so that anything waiting arrived unasked. The waiting
+   * lines go into the transcript with their arrival time and are discarded, so the next reply
+   * read answers the next command; an incomplete line is discarded up to its end.
+   */
+  takeStrays(): StrayLines[] {
+    const found = this.interlopers;
+    this.interlopers = [];
+    const first = this.lines[0];
+    if (first || this.partial.length > 0) {
+      const lines = this.lines.map((l) => l.text);
+      for (const l of this.lines) this.transcript.push({ atMs: l.atMs, dir: 'S', line: l.text });
+      if (this.partial.length > 0) {
+        const text = DEFAULT_LINE_DECODER.decode(this.partial);
+        this.transcript.push({ atMs: this.elapsedMs, dir: 'S', line: `${text}… (incomplete, discarded)` });
+        lines.push(text);
+        this.partial = Buffer.alloc(0);
+        this.dropRestOfLine = true;
+      }
+      found.push({ atMs: first?.atMs ?? this.elapsedMs, lines });
+      this.lines = [];
+    }
+    return found;
   }
 
   send(cmd: SmtpCommand): void {
@@ -262,10 +309,24 @@ export class SmtpConnection {
   async readReply(phase: string, timeoutMs: number): Promise<SmtpReply> {
     const d = deadline(this.signal, timeoutMs, `${phase} reply`);
     const assembler = new ReplyAssembler();
+    let setAside = 0;
     try {
       for (;;) {
         const line = await this.nextLine(d.signal, phase, timeoutMs);
         this.transcript.push({ atMs: this.elapsedMs, dir: 'S', line });
+        if (assembler.interrupts(line)) {
+          // A line of another reply in the middle of this one: set it aside, read on.
+          this.interlopers.push({ atMs: this.elapsedMs, lines: [line], inside: phase });
+          if (++setAside >= this.limits.maxReplyLines)
+            throw new ProbeError(
+              'ELIMIT',
+              `more than ${this.limits.maxReplyLines} stray lines in one reply`,
+              {
+                phase,
+              },
+            );
+          continue;
+        }
         let reply: SmtpReply | undefined;
         try {
           reply = assembler.push(line);
@@ -289,7 +350,7 @@ export class SmtpConnection {
         const line = this.lines.shift();
         if (line !== undefined) {
           done();
-          resolve(line);
+          resolve(line.text);
           return true;
         }
         if (this.failure) {
@@ -346,6 +407,20 @@ export class SmtpConnection {
       return;
     }
     let data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
+    if (this.dropRestOfLine) {
+      // The rest of a line already taken as stray (see takeStrays): record it, drop it.
+      const nl = data.indexOf(0x0a);
+      const rest = data.subarray(0, nl < 0 ? data.length : nl);
+      if (rest.length > 0)
+        this.transcript.push({
+          atMs: this.elapsedMs,
+          dir: 'S',
+          line: `…${DEFAULT_LINE_DECODER.decode(rest.subarray(0, this.limits.maxLineBytes)).replace(/\r$/, '')} (rest of the discarded line)`,
+        });
+      if (nl < 0) return;
+      this.dropRestOfLine = false;
+      data = data.subarray(nl + 1);
+    }
     for (;;) {
       const nl = data.indexOf(0x0a);
       if (nl < 0) break;
@@ -357,7 +432,7 @@ export class SmtpConnection {
         this.lineTooLong();
         return;
       }
-      this.lines.push(DEFAULT_LINE_DECODER.decode(raw));
+      this.lines.push({ text: DEFAULT_LINE_DECODER.decode(raw), atMs: this.elapsedMs });
     }
     if (data.length > this.limits.maxLineBytes) {
       this.lineTooLong();

@@ -3,23 +3,26 @@ import type { Report } from '../report/model.js';
 import type { TlsObservation } from '../tls/model.js';
 
 /**
- * The part of the SMTP check's output that other checks consume: what TLS each MX address
- * presented. DANE (TLSA matching), MTA-STS (enforce mode needs STARTTLS with a trusted,
- * matching certificate on every MX) and monitoring (certificate changes, expiry) read only
- * these fields, through `tlsObservationsOf(ctx.upstream('smtp'))`. The SMTP check owns them:
- * it may add fields, never rename or remove these.
+ * The part of the SMTP check's output that others consume: what TLS each MX address
+ * presented (`tls`) and the session summaries (`sessions`). DANE (TLSA matching), MTA-STS
+ * (enforce mode needs STARTTLS with a trusted, matching certificate on every MX) and PTR read
+ * only these fields, typed, through `ctx.upstream('smtp')`; monitoring, metrics and the pages
+ * read them out of stored reports with the readers below. The SMTP check owns them: it may
+ * add fields, never rename or remove these.
  */
 
-/** Reads the TLS observations out of the SMTP check's data (empty when SMTP did not run). */
+/**
+ * Reads the TLS observations out of the SMTP data of a stored report (`report.data.smtp`,
+ * plain JSON); empty when SMTP did not run.
+ */
 export function tlsObservationsOf(smtpData: unknown): TlsObservation[] {
   const tls = (smtpData as { tls?: unknown } | undefined)?.tls;
   return Array.isArray(tls) ? (tls as TlsObservation[]) : [];
 }
 
 /**
- * Per-session facts other checks read (PTR consistency compares the banner and EHLO host
- * names with the address's PTR; consistency and monitoring compare sessions). Read through
- * `sessionSummariesOf(ctx.upstream('smtp'))`.
+ * Per-session facts others read (PTR consistency compares the banner and EHLO host names
+ * with the address's PTR; consistency and monitoring compare sessions).
  */
 export const SessionSummarySchema = z.object({
   host: z.string(),
@@ -31,7 +34,7 @@ export const SessionSummarySchema = z.object({
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
-/** Reads the session summaries out of the SMTP check's data (`data.smtp.sessions`). */
+/** Reads the session summaries out of the SMTP data of a stored report (`report.data.smtp.sessions`). */
 export function sessionSummariesOf(smtpData: unknown): SessionSummary[] {
   const sessions = (smtpData as { sessions?: unknown } | undefined)?.sessions;
   return Array.isArray(sessions) ? (sessions as SessionSummary[]) : [];

@@ -1,7 +1,7 @@
 import type { Rate } from '../config/index.js';
 import { abortReason, sleep } from '../net/deadline.js';
 import { InProcessLimiter } from './probe.js';
-import type { AddressLimiter, CacheClaim, CacheEntry, ConnectionCache } from './shared.js';
+import type { AddressLimiter, CacheClaim, CacheEntry, ConnectionCache } from './sharing.js';
 
 /**
  * In-process implementations of the SMTP sharing hooks, for a run of many checks in one

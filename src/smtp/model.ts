@@ -36,6 +36,26 @@ export const TranscriptEntrySchema = z.object({
   line: z.string(),
 });
 
+const OUT_OF_STEP =
+  'The server spoke out of turn before or while this reply was read, so which command it answers is in doubt; no verdict is drawn from it';
+
+/**
+ * Reply lines a server sent out of turn (RFC 5321 §4.2: exactly one reply per command, in
+ * order). From the first of them on, the pairing of replies with commands is in doubt.
+ */
+export const OutOfStepSchema = z.object({
+  atMs: z.number().describe('When the lines arrived, in milliseconds since the session started'),
+  phase: z.string().describe('The phase they were found in: banner, ehlo, starttls, mail, rcpt, rset, quit'),
+  where: z.string().describe('e.g. "after the greeting", "before STARTTLS", "inside the EHLO reply"'),
+  kind: z
+    .enum(['stray', 'unexpected'])
+    .describe(
+      'stray: lines that no command asked for (discarded); unexpected: a reply whose code cannot answer the command it came after, a sign that replies have shifted',
+    ),
+  lines: z.array(z.string()),
+});
+export type OutOfStep = z.infer<typeof OutOfStepSchema>;
+
 export const RcptRoleSchema = z.enum(['postmaster', 'verify', 'random']);
 export type RcptRole = z.infer<typeof RcptRoleSchema>;
 
@@ -59,6 +79,7 @@ export const RcptResultSchema = z.object({
   reason: z.string().describe('user_unknown, relay_denied, dnsbl, sender_rejected, mail_refused, timeout …'),
   /** Phase at which the answer was given: "rcpt", or "mail" when MAIL FROM was already refused. */
   at: z.enum(['rcpt', 'mail', 'none']),
+  outOfStep: z.boolean().optional().describe(`${OUT_OF_STEP} (verdict "unknown", reason "out_of_step")`),
 });
 export type RcptResult = z.infer<typeof RcptResultSchema>;
 
@@ -68,6 +89,7 @@ export const TransactionTestSchema = z.object({
   mailReply: ReplySchema.optional(),
   rcptReply: ReplySchema.optional(),
   error: z.string().optional().describe('Why the test did not complete'),
+  outOfStep: z.boolean().optional().describe(OUT_OF_STEP),
 });
 export type TransactionTest = z.infer<typeof TransactionTestSchema>;
 
@@ -116,6 +138,7 @@ export const SessionRecordSchema = SessionSummarySchema.extend({
       ehloRefused: ReplySchema.optional(),
       capabilities: CapabilitiesSchema.optional(),
       clientAddress: z.string().optional().describe('Our address as the server reported it'),
+      outOfStep: z.boolean().optional().describe(`${OUT_OF_STEP} (the extensions may be incomplete)`),
     })
     .optional(),
   starttls: z
@@ -126,6 +149,7 @@ export const SessionRecordSchema = SessionSummarySchema.extend({
       /** Plaintext the server sent after its 220 to STARTTLS (discarded; CVE-2011-0411 class). */
       injected: z.array(z.string()).optional(),
       chainErrors: z.array(z.string()).optional(),
+      outOfStep: z.boolean().optional().describe(OUT_OF_STEP),
     })
     .optional(),
   ehloTls: z
@@ -135,6 +159,7 @@ export const SessionRecordSchema = SessionSummarySchema.extend({
       added: z.array(z.string()),
       removed: z.array(z.string()),
       changed: z.array(z.string()),
+      outOfStep: z.boolean().optional().describe(OUT_OF_STEP),
     })
     .optional(),
   legacy: z
@@ -147,12 +172,24 @@ export const SessionRecordSchema = SessionSummarySchema.extend({
     })
     .optional()
     .describe('legacy_tls sessions: whether a TLS 1.0/1.1-only handshake succeeded'),
-  mail: z.object({ from: z.string(), reply: ReplySchema.optional() }).optional(),
+  mail: z
+    .object({
+      from: z.string(),
+      reply: ReplySchema.optional(),
+      outOfStep: z.boolean().optional().describe(OUT_OF_STEP),
+    })
+    .optional(),
   rcpts: z.array(RcptResultSchema),
   nullSender: TransactionTestSchema.optional(),
   relay: TransactionTestSchema.optional(),
   quit: z.boolean().describe('The session ended with QUIT answered'),
   error: SessionErrorSchema.optional().describe('Why the session stopped before its plan was done'),
+  outOfStep: z
+    .array(OutOfStepSchema)
+    .optional()
+    .describe(
+      'Where the server spoke out of turn, in the order received (the lines are in the transcript too)',
+    ),
   bareLineFeeds: z.number().int(),
   bytesIn: z.number().int(),
   cached: z.object({ storedAt: z.string() }).optional(),

@@ -9,7 +9,7 @@ import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
-import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpServices } from './shared.js';
+import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSession } from './session.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
@@ -211,6 +211,11 @@ export interface CachedConnection {
   tls: TlsObservation;
 }
 
+/** Why a verdict was not drawn from a reply whose pairing with its command is in doubt. */
+export const OUT_OF_STEP = "the server's replies were out of step";
+
+const ENVELOPE_PHASES = new Set(['mail', 'rcpt', 'rset', 'quit']);
+
 /** Pause before reconnecting after a session that deferred every recipient. */
 const RECONNECT_PAUSE_MS = 500;
 
@@ -272,6 +277,17 @@ export interface RecipientTests {
   relay?: { from: string; to: string };
 }
 
+/**
+ * Whether what the session saw of STARTTLS rests on replies out of step: an EHLO reply without
+ * STARTTLS, or a refusal of STARTTLS, may belong to another command. A handshake that
+ * happened proves itself.
+ */
+export function starttlsInDoubt(main: SessionRecord): boolean {
+  if (main.starttls?.handshake) return false;
+  if (main.starttls?.outOfStep) return true;
+  return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
+}
+
 /** Builds the TLS observation of a session from its handshake and presented chain. */
 export function observeTls(
   main: SessionRecord,
@@ -281,13 +297,15 @@ export function observeTls(
 ): TlsObservation {
   const caps = main.ehlo?.capabilities;
   const refusedEhlo = main.ehlo?.ehloRefused;
-  const starttls: TlsObservation['starttls'] = caps
+  const seen: TlsObservation['starttls'] = caps
     ? caps.starttls
       ? 'offered'
       : 'not_offered'
     : refusedEhlo && (refusedEhlo.code === 500 || refusedEhlo.code === 502)
       ? 'not_offered'
       : 'unknown';
+  const doubt = starttlsInDoubt(main);
+  const starttls = doubt ? 'unknown' : seen;
   const obs: TlsObservation = {
     host: main.host,
     address: main.address,
@@ -296,7 +314,8 @@ export function observeTls(
     handshake: main.starttls?.handshake ? 'ok' : main.starttls ? 'failed' : 'not_attempted',
     chain: [],
   };
-  if (main.starttls?.error) obs.error = main.starttls.error;
+  if (doubt) obs.error = OUT_OF_STEP;
+  else if (main.starttls?.error) obs.error = main.starttls.error;
   else if (starttls === 'offered' && !main.starttls && main.error)
     obs.error = `not attempted: ${main.error.message}`;
   const hs = main.starttls?.handshake;
@@ -323,6 +342,10 @@ function connectionPart(record: SessionRecord): SessionRecord {
   delete copy.nullSender;
   delete copy.relay;
   copy.rcpts = [];
+  // Lines out of turn during the envelope may quote recipients' answers.
+  const outOfStep = copy.outOfStep?.filter((o) => !ENVELOPE_PHASES.has(o.phase));
+  if (outOfStep?.length) copy.outOfStep = outOfStep;
+  else delete copy.outOfStep;
   const cut = copy.transcript.findIndex((l) => l.dir === 'C' && /^(MAIL|RCPT)\b/i.test(l.line));
   if (cut >= 0) {
     copy.transcript = [
@@ -340,14 +363,14 @@ export interface ProbeAddressInput {
   /** Whether this address must run the recipient tests even when its connection facts are cached. */
   needsRecipientTests: boolean;
   config: Pick<Config, 'tls'>;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
 }
 
 /** Probes one MX address: full session (or cache), legacy TLS, plain fallback. */
 export async function probeAddress(input: ProbeAddressInput): Promise<AddressProbe> {
-  const cache = input.services.connectionCache;
+  const cache = input.sharing.connectionCache;
   if (!cache) return probeAddressWith(input, undefined);
   const key = connectionCacheKey(input.target, input.settings);
   let cached: CacheEntry | undefined;
@@ -376,9 +399,9 @@ async function probeAddressWith(
   input: ProbeAddressInput,
   cached: CacheEntry | undefined,
 ): Promise<AddressProbe> {
-  const { target, settings, tests, services, signal } = input;
-  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
-  const cache: ConnectionCache | undefined = services.connectionCache;
+  const { target, settings, tests, sharing, signal } = input;
+  const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const cache: ConnectionCache | undefined = sharing.connectionCache;
   const key = connectionCacheKey(target, settings);
   const base: Omit<SessionPlan, 'kind' | 'recipients' | 'starttls'> = {
     host: target.host,
@@ -477,13 +500,13 @@ function isCachedConnection(value: unknown): value is CachedConnection {
 export async function retryGreylisted(
   probe: AddressProbe,
   settings: ProbeSettings,
-  services: SmtpServices,
+  sharing: SmtpSharing,
   signal: AbortSignal,
 ): Promise<SessionRecord | undefined> {
   const session = recipientSession(probe);
   const greylisted = (session?.rcpts ?? []).filter((r) => r.verdict === 'greylisted');
   if (greylisted.length === 0) return undefined;
-  const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
+  const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
   const release = await limiter.acquire(probe.address, signal);
   try {
     return await runSession({
@@ -512,7 +535,7 @@ export interface DomainProbeInput {
   settings: ProbeSettings;
   tests: RecipientTests;
   config: Pick<Config, 'tls'>;
-  services: SmtpServices;
+  sharing: SmtpSharing;
   signal: AbortSignal;
   now: () => Date;
   greylistRetryMs: number;
@@ -537,7 +560,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
         tests: input.tests,
         needsRecipientTests: target.rank === 0,
         config: input.config,
-        services: input.services,
+        sharing: input.sharing,
         signal: input.signal,
         now: input.now,
       });
@@ -558,7 +581,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     await sleep(input.greylistRetryMs, input.signal);
     await Promise.all(
       probes.map(async (p) => {
-        const retry = await retryGreylisted(p, input.settings, input.services, input.signal);
+        const retry = await retryGreylisted(p, input.settings, input.sharing, input.signal);
         if (retry) p.retry = retry;
       }),
     );

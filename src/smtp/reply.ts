@@ -52,6 +52,18 @@ export class ReplyAssembler {
     return this.lines.length;
   }
 
+  /**
+   * Whether `line` is a well-formed reply line that cannot belong to the multi-line reply in
+   * progress because its code differs: a line of another reply that arrived in the middle of
+   * this one (RFC 5321 §4.2.1 gives every line of a reply the same code). The caller sets it
+   * aside; the reply in progress goes on with the next line.
+   */
+  interrupts(line: string): boolean {
+    if (this.code === undefined) return false;
+    const m = LINE.exec(line);
+    return m !== null && Number(m[1]) !== this.code;
+  }
+
   push(line: string): SmtpReply | undefined {
     const m = LINE.exec(line);
     if (!m) throw new ReplySyntaxError(`not an SMTP reply line: ${JSON.stringify(line.slice(0, 120))}`, line);

@@ -8,7 +8,9 @@ import type { SmtpCommand } from './command.js';
 import { ConnectError, SmtpConnection } from './connection.js';
 import type { ConnectionLimits, TlsHandshake } from './connection.js';
 import { diffExtensions, parseEhlo } from './ehlo.js';
+import type { EhloCapabilities } from './ehlo.js';
 import type { RcptResult, RcptRole, SessionRecord, TransactionTest } from './model.js';
+import { Pairing, markRcptOutOfStep } from './pairing.js';
 import { announcedHostname, reportedClientAddress } from './reply.js';
 import type { SmtpReply } from './reply.js';
 
@@ -161,153 +163,237 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
   return record;
 }
 
+/** What the steps of one session share: the connection, the plan, the record being filled, and the I/O helpers. */
+interface Steps {
+  conn: SmtpConnection;
+  plan: SessionPlan;
+  record: SessionRecord;
+  /** Whether replies still answer their commands (see pairing.ts). */
+  pairing: Pairing;
+  /** Sends commands (several when pipelined), after setting aside what the server said out of turn. */
+  send: (cmds: readonly SmtpCommand[], phase: string) => void;
+  read: Read;
+  command: Command;
+  /** Stops the session when the server answers 421 (closing the channel, RFC 5321 §3.8). */
+  closing: (reply: SmtpReply, phase: string) => void;
+}
+
+type Command = (cmd: SmtpCommand, phase: string, ms: number) => Promise<SmtpReply>;
+type Read = (phase: string, ms: number) => Promise<SmtpReply>;
+
+/** Runs the plan on an open connection; each step returns false when the session is over. */
 async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Promise<void> {
-  const { timeouts } = plan;
+  const steps = stepsOf(conn, plan, record);
+  if (!(await greeting(steps))) return;
+  const hello = await ehlo(steps);
+  if (!hello) return;
+  const upgraded = await starttls(steps, hello.caps);
+  if (!upgraded) return;
+  const caps = upgraded.caps;
+
+  // Recipient verification: MAIL FROM + RCPT TO, never DATA.
+  if (plan.recipients.length > 0) await recipients(steps, caps?.pipelining ?? false);
+  if (plan.nullSenderTo) {
+    record.nullSender = { from: '', to: plan.nullSenderTo };
+    await transaction(steps, record.nullSender);
+  }
+  if (plan.relay) {
+    record.relay = { from: plan.relay.from, to: plan.relay.to };
+    await transaction(steps, record.relay);
+  }
+  await quit(steps);
+}
+
+function stepsOf(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Steps {
+  const pairing = new Pairing(record);
   const read = async (phase: string, ms: number): Promise<SmtpReply> => {
+    let reply: SmtpReply;
     try {
-      return await conn.readReply(phase, ms);
+      reply = await conn.readReply(phase, ms);
     } catch (err) {
       if (plan.signal.aborted) throw err;
       throw new Stop(asProbeError(err, phase));
     }
+    pairing.check(phase, reply, conn.elapsedMs);
+    return reply;
   };
-  const command = async (cmd: SmtpCommand, phase: string, ms: number): Promise<SmtpReply> => {
+  const send = (cmds: readonly SmtpCommand[], phase: string): void => {
+    // No reply is due now: whatever is waiting came unasked.
+    const first = cmds[0];
+    pairing.strays(conn.takeStrays(), phase, `before ${first ? commandText(first) : phase}`);
     try {
-      conn.send(cmd);
+      conn.pipeline(cmds);
     } catch (err) {
       throw new Stop(asProbeError(err, phase));
     }
+  };
+  const command = async (cmd: SmtpCommand, phase: string, ms: number): Promise<SmtpReply> => {
+    send([cmd], phase);
     return read(phase, ms);
   };
   const closing = (reply: SmtpReply, phase: string): void => {
-    // 421: the server is closing the channel (RFC 5321 §3.8).
     if (reply.code === 421)
       throw new Stop(
         new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }),
       );
   };
+  return { conn, plan, record, pairing, send, read, command, closing };
+}
 
-  // Banner.
+function commandText(cmd: SmtpCommand): string {
+  return cmd.verb === 'MAIL' ? 'MAIL FROM' : cmd.verb === 'RCPT' ? 'RCPT TO' : cmd.verb;
+}
+
+/** The 220 greeting; anything else (554 refused, 421 busy) ends the session politely. */
+async function greeting(steps: Steps): Promise<boolean> {
+  const { conn, plan, record, read, pairing } = steps;
   const bannerStart = conn.elapsedMs;
-  const banner = await read('banner', timeouts.bannerMs);
+  const banner = await read('banner', plan.timeouts.bannerMs);
   record.banner = { reply: replyData(banner), ms: conn.elapsedMs - bannerStart };
   const bannerHost = announcedHostname(banner);
   if (bannerHost) record.bannerHostname = bannerHost;
-  const unsolicited = conn.unread();
+  // Lines after the greeting, before mxdoctor spoke: no reply was due.
+  const unsolicited = conn.takeStrays();
   if (unsolicited.length > 0) {
-    record.banner.unsolicited = unsolicited;
-    conn.discardUnread();
+    record.banner.unsolicited = unsolicited.flatMap((s) => s.lines);
+    pairing.strays(unsolicited, 'banner', 'after the greeting');
   }
   if (banner.code !== 220) {
     // 554 (refused) or 421 (busy) at connect: say QUIT politely (RFC 5321 §3.1) and stop.
-    await quit(conn, plan, record).catch(() => undefined);
-    return;
+    await quit(steps).catch(() => undefined);
+    return false;
   }
-
-  // EHLO, or HELO when EHLO is refused (RFC 5321 §4.1.4).
-  let ehlo = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', timeouts.commandMs);
-  closing(ehlo, 'ehlo');
-  if (ehlo.code === 250) {
-    record.ehlo = { verb: 'EHLO', reply: replyData(ehlo), capabilities: parseEhlo(ehlo) };
-  } else {
-    const refused = ehlo;
-    ehlo = await command({ verb: 'HELO', domain: plan.heloName }, 'helo', timeouts.commandMs);
-    record.ehlo = { verb: 'HELO', reply: replyData(ehlo), ehloRefused: replyData(refused) };
-    closing(ehlo, 'helo');
-    if (ehlo.code !== 250) {
-      await quit(conn, plan, record).catch(() => undefined);
-      return;
-    }
-  }
-  const ehloHost = announcedHostname(ehlo);
-  if (ehloHost) record.ehloHostname = ehloHost;
-  const client = reportedClientAddress(ehlo);
-  if (client) record.ehlo.clientAddress = client;
-  let caps = record.ehlo.capabilities;
-
-  // STARTTLS (RFC 3207).
-  if (plan.starttls && caps?.starttls) {
-    const reply = await command({ verb: 'STARTTLS' }, 'starttls', timeouts.commandMs);
-    record.starttls = { reply: replyData(reply) };
-    closing(reply, 'starttls');
-    if (reply.code !== 220) {
-      record.starttls.error = `STARTTLS refused: ${reply.lines[0]}`;
-      if (plan.legacyTls) return void (await quit(conn, plan, record).catch(() => undefined));
-    } else {
-      const injected = conn.discardUnread();
-      if (injected.length > 0) record.starttls.injected = injected;
-      let hs: TlsHandshake;
-      try {
-        hs = await conn.startTls({
-          servername: plan.host,
-          timeoutMs: timeouts.tlsMs,
-          ...(plan.legacyTls
-            ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
-            : {}),
-        });
-      } catch (err) {
-        if (plan.signal.aborted) throw err;
-        const probe = asProbeError(err, 'tls');
-        record.starttls.error = probe.message;
-        if (plan.legacyTls) record.legacy = { accepted: false, error: probe.message, errorCode: probe.code };
-        conn.note(`TLS handshake failed: ${probe.message}`);
-        // The connection is unusable after a failed handshake.
-        throw new Stop(probe);
-      }
-      conn.note(
-        `TLS handshake: ${hs.protocol}, ${hs.cipher}${hs.group ? `, ${hs.group}` : ''}, ${hs.chain.length} certificate${hs.chain.length === 1 ? '' : 's'}, ${hs.ms} ms`,
-      );
-      record.starttls.handshake = {
-        protocol: hs.protocol,
-        cipher: hs.cipher,
-        ...(hs.cipherStandardName ? { cipherStandardName: hs.cipherStandardName } : {}),
-        ...(hs.group ? { group: hs.group } : {}),
-        ...(hs.alpn ? { alpn: hs.alpn } : {}),
-        sessionTicket: false,
-        ms: hs.ms,
-      };
-      chains.set(record, hs.chain);
-      if (plan.legacyTls) {
-        record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
-        await quit(conn, plan, record).catch(() => undefined);
-        record.starttls.handshake.sessionTicket = conn.sessionTicket;
-        return;
-      }
-      // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
-      const again = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', timeouts.commandMs);
-      record.starttls.handshake.sessionTicket = conn.sessionTicket;
-      closing(again, 'ehlo');
-      const capsTls = again.code === 250 ? parseEhlo(again) : undefined;
-      const diff = caps && capsTls ? diffExtensions(caps, capsTls) : { added: [], removed: [], changed: [] };
-      record.ehloTls = { reply: replyData(again), ...diff, ...(capsTls ? { capabilities: capsTls } : {}) };
-      if (again.code !== 250) {
-        await quit(conn, plan, record).catch(() => undefined);
-        return;
-      }
-      caps = capsTls;
-    }
-  } else if (plan.legacyTls) {
-    record.legacy = { accepted: false, error: caps ? 'STARTTLS not offered' : 'no EHLO capabilities' };
-    await quit(conn, plan, record).catch(() => undefined);
-    return;
-  }
-
-  // Recipient verification: MAIL FROM + RCPT TO, never DATA.
-  if (plan.recipients.length > 0)
-    await recipients(conn, plan, record, caps?.pipelining ?? false, command, read);
-  if (plan.nullSenderTo) {
-    record.nullSender = { from: '', to: plan.nullSenderTo };
-    await transaction(plan, record.nullSender, command);
-  }
-  if (plan.relay) {
-    record.relay = { from: plan.relay.from, to: plan.relay.to };
-    await transaction(plan, record.relay, command);
-  }
-  await quit(conn, plan, record);
+  return true;
 }
 
-type Command = (cmd: SmtpCommand, phase: string, ms: number) => Promise<SmtpReply>;
-type Read = (phase: string, ms: number) => Promise<SmtpReply>;
+/** EHLO, or HELO when EHLO is refused (RFC 5321 §4.1.4); false when neither was accepted. */
+async function ehlo(steps: Steps): Promise<{ caps?: EhloCapabilities } | false> {
+  const { plan, record, command, closing, pairing } = steps;
+  const { commandMs } = plan.timeouts;
+  let reply = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', commandMs);
+  closing(reply, 'ehlo');
+  let hello: NonNullable<SessionRecord['ehlo']>;
+  if (reply.code === 250) {
+    hello = { verb: 'EHLO', reply: replyData(reply), capabilities: parseEhlo(reply) };
+    record.ehlo = hello;
+  } else {
+    const refused = reply;
+    reply = await command({ verb: 'HELO', domain: plan.heloName }, 'helo', commandMs);
+    hello = { verb: 'HELO', reply: replyData(reply), ehloRefused: replyData(refused) };
+    record.ehlo = hello;
+    closing(reply, 'helo');
+    if (reply.code !== 250) {
+      await quit(steps).catch(() => undefined);
+      return false;
+    }
+  }
+  pairing.drawn(() => {
+    hello.outOfStep = true;
+  });
+  const ehloHost = announcedHostname(reply);
+  if (ehloHost) record.ehloHostname = ehloHost;
+  const client = reportedClientAddress(reply);
+  if (client) hello.clientAddress = client;
+  return hello.capabilities ? { caps: hello.capabilities } : {};
+}
+
+/**
+ * STARTTLS (RFC 3207) when offered and planned, then EHLO again over TLS. Returns the
+ * capabilities to go on with, or false when the session is over (a legacy-TLS probe stops
+ * after its handshake; a failed handshake leaves the connection unusable).
+ */
+async function starttls(
+  steps: Steps,
+  caps: EhloCapabilities | undefined,
+): Promise<{ caps?: EhloCapabilities } | false> {
+  const { conn, plan, record, command, closing, pairing } = steps;
+  if (!plan.starttls || !caps?.starttls) {
+    if (!plan.legacyTls) return { caps };
+    record.legacy = { accepted: false, error: caps ? 'STARTTLS not offered' : 'no EHLO capabilities' };
+    await quit(steps).catch(() => undefined);
+    return false;
+  }
+  const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
+  const tls: NonNullable<SessionRecord['starttls']> = { reply: replyData(reply) };
+  record.starttls = tls;
+  pairing.drawn(() => {
+    tls.outOfStep = true;
+  });
+  closing(reply, 'starttls');
+  if (reply.code !== 220) {
+    tls.error = `STARTTLS refused: ${reply.lines[0]}`;
+    if (!plan.legacyTls) return { caps };
+    await quit(steps).catch(() => undefined);
+    return false;
+  }
+  const injected = conn.discardUnread();
+  if (injected.length > 0) tls.injected = injected;
+  const hs = await handshake(steps);
+  // The server was ready for TLS: the replies so far answered their commands.
+  pairing.proven();
+  const handshakeData: NonNullable<(typeof tls)['handshake']> = {
+    protocol: hs.protocol,
+    cipher: hs.cipher,
+    ...(hs.cipherStandardName ? { cipherStandardName: hs.cipherStandardName } : {}),
+    ...(hs.group ? { group: hs.group } : {}),
+    ...(hs.alpn ? { alpn: hs.alpn } : {}),
+    sessionTicket: false,
+    ms: hs.ms,
+  };
+  tls.handshake = handshakeData;
+  chains.set(record, hs.chain);
+  if (plan.legacyTls) {
+    record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
+    await quit(steps).catch(() => undefined);
+    handshakeData.sessionTicket = conn.sessionTicket;
+    return false;
+  }
+  // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
+  const again = await command({ verb: 'EHLO', domain: plan.heloName }, 'ehlo', plan.timeouts.commandMs);
+  handshakeData.sessionTicket = conn.sessionTicket;
+  closing(again, 'ehlo');
+  const capsTls = again.code === 250 ? parseEhlo(again) : undefined;
+  const diff = caps && capsTls ? diffExtensions(caps, capsTls) : { added: [], removed: [], changed: [] };
+  const ehloTls: NonNullable<SessionRecord['ehloTls']> = {
+    reply: replyData(again),
+    ...diff,
+    ...(capsTls ? { capabilities: capsTls } : {}),
+  };
+  record.ehloTls = ehloTls;
+  pairing.drawn(() => {
+    ehloTls.outOfStep = true;
+  });
+  if (again.code !== 250) {
+    await quit(steps).catch(() => undefined);
+    return false;
+  }
+  return { caps: capsTls };
+}
+
+/** The TLS handshake after "220" to STARTTLS; a failure stops the session (the connection is unusable). */
+async function handshake({ conn, plan, record }: Steps): Promise<TlsHandshake> {
+  let hs: TlsHandshake;
+  try {
+    hs = await conn.startTls({
+      servername: plan.host,
+      timeoutMs: plan.timeouts.tlsMs,
+      ...(plan.legacyTls
+        ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
+        : {}),
+    });
+  } catch (err) {
+    if (plan.signal.aborted) throw err;
+    const probe = asProbeError(err, 'tls');
+    if (record.starttls) record.starttls.error = probe.message;
+    if (plan.legacyTls) record.legacy = { accepted: false, error: probe.message, errorCode: probe.code };
+    conn.note(`TLS handshake failed: ${probe.message}`);
+    throw new Stop(probe);
+  }
+  conn.note(
+    `TLS handshake: ${hs.protocol}, ${hs.cipher}${hs.group ? `, ${hs.group}` : ''}, ${hs.chain.length} certificate${hs.chain.length === 1 ? '' : 's'}, ${hs.ms} ms`,
+  );
+  return hs;
+}
 
 /** DER chains of sessions, kept out of the record (they go into TLS observations). */
 export const chains = new WeakMap<SessionRecord, Buffer[]>();
@@ -316,51 +402,60 @@ function isTooManyRecipients(reply: SmtpReply): boolean {
   return reply.code === 452 && (reply.enhanced === '4.5.3' || /too many recipients/i.test(reply.text));
 }
 
-async function recipients(
-  conn: SmtpConnection,
-  plan: SessionPlan,
-  record: SessionRecord,
-  pipelining: boolean,
-  command: Command,
-  read: Read,
-): Promise<void> {
+/** A recipient answer drawn from `reply`. */
+function answered(to: RcptPlan, reply: SmtpReply): RcptResult {
+  const c = classifyRcpt(reply);
+  return {
+    to: to.to,
+    role: to.role,
+    reply: replyData(reply),
+    verdict: c.verdict,
+    reason: c.reason,
+    at: 'rcpt',
+  };
+}
+
+/**
+ * MAIL FROM and RCPT TO for every planned recipient (pipelined when offered; a new
+ * transaction when the server limits recipients per transaction), then more random
+ * addresses when the first was accepted, then RSET. Never DATA.
+ */
+async function recipients(steps: Steps, pipelining: boolean): Promise<void> {
+  const { plan, record, pairing, command, read } = steps;
   const { envelopeMs } = plan.timeouts;
   const results: RcptResult[] = record.rcpts;
   const pending = [...plan.recipients];
-  let mailReply: SmtpReply;
-  let first = true;
-  const answered = (to: RcptPlan, reply: SmtpReply): RcptResult => {
-    const c = classifyRcpt(reply);
-    return {
-      to: to.to,
-      role: to.role,
-      reply: replyData(reply),
-      verdict: c.verdict,
-      reason: c.reason,
-      at: 'rcpt',
-    };
+  const add = (result: RcptResult): void => {
+    results.push(result);
+    pairing.drawn(() => markRcptOutOfStep(result));
   };
+  let first = true;
   try {
     while (pending.length > 0) {
       if (!first) await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
       first = false;
       const batch = pending.splice(0, pending.length);
       const retry: RcptPlan[] = [];
+      let mailReply: SmtpReply;
       if (pipelining) {
         // RFC 2920: MAIL and RCPT may be sent as a group; replies come back in order.
-        conn.pipeline([
-          { verb: 'MAIL', from: plan.mailFrom },
-          ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to })),
-        ]);
+        steps.send(
+          [{ verb: 'MAIL', from: plan.mailFrom }, ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to }))],
+          'mail',
+        );
         mailReply = await read('mail', envelopeMs);
       } else {
         mailReply = await command({ verb: 'MAIL', from: plan.mailFrom }, 'mail', envelopeMs);
       }
-      record.mail = { from: plan.mailFrom, reply: replyData(mailReply) };
+      const mail: NonNullable<SessionRecord['mail']> = { from: plan.mailFrom, reply: replyData(mailReply) };
+      record.mail = mail;
+      pairing.drawn(() => {
+        mail.outOfStep = true;
+      });
       const refusal = classifyRefusalOfProbe(mailReply);
       if (refusal) {
         for (const r of batch) {
-          results.push({
+          add({
             to: r.to,
             role: r.role,
             reply: replyData(mailReply),
@@ -387,7 +482,7 @@ async function recipients(
           retry.push(r);
           continue;
         }
-        results.push(answered(r, reply));
+        add(answered(r, reply));
         if (reply.code === 421)
           throw new Stop(
             new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, {
@@ -401,12 +496,12 @@ async function recipients(
         for (const to of plan.extraRandom) {
           if (results.some((x) => x.to === to)) continue;
           const reply = await command({ verb: 'RCPT', to }, 'rcpt', envelopeMs);
-          results.push(answered({ to, role: 'random' }, reply));
+          add(answered({ to, role: 'random' }, reply));
         }
       }
       pending.push(...retry);
       if (retry.length > 0)
-        conn.note(
+        steps.conn.note(
           `server limits recipients per transaction; asking ${retry.length} more in a new transaction`,
         );
     }
@@ -429,14 +524,19 @@ async function recipients(
 }
 
 /** One MAIL FROM + RCPT TO transaction followed by RSET (null sender, open relay). */
-async function transaction(plan: SessionPlan, test: TransactionTest, command: Command): Promise<void> {
+async function transaction({ plan, pairing, command }: Steps, test: TransactionTest): Promise<void> {
   const { from, to } = test;
+  const mark = (): void => {
+    test.outOfStep = true;
+  };
   try {
     const mail = await command({ verb: 'MAIL', from }, 'mail', plan.timeouts.envelopeMs);
     test.mailReply = replyData(mail);
+    pairing.drawn(mark);
     if (mail.code === 250) {
       const rcpt = await command({ verb: 'RCPT', to }, 'rcpt', plan.timeouts.envelopeMs);
       test.rcptReply = replyData(rcpt);
+      pairing.drawn(mark);
     }
     if (mail.code !== 421 && test.rcptReply?.code !== 421)
       await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
@@ -446,10 +546,11 @@ async function transaction(plan: SessionPlan, test: TransactionTest, command: Co
   }
 }
 
-async function quit(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Promise<void> {
+async function quit({ conn, plan, record, send, pairing }: Steps): Promise<void> {
   try {
-    conn.send({ verb: 'QUIT' });
+    send([{ verb: 'QUIT' }], 'quit');
     const reply = await conn.readReply('quit', Math.min(plan.timeouts.commandMs, 5000));
+    pairing.check('quit', reply, conn.elapsedMs);
     record.quit = reply.code === 221;
   } catch (err) {
     if (plan.signal.aborted) throw err;

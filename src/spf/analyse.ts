@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { throwIfAborted } from '../net/deadline.js';
 import { countsAsLookup, expandDomainSpec, isSpfRecord, parseSpf } from './record.js';
 import type { SpfMechanism, SpfTerm } from './record.js';
-import type { DnsAnswer } from '../dns/types.js';
+import type { DnsAnswer, RecordOf } from '../dns/types.js';
 import { MAX_NAMES_PER_MECHANISM } from './evaluate.js';
 import type { Resolver } from '../dns/types.js';
 
@@ -118,148 +118,61 @@ export async function analyseSpf(
   domain: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<SpfAnalysis> {
-  // Ranges of each record's subtree, in the order a reader of the records meets them.
-  const rangesOf = new WeakMap<SpfNode, SpfRange[]>();
-  const ptrTerms: string[] = [];
-  let walked = 0;
-  let truncated = false;
-  let queries = 0;
-  const budgetSpent = (): boolean => queries >= MAX_QUERIES;
-  const query: Resolver['query'] = (name, type) => {
-    throwIfAborted(options.signal);
-    queries++;
-    return resolver.query(name, type, options.signal ? { signal: options.signal } : {});
+  const spf = new SpfWalk(resolver, options.signal);
+  const top = await spf.query(domain, 'TXT');
+  const analysis: SpfAnalysis = {
+    domain,
+    rcode: top.rcode,
+    records: top.records.map((r) => r.text).filter(isSpfRecord),
+    lookups: 0,
+    voidLookups: 0,
+    ranges: [],
+    ptrTerms: spf.ptrTerms,
+    truncated: false,
   };
-  const dummyCtx = (d: string) => ({ sender: `postmaster@${d}`, domain: d, ip: '192.0.2.1', helo: d });
+  if (top.rcode !== 'NOERROR' && top.rcode !== 'NXDOMAIN') return analysis;
+  if (analysis.records.length === 0) return analysis;
+  const tree = await spf.walk(domain, 'root', undefined, []);
+  analysis.tree = tree;
+  analysis.ranges = spf.rangesOf.get(tree) ?? [];
+  analysis.lookups = tree.totalLookups;
+  analysis.voidLookups = tree.totalVoidLookups;
+  analysis.truncated = spf.truncated;
+  return analysis;
+}
 
-  const isVoid = (a: DnsAnswer): boolean =>
-    a.rcode === 'NXDOMAIN' || (a.rcode === 'NOERROR' && a.records.length === 0);
+type TermResult = { info: SpfTermInfo; child?: SpfNode; ranges: SpfRange[] };
 
-  async function termInfo(
-    term: SpfTerm,
-    current: string,
-    path: string[],
-    hasAll: boolean,
-  ): Promise<{ info: SpfTermInfo; child?: SpfNode; ranges: SpfRange[] }> {
-    const ranges: SpfRange[] = [];
-    const info: SpfTermInfo = { text: term.text, countsAsLookup: countsAsLookup(term) };
-    if (term.kind === 'modifier') {
-      if (term.name !== 'redirect') return { info, ranges };
-      if (hasAll) {
-        info.countsAsLookup = false;
-        info.ignored = 'an "all" mechanism is present, so redirect is never used (RFC 7208 §6.1)';
-        return { info, ranges };
-      }
-      if (term.value.hasMacros) {
-        info.dependsOnMessage = true;
-        return { info, ranges };
-      }
-      const target = expandDomainSpec(term.value, dummyCtx(current));
-      return { info, ranges, child: await walk(target, 'redirect', term.text, path) };
-    }
-    const mech = term as SpfMechanism;
-    if (usesP(mech)) ptrTerms.push(mech.text);
-    if (mech.name === 'ip4' || mech.name === 'ip6') {
-      const family = mech.name === 'ip4' ? 4 : 6;
-      ranges.push({
-        range: prefixed(mech.ip!, family === 4 ? mech.cidr4 : mech.cidr6, family),
-        family,
-        qualifier: mech.qualifier,
-        term: mech.text,
-        path,
-      });
-      return { info, ranges };
-    }
-    if (mech.name === 'all' || mech.name === 'ptr') return { info, ranges };
-    if (mech.domainSpec?.hasMacros) {
-      info.dependsOnMessage = true;
-      return { info, ranges };
-    }
-    const target = mech.domainSpec ? expandDomainSpec(mech.domainSpec, dummyCtx(current)) : current;
-    if (mech.name !== 'include' && budgetSpent()) {
-      truncated = true;
-      info.error = `not resolved: the walk stopped after ${MAX_QUERIES} DNS queries`;
-      return { info, ranges };
-    }
-    if (mech.name === 'include') {
-      return { info, ranges, child: await walk(target, 'include', mech.text, path) };
-    }
-    if (mech.name === 'exists') {
-      const a = await query(target, 'A');
-      if (isVoid(a)) info.void = true;
-      return { info, ranges };
-    }
-    if (mech.name === 'a') {
-      const [a, aaaa] = await Promise.all([query(target, 'A'), query(target, 'AAAA')]);
-      if (a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN') info.error = `${a.type} ${target}: ${a.rcode}`;
-      if (isVoid(a) && isVoid(aaaa)) info.void = true;
-      const addrs = [...a.records.map((r) => r.address), ...aaaa.records.map((r) => r.address)];
-      info.addresses = addrs.length;
-      for (const r of a.records)
-        ranges.push({
-          range: prefixed(r.address, mech.cidr4, 4),
-          family: 4,
-          qualifier: mech.qualifier,
-          term: mech.text,
-          path,
-          host: target,
-        });
-      for (const r of aaaa.records)
-        ranges.push({
-          range: prefixed(r.address, mech.cidr6, 6),
-          family: 6,
-          qualifier: mech.qualifier,
-          term: mech.text,
-          path,
-          host: target,
-        });
-      return { info, ranges };
-    }
-    // mx
-    const mx = await query(target, 'MX');
-    if (mx.rcode !== 'NOERROR' && mx.rcode !== 'NXDOMAIN') {
-      info.error = `MX ${target}: ${mx.rcode}`;
-      return { info, ranges };
-    }
-    if (isVoid(mx)) info.void = true;
-    const hosts = mx.records.filter((r) => r.exchange !== '').map((r) => r.exchange);
-    info.mxHosts = hosts.length;
-    if (hosts.length > MAX_NAMES_PER_MECHANISM) {
-      info.error = `${target} has ${hosts.length} MX hosts; SPF allows at most ${MAX_NAMES_PER_MECHANISM} per mx mechanism (permerror)`;
-    }
-    let count = 0;
-    const perHost = await Promise.all(
-      hosts.slice(0, MAX_NAMES_PER_MECHANISM).map(async (host) => {
-        const [a, aaaa] = await Promise.all([query(host, 'A'), query(host, 'AAAA')]);
-        return { host, a, aaaa };
-      }),
-    );
-    for (const { host, a, aaaa } of perHost) {
-      count += a.records.length + aaaa.records.length;
-      for (const r of a.records)
-        ranges.push({
-          range: prefixed(r.address, mech.cidr4, 4),
-          family: 4,
-          qualifier: mech.qualifier,
-          term: mech.text,
-          path,
-          host,
-        });
-      for (const r of aaaa.records)
-        ranges.push({
-          range: prefixed(r.address, mech.cidr6, 6),
-          family: 6,
-          qualifier: mech.qualifier,
-          term: mech.text,
-          path,
-          host,
-        });
-    }
-    info.addresses = count;
-    return { info, ranges };
+const dummyCtx = (d: string) => ({ sender: `postmaster@${d}`, domain: d, ip: '192.0.2.1', helo: d });
+
+const isVoid = (a: DnsAnswer): boolean =>
+  a.rcode === 'NXDOMAIN' || (a.rcode === 'NOERROR' && a.records.length === 0);
+
+/** One walk of an SPF tree, under a budget of records and DNS queries. */
+class SpfWalk {
+  /** Ranges of each record's subtree, in the order a reader of the records meets them. */
+  readonly rangesOf = new WeakMap<SpfNode, SpfRange[]>();
+  readonly ptrTerms: string[] = [];
+  truncated = false;
+  private walked = 0;
+  private queries = 0;
+
+  constructor(
+    private readonly resolver: Resolver,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  readonly query: Resolver['query'] = (name, type) => {
+    throwIfAborted(this.signal);
+    this.queries++;
+    return this.resolver.query(name, type, this.signal ? { signal: this.signal } : {});
+  };
+
+  private budgetSpent(): boolean {
+    return this.queries >= MAX_QUERIES;
   }
 
-  async function walk(
+  async walk(
     name: string,
     via: SpfNode['via'],
     term: string | undefined,
@@ -282,14 +195,14 @@ export async function analyseSpf(
       node.error = `${[...parentPath, name].join(' → ')} loops back to ${name}`;
       return node;
     }
-    if (walked >= MAX_RECORDS || budgetSpent()) {
-      truncated = true;
+    if (this.walked >= MAX_RECORDS || this.budgetSpent()) {
+      this.truncated = true;
       node.status = 'not_walked';
       return node;
     }
-    walked++;
+    this.walked++;
     const path = [...parentPath, name];
-    const answer = await query(name, 'TXT');
+    const answer = await this.query(name, 'TXT');
     node.rcode = answer.rcode;
     if (answer.rcode !== 'NOERROR' && answer.rcode !== 'NXDOMAIN') {
       node.status = 'dns_error';
@@ -318,14 +231,15 @@ export async function analyseSpf(
       node.unknownModifiers = parsed.record.unknownModifiers.map((m) => m.text);
     }
     const hasAll = parsed.record.mechanisms.some((m) => m.name === 'all');
-    if (parsed.record.exp && usesPExp(parsed.record.exp.value.tokens)) ptrTerms.push(parsed.record.exp.text);
-    const results = await Promise.all(parsed.record.terms.map((t) => termInfo(t, name, path, hasAll)));
+    if (parsed.record.exp && usesPExp(parsed.record.exp.value.tokens))
+      this.ptrTerms.push(parsed.record.exp.text);
+    const results = await Promise.all(parsed.record.terms.map((t) => this.termInfo(t, name, path, hasAll)));
     const collected: SpfRange[] = [];
-    rangesOf.set(node, collected);
+    this.rangesOf.set(node, collected);
     for (const { info, child, ranges } of results) {
       node.terms.push(info);
       collected.push(...ranges);
-      if (child) collected.push(...(rangesOf.get(child) ?? []));
+      if (child) collected.push(...(this.rangesOf.get(child) ?? []));
       if (info.countsAsLookup) node.lookups++;
       if (info.void) node.voidLookups++;
       if (child) node.children.push(child);
@@ -335,26 +249,143 @@ export async function analyseSpf(
     return node;
   }
 
-  const top = await query(domain, 'TXT');
-  const analysis: SpfAnalysis = {
-    domain,
-    rcode: top.rcode,
-    records: top.records.map((r) => r.text).filter(isSpfRecord),
-    lookups: 0,
-    voidLookups: 0,
-    ranges: [],
-    ptrTerms,
-    truncated: false,
-  };
-  if (top.rcode !== 'NOERROR' && top.rcode !== 'NXDOMAIN') return analysis;
-  if (analysis.records.length === 0) return analysis;
-  const tree = await walk(domain, 'root', undefined, []);
-  analysis.tree = tree;
-  analysis.ranges = rangesOf.get(tree) ?? [];
-  analysis.lookups = tree.totalLookups;
-  analysis.voidLookups = tree.totalVoidLookups;
-  analysis.truncated = truncated;
-  return analysis;
+  /** What one term of a record contributes: its lookup cost, ranges, and the record it leads to. */
+  private async termInfo(
+    term: SpfTerm,
+    current: string,
+    path: string[],
+    hasAll: boolean,
+  ): Promise<TermResult> {
+    const ranges: SpfRange[] = [];
+    const info: SpfTermInfo = { text: term.text, countsAsLookup: countsAsLookup(term) };
+    if (term.kind === 'modifier') {
+      if (term.name !== 'redirect') return { info, ranges };
+      if (hasAll) {
+        info.countsAsLookup = false;
+        info.ignored = 'an "all" mechanism is present, so redirect is never used (RFC 7208 §6.1)';
+        return { info, ranges };
+      }
+      if (term.value.hasMacros) {
+        info.dependsOnMessage = true;
+        return { info, ranges };
+      }
+      const target = expandDomainSpec(term.value, dummyCtx(current));
+      return { info, ranges, child: await this.walk(target, 'redirect', term.text, path) };
+    }
+    const mech = term as SpfMechanism;
+    if (usesP(mech)) this.ptrTerms.push(mech.text);
+    if (mech.name === 'ip4' || mech.name === 'ip6') {
+      const family = mech.name === 'ip4' ? 4 : 6;
+      ranges.push({
+        range: prefixed(mech.ip!, family === 4 ? mech.cidr4 : mech.cidr6, family),
+        family,
+        qualifier: mech.qualifier,
+        term: mech.text,
+        path,
+      });
+      return { info, ranges };
+    }
+    if (mech.name === 'all' || mech.name === 'ptr') return { info, ranges };
+    if (mech.domainSpec?.hasMacros) {
+      info.dependsOnMessage = true;
+      return { info, ranges };
+    }
+    const target = mech.domainSpec ? expandDomainSpec(mech.domainSpec, dummyCtx(current)) : current;
+    if (mech.name !== 'include' && this.budgetSpent()) {
+      this.truncated = true;
+      info.error = `not resolved: the walk stopped after ${MAX_QUERIES} DNS queries`;
+      return { info, ranges };
+    }
+    if (mech.name === 'include') {
+      return { info, ranges, child: await this.walk(target, 'include', mech.text, path) };
+    }
+    if (mech.name === 'exists') {
+      const a = await this.query(target, 'A');
+      if (isVoid(a)) info.void = true;
+      return { info, ranges };
+    }
+    if (mech.name === 'a') return this.aInfo(mech, target, path, info);
+    return this.mxInfo(mech, target, path, info);
+  }
+
+  /** An a mechanism: the addresses of its target. */
+  private async aInfo(
+    mech: SpfMechanism,
+    target: string,
+    path: string[],
+    info: SpfTermInfo,
+  ): Promise<TermResult> {
+    const [a, aaaa] = await Promise.all([this.query(target, 'A'), this.query(target, 'AAAA')]);
+    if (a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN') info.error = `${a.type} ${target}: ${a.rcode}`;
+    if (isVoid(a) && isVoid(aaaa)) info.void = true;
+    const addrs = [...a.records.map((r) => r.address), ...aaaa.records.map((r) => r.address)];
+    info.addresses = addrs.length;
+    return { info, ranges: addressRanges(mech, path, target, a, aaaa) };
+  }
+
+  /** An mx mechanism: the addresses of at most 10 MX hosts of its target. */
+  private async mxInfo(
+    mech: SpfMechanism,
+    target: string,
+    path: string[],
+    info: SpfTermInfo,
+  ): Promise<TermResult> {
+    const ranges: SpfRange[] = [];
+    const mx = await this.query(target, 'MX');
+    if (mx.rcode !== 'NOERROR' && mx.rcode !== 'NXDOMAIN') {
+      info.error = `MX ${target}: ${mx.rcode}`;
+      return { info, ranges };
+    }
+    if (isVoid(mx)) info.void = true;
+    const hosts = mx.records.filter((r) => r.exchange !== '').map((r) => r.exchange);
+    info.mxHosts = hosts.length;
+    if (hosts.length > MAX_NAMES_PER_MECHANISM) {
+      info.error = `${target} has ${hosts.length} MX hosts; SPF allows at most ${MAX_NAMES_PER_MECHANISM} per mx mechanism (permerror)`;
+    }
+    let count = 0;
+    const perHost = await Promise.all(
+      hosts.slice(0, MAX_NAMES_PER_MECHANISM).map(async (host) => {
+        const [a, aaaa] = await Promise.all([this.query(host, 'A'), this.query(host, 'AAAA')]);
+        return { host, a, aaaa };
+      }),
+    );
+    for (const { host, a, aaaa } of perHost) {
+      count += a.records.length + aaaa.records.length;
+      ranges.push(...addressRanges(mech, path, host, a, aaaa));
+    }
+    info.addresses = count;
+    return { info, ranges };
+  }
+}
+
+/** The ranges an a or mx mechanism authorises for one host: its addresses with the term's prefix lengths. */
+function addressRanges(
+  mech: SpfMechanism,
+  path: string[],
+  host: string,
+  a: DnsAnswer<RecordOf<'A'>>,
+  aaaa: DnsAnswer<RecordOf<'AAAA'>>,
+): SpfRange[] {
+  const ranges: SpfRange[] = [];
+  for (const r of a.records)
+    ranges.push({
+      range: prefixed(r.address, mech.cidr4, 4),
+      family: 4,
+      qualifier: mech.qualifier,
+      term: mech.text,
+      path,
+      host,
+    });
+  for (const r of aaaa.records)
+    ranges.push({
+      range: prefixed(r.address, mech.cidr6, 6),
+      family: 6,
+      qualifier: mech.qualifier,
+      term: mech.text,
+      path,
+      host,
+    });
+  return ranges;
 }
 
 function usesP(mech: SpfMechanism): boolean {

@@ -3,7 +3,7 @@ import { analyseSpf, nodesOf, pathTo, SpfAnalysisSchema } from './analyse.js';
 import type { SpfAnalysis, SpfNode } from './analyse.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /**
  * SPF of the checked domain (RFC 7208): the record, its syntax, and a walk of the whole
@@ -78,6 +78,48 @@ function branch(tree: SpfNode, node: SpfNode): string {
 
 /** Turns the analysis into findings. Pure. */
 export function evaluateSpf(a: SpfAnalysis): Finding[] {
+  const domain = a.domain;
+  const findings = recordFindings(a);
+  const tree = a.tree;
+  const record = a.records[0];
+  if (findings.length > 0 || !tree || record === undefined) return findings;
+  findings.push(
+    F.make('spf.record', 'pass', {
+      summary: `${domain} publishes one SPF record: "${record}".`,
+      details: { record },
+    }),
+    sizeFinding(domain, record),
+  );
+  const nodes = nodesOf(tree);
+  const syntax = syntaxFindings(domain, tree, nodes);
+  findings.push(...syntax);
+  if (tree.status !== 'ok') return findings;
+  if (syntax.length === 0) {
+    findings.push(
+      F.make('spf.syntax', 'pass', {
+        summary: `All ${nodes.filter((n) => n.status === 'ok').length} SPF record${nodes.length > 1 ? 's' : ''} in the tree parse.`,
+      }),
+    );
+  }
+  findings.push(...includeFindings(domain, tree, nodes));
+  findings.push(lookupFinding(a, tree));
+  findings.push(voidFinding(a, tree));
+  findings.push(allFinding(tree));
+  if (a.ptrTerms.length > 0) {
+    findings.push(
+      F.make('spf.ptr', 'warn', {
+        summary: `The SPF tree uses ${list(a.ptrTerms.map((t) => `"${t}"`))}. "ptr" is deprecated (RFC 7208 §5.5): it is slow, puts load on reverse DNS, and many receivers ignore it, so mail relying on it may fail SPF.`,
+        remedy: `Replace "ptr" with the addresses it stands for, e.g. "ip4:192.0.2.0/24" or "a:mail.${domain}".`,
+        details: { terms: a.ptrTerms },
+      }),
+    );
+  }
+  findings.push(...rangeFindings(a, tree));
+  return findings;
+}
+
+/** spf.record when there is no single record to evaluate (lookup failed, none, several); empty otherwise. */
+function recordFindings(a: SpfAnalysis): Finding[] {
   const findings: Finding[] = [];
   const domain = a.domain;
   if (a.rcode !== 'NOERROR' && a.rcode !== 'NXDOMAIN') {
@@ -109,29 +151,27 @@ export function evaluateSpf(a: SpfAnalysis): Finding[] {
     );
     return findings;
   }
-  const tree = a.tree!;
-  const record = a.records[0]!;
-  findings.push(
-    F.make('spf.record', 'pass', {
-      summary: `${domain} publishes one SPF record: "${record}".`,
-      details: { record },
-    }),
-  );
-  const size = Buffer.byteLength(record, 'utf8');
-  findings.push(
-    size > SIZE_LIMIT
-      ? F.make('spf.size', 'warn', {
-          summary: `The SPF record of ${domain} is ${size} octets, over the ${SIZE_LIMIT} recommended by RFC 7208 §3.4; with other TXT records the answer may exceed 512 octets and need TCP or fragment.`,
-          remedy: `Move groups of ip4:/ip6: terms into a subdomain record and include it (e.g. "include:_spf1.${domain}"), or drop senders you no longer use.`,
-          details: { octets: size },
-        })
-      : F.make('spf.size', 'pass', {
-          summary: `The SPF record is ${size} octets.`,
-          details: { octets: size },
-        }),
-  );
+  return findings;
+}
 
-  const nodes = nodesOf(tree);
+/** spf.size: RFC 7208 §3.4 keeps records small enough for one UDP answer. */
+function sizeFinding(domain: string, record: string): Finding {
+  const size = Buffer.byteLength(record, 'utf8');
+  return size > SIZE_LIMIT
+    ? F.make('spf.size', 'warn', {
+        summary: `The SPF record of ${domain} is ${size} octets, over the ${SIZE_LIMIT} recommended by RFC 7208 §3.4; with other TXT records the answer may exceed 512 octets and need TCP or fragment.`,
+        remedy: `Move groups of ip4:/ip6: terms into a subdomain record and include it (e.g. "include:_spf1.${domain}"), or drop senders you no longer use.`,
+        details: { octets: size },
+      })
+    : F.make('spf.size', 'pass', {
+        summary: `The SPF record is ${size} octets.`,
+        details: { octets: size },
+      });
+}
+
+/** spf.syntax fail/warn: syntax errors and likely typos anywhere in the tree. */
+function syntaxFindings(domain: string, tree: SpfNode, nodes: SpfNode[]): Finding[] {
+  const findings: Finding[] = [];
   // Syntax errors anywhere in the tree.
   const broken = nodes.filter((n) => n.status === 'syntax');
   for (const n of broken) {
@@ -145,12 +185,10 @@ export function evaluateSpf(a: SpfAnalysis): Finding[] {
       }),
     );
   }
-  let typos = 0;
   for (const n of nodes) {
     for (const m of n.unknownModifiers ?? []) {
       const fixed = suggestFix(m);
       if (fixed === undefined) continue;
-      typos++;
       findings.push(
         F.make('spf.syntax', 'warn', {
           summary: `"${m}" in the SPF record of ${n.domain} is not a mechanism but an unknown modifier, which receivers ignore: the addresses it was meant to authorise are not authorised.`,
@@ -161,15 +199,12 @@ export function evaluateSpf(a: SpfAnalysis): Finding[] {
       );
     }
   }
-  if (tree.status !== 'ok') return findings;
-  if (broken.length === 0 && typos === 0) {
-    findings.push(
-      F.make('spf.syntax', 'pass', {
-        summary: `All ${nodes.filter((n) => n.status === 'ok').length} SPF record${nodes.length > 1 ? 's' : ''} in the tree parse.`,
-      }),
-    );
-  }
+  return findings;
+}
 
+/** spf.include: include and redirect targets that go nowhere, macros that cannot be followed. */
+function includeFindings(domain: string, tree: SpfNode, nodes: SpfNode[]): Finding[] {
+  const findings: Finding[] = [];
   // Includes and redirects that go nowhere.
   let includeProblems = 0;
   for (const n of nodes.slice(1)) {
@@ -232,19 +267,6 @@ export function evaluateSpf(a: SpfAnalysis): Finding[] {
     );
   }
 
-  findings.push(lookupFinding(a, tree));
-  findings.push(voidFinding(a, tree));
-  findings.push(allFinding(tree));
-  if (a.ptrTerms.length > 0) {
-    findings.push(
-      F.make('spf.ptr', 'warn', {
-        summary: `The SPF tree uses ${list(a.ptrTerms.map((t) => `"${t}"`))}. "ptr" is deprecated (RFC 7208 §5.5): it is slow, puts load on reverse DNS, and many receivers ignore it, so mail relying on it may fail SPF.`,
-        remedy: `Replace "ptr" with the addresses it stands for, e.g. "ip4:192.0.2.0/24" or "a:mail.${domain}".`,
-        details: { terms: a.ptrTerms },
-      }),
-    );
-  }
-  findings.push(...rangeFindings(a, tree));
   return findings;
 }
 
@@ -277,7 +299,7 @@ function suggestFix(term: string): string | undefined {
   if (ip) return `${ip[1]}${ip[2]!.toLowerCase()}:${ip[3]}`;
   const inc = /^([-~?+]?)(include|exists)[=](.+)$/i.exec(t);
   if (inc) return `${inc[1]}${inc[2]!.toLowerCase()}:${inc[3]}`;
-  const ipv6in4 = /^([-~?+]?)ip4:([0-9a-f:]+:[0-9a-f:]*)(\/\d+)?$/i.exec(t);
+  const ipv6in4 = /^([-~?+]?)ip4:([0-9a-f:][0-9a-f]*:[0-9a-f:]*)(\/\d+)?$/i.exec(t);
   if (ipv6in4) return `${ipv6in4[1]}ip6:${ipv6in4[2]}${ipv6in4[3] ?? ''}`;
   const ipv4in6 = /^([-~?+]?)ip6:(\d+\.\d+\.\d+\.\d+)(\/\d+)?$/i.exec(t);
   if (ipv4in6) return `${ipv4in6[1]}ip4:${ipv4in6[2]}${ipv4in6[3] ?? ''}`;
@@ -368,7 +390,7 @@ function allFinding(tree: SpfNode): Finding {
   const { node, all } = effectiveAll(tree);
   const where = node === tree ? '' : ` (through redirect to ${node.domain})`;
   const q = all ? (all[0] === 'a' || all[0] === 'A' ? '+' : all[0]) : undefined;
-  const example = (tree.record ?? 'v=spf1').replace(/\s+[-~?+]?all\b/i, '').trim();
+  const example = (tree.record ?? 'v=spf1').replace(/(^|\S)\s+[-~?+]?all\b/i, '$1').trim();
   if (!all) {
     return F.make('spf.all', 'warn', {
       summary: `The SPF record${where} ends without an "all" mechanism, so mail from any other server gets "neutral" — SPF says nothing about forgeries.`,
@@ -473,7 +495,13 @@ function rangeFindings(a: SpfAnalysis, tree: SpfNode): Finding[] {
   return findings;
 }
 
-export const spfCheck: Check<SpfAnalysis> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    spf: SpfAnalysis;
+  }
+}
+
+export const spfCheck = defineCheck({
   name: 'spf',
   title: 'SPF',
   findings: F.specs,
@@ -483,4 +511,4 @@ export const spfCheck: Check<SpfAnalysis> = {
     const analysis = await analyseSpf(ctx.dns, ctx.domain.ascii, { signal: ctx.signal });
     return { findings: evaluateSpf(analysis), data: analysis };
   },
-};
+});

@@ -85,7 +85,7 @@ export function countsAsLookup(term: SpfTerm): boolean {
 const MACRO_LETTERS = 'slodiphcrtv';
 const EXP_ONLY_LETTERS = 'crt';
 const DELIMITERS = '.-+,/_=';
-const TOPLABEL = /^(?:[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])$/i;
+const TOPLABEL = /^(?:[0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])$/i;
 
 /** Thrown by parseMacroString for text that is not a valid macro-string. */
 export class SyntaxFailure extends Error {
@@ -456,7 +456,7 @@ export function readableIp(ip: string): string {
 /** Full 8-group IPv6 text, each group 4 hex digits, lower case unless `keepCase`. */
 export function expandIpv6(ip: string, keepCase = false): string {
   let text = keepCase ? ip : ip.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  const v4 = /(?:^|\D)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const o = v4[1]!.split('.').map(Number);
     text =

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Rate } from '../config/index.js';
 import { abortReason, sleep } from '../net/deadline.js';
-import type { AddressLimiter } from '../smtp/shared.js';
+import type { AddressLimiter } from '../smtp/sharing.js';
 
 /**
  * Politeness across every worker: at most `maxConcurrent` SMTP sessions to one MX address

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { abortReason, sleep } from '../net/deadline.js';
-import type { CacheClaim, ConnectionCache } from '../smtp/shared.js';
+import type { CacheClaim, ConnectionCache } from '../smtp/sharing.js';
 
 // KEYS: lock. ARGV: token. Deletes the lock only when this claim still holds it.
 const RELEASE = `

@@ -22,9 +22,9 @@ export type BounceOptions = z.infer<typeof BounceOptionsSchema>;
 
 export const BounceInputErrorSchema = z.object({
   code: z
-    .enum(['empty', 'binary', 'too_large', 'not_a_bounce', 'expired'])
+    .enum(['empty', 'binary', 'too_large', 'not_a_bounce', 'too_complex', 'expired'])
     .describe(
-      'empty, binary, too_large, not_a_bounce: what was wrong with the input; expired: it waited longer than its text was kept',
+      'empty, binary, too_large, not_a_bounce: what was wrong with the input; too_complex: reading it took longer than its time budget; expired: it waited longer than its text was kept',
     ),
   message: z.string().describe('What was wrong and what is accepted'),
 });

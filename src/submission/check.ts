@@ -1,4 +1,4 @@
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 import { smtpEgress } from '../net/egress.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import { SUBMISSION_FINDINGS, evaluateSubmission } from './evaluate.js';
@@ -12,7 +12,13 @@ import { runSubmission } from './run.js';
  * records): two SRV lookups on every check; the probes only when asked for or published.
  * Skipped with SMTP (--no-smtp), as it connects to mail servers too.
  */
-export const submissionCheck: Check<SubmissionData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    submission: SubmissionData;
+  }
+}
+
+export const submissionCheck = defineCheck({
   name: 'submission',
   title: 'Submission ports',
   findings: SUBMISSION_FINDINGS.specs,
@@ -46,4 +52,4 @@ export const submissionCheck: Check<SubmissionData> = {
     });
     return { findings: evaluateSubmission(data, domain), data };
   },
-};
+});

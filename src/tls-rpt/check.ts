@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseTlsRpt } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import type { Check } from '../checks/types.js';
+import { defineCheck } from '../checks/types.js';
 
 /** SMTP TLS Reporting (RFC 8460): the _smtp._tls TXT record. */
 const F = defineFindings('tls_rpt', {
@@ -67,7 +67,13 @@ export function evaluateTlsRpt(domain: string, data: TlsRptData): Finding[] {
   ];
 }
 
-export const tlsRptCheck: Check<TlsRptData> = {
+declare module '../checks/types.js' {
+  interface CheckData {
+    tls_rpt: TlsRptData;
+  }
+}
+
+export const tlsRptCheck = defineCheck({
   name: 'tls_rpt',
   title: 'TLS-RPT',
   findings: F.specs,
@@ -79,4 +85,4 @@ export const tlsRptCheck: Check<TlsRptData> = {
     const data: TlsRptData = { rcode: answer.rcode, records, rua: parsed?.ok ? parsed.value.rua : [] };
     return { findings: evaluateTlsRpt(ctx.domain.ascii, data), data };
   },
-};
+});

@@ -18,7 +18,7 @@ export function parseTlsRpt(text: string): Parsed<TlsRptRecord> {
   if (rua === undefined || rua.trim() === '') return { ok: false, error: 'the required tag rua= is missing' };
   const uris: TlsRptRecord['rua'] = [];
   for (const raw of rua.split(',').map((u) => u.trim())) {
-    if (/^mailto:[^\s@]+@[^\s@]+\.[^\s@]+$/i.test(raw)) uris.push({ uri: raw, scheme: 'mailto' });
+    if (/^mailto:[^\s@]+@[^\s@][^\s@.]*\.[^\s@]+$/i.test(raw)) uris.push({ uri: raw, scheme: 'mailto' });
     else if (/^https:\/\/[^\s/]+/i.test(raw)) {
       try {
         new URL(raw);

@@ -15,11 +15,24 @@ export interface TrustStore {
   sources: string[];
 }
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+
+/** The PEM certificate blocks of a text, each BEGIN up to the first END after it. */
+function pemBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  for (let begin = text.indexOf(PEM_BEGIN); begin >= 0;) {
+    const end = text.indexOf(PEM_END, begin + PEM_BEGIN.length + 1);
+    if (end < 0) break;
+    blocks.push(text.slice(begin, end + PEM_END.length));
+    begin = text.indexOf(PEM_BEGIN, end + PEM_END.length);
+  }
+  return blocks;
+}
 
 export function readPemFile(path: string): string[] {
   const text = readFileSync(path, 'utf8');
-  const blocks = text.match(PEM_BLOCK) ?? [];
+  const blocks = pemBlocks(text);
   if (blocks.length === 0) throw new Error(`${path} contains no PEM certificate`);
   return blocks;
 }

@@ -16,7 +16,7 @@ import {
 } from '../smtp/probe.js';
 import type { ProbeSettings, Target } from '../smtp/probe.js';
 import { runSession } from '../smtp/session.js';
-import type { SmtpServices } from '../smtp/shared.js';
+import type { SmtpSharing } from '../smtp/sharing.js';
 import { parseAddress } from './address.js';
 import type { ParsedAddress } from './address.js';
 import { finalVerdict } from './verdict.js';
@@ -61,7 +61,7 @@ export function verifyOptions(config: Config, overrides: Partial<VerifyOptions> 
 
 export interface VerifyDeps {
   config: Config;
-  services?: SmtpServices;
+  services?: SmtpSharing;
   signal?: AbortSignal;
   now?: () => Date;
   /** Something went wrong that the results do not show (for the log). */

@@ -7,6 +7,7 @@ import type { Check, ProgressUpdate } from '../../src/checks/types.js';
 import { loadConfig } from '../../src/config/index.js';
 import { normalizeDomain } from '../../src/input/domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/report/model.js';
+import type { MxSet } from '../../src/report/model.js';
 import { sleep } from '../../src/net/deadline.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
@@ -35,7 +36,7 @@ describe('check pipeline', () => {
   };
 
   it('passes upstream data to dependent checks and keeps the others when one throws', async () => {
-    let seen: unknown;
+    let seen: MxSet | undefined;
     const dependent: Check = {
       name: 'dependent',
       title: 'Dependent',
@@ -56,9 +57,9 @@ describe('check pipeline', () => {
     };
     const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
       config: config(),
-      checks: [mxCheck as Check, dependent, broken],
+      checks: [mxCheck, dependent, broken],
     });
-    assert.equal((seen as { kind: string }).kind, 'mx');
+    assert.equal(seen?.kind, 'mx');
     assert.deepEqual(report.data.dependent, { hosts: 2 });
     const err = report.checks.find((f) => f.id === 'pipeline.check_error')!;
     assert.equal(err.status, 'error');
@@ -80,7 +81,7 @@ describe('check pipeline', () => {
     const t0 = performance.now();
     const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
       config: config(500),
-      checks: [mxCheck as Check, slow],
+      checks: [mxCheck, slow],
     });
     assert.ok(performance.now() - t0 < 2000);
     const f = report.checks.find((x) => x.id === 'pipeline.deadline')!;
@@ -90,15 +91,15 @@ describe('check pipeline', () => {
 
   it('skips checks whose dependency failed', async () => {
     const failing: Check = {
-      name: 'a',
-      title: 'A',
+      name: 'mx',
+      title: 'MX',
       findings: [],
       run: async () => Promise.reject(new Error('x')),
     };
     const dependent: Check = {
       name: 'b',
       title: 'B',
-      dependsOn: ['a'],
+      dependsOn: ['mx'],
       findings: [],
       run: async () => ({ findings: [] }),
     };
@@ -108,7 +109,7 @@ describe('check pipeline', () => {
     });
     assert.ok(
       report.checks.some(
-        (f) => f.id === 'pipeline.dependency_failed' && /B was not run because a failed/.test(f.summary),
+        (f) => f.id === 'pipeline.dependency_failed' && /B was not run because mx failed/.test(f.summary),
       ),
     );
   });
@@ -116,18 +117,18 @@ describe('check pipeline', () => {
   it('runs a check that only uses a failed check, without its data', async () => {
     let seen: unknown = 'not run';
     const failing: Check = {
-      name: 'a',
-      title: 'A',
+      name: 'mx',
+      title: 'MX',
       findings: [],
       run: async () => Promise.reject(new Error('x')),
     };
     const user: Check = {
       name: 'b',
       title: 'B',
-      uses: ['a'],
+      uses: ['mx'],
       findings: [],
       run: async (ctx) => {
-        seen = ctx.upstream('a');
+        seen = ctx.upstream('mx');
         return { findings: [] };
       },
     };

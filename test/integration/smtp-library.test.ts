@@ -12,7 +12,7 @@ import type { Report } from '../../src/report/model.js';
 import { tlsObservationsOf, sessionSummariesOf } from '../../src/smtp/contract.js';
 import type { SmtpData } from '../../src/smtp/model.js';
 import { InProcessLimiter } from '../../src/smtp/probe.js';
-import type { ConnectionCache } from '../../src/smtp/shared.js';
+import type { ConnectionCache } from '../../src/smtp/sharing.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 import { freePort, startSmtpFake } from '../support/smtp-fakes.js';
@@ -157,7 +157,7 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
       domain: 'lib-good.test',
       mx,
       config,
-      services: { connectionCache: cache },
+      sharing: { connectionCache: cache },
     });
     assert.equal(first.tls[0]!.handshake, 'ok');
     assert.equal(first.tls[0]!.trusted, true);
@@ -180,7 +180,7 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
       domain: 'lib-good.test',
       mx,
       config,
-      services: { connectionCache: cache },
+      sharing: { connectionCache: cache },
     });
     assert.equal(good.connections, connections, 'served from the cache: no new connection');
     assert.deepEqual(second.tls[0]!.cached, { storedAt: '2026-01-02T03:04:05.000Z' });
@@ -190,12 +190,15 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
   it('shares connection facts across domain checks but never another domain’s recipients', async () => {
     const cache = new MemoryCache();
     const options = { verify: ['alice@lib-good.test'], dkimSelectors: [], smtp: true, greylistRetryMs: 0 };
-    await runCheck(domain('lib-good.test'), options, { config, services: { connectionCache: cache } });
+    await runCheck(domain('lib-good.test'), options, {
+      config,
+      services: { smtp: { connectionCache: cache } },
+    });
     const stored = JSON.stringify([...cache.entries.values()]);
     assert.ok(!/RCPT TO|alice@/.test(stored), 'recipient tests are not cached');
     const report = await runCheck(domain('lib-good.test'), options, {
       config,
-      services: { connectionCache: cache },
+      services: { smtp: { connectionCache: cache } },
     });
     const tls = tlsObservationsOf(report.data.smtp);
     assert.equal(tls[0]!.cached?.storedAt, '2026-01-02T03:04:05.000Z');

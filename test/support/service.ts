@@ -53,7 +53,7 @@ export const hostileBannerCheck: Check = {
   findings: HOSTILE.specs,
   dataSchema: z.object({ sessions: z.array(z.unknown()), tls: z.array(z.unknown()) }),
   async run(ctx) {
-    const mx = ctx.upstream<{ hosts: { name: string; addresses: { address: string }[] }[] }>('mx');
+    const mx = ctx.upstream('mx');
     const host = mx?.hosts[0];
     const address = host?.addresses[0]?.address ?? '127.0.0.1';
     return {
@@ -83,7 +83,7 @@ export const hostileBannerCheck: Check = {
   },
 };
 
-export const CHECKS_WITH_HOSTILE_BANNER: readonly Check[] = [mxCheck as Check, hostileBannerCheck];
+export const CHECKS_WITH_HOSTILE_BANNER: readonly Check[] = [mxCheck, hostileBannerCheck];
 
 export interface TestService {
   url: string;

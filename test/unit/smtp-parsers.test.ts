@@ -5,6 +5,7 @@ import type { RcptVerdict } from '../../src/smtp/classify.js';
 import { CommandError, serializeCommand } from '../../src/smtp/command.js';
 import type { SmtpCommand } from '../../src/smtp/command.js';
 import { diffExtensions, parseEhlo } from '../../src/smtp/ehlo.js';
+import { fitsCommand } from '../../src/smtp/pairing.js';
 import {
   ReplyAssembler,
   ReplySyntaxError,
@@ -32,6 +33,29 @@ describe('SMTP reply framing', () => {
     const b = new ReplyAssembler();
     b.push('250-first');
     assert.throws(() => b.push('251 second'), /changed/);
+  });
+  it('tells a line of another reply inside a multi-line reply from a bad line', () => {
+    const a = new ReplyAssembler();
+    assert.equal(a.interrupts('220 mx.example.com ESMTP'), false, 'no reply in progress');
+    a.push('250-mx.example.com');
+    assert.equal(a.interrupts('220 mx.example.com ESMTP'), true);
+    assert.equal(a.interrupts('250-PIPELINING'), false);
+    assert.equal(a.interrupts('garbage'), false, 'not a reply line: a syntax error, not another reply');
+    // Setting the line aside leaves the reply in progress intact.
+    a.push('250-PIPELINING');
+    assert.deepEqual(a.push('250 STARTTLS')?.lines, ['250-mx.example.com', '250-PIPELINING', '250 STARTTLS']);
+  });
+  it('knows which replies cannot answer a command (replies that have shifted)', () => {
+    assert.equal(fitsCommand('starttls', parseReply('220 2.0.0 Ready')), true);
+    assert.equal(fitsCommand('starttls', parseReply('454 4.7.0 TLS not available')), true);
+    assert.equal(fitsCommand('starttls', parseReply('250 2.0.0 OK')), false);
+    assert.equal(fitsCommand('rcpt', parseReply('251 2.1.5 forwarded')), true);
+    assert.equal(fitsCommand('rcpt', parseReply('554 5.7.1 Relay access denied')), true);
+    assert.equal(fitsCommand('rcpt', parseReply('220 mx.example.com ESMTP')), false);
+    assert.equal(fitsCommand('ehlo', parseReply('221 bye')), false);
+    assert.equal(fitsCommand('rset', parseReply('550 5.1.1 User unknown')), false);
+    assert.equal(fitsCommand('rset', parseReply('421 4.4.2 timeout')), true);
+    assert.equal(fitsCommand('quit', parseReply('250 OK')), false);
   });
   it('accepts a bare code line ("250")', () => {
     assert.equal(parseReply('250\r\n').code, 250);

@@ -10,7 +10,7 @@ import { deadline } from '../../net/deadline.js';
 import { describeError } from '../../net/errors.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../report/model.js';
 import type { Report } from '../../report/model.js';
-import type { SmtpServices } from '../../smtp/shared.js';
+import type { SmtpSharing } from '../../smtp/sharing.js';
 import { checkHost } from '../../spf/evaluate.js';
 import type { CheckHostResult } from '../../spf/evaluate.js';
 import { recipientAddressFollowup } from './recipient-address.js';
@@ -101,7 +101,7 @@ export interface RunFollowupsDeps {
   /** Whether follow-ups may open SMTP connections. @defaultValue true */
   smtp?: boolean;
   /** The service's SMTP politeness limiter and connection cache. */
-  services?: SmtpServices;
+  services?: SmtpSharing;
   onProgress?: (progress: FollowupProgress) => void;
 }
 

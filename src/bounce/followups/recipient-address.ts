@@ -67,7 +67,7 @@ export const recipientAddressFollowup: FollowupDefinition = {
       mx,
       addresses: [address],
       config: deps.config,
-      services: deps.services,
+      sharing: deps.services,
       signal: deps.signal,
       now: deps.now,
     });

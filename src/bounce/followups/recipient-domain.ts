@@ -35,7 +35,7 @@ export const recipientDomainFollowup: FollowupDefinition = {
           {
             config: deps.config,
             checks: ALL_CHECKS.filter((c) => c.name === 'mx' || c.name === 'smtp'),
-            services: { ...deps.services },
+            services: { smtp: deps.services },
             signal: deps.signal,
             now: deps.now,
             dnsCache: deps.dnsCache,

@@ -56,7 +56,7 @@ export const recipientMxTlsFollowup: FollowupDefinition = {
       domain,
       mx,
       config: deps.config,
-      services: deps.services,
+      sharing: deps.services,
       signal: deps.signal,
       now: deps.now,
     });

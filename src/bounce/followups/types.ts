@@ -3,7 +3,7 @@ import type { BounceRecord, Diagnosis, Followup, Reason } from '../model.js';
 import type { DnsCache } from '../../dns/cache.js';
 import type { DnsClient } from '../../dns/client.js';
 import type { Report } from '../../report/model.js';
-import type { SmtpServices } from '../../smtp/shared.js';
+import type { SmtpSharing } from '../../smtp/sharing.js';
 import type { CheckHostResult } from '../../spf/evaluate.js';
 
 /** What a follow-up gets to work with. */
@@ -18,7 +18,7 @@ export interface FollowupDeps {
   /** Whether follow-ups may open SMTP connections (false with --no-smtp). */
   smtp: boolean;
   /** Politeness and connection cache of the service (absent on the command line). */
-  services: SmtpServices;
+  services: SmtpSharing;
   /** The MX check of a domain (ASCII), run once per diagnosis however many follow-ups ask. */
   mxReport(domain: string): Promise<Report>;
   /** RFC 7208 check_host(), run once per (ip, domain, sender, helo) however many follow-ups ask. */

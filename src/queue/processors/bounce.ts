@@ -1,14 +1,15 @@
-import { UnrecoverableError, WaitingError } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import { BounceInputError, diagnoseBounce } from '../../bounce/index.js';
+import type { Diagnosis } from '../../bounce/index.js';
 import type { ProgressUpdate } from '../../checks/types.js';
 import { runFollowups } from '../../bounce/followups/index.js';
 import type { DiagnosisStore, StoredBounce } from '../../store/diagnoses.js';
-import type { SmtpServices } from '../../smtp/shared.js';
+import type { SmtpSharing } from '../../smtp/sharing.js';
 import { BounceJobDataSchema } from '../jobs/bounce.js';
 import type { BounceJob, BounceJobResult } from '../jobs/bounce.js';
-import { SHUTDOWN_REASON } from './shared.js';
+import { returnToQueueOnShutdown } from './shared.js';
 
 /**
  * The `bounce` job: read the submitted text from the store, parse and
@@ -19,10 +20,15 @@ import { SHUTDOWN_REASON } from './shared.js';
 export interface BounceProcessorDeps {
   config: Config;
   store: DiagnosisStore;
-  services: SmtpServices;
+  services: SmtpSharing;
   log: Logger;
   /** Called with each stored result (metrics). */
   onResult?: (result: StoredBounce) => void;
+  /**
+   * Parses and classifies a message (no follow-ups): a worker-thread pool in the service
+   * (BounceParsePool), so a long parse does not stop the event loop. @defaultValue diagnoseBounce in this thread
+   */
+  parse?: (input: Buffer, signal: AbortSignal) => Promise<Diagnosis>;
 }
 
 export async function processBounce(
@@ -98,13 +104,19 @@ export async function processBounce(
       .then(() => job.updateProgress(update))
       .catch((err: unknown) => log.warn({ err }, 'could not publish progress'));
   };
+  const announceShutdown = (): void =>
+    log.warn('bounce diagnosis interrupted by shutdown; returned to the queue');
   progress({ step: 'parse', message: 'Reading the bounce…', percent: 5 });
   let diagnosis;
   try {
-    diagnosis = await diagnoseBounce(input, { maxBytes: deps.config.bounce.maxBytes });
+    diagnosis = deps.parse
+      ? await deps.parse(input, signal)
+      : await diagnoseBounce(input, { maxBytes: deps.config.bounce.maxBytes });
   } catch (err) {
     if (err instanceof BounceInputError)
       return finish({ outcome: 'rejected', inputError: { code: err.code, message: err.message } });
+    // A parse in a worker thread ends early when the worker shuts down.
+    await returnToQueueOnShutdown(job, token, signal, announceShutdown);
     throw err;
   }
   if (data.options.followups) {
@@ -130,12 +142,7 @@ export async function processBounce(
           }),
       });
     } catch (err) {
-      if (signal.aborted && signal.reason === SHUTDOWN_REASON && token) {
-        // Shutdown grace is over: back to the queue for another worker, no attempt counted.
-        log.warn('bounce diagnosis interrupted by shutdown; returned to the queue');
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
+      await returnToQueueOnShutdown(job, token, signal, announceShutdown);
       throw err;
     }
   }

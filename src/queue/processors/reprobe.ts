@@ -6,7 +6,6 @@ import type { CheckServices } from '../../checks/types.js';
 import { mergeRecipientReprobe } from '../../report/rcpt-merge.js';
 import type { ReportStore } from '../../store/reports.js';
 import type { SmtpData } from '../../smtp/model.js';
-import type { SmtpServices } from '../../smtp/shared.js';
 import { ReprobeJobDataSchema, enqueueReprobe, planReprobe } from '../jobs/reprobe.js';
 import { parseJobData } from './shared.js';
 
@@ -47,7 +46,7 @@ export async function processReprobe(
     addresses,
     randoms: smtp.catchAll.probes,
     config: deps.config,
-    services: deps.services as SmtpServices,
+    sharing: deps.services.smtp,
     signal,
   });
   const merged = mergeRecipientReprobe(report, result);

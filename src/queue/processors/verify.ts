@@ -1,7 +1,7 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
-import type { SmtpServices } from '../../smtp/shared.js';
+import type { SmtpSharing } from '../../smtp/sharing.js';
 import type { VerificationStore } from '../../store/verifications.js';
 import type { Verification } from '../../verify/model.js';
 import { verifyAddresses, verifyOptions } from '../../verify/run.js';
@@ -19,7 +19,7 @@ export interface VerifyProcessorDeps {
   config: Config;
   log: Logger;
   store: VerificationStore;
-  services: SmtpServices;
+  services: SmtpSharing;
   queue?: Queue;
   jobOptions?: JobsOptions;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Check } from '../../checks/types.js';
+import { defineCheck } from '../../checks/types.js';
 import { smtpEgress } from '../../net/egress.js';
 import type { Finding, MxSet } from '../../report/model.js';
 import { DEEP_TLS_FINDINGS, evaluateDeepTls } from './evaluate.js';
@@ -43,7 +43,13 @@ export function deepTlsTargets(
   return out;
 }
 
-export const deepTlsCheck: Check<DeepTlsData> = {
+declare module '../../checks/types.js' {
+  interface CheckData {
+    tls_deep: DeepTlsData;
+  }
+}
+
+export const deepTlsCheck = defineCheck({
   name: 'tls_deep',
   title: 'TLS depth',
   dependsOn: ['mx'],
@@ -56,10 +62,9 @@ export const deepTlsCheck: Check<DeepTlsData> = {
   enabled: (options) => options.smtp && options.tls === 'deep',
   async run(ctx) {
     const s = ctx.config.smtp;
-    const targets = deepTlsTargets(ctx.upstream<MxSet>('mx'), s.maxHosts, s.maxAddressesPerHost);
+    const targets = deepTlsTargets(ctx.upstream('mx'), s.maxHosts, s.maxAddressesPerHost);
     const egress = smtpEgress(s.proxy);
-    const limiter = ctx.services.addressLimiter as
-      { acquire(address: string, signal: AbortSignal): Promise<() => void> } | undefined;
+    const limiter = ctx.services.smtp?.addressLimiter;
     const scans: DeepTlsScan[] = new Array(targets.length);
     let next = 0;
     let done = 0;
@@ -100,4 +105,4 @@ export const deepTlsCheck: Check<DeepTlsData> = {
     if (egress.proxy) data.proxy = egress.proxy;
     return { findings, data };
   },
-};
+});

@@ -168,6 +168,8 @@ function candidatesFor(version: TlsVersion): CipherSuite[] {
   return CIPHER_SUITES.filter((s) => suiteUsableIn(s, version));
 }
 
+// Long on purpose: the scan plan is one numbered sequence of steps spending one handshake
+// budget (the politeness cap); reading it in order is how its cost is reviewed.
 /** Runs the whole plan through `hs`. Rejects only when the signal aborts. */
 export async function scanWith(hs: HandshakeFn, options: ScanPlanOptions): Promise<ScanFacts> {
   const session = new Session(hs, options.maxHandshakes, options.signal);

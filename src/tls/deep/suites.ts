@@ -1,3 +1,5 @@
+// Long on purpose: a data table, one entry per cipher suite with its class and the guideline
+// section beside it; splitting it would scatter the classification the table exists to show.
 /**
  * Cipher suites mxdoctor's TLS depth scan can offer with Node's OpenSSL, each classed after
  * the NCSC-NL "IT Security Guidelines for Transport Layer Security (TLS)" — the classes

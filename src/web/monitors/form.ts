@@ -195,7 +195,7 @@ export function everyChoices(minIntervalMs: number, current: string): string[] {
 
 /** API field names → form field ids, for errors shown next to the right field. */
 function fieldId(v: MonitorFormValues, field: string): string {
-  const top = field.replace(/\[\d+\].*$/, '').replace(/\..*$/, '');
+  const top = field.split(/\[\d+\]/)[0]!.split('.')[0]!;
   if (top === 'destinations') {
     const i = Number(/^destinations\[(\d+)\]/.exec(field)?.[1] ?? 0);
     const hasEmail = Boolean(v.emails.trim());

@@ -4,7 +4,6 @@ import { dmarcCheck } from '../../../src/dmarc/check.js';
 import type { DmarcData } from '../../../src/dmarc/check.js';
 import { dkimCheck } from '../../../src/dkim/check.js';
 import type { DkimData } from '../../../src/dkim/check.js';
-import type { Check } from '../../../src/checks/types.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';
 import { finding, runChecksAgainst, statuses } from '../../support/run-checks.js';
@@ -16,9 +15,9 @@ describe('dmarc and dkim checks', () => {
     dns = await startFixtureDns({ zones: DMARC_DKIM_ZONES, behaviour: DMARC_DKIM_BEHAVIOUR });
   });
   after(() => dns.stop());
-  const dmarc = (domain: string) => runChecksAgainst(dns, domain, [dmarcCheck as Check]);
+  const dmarc = (domain: string) => runChecksAgainst(dns, domain, [dmarcCheck]);
   const dkim = (domain: string, selectors: string[] = []) =>
-    runChecksAgainst(dns, domain, [dkimCheck as Check], { dkimSelectors: selectors });
+    runChecksAgainst(dns, domain, [dkimCheck], { dkimSelectors: selectors });
 
   describe('DMARC', () => {
     it('passes an enforcing record with an authorised external report address', async () => {

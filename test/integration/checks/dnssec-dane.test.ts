@@ -93,12 +93,7 @@ describe('DNSSEC and DANE', () => {
     await plainResolver.stop();
     await isolated.stop();
   });
-  const checks = (smtp?: Check) => [
-    mxCheck as Check,
-    ...(smtp ? [smtp] : []),
-    dnssecCheck as Check,
-    daneCheck as Check,
-  ];
+  const checks = (smtp?: Check) => [mxCheck, ...(smtp ? [smtp] : []), dnssecCheck, daneCheck];
 
   it('reports a signed domain and MX hosts as secure', async () => {
     const report = await runChecksAgainst(dns, 'dane.example.com', checks());

@@ -174,13 +174,7 @@ describe('MTA-STS, TLS-RPT and BIMI', () => {
   });
 
   const run = (domain: string, extra: Check[] = [], smtp = false, envOverride: Record<string, string> = {}) =>
-    runChecksAgainst(
-      dns,
-      domain,
-      [mxCheck as Check, ...extra, mtaStsCheck as Check],
-      { smtp },
-      { ...env, ...envOverride },
-    );
+    runChecksAgainst(dns, domain, [mxCheck, ...extra, mtaStsCheck], { smtp }, { ...env, ...envOverride });
 
   it('passes a good enforce policy fetched over HTTPS with SNI and checks every MX against it', async () => {
     const smtp = fakeSmtp([
@@ -316,17 +310,13 @@ describe('MTA-STS, TLS-RPT and BIMI', () => {
   });
 
   it('checks TLS-RPT and BIMI records', async () => {
-    const good = await runChecksAgainst(dns, 'sts-good.example.com', [
-      dmarcCheck as Check,
-      tlsRptCheck as Check,
-      bimiCheck as Check,
-    ]);
+    const good = await runChecksAgainst(dns, 'sts-good.example.com', [dmarcCheck, tlsRptCheck, bimiCheck]);
     assert.equal(finding(good, 'tls_rpt.record').status, 'pass');
     assert.equal(finding(good, 'bimi.record').status, 'pass');
     const testing = await runChecksAgainst(dns, 'sts-testing.example.com', [
-      dmarcCheck as Check,
-      tlsRptCheck as Check,
-      bimiCheck as Check,
+      dmarcCheck,
+      tlsRptCheck,
+      bimiCheck,
     ]);
     assert.match(
       finding(testing, 'tls_rpt.record', 'fail').summary,
@@ -336,10 +326,7 @@ describe('MTA-STS, TLS-RPT and BIMI', () => {
       finding(testing, 'bimi.record', 'fail').summary,
       /p=none.*BIMI requires DMARC at enforcement/,
     );
-    const none = await runChecksAgainst(dns, 'sts-none.example.com', [
-      tlsRptCheck as Check,
-      bimiCheck as Check,
-    ]);
+    const none = await runChecksAgainst(dns, 'sts-none.example.com', [tlsRptCheck, bimiCheck]);
     assert.equal(finding(none, 'tls_rpt.record').status, 'info');
     assert.equal(finding(none, 'bimi.record').status, 'info');
   });

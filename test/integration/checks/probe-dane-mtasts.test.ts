@@ -10,7 +10,6 @@ import { dnssecCheck } from '../../../src/dnssec/check.js';
 import { mtaStsCheck } from '../../../src/mta-sts/check.js';
 import { mxCheck } from '../../../src/mx/check.js';
 import { smtpCheck } from '../../../src/smtp/check.js';
-import type { Check } from '../../../src/checks/types.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';
 import { createCa, issueLeaf } from '../../support/forge-certs.js';
@@ -44,7 +43,7 @@ describe('DANE and MTA-STS on the real probe', () => {
   let fakes: SmtpFake[] = [];
   let dir: string;
   let env: Record<string, string>;
-  const checks = [mxCheck, smtpCheck, dnssecCheck, daneCheck, mtaStsCheck] as Check[];
+  const checks = [mxCheck, smtpCheck, dnssecCheck, daneCheck, mtaStsCheck];
 
   before(async () => {
     const port = await freePort();

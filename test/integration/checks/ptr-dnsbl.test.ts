@@ -6,7 +6,6 @@ import { dnsblCheck } from '../../../src/dnsbl/check.js';
 import type { DnsblData } from '../../../src/dnsbl/check.js';
 import { evaluatePtr } from '../../../src/ptr/check.js';
 import type { PtrData } from '../../../src/ptr/check.js';
-import type { Check } from '../../../src/checks/types.js';
 import { dnsblQueryName } from '../../../src/dnsbl/lookup.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';
@@ -19,10 +18,9 @@ describe('reverse DNS and blocklists', () => {
     dns = await startFixtureDns({ zones: PTR_DNSBL_ZONES, behaviour: PTR_DNSBL_BEHAVIOUR });
   });
   after(() => dns.stop());
-  const ptr = (domain: string, smtp = false) =>
-    runChecksAgainst(dns, domain, [mxCheck as Check, ptrCheck as Check], { smtp });
+  const ptr = (domain: string, smtp = false) => runChecksAgainst(dns, domain, [mxCheck, ptrCheck], { smtp });
   const dnsbl = (domain: string, dnsbls?: string[]) =>
-    runChecksAgainst(dns, domain, [mxCheck as Check, dnsblCheck as Check], dnsbls ? { dnsbls } : {});
+    runChecksAgainst(dns, domain, [mxCheck, dnsblCheck], dnsbls ? { dnsbls } : {});
 
   it('passes PTR and FCrDNS for IPv4 and IPv6, reporting the banner comparison as not tested when SMTP is off', async () => {
     const report = await ptr('rdns-good.example.com');

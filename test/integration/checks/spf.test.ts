@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spfCheck } from '../../../src/spf/check.js';
-import type { Check } from '../../../src/checks/types.js';
 import type { SpfAnalysis } from '../../../src/spf/analyse.js';
 import { startFixtureDns } from '../../support/dns-server.js';
 import type { FixtureDns } from '../../support/dns-server.js';
@@ -14,7 +13,7 @@ describe('spf check', () => {
     dns = await startFixtureDns({ zones: SPF_ZONES, behaviour: SPF_BEHAVIOUR });
   });
   after(() => dns.stop());
-  const run = (domain: string) => runChecksAgainst(dns, domain, [spfCheck as Check]);
+  const run = (domain: string) => runChecksAgainst(dns, domain, [spfCheck]);
 
   it('passes a textbook record with an ESP include and lists the flattened ranges per branch', async () => {
     const report = await run('spf-good.example.com');

@@ -23,7 +23,7 @@ import { createTestPki } from '../../support/test-ca.js';
  * (run when SRV records are published, or when asked), CAA, and the SMTP egress proxy that
  * carries all SMTP-side connections and shows up in the probe identity.
  */
-const checks = [mxCheck, smtpCheck, deepTlsCheck, submissionCheck, caaCheck] as Check[];
+const checks: Check[] = [mxCheck, smtpCheck, deepTlsCheck, submissionCheck, caaCheck];
 
 describe('transport depth through the check pipeline', () => {
   const pki = createTestPki();

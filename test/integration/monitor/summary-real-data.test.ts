@@ -90,7 +90,7 @@ describe('run summaries from real check data', () => {
     runChecksAgainst(
       dns,
       'facts.example.com',
-      [mxCheck, smtpStandIn(tls), spfCheck, dmarcCheck, mtaStsCheck, daneCheck, dnsblCheck] as Check[],
+      [mxCheck, smtpStandIn(tls), spfCheck, dmarcCheck, mtaStsCheck, daneCheck, dnsblCheck],
       { smtp: true, dnsbls: ['zen.spamhaus.org', 'bl.spamcop.net'] },
       {
         MXDOCTOR_ALLOW_PRIVATE: '1',

@@ -1,7 +1,8 @@
 /**
- * Hooks through which the service layer shares SMTP work across worker processes. The
- * SMTP check uses in-process defaults when they are absent (CLI); the queued service passes
- * Redis-backed implementations through CheckContext.services.
+ * Hooks through which the runtime shares SMTP work across worker processes: politeness
+ * limits per MX address and the connection cache. The SMTP check uses in-process defaults
+ * when they are absent (CLI); the queued runtime passes Redis-backed implementations (see
+ * src/store/) as `CheckContext.services.smtp`, and bounce follow-ups pass the same ones.
  */
 
 /** Limits concurrent SMTP sessions per MX address (politeness; default 2). */
@@ -35,7 +36,8 @@ export interface CacheEntry {
 
 export type CacheClaim = { entry: CacheEntry } | { release: () => void };
 
-export interface SmtpServices {
+/** What the runtime lends the SMTP probe; each part falls back to an in-process default. */
+export interface SmtpSharing {
   addressLimiter?: AddressLimiter;
   connectionCache?: ConnectionCache;
 }
