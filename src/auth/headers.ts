@@ -127,8 +127,19 @@ export function parseReceivedSpf(field: Field): ReceivedSpf {
   const result = /^([a-z]+)/i.exec(field.value)?.[1]?.toLowerCase() ?? '';
   const keys: Record<string, string> = {};
   const rest = stripComments(field.value.slice(result.length));
-  for (const m of rest.matchAll(/([a-z-]+)\s*=\s*("[^"]*"|[^;\s]+)/gi))
-    keys[m[1]!.toLowerCase()] = m[2]!.replace(/^"(.*)"$/, '$1');
+  // "key=value" tokens separated by ";" or white space (split and indexOf: linear time).
+  const tokens = rest.split(/[;\s]+/).filter(Boolean);
+  for (let i = 0; i < tokens.length; i++) {
+    // "key = value" (white space around "=" is allowed): join the pieces.
+    let token = tokens[i]!;
+    while (i + 1 < tokens.length && (token.endsWith('=') || tokens[i + 1]!.startsWith('=')))
+      token += tokens[++i]!;
+    const eq = token.indexOf('=');
+    if (eq <= 0) continue;
+    const key = token.slice(0, eq).toLowerCase();
+    if (!/^[a-z-]+$/.test(key)) continue;
+    keys[key] = token.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+  }
   return { field, result, keys };
 }
 

@@ -107,7 +107,8 @@ export function isDisposableDomain(ascii: string): boolean {
 }
 
 export function isRoleAccount(local: string): boolean {
-  return ROLE_ACCOUNTS.has(local.toLowerCase().replace(/\+.*$/, ''));
+  const plus = local.indexOf('+');
+  return ROLE_ACCOUNTS.has((plus >= 0 ? local.slice(0, plus) : local).toLowerCase());
 }
 
 /** A quoted-string local part (RFC 5321 qtextSMTP / quoted-pairSMTP, RFC 6531 UTF-8): whether it is well formed. */

@@ -52,6 +52,13 @@ describe('trace headers of a received message', () => {
       [spf.keys['client-ip'], spf.keys.helo, spf.keys['envelope-from']],
       ['192.0.2.1', 'mail.example.com', 'a@example.com'],
     );
+    const spaced = parseReceivedSpf(
+      fields('Received-SPF: softfail client-ip = 192.0.2.9 ; envelope-from= b@example.org')[0]!,
+    );
+    assert.deepEqual(
+      [spaced.keys['client-ip'], spaced.keys['envelope-from']],
+      ['192.0.2.9', 'b@example.org'],
+    );
     assert.equal(heloOf('from mail.example.com (mail.example.com [192.0.2.1]) by mx'), 'mail.example.com');
     assert.equal(
       heloOf('from host.example ([192.0.2.1] helo=claimed.example) by mx with esmtp'),
