@@ -34,7 +34,7 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
     ],
   },
   { name: 'pipeline', patterns: [/^src\/checks\//] },
-  { name: 'features', patterns: [/^src\/bounce\//, /^src\/monitor\//] },
+  { name: 'features', patterns: [/^src\/bounce\//, /^src\/monitor\//, /^src\/verify\//, /^src\/auth\//] },
   { name: 'storage', patterns: [/^src\/store\//] },
   { name: 'runtime', patterns: [/^src\/queue\//] },
   { name: 'front ends', patterns: [/^src\/(web|cli|server|docs)\//] },

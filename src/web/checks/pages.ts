@@ -3,6 +3,8 @@ import { Router } from 'express';
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { normalizeDomain } from '../../input/domain.js';
+import { scoreOf } from '../../report/grade.js';
+import { badgeSvg } from './badge.js';
 import { JOB_ID_PATTERN } from '../../queue/names.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
@@ -73,7 +75,23 @@ export function pagesRouter(deps: AppDeps, views: Views, csrf: Csrf, checkLimit:
   router.get('/checks/:id/report.json', on(reportJson));
   router.post('/checks/:id/rerun', form, csrf.verify(), checkLimit, on(rerun));
   router.get('/domains/:domain', on(domainPage));
+  router.get('/badge/:file', on(badge));
   return router;
+}
+
+/** `/badge/<domain>.svg`: the score of the domain's latest report, as an SVG badge. */
+async function badge(ctx: Ctx, req: Request, res: Response): Promise<void> {
+  const file = String(req.params.file);
+  if (!file.endsWith('.svg')) throw new HttpError(404, 'not_found', 'Badges are at /badge/<domain>.svg.');
+  const d = normalizeDomain(file.slice(0, -4));
+  if (!d.ok) throw new HttpError(400, 'invalid_request', d.error);
+  const latest = (await ctx.deps.store.listByDomain(d.domain.ascii, 1))[0];
+  const report = latest ? await ctx.deps.store.get(latest.id) : undefined;
+  res.setHeader('Cache-Control', 'public, max-age=300');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+  res
+    .type('image/svg+xml; charset=utf-8')
+    .send(badgeSvg(d.domain.unicode, report ? scoreOf(report).value : null, Boolean(report)));
 }
 
 async function renderHome(

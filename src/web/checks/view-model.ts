@@ -1,3 +1,4 @@
+import { scoreBand, scoreOf } from '../../report/grade.js';
 import { CORE } from '../../checks/core.js';
 import type { Check } from '../../checks/types.js';
 import { GROUPS, groupOf } from '../../report/groups.js';
@@ -103,6 +104,8 @@ export interface ReportView {
   verdictText: string;
   complete: boolean;
   counts: Report['counts'];
+  /** The score (docs/score.md): total, band and each area. */
+  score: { value: number | null; band: string; areas: { area: string; score: number | null }[] };
   startedAt: string;
   durationText: string;
   options: string[];
@@ -117,6 +120,15 @@ export interface ReportView {
   reprobe?: { addresses: string[]; at: string; atIso: string };
   /** When greylisted addresses were last asked again. */
   reprobedAt?: string;
+}
+
+function scoreView(report: Report): ReportView['score'] {
+  const s = scoreOf(report);
+  return {
+    value: s.value,
+    band: scoreBand(s.value),
+    areas: s.areas.filter((a) => a.weight > 0).map((a) => ({ area: a.area, score: a.score })),
+  };
 }
 
 function explanations(checks: readonly Check[]): Map<string, string> {
@@ -294,6 +306,7 @@ export function reportView(report: Report, checks: readonly Check[], now = new D
     verdictText: VERDICT_TEXT[report.verdict].text,
     complete: report.complete,
     counts: report.counts,
+    score: scoreView(report),
     startedAt: report.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'),
     durationText: `${(report.durationMs / 1000).toFixed(1)} s`,
     options,
