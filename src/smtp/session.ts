@@ -53,6 +53,11 @@ export interface SessionPlan {
   recipients: RcptPlan[];
   /** Further random addresses, asked only when the first random one was accepted. */
   extraRandom?: string[];
+  /**
+   * Called once when the server has answered STARTTLS (whatever the answer): from then on the
+   * probe knows that a legacy-TLS session is worth opening, and can open it beside this one.
+   */
+  onStarttlsReply?: () => void;
   /** RCPT target of the null-sender test (MAIL FROM:<>). */
   nullSenderTo?: string;
   /** The open-relay test: a foreign sender and a recipient in a domain the server does not serve. */
@@ -316,6 +321,7 @@ async function starttls(
   const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
   const tls: NonNullable<SessionRecord['starttls']> = { reply: replyData(reply) };
   record.starttls = tls;
+  plan.onStarttlsReply?.();
   pairing.drawn(() => {
     tls.outOfStep = true;
   });
