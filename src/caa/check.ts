@@ -22,25 +22,33 @@ export const caaCheck = defineCheck({
   uses: ['smtp', 'mta_sts'],
   findings: CAA_FINDINGS.specs,
   dataSchema: CaaDataSchema,
-  async run(ctx) {
+  // The CAA of the MX hosts needs only their names: looked up while the SMTP probe runs. The
+  // policy host's CAA waits for the MTA-STS check (only when it publishes a record).
+  async gather(ctx) {
     const mx = ctx.upstream('mx');
-    const observations = tlsObservationsOf(ctx.upstream('smtp'));
-    const targets: { host: string; role: CaaHost['role']; issuers: string[] }[] = [];
+    const names: string[] = [];
     for (const h of (mx?.hosts ?? []).filter((x) => !x.ipLiteral).slice(0, ctx.config.smtp.maxHosts)) {
-      if (targets.some((t) => t.host === h.name)) continue;
-      const issuers = observations
-        .filter((o) => o.host === h.name && o.chain.length > 0)
-        .map((o) => o.chain[0]!.issuer);
-      targets.push({ host: h.name, role: 'mx', issuers });
+      if (!names.includes(h.name)) names.push(h.name);
     }
+    return Promise.all(
+      names.map(async (host) => ({ host, caa: await relevantCaa(ctx.dns, host, ctx.signal) })),
+    );
+  },
+  async run(ctx, mxCaa) {
+    const observations = tlsObservationsOf(ctx.upstream('smtp'));
+    const hosts: CaaHost[] = mxCaa.map(({ host, caa }) =>
+      caaHost(
+        caa,
+        'mx',
+        observations.filter((o) => o.host === host && o.chain.length > 0).map((o) => o.chain[0]!.issuer),
+      ),
+    );
     const sts = ctx.upstream('mta_sts');
     if (sts?.records?.length) {
       const issuer = sts.fetch?.certificate?.issuer;
-      targets.push({ host: `mta-sts.${ctx.domain.ascii}`, role: 'mta_sts', issuers: issuer ? [issuer] : [] });
+      const host = `mta-sts.${ctx.domain.ascii}`;
+      hosts.push(caaHost(await relevantCaa(ctx.dns, host, ctx.signal), 'mta_sts', issuer ? [issuer] : []));
     }
-    const hosts = await Promise.all(
-      targets.map(async (t) => caaHost(await relevantCaa(ctx.dns, t.host, ctx.signal), t.role, t.issuers)),
-    );
     const data: CaaData = { hosts };
     return { findings: evaluateCaa(data), data };
   },

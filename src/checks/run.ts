@@ -85,11 +85,15 @@ export async function runCheck(
     const outcome = (async () => {
       await Promise.resolve();
       const upstream = new Map<string, Outcome>();
-      for (const dep of upstreamOf(check, names)) {
-        const o = await outcomes.get(dep);
-        if (o) upstream.set(dep, o);
-      }
-      return runOne(check, upstream, run);
+      const waitFor = async (deps: readonly CheckName[]): Promise<void> => {
+        for (const dep of deps) {
+          const o = await outcomes.get(dep);
+          if (o) upstream.set(dep, o);
+        }
+      };
+      const { hard, soft } = upstreamOf(check, names);
+      await waitFor(hard);
+      return runOne(check, upstream, () => waitFor(soft), run);
     })();
     outcomes.set(check.name, outcome);
     return outcome;
@@ -147,10 +151,13 @@ function resolverNames(config: Config): string[] {
   );
 }
 
-/** The checks whose outcome this one waits for: what it depends on, then what it uses (when enabled). */
-function upstreamOf(check: Check, enabled: ReadonlySet<string>): CheckName[] {
+/**
+ * The checks whose outcome this one waits for: what it depends on (before it starts), and
+ * what it uses (when enabled; before `run`, after `gather`).
+ */
+function upstreamOf(check: Check, enabled: ReadonlySet<string>): { hard: CheckName[]; soft: CheckName[] } {
   const hard = (check.dependsOn ?? []).filter((d) => enabled.has(d));
-  return [...hard, ...(check.uses ?? []).filter((d) => enabled.has(d) && !hard.includes(d))];
+  return { hard, soft: (check.uses ?? []).filter((d) => enabled.has(d) && !hard.includes(d)) };
 }
 
 /**
@@ -165,8 +172,16 @@ function dataOf<K extends CheckName>(
   return o?.ok ? (o.data as CheckData[K] | undefined) : undefined;
 }
 
-/** Runs one check whose upstream checks have finished; never rejects unless the caller aborted. */
-async function runOne(check: Check, upstream: ReadonlyMap<string, Outcome>, run: Run): Promise<Outcome> {
+/**
+ * Runs one check whose `dependsOn` checks have finished: its `gather` step at once, its `run`
+ * step once `join` has waited for the checks it uses. Never rejects unless the caller aborted.
+ */
+async function runOne(
+  check: Check,
+  upstream: ReadonlyMap<string, Outcome>,
+  join: () => Promise<void>,
+  run: Run,
+): Promise<Outcome> {
   const { progress, overall, config } = run;
   const failedDeps = (check.dependsOn ?? []).filter((d) => upstream.get(d)?.ok === false);
   if (failedDeps.length > 0) {
@@ -182,6 +197,7 @@ async function runOne(check: Check, upstream: ReadonlyMap<string, Outcome>, run:
       ],
     };
   }
+  let joined = false;
   const ctx: CheckContext = {
     domain: run.domain,
     config,
@@ -189,13 +205,22 @@ async function runOne(check: Check, upstream: ReadonlyMap<string, Outcome>, run:
     dns: run.dns,
     signal: overall,
     now: run.now,
-    upstream: (name) => dataOf(upstream, name),
+    upstream: (name) => {
+      if (!joined && !(check.dependsOn ?? []).includes(name))
+        throw new Error(
+          `${check.name}: upstream('${name}') asked for in gather, before ${name} has finished`,
+        );
+      return dataOf(upstream, name);
+    },
     progress: (message, fraction, position) => progress.within(check, message, fraction, position),
     services: run.services,
   };
   progress.emit(check.name, `${check.title}…`);
   try {
-    const result = await raceSignal(check.run(ctx), overall);
+    const gathered = check.gather ? await raceSignal(check.gather(ctx), overall) : undefined;
+    await raceSignal(join(), overall);
+    joined = true;
+    const result = await raceSignal(check.run(ctx, gathered), overall);
     progress.finished(check);
     progress.emit(check.name, `${check.title} done`);
     return { ok: true, data: result.data, findings: result.findings };

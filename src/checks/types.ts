@@ -59,7 +59,8 @@ export interface CheckContext {
   now: () => Date;
   /**
    * Data returned by a check this one depends on or uses (undefined when it failed, was
-   * disabled or produced none).
+   * disabled or produced none). In `gather`, only the checks of `dependsOn` have finished:
+   * asking there for a check of `uses` throws.
    */
   upstream: <K extends CheckName>(check: K) => CheckData[K] | undefined;
   /** Reports progress within this check; `fraction` is 0–1 of this check's work. */
@@ -81,7 +82,7 @@ export interface FindingSpec {
   meaning: string;
 }
 
-export interface Check<D = unknown> {
+export interface Check<D = unknown, G = unknown> {
   /** Stable check name, e.g. "mx"; also the key of its data in the report. */
   name: string;
   title: string;
@@ -101,15 +102,23 @@ export interface Check<D = unknown> {
   weight?: number;
   /** Whether to run for these options (e.g. SMTP off with --no-smtp). @defaultValue always */
   enabled?: (options: CheckOptions, config: Config) => boolean;
-  run(ctx: CheckContext): Promise<CheckResult<D>>;
+  /**
+   * The I/O that needs only `dependsOn`: it starts as soon as those checks finish, while the
+   * checks of `uses` are still running (e.g. the TLSA lookups start when the MX addresses are
+   * known, not when the SMTP probe has ended). What it returns is handed to `run`, which
+   * starts when `uses` have finished too and joins their data to evaluate. Without it, `run`
+   * does everything once all upstream checks have finished.
+   */
+  gather?: (ctx: CheckContext) => Promise<G>;
+  run(ctx: CheckContext, gathered: G): Promise<CheckResult<D>>;
 }
 
 /**
  * Declares a registered check: its name must have a CheckData entry and its data must be of
  * that entry's type, so what `upstream(name)` promises other checks is what `run` returns.
  */
-export function defineCheck<N extends CheckName>(
-  check: Check<CheckData[N]> & { name: N },
-): Check<CheckData[N]> {
+export function defineCheck<N extends CheckName, G = undefined>(
+  check: Check<CheckData[N], G> & { name: N },
+): Check<CheckData[N], G> {
   return check;
 }

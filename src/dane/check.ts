@@ -216,7 +216,9 @@ export const daneCheck = defineCheck({
   uses: ['smtp'],
   findings: [...F.specs, ...ROLLOVER_FINDINGS.specs],
   dataSchema: DaneDataSchema,
-  async run(ctx) {
+  // The TLSA lookups need only the MX names: they overlap the SMTP probe, whose TLS
+  // observations are joined only to match them.
+  async gather(ctx) {
     const mx = ctx.upstream('mx');
     const port = ctx.config.smtp.port;
     const hosts = (mx?.hosts ?? []).filter((h) => !h.ipLiteral);
@@ -250,6 +252,10 @@ export const daneCheck = defineCheck({
         return data;
       }),
     );
+    return { hosts, results };
+  },
+  async run(ctx, { hosts, results }) {
+    const mx = ctx.upstream('mx');
     const smtpData = ctx.upstream('smtp');
     const observations = smtpData?.tls ?? [];
     const data: DaneData = {

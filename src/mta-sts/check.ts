@@ -313,16 +313,13 @@ export const mtaStsCheck = defineCheck({
   uses: ['smtp'],
   findings: F.specs,
   dataSchema: MtaStsDataSchema,
-  async run(ctx) {
+  // The TXT lookup and the policy fetch need only the domain: they overlap the SMTP probe,
+  // whose TLS observations are joined only to evaluate.
+  async gather(ctx) {
     const domain = ctx.domain.ascii;
     const txt = await ctx.dns.query(`_mta-sts.${domain}`, 'TXT', { signal: ctx.signal });
     const records = txt.records.map((r) => r.text).filter((t) => /^v\s*=\s*STSv1\s*(;|$)/i.test(t));
-    const smtpData = ctx.upstream('smtp');
-    const data: MtaStsData = {
-      records,
-      rcode: txt.rcode,
-      smtp: smtpAvailability(ctx.options.smtp, smtpData),
-    };
+    const data: Omit<MtaStsData, 'smtp'> = { records, rcode: txt.rcode };
     if (records.length === 1) {
       const parsed = parseStsTxt(records[0]!);
       if (parsed.ok) {
@@ -341,7 +338,19 @@ export const mtaStsCheck = defineCheck({
           data.fetch = { ...fetched, body: `${fetched.body.slice(0, 4096)}…` };
       }
     }
+    return data;
+  },
+  async run(ctx, gathered) {
+    const smtpData = ctx.upstream('smtp');
+    const { records, rcode, ...fetched } = gathered;
+    // The report's key order: the record, then the SMTP availability, then the policy.
+    const data: MtaStsData = {
+      records,
+      rcode,
+      smtp: smtpAvailability(ctx.options.smtp, smtpData),
+      ...fetched,
+    };
     const mx = ctx.upstream('mx');
-    return { findings: evaluateMtaSts(domain, data, mx, smtpData?.tls ?? []), data };
+    return { findings: evaluateMtaSts(ctx.domain.ascii, data, mx, smtpData?.tls ?? []), data };
   },
 });

@@ -1,14 +1,14 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { checkServerIdentity, connect } from 'node:tls';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { DnsClient } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
-import { loadTrustStore } from '../tls/trust-store.js';
+import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
 
 /**
@@ -77,7 +77,7 @@ function tlsConnect(
   address: string,
   host: string,
   port: number,
-  ca: string[],
+  secureContext: SecureContext,
   signal: AbortSignal,
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -88,7 +88,7 @@ function tlsConnect(
       host: address,
       port,
       servername: host,
-      ca,
+      secureContext,
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
@@ -127,12 +127,12 @@ async function fetchFrom(
   address: string,
   host: string,
   port: number,
-  ca: string[],
+  secureContext: SecureContext,
   signal: AbortSignal,
 ): Promise<Attempt> {
   let socket: TLSSocket;
   try {
-    socket = await tlsConnect(address, host, port, ca, signal);
+    socket = await tlsConnect(address, host, port, secureContext, signal);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = (err as { code?: string }).code ?? '';
@@ -291,7 +291,17 @@ export async function fetchMtaStsPolicy(
     ...a,
     ms: Math.round(performance.now() - t0),
   });
-  const { a, aaaa } = await dns.addresses(host, { signal });
+  const lookup = dns.addresses(host, { signal });
+  // The trust store's TLS context costs CPU once per process: build it while the address
+  // lookup is on the wire rather than after it.
+  let secureContext: SecureContext;
+  try {
+    secureContext = trustContext(loadTrustStore(config));
+  } catch (err) {
+    await lookup.catch(() => undefined);
+    throw err;
+  }
+  const { a, aaaa } = await lookup;
   const addresses = [...a.records, ...aaaa.records].map((r) => r.address);
   if (addresses.length === 0) {
     const failed = [a, aaaa].find((x) => x.rcode !== 'NOERROR' && x.rcode !== 'NXDOMAIN');
@@ -301,7 +311,6 @@ export async function fetchMtaStsPolicy(
       error: `${host} ${a.rcode === 'NXDOMAIN' ? 'does not exist' : 'has no A or AAAA record'}`,
     });
   }
-  const ca = loadTrustStore(config).pems;
   try {
     return await withDeadline(signal, config.https.timeoutMs, `fetching ${url}`, async (deadlineSignal) => {
       let last: Attempt | undefined;
@@ -312,7 +321,7 @@ export async function fetchMtaStsPolicy(
           refused.push(allowed.why);
           continue;
         }
-        last = await fetchFrom(address, host, port, ca, deadlineSignal);
+        last = await fetchFrom(address, host, port, secureContext, deadlineSignal);
         if (last.outcome !== 'connect_error') return done(last);
       }
       if (last) return done(last);

@@ -217,7 +217,9 @@ export const ptrCheck = defineCheck({
   uses: ['smtp'],
   findings: F.specs,
   dataSchema: PtrDataSchema,
-  async run(ctx) {
+  // The PTR lookups need only the MX addresses: they overlap the SMTP probe, whose banners
+  // are joined only to compare names.
+  async gather(ctx) {
     const mx = ctx.upstream('mx');
     const targets = (mx?.hosts ?? []).flatMap((h) =>
       h.addresses.map((a) => ({ host: h.name, address: a.address })),
@@ -230,6 +232,9 @@ export const ptrCheck = defineCheck({
         ...(await reverseDns(ctx.dns, t.address, { signal: ctx.signal })),
       })),
     );
+    return addresses;
+  },
+  async run(ctx, addresses) {
     const smtpData = ctx.upstream('smtp');
     const data: PtrData = {
       addresses,

@@ -462,21 +462,22 @@ async function probeAddressWith(
     return result;
   }
 
-  const main = await run(withTests('probe', true));
+  // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the
+  // per-address limit: it starts as soon as the server has answered the main session's
+  // STARTTLS (the condition for trying it at all), not after the main session has ended.
+  let legacy: Promise<SessionRecord> | undefined;
+  const startLegacy = (): void => {
+    if (legacy || !settings.legacyTls || signal.aborted) return;
+    legacy = run({ ...base, kind: 'legacy_tls', starttls: true, legacyTls: true, recipients: [] });
+    // Awaited below; never left to reject unobserved meanwhile.
+    legacy.catch(() => undefined);
+  };
+  const main = await run({ ...withTests('probe', true), onStarttlsReply: startLegacy });
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
-  // Before the legacy-TLS handshake, so that the reconnect is the next session, as a
-  // sender's would be.
+  // The reconnect is the next session after the main one, as a sender's would be.
   await reconnectIfDeferred(result, main, tls.handshake === 'ok');
-  if (main.starttls?.reply && settings.legacyTls && !signal.aborted) {
-    result.legacy = await run({
-      ...base,
-      kind: 'legacy_tls',
-      starttls: true,
-      legacyTls: true,
-      recipients: [],
-    });
-  }
+  if (legacy) result.legacy = await legacy;
   // A failed handshake kills the session before the recipients: ask them without TLS, as an
   // opportunistic sender falls back to plaintext.
   const handshakeFailed = main.starttls && !main.starttls.handshake;

@@ -53,6 +53,11 @@ export interface SessionPlan {
   recipients: RcptPlan[];
   /** Further random addresses, asked only when the first random one was accepted. */
   extraRandom?: string[];
+  /**
+   * Called once when the server has answered STARTTLS (whatever the answer): from then on the
+   * probe knows that a legacy-TLS session is worth opening, and can open it beside this one.
+   */
+  onStarttlsReply?: () => void;
   /** RCPT target of the null-sender test (MAIL FROM:<>). */
   nullSenderTo?: string;
   /** The open-relay test: a foreign sender and a recipient in a domain the server does not serve. */
@@ -192,14 +197,26 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
   const caps = upgraded.caps;
 
   // Recipient verification: MAIL FROM + RCPT TO, never DATA.
-  if (plan.recipients.length > 0) await recipients(steps, caps?.pipelining ?? false);
+  const pipelining = caps?.pipelining ?? false;
+  const tests: { test: TransactionTest; set: (t: TransactionTest) => void }[] = [];
   if (plan.nullSenderTo) {
-    record.nullSender = { from: '', to: plan.nullSenderTo };
-    await transaction(steps, record.nullSender);
+    const test = { from: '', to: plan.nullSenderTo };
+    tests.push({ test, set: (t) => (record.nullSender = t) });
   }
   if (plan.relay) {
-    record.relay = { from: plan.relay.from, to: plan.relay.to };
-    await transaction(steps, record.relay);
+    const test = { from: plan.relay.from, to: plan.relay.to };
+    tests.push({ test, set: (t) => (record.relay = t) });
+  }
+  // With PIPELINING (RFC 2920) the RSET that ends the recipient test goes out with the
+  // transactions that follow it, in one group.
+  const rsetOwed =
+    plan.recipients.length > 0 && (await recipients(steps, pipelining, pipelining && tests.length > 0));
+  if (pipelining && tests.length > 0) await transactionGroup(steps, rsetOwed, tests);
+  else {
+    for (const { test, set } of tests) {
+      set(test);
+      await transaction(steps, test);
+    }
   }
   await quit(steps);
 }
@@ -316,6 +333,7 @@ async function starttls(
   const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
   const tls: NonNullable<SessionRecord['starttls']> = { reply: replyData(reply) };
   record.starttls = tls;
+  plan.onStarttlsReply?.();
   pairing.drawn(() => {
     tls.outOfStep = true;
   });
@@ -420,7 +438,7 @@ function answered(to: RcptPlan, reply: SmtpReply): RcptResult {
  * transaction when the server limits recipients per transaction), then more random
  * addresses when the first was accepted, then RSET. Never DATA.
  */
-async function recipients(steps: Steps, pipelining: boolean): Promise<void> {
+async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean): Promise<boolean> {
   const { plan, record, pairing, command, read } = steps;
   const { envelopeMs } = plan.timeouts;
   const results: RcptResult[] = record.rcpts;
@@ -472,7 +490,7 @@ async function recipients(steps: Steps, pipelining: boolean): Promise<void> {
               phase: 'mail',
             }),
           );
-        return;
+        return false;
       }
       for (const r of batch) {
         const reply = pipelining
@@ -520,7 +538,53 @@ async function recipients(steps: Steps, pipelining: boolean): Promise<void> {
     }
     throw err instanceof Stop ? err : new Stop(stop);
   }
+  // The caller sends it with what follows (pipelined).
+  if (leaveRset) return true;
   await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
+  return false;
+}
+
+/**
+ * The null-sender and relay transactions as one pipelined group (RFC 2920: RSET, MAIL and
+ * RCPT may be grouped), after the recipient test's RSET when it is owed: every command is
+ * sent at once and the replies are read in order, each paired with its command as in lock
+ * step. RCPT goes out even when MAIL will be refused; its (503) reply is read, kept in the
+ * transcript, and not taken as an answer. A test is recorded once its first reply is read.
+ */
+async function transactionGroup(
+  steps: Steps,
+  rsetOwed: boolean,
+  tests: readonly { test: TransactionTest; set: (t: TransactionTest) => void }[],
+): Promise<void> {
+  const { plan, pairing, send, read, closing } = steps;
+  const { envelopeMs, commandMs } = plan.timeouts;
+  const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
+  for (const { test } of tests)
+    cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
+  send(cmds, rsetOwed ? 'rset' : 'mail');
+  if (rsetOwed) await read('rset', commandMs);
+  for (const { test, set } of tests) {
+    const mark = (): void => {
+      test.outOfStep = true;
+    };
+    set(test);
+    try {
+      const mail = await read('mail', envelopeMs);
+      test.mailReply = replyData(mail);
+      pairing.drawn(mark);
+      closing(mail, 'mail');
+      const rcpt = await read('rcpt', envelopeMs);
+      if (mail.code === 250) {
+        test.rcptReply = replyData(rcpt);
+        pairing.drawn(mark);
+      }
+      closing(rcpt, 'rcpt');
+      await read('rset', commandMs);
+    } catch (err) {
+      test.error = err instanceof Stop ? err.probe.message : describeError(err);
+      throw err;
+    }
+  }
 }
 
 /** One MAIL FROM + RCPT TO transaction followed by RSET (null sender, open relay). */

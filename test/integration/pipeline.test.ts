@@ -140,6 +140,61 @@ describe('check pipeline', () => {
     assert.ok(!report.checks.some((f) => f.id === 'pipeline.dependency_failed'));
   });
 
+  it('starts gather when dependsOn finish, and run only when uses have finished too', async () => {
+    const events: string[] = [];
+    const mx: Check = {
+      name: 'mx',
+      title: 'MX',
+      findings: [],
+      run: async () => ({ findings: [], data: { kind: 'ok', hosts: [] } }),
+    };
+    const slow: Check = {
+      name: 'smtp',
+      title: 'SMTP',
+      findings: [],
+      run: async (ctx) => {
+        await sleep(150, ctx.signal);
+        events.push('smtp done');
+        return { findings: [], data: { sessions: [] } };
+      },
+    };
+    const joining: Check<unknown, string> = {
+      name: 'joining',
+      title: 'Joining',
+      dependsOn: ['mx'],
+      uses: ['smtp'],
+      findings: [],
+      gather: async (ctx) => {
+        events.push(`gather (mx ${ctx.upstream('mx') ? 'known' : 'missing'})`);
+        return 'gathered';
+      },
+      run: async (ctx, gathered) => {
+        events.push(`run with ${gathered}, smtp ${ctx.upstream('smtp') ? 'known' : 'missing'}`);
+        return { findings: [] };
+      },
+    };
+    const early: Check = {
+      name: 'early',
+      title: 'Early',
+      dependsOn: ['mx'],
+      uses: ['smtp'],
+      findings: [],
+      gather: async (ctx) => ctx.upstream('smtp'),
+      run: async () => ({ findings: [] }),
+    };
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(),
+      checks: [mx, slow, joining as Check, early],
+    });
+    assert.deepEqual(events, ['gather (mx known)', 'smtp done', 'run with gathered, smtp known']);
+    // Asking in gather for a check of `uses` is a mistake the pipeline reports, not a silent undefined.
+    const error = report.checks.find((f) => f.id === 'pipeline.check_error');
+    assert.match(
+      error?.summary ?? '',
+      /Early stopped with an error: .*upstream\('smtp'\) asked for in gather/,
+    );
+  });
+
   it('emits increasing progress ending at 100', async () => {
     const updates: ProgressUpdate[] = [];
     // Every check but SMTP: the fixture's MX addresses are public ones, never to be contacted.

@@ -607,9 +607,17 @@ describe('mxdoctor check: SMTP and TLS probe', { concurrency: 3 }, () => {
       grey.summary,
       /deferred all 4 recipients of mxdoctor's first session with "450 4\.3\.2 Service currently unavailable", and answered normally when mxdoctor reconnected at once/,
     );
+    // In the order they started: the legacy-TLS handshake runs beside the main session (from
+    // its STARTTLS reply on); the reconnect follows the main session.
     assert.deepEqual(
       smtp.sessions.filter((s) => s.address === H.postscreen).map((s) => s.kind),
-      ['probe', 'reconnect', 'legacy_tls'],
+      ['probe', 'legacy_tls', 'reconnect'],
+    );
+    const main = smtp.sessions.find((s) => s.address === H.postscreen && s.kind === 'probe')!;
+    const legacy = smtp.sessions.find((s) => s.address === H.postscreen && s.kind === 'legacy_tls')!;
+    assert.ok(
+      Date.parse(legacy.startedAt) < Date.parse(main.startedAt) + main.durationMs,
+      'the legacy-TLS session starts while the main session is still running',
     );
   });
 

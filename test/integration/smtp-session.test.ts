@@ -63,6 +63,14 @@ describe('SMTP session', () => {
         }
       }),
     );
+    // 4: PIPELINING offered.
+    fakes.push(
+      await startPlaybook(
+        host(4),
+        port,
+        scriptedMta({ name: 'piped.example.test', extensions: ['PIPELINING', '8BITMIME'] }),
+      ),
+    );
   });
   after(async () => {
     for (const f of fakes) f.assertNoMessageSent();
@@ -158,5 +166,53 @@ describe('SMTP session', () => {
       'QUIT',
     ]);
     assert.equal(r.quit, true);
+  });
+
+  const tail = {
+    recipients: [{ to: 'a@example.test', role: 'verify' as const }],
+    nullSenderTo: 'postmaster@example.test',
+    relay: { from: 'probe@mxdoctor.test', to: 'someone@example.net' },
+  };
+  /** The transcript's commands and replies from the first MAIL on, as "C …" / "S …". */
+  const envelope = (r: { transcript: { dir: string; line: string }[] }): string[] => {
+    const lines = r.transcript.filter((l) => l.dir === 'C' || l.dir === 'S').map((l) => `${l.dir} ${l.line}`);
+    return lines.slice(lines.findIndex((l) => l.startsWith('C MAIL')));
+  };
+
+  it('groups the null-sender and relay transactions with their RSETs when PIPELINING is offered', async () => {
+    const r = await runSession(plan(4, tail));
+    assert.equal(r.nullSender?.rcptReply?.code, 250);
+    assert.equal(r.relay?.rcptReply?.code, 250);
+    const lines = envelope(r);
+    const quit = lines.indexOf('C QUIT');
+    // After the recipient test's replies: one group of commands, then their replies in order.
+    const group = lines.slice(lines.indexOf('S 250 2.1.5 Ok') + 1, quit);
+    assert.deepEqual(
+      group.filter((l) => l.startsWith('C ')),
+      [
+        'C RSET',
+        'C MAIL FROM:<>',
+        'C RCPT TO:<postmaster@example.test>',
+        'C RSET',
+        'C MAIL FROM:<probe@mxdoctor.test>',
+        'C RCPT TO:<someone@example.net>',
+        'C RSET',
+      ],
+    );
+    assert.ok(
+      group.slice(0, 7).every((l) => l.startsWith('C ')),
+      group.join('\n'),
+    );
+    assert.equal(group.slice(7).length, 7);
+    assert.ok(group.slice(7).every((l) => l.startsWith('S ')));
+  });
+
+  it('keeps the null-sender and relay transactions in lock step without PIPELINING', async () => {
+    const r = await runSession(plan(2, tail));
+    const lines = envelope(r);
+    for (let i = 0; i < lines.length; i += 2) {
+      assert.ok(lines[i]!.startsWith('C ') && lines[i + 1]?.startsWith('S '), lines.join('\n'));
+    }
+    assert.equal(r.relay?.rcptReply?.code, 250);
   });
 });
