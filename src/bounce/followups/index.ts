@@ -21,7 +21,13 @@ import { senderDmarcFollowup } from './sender-dmarc.js';
 import { senderSpfFollowup } from './sender-spf.js';
 import { sendingIpDnsblFollowup } from './sending-ip-dnsbl.js';
 import { sendingIpPtrFollowup } from './sending-ip-ptr.js';
-import type { FollowupDefinition, FollowupDeps, FollowupTarget, SpfQuestion } from './types.js';
+import type {
+  FollowupDefinition,
+  FollowupDeps,
+  FollowupTarget,
+  SpfQuestion,
+  TargetOptions,
+} from './types.js';
 
 /**
  * Follow-up checks: for each bounce record, the checks that can confirm or refute its cause,
@@ -114,7 +120,7 @@ export async function runFollowups(diagnosis: Diagnosis, deps: RunFollowupsDeps)
   const overall = deadline(deps.signal, deps.config.check.deadlineMs, 'follow-up checks');
   try {
     const fdeps = followupDeps(deps, overall.signal);
-    const plans = planFollowups(diagnosis);
+    const plans = planFollowups(diagnosis, { allowPrivate: deps.config.net.allowPrivate });
     const { runs, skipped } = capRuns(plans, fdeps.smtp);
     const results = startRuns(runs, fdeps, deps, overall.signal);
     for (const [key, f] of skipped) results.set(key, Promise.resolve(f));
@@ -179,10 +185,10 @@ function once<T>(cache: Map<string, Promise<T>>, key: string, start: () => Promi
 type Planned = { def: FollowupDefinition; target: FollowupTarget; key: string };
 
 /** Every record's follow-ups: a run to make, or already a result (a target that cannot be tested). */
-function planFollowups(diagnosis: Diagnosis): (Planned | Followup)[][] {
+function planFollowups(diagnosis: Diagnosis, options: TargetOptions): (Planned | Followup)[][] {
   return diagnosis.bounces.map((record) =>
     followupsFor(record).flatMap((def) =>
-      def.targets(record, diagnosis).map((t): Planned | Followup => {
+      def.targets(record, diagnosis, options).map((t): Planned | Followup => {
         if (!t.ok) {
           return {
             id: def.id,
