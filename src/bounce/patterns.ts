@@ -1,11 +1,20 @@
+import { phraseMatches, wording } from '../smtp/wording.js';
+import type { SameLine, WordingPhrase } from '../smtp/wording.js';
 import type { Reason } from './model.js';
 import { W } from './status-codes.js';
 
+export { phraseMatches };
+
 /**
  * Well-known phrases of receiving servers and MTAs, mapped to reasons: the reviewed
- * knowledge of the classifier, kept as data. Each row names where the phrase comes from
- * (the MTA's or provider's own documentation of its replies, or the stock text of an MTA),
- * so a reviewer can judge it and a new one is one line.
+ * knowledge of the classifier, kept as data — one table, in the order the classifier tries
+ * it (among equal weights, the first listed wins). The wording that recipient verification
+ * reads too (no such user, mailbox full, greylisting, blocklists, the sender refused…) is
+ * defined once in src/smtp/wording.ts and referenced here by ID with its reason and weight
+ * (`shared`); the wording only bounces carry (spam, viruses, expired queues, local delivery
+ * programs…) is defined here (`rule`). Each phrase names where it comes from (the MTA's or
+ * provider's own documentation of its replies, or the stock text of an MTA), so a reviewer
+ * can judge it and a new one is one entry.
  *
  * Patterns run case-insensitively over the diagnostic with whitespace collapsed to single
  * spaces. `weight` is the row's strength (see W in status-codes.ts): a provider phrase that
@@ -24,42 +33,11 @@ export interface PhraseRule {
    * added to the explanation and the steps that replace the reason's generic ones.
    */
   advice?: { summary: string; steps: string[] };
-  /**
-   * Further phrases made of two parts, the second later on the same line as the first
-   * ("access denied" … "host"): the rule matches when `re` or one of these does. Kept out of
-   * `re` because `first(?=.*then)` reads the rest of the line again at every `first`.
-   */
+  /** Two-part phrases (see SameLine in src/smtp/wording.ts). */
   sameLine?: readonly SameLine[];
 }
 
-export interface SameLine {
-  /** Global (flag g): it is searched line after line. */
-  first: RegExp;
-  then: RegExp;
-}
-
-/** Characters that end a line for `.` in a pattern. */
-const LINE_END = /[\n\r\u2028\u2029]/g;
-
-/** Whether `then` matches after a `first` on the same line (`first(?=.*then)`, in linear time). */
-function onSameLine({ first, then }: SameLine, text: string): boolean {
-  first.lastIndex = 0;
-  for (let m = first.exec(text); m; m = first.exec(text)) {
-    const from = m.index + m[0].length;
-    LINE_END.lastIndex = from;
-    const end = LINE_END.exec(text)?.index ?? text.length;
-    // A later `first` on this line sees less of it: only the first one per line is tried.
-    if (then.test(text.slice(from, end))) return true;
-    first.lastIndex = end + 1;
-  }
-  return false;
-}
-
-/** Whether a rule's phrase is in the text. */
-export function phraseMatches(rule: PhraseRule, text: string): boolean {
-  return rule.re.test(text) || (rule.sameLine?.some((s) => onSameLine(s, text)) ?? false);
-}
-
+/** A phrase defined here: wording only bounces carry. */
 const rule = (
   id: string,
   reason: Reason,
@@ -67,218 +45,61 @@ const rule = (
   source: string,
   re: RegExp,
   advice?: PhraseRule['advice'],
-  sameLine?: readonly SameLine[],
-): PhraseRule => ({
-  id,
-  reason,
-  re,
-  weight,
-  source,
-  ...(advice ? { advice } : {}),
-  ...(sameLine ? { sameLine } : {}),
-});
+): PhraseRule => ({ id, reason, re, weight, source, ...(advice ? { advice } : {}) });
+
+/** A phrase of src/smtp/wording.ts, with the reason and weight it has in a bounce. */
+const shared = (id: string, reason: Reason, weight: number, advice?: PhraseRule['advice']): PhraseRule => {
+  const w: WordingPhrase = wording(id);
+  return {
+    id,
+    reason,
+    re: w.re,
+    weight,
+    source: w.source,
+    ...(advice ? { advice } : {}),
+    ...(w.sameLine ? { sameLine: w.sameLine } : {}),
+  };
+};
 
 export const PHRASE_RULES: readonly PhraseRule[] = [
   // --- user_unknown ------------------------------------------------------------------------
-  rule(
-    'gmail.no_such_user',
-    'user_unknown',
-    W.exactPhrase,
-    'Gmail SMTP error reference (5.1.1); Gmail NDR "the address couldn\'t be found"',
-    /the email account that you tried to reach does not exist|because the address couldn'?t be found|\baddress not found\b/i,
-  ),
-  rule(
-    'microsoft.recipient_not_found',
-    'user_unknown',
-    W.exactPhrase,
-    'Exchange/Microsoft 365 NDR reference (5.1.1, 5.1.10)',
-    /RESOLVER\.ADR\.Recip(?:ient)?NotFound|recipient not found by SMTP address lookup/i,
-  ),
-  rule(
-    'microsoft.dbeb',
-    'user_unknown',
-    W.exactPhrase,
-    'Microsoft 365 directory-based edge blocking (5.4.1)',
-    /recipient address rejected: access denied\.? AS\(201806281\)/i,
-  ),
-  rule(
-    'yahoo.no_account',
-    'user_unknown',
-    W.exactPhrase,
-    'Yahoo delivery error text',
-    /this user doesn'?t have an? [\w.-]+ account/i,
-  ),
-  rule(
-    'postfix.unknown_in_table',
-    'user_unknown',
-    W.exactPhrase,
-    'Postfix: local_recipient_maps / virtual tables',
-    /user unknown in (?:local recipient|virtual (?:mailbox|alias)|relay recipient) table/i,
-  ),
-  rule(
-    'qmail.no_mailbox',
-    'user_unknown',
-    W.exactPhrase,
-    'qmail: qmail-local / qmail-smtpd',
-    /no mailbox here by that name/i,
-  ),
-  rule(
-    'exchange.unknown_recipient',
-    'user_unknown',
-    W.phrase,
-    'Exchange 2003/2007 NDR texts',
-    /the recipient name is not recognized|the e-?mail account does not exist at the organization|unknown recipient|recipient not found|recip(?:ient)?notfound/i,
-  ),
-  rule(
-    'generic.user_unknown',
-    'user_unknown',
-    W.phrase,
-    'Stock texts of sendmail, Postfix, Exim, Courier and most servers',
-    /\b(?:user|mailbox|recipient|address|account|addressee)(?: name)? (?:is )?(?:unknown|not found|not known|does not exist|doesn'?t exist|not exist|invalid|unavailable)\b|\bunknown (?:user|recipient|mailbox|local[- ]part|address|account)\b|\bno such (?:user|mailbox|recipient|account|address|person)\b|\binvalid (?:recipient|mailbox|user|address)\b|\bno (?:user|mailbox|account) (?:by that name|here)\b/i,
-  ),
-  rule(
-    'trendmicro.check_address',
-    'user_unknown',
-    W.phrase,
-    'Trend Micro InterScan (IMSS): "Unable to deliver message to <\u2026>. Please check if address is correct."',
-    /please check if (?:the )?(?:e-?mail )?address is correct/i,
-  ),
-  rule(
-    'generic.not_our_user',
-    'user_unknown',
-    W.weakPhrase,
-    'Mailbox-unavailable wordings',
-    /\bmailbox (?:unavailable|not available)\b|(?<!sender )\b(?:recipient address|recipient|address) rejected\b(?!: (?:access denied|gr[ae]ylist|relay|delivery not authori[sz]ed))|\bnot a valid (?:recipient|mailbox|user)\b|\bdoes not have an? (?:account|mailbox)\b|\bis not a known user\b|\bthere is no one at this address\b/i,
-  ),
-  rule(
-    'generic.inactive_address',
-    'user_unknown',
-    W.phrase,
-    'Apple iCloud and others: address no longer in use',
-    /\binactive (?:e-?mail )?address\b|\baddress (?:is )?no longer (?:in use|active|valid)\b|\bno longer (?:a valid|available)\b/i,
-  ),
-  rule(
-    'facebook.rcp_p1',
-    'user_unknown',
-    W.exactPhrase,
-    'Facebook postmaster response codes (RCP-P1)',
-    /\bRCP-P1\b/,
-  ),
-  rule(
-    'domino.not_listed',
-    'user_unknown',
-    W.phrase,
-    'Lotus Domino: user not listed in the directory',
-    /(?:not listed in|was not found in) (?:the )?(?:public )?(?:domino )?(?:name (?:and|&) address book|directory)/i,
-  ),
+  shared('gmail.no_such_user', 'user_unknown', W.exactPhrase),
+  shared('microsoft.recipient_not_found', 'user_unknown', W.exactPhrase),
+  shared('microsoft.dbeb', 'user_unknown', W.exactPhrase),
+  shared('yahoo.no_account', 'user_unknown', W.exactPhrase),
+  shared('postfix.unknown_in_table', 'user_unknown', W.exactPhrase),
+  shared('qmail.no_mailbox', 'user_unknown', W.exactPhrase),
+  shared('exchange.unknown_recipient', 'user_unknown', W.phrase),
+  shared('generic.user_unknown', 'user_unknown', W.phrase),
+  shared('trendmicro.check_address', 'user_unknown', W.phrase),
+  shared('generic.not_our_user', 'user_unknown', W.weakPhrase),
+  shared('generic.inactive_address', 'user_unknown', W.phrase),
+  shared('facebook.rcp_p1', 'user_unknown', W.exactPhrase),
+  shared('domino.not_listed', 'user_unknown', W.phrase),
 
   // --- host_unknown ------------------------------------------------------------------------
-  rule(
-    'postfix.host_not_found',
-    'host_unknown',
-    W.exactPhrase,
-    'Postfix: "Host or domain name not found"',
-    /host or domain name not found|name service error for name=\S+ type=\w+: host not found(?!, try again)/i,
-  ),
-  rule(
-    'qmail.no_host',
-    'host_unknown',
-    W.exactPhrase,
-    'qmail: "Sorry, I couldn\'t find any host named/by that name (#5.1.2)"',
-    /couldn'?t find any host (?:named|by that name)/i,
-  ),
-  rule(
-    'exim.unrouteable',
-    'host_unknown',
-    W.exactPhrase,
-    'Exim: "Unrouteable address", "all relevant MX records point to non-existent hosts"',
-    /\bunrouteable address\b|all relevant mx records point to non-?existent hosts|mail domain (?:has no|does not have) (?:mx|mail exchanger)/i,
-  ),
-  rule(
-    'sendmail.host_unknown',
-    'host_unknown',
-    W.phrase,
-    'sendmail: "Host unknown (Name server: host not found)"',
-    /\bhost unknown\b|\bunknown host\b|\bdomain (?:name )?not found\b|\bno such domain\b|\bdomain (?:does not|doesn'?t) exist\b|\bunknown (?:mail )?domain\b|\binvalid domain\b|\bnxdomain\b|\bdomain .{0,60}couldn'?t be found\b/i,
-  ),
-  rule(
-    'opensmtpd.no_mx',
-    'not_accept',
-    W.phrase,
-    'OpenSMTPD: "Domain not found", "no MX found for domain"',
-    /\bno (?:mx|mail exchanger)(?: (?:record|host)s?)? (?:found|for)\b/i,
-  ),
+  shared('postfix.host_not_found', 'host_unknown', W.exactPhrase),
+  shared('qmail.no_host', 'host_unknown', W.exactPhrase),
+  shared('exim.unrouteable', 'host_unknown', W.exactPhrase),
+  shared('sendmail.host_unknown', 'host_unknown', W.phrase),
+  shared('opensmtpd.no_mx', 'not_accept', W.phrase),
 
   // --- not_accept --------------------------------------------------------------------------
-  rule(
-    'cpanel.may_not_exist',
-    'host_unknown',
-    W.exactPhrase + 0.02,
-    'cPanel/Exim stock text: "The account or domain may not exist, they may be blacklisted, or missing the proper dns entries"',
-    /the account or domain may not exist/i,
-  ),
-  rule(
-    'generic.hostname_does_not_exist',
-    'host_unknown',
-    W.phrase,
-    'A host or domain name said not to exist (sendmail, Exim relays)',
-    /(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,}\.? (?:does not exist|doesn'?t exist|not found)\b/i,
-  ),
-  rule(
-    'rfc7505.null_mx',
-    'not_accept',
-    W.exactPhrase,
-    'RFC 7505 null MX',
-    /\bnull mx\b|does not accept (?:e-?)?mail|domain (?:does not|doesn'?t) (?:accept|receive) (?:e-?)?mail|host\/domain does not accept mail/i,
-  ),
-  rule(
-    'qmail.no_mx_or_ip',
-    'not_accept',
-    W.phrase,
-    'qmail: "Sorry, I couldn\'t find a mail exchanger or IP address (#5.4.4)"',
-    /couldn'?t find a mail exchanger or ip address/i,
-  ),
+  shared('cpanel.may_not_exist', 'host_unknown', W.exactPhrase + 0.02),
+  shared('generic.hostname_does_not_exist', 'host_unknown', W.phrase),
+  shared('rfc7505.null_mx', 'not_accept', W.exactPhrase),
+  shared('qmail.no_mx_or_ip', 'not_accept', W.phrase),
 
   // --- has_moved ---------------------------------------------------------------------------
-  rule(
-    'generic.has_moved',
-    'has_moved',
-    W.phrase,
-    'RFC 5321 551 "User not local; please try <forward-path>"',
-    /\buser not local\b|\bnot our (?:user|customer)\b|\bhas moved\b|\bno longer (?:at|with) this (?:address|company|organi[sz]ation)\b|\bmailbox has (?:been )?moved\b/i,
-  ),
+  shared('generic.has_moved', 'has_moved', W.phrase),
 
   // --- mailbox_full ------------------------------------------------------------------------
-  rule(
-    'gmail.over_quota',
-    'mailbox_full',
-    W.exactPhrase,
-    'Gmail: "The email account that you tried to reach is over quota" / "inbox is out of storage space"',
-    /is over quota|out of storage space|OverQuota(?:Perm|Temp)/i,
-  ),
-  rule(
-    'generic.mailbox_full',
-    'mailbox_full',
-    W.phrase,
-    'Stock texts of most servers (sendmail, Postfix, Exim, Dovecot, qmail)',
-    /\bmail ?box (?:is )?(?:full|over (?:quota|capacity|limit))\b|\bover ?quota\b|\bquota (?:exceeded|exceeds|full|limit)\b|\b(?:exceeded|exceeds|exceed) (?:its |the |his |her )?(?:storage |mailbox |disk )?quota\b|\binsufficient (?:disk )?(?:space|storage) (?:in|for) (?:the )?(?:user'?s? )?mailbox\b|\bmailfolder is over the allowed quota\b|\bfull mailbox\b|\bmailbox size limit exceeded\b|\bno space left in (?:the )?mailbox\b|\buser'?s? (?:disk )?quota\b/i,
-  ),
+  shared('gmail.over_quota', 'mailbox_full', W.exactPhrase),
+  shared('generic.mailbox_full', 'mailbox_full', W.phrase),
 
   // --- suspended ---------------------------------------------------------------------------
-  rule(
-    'gmail.disabled',
-    'suspended',
-    W.exactPhrase,
-    'Gmail: "The email account that you tried to reach is disabled"',
-    /the (?:e-?mail )?account that you tried to reach is (?:disabled|inactive)/i,
-  ),
-  rule(
-    'generic.suspended',
-    'suspended',
-    W.phrase,
-    'Stock texts: disabled, suspended, locked, frozen accounts',
-    /\b(?:account|mailbox|user|address|recipient) (?:has been |is |was )?(?:temporar(?:il)?y )?(?:disabled|suspended|deactivated|inactive|locked|frozen|blocked|closed|discontinued|expired|not active)\b|\b(?:user|account|mailbox|address)\b.{0,60}\btemporar(?:il)?y (?:locked|disabled|suspended|blocked)\b|\bdisabled (?:recipient|mailbox|account|user)\b|\b(?:account|mailbox) (?:disabled|suspended|locked|frozen)\b|\bmailbox disabled for this recipient\b|\bhas been disabled or discontinued\b|\bvdelivermail: account is locked\b/i,
-  ),
+  shared('gmail.disabled', 'suspended', W.exactPhrase),
+  shared('generic.suspended', 'suspended', W.phrase),
 
   // --- exceed_limit / message_too_large ----------------------------------------------------
   rule(
@@ -297,114 +118,26 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- blocked (sending IP / host refused) ------------------------------------------------
-  rule(
-    'dnsbl.named',
-    'blocked',
-    W.exactPhrase,
-    'DNSBL operators named in rejections (Spamhaus, SpamCop, Barracuda, SORBS, CBL, UCEPROTECT, PSBL…)',
-    /\bspamhaus\b|\bspamcop\b|\bbarracuda ?central\b|\bbarracuda reputation\b|\bb\.barracudacentral\.org\b|\bsorbs\b|\bcbl\.abuseat\.org\b|\babuseat\b|\buceprotect\b|\bpsbl\b|\bmailspike\b|\bivmspam\b|\bspamrats\b|\bdnsbl\b|\brbl\b|\bblocked using\b|\bblacklisted\b|\bblocklisted\b|\bblock ?list(?:ed)?\b|\bblack ?list(?:ed)?\b|\bAUP#\w*(?:RBL|BL)\b|\blisted (?:at|on|in) \S+\.(?:org|net|com)\b/i,
-    undefined,
-    [{ first: /\bsenderscore /gi, then: /block/i }],
-  ),
-  rule(
-    'microsoft.banned_ip',
-    'blocked',
-    W.exactPhrase,
-    'Microsoft: "Access denied, banned sending IP" (5.7.606–649)',
-    /banned sending ip|part of their network is on our block list|\(S3150\)|\(S3140\)/i,
-  ),
-  rule(
-    'yahoo.permanently_deferred',
-    'blocked',
-    W.exactPhrase,
-    'Yahoo: [TSS09]/[TS03] "All messages from … will be permanently deferred"',
-    /\[TSS?0?3\]|\[TSS09\]|will be permanently deferred|\[BL2[0-9]\]/i,
-  ),
-  rule(
-    'generic.client_rejected',
-    'blocked',
-    W.phrase,
-    'Postfix "Client host rejected: Access denied", sendmail "Access denied", dynamic-IP refusals',
-    /client host (?:\[[^\][]*\] )?(?:rejected|blocked)(?!: cannot find your (?:reverse )?hostname)|\bconnection (?:refused|rejected|denied) (?:from|for) (?:ip|host|your)|\bnot accepting connections\b|\bdynamic(?:ally assigned)? ip\b|\bdial-?up\b|\bresidential ip\b|\buse the smtp server of your isp\b|\buse your (?:isp|provider)'?s? (?:smtp|mail|relay)\b|\bsmtp relay at your service provider\b|\bnot authorized to send email directly\b|\bip (?:address )?(?:is |has been )?(?:blocked|banned|rejected|refused|denied)\b|\bblocked (?:ip|host|address)\b|\byour (?:ip|host|server|network)(?: address)? (?:is |has been |was )?(?:blocked|banned|rejected|refused|not allowed)\b|\bhost (?:is )?(?:blocked|banned)\b|\bno access from mail server\b|\bopen relay\b/i,
-    undefined,
-    [{ first: /\baccess denied\b/gi, then: /\b(?:ip|host|client|server|connect)\b/i }],
-  ),
-  rule(
-    'microsoft.ipv6_or_partner',
-    'blocked',
-    W.phrase,
-    'Microsoft 5.7.510/5.7.513',
-    /does not accept email over ipv6|blocked by .{0,40}'?s? partner/i,
-  ),
+  shared('dnsbl.named', 'blocked', W.exactPhrase),
+  shared('microsoft.banned_ip', 'blocked', W.exactPhrase),
+  shared('yahoo.permanently_deferred', 'blocked', W.exactPhrase),
+  shared('generic.client_rejected', 'blocked', W.phrase),
+  shared('microsoft.ipv6_or_partner', 'blocked', W.phrase),
 
   // --- bad_reputation -----------------------------------------------------------------------
-  rule(
-    'yahoo.tss04',
-    'bad_reputation',
-    W.exactPhrase,
-    'Yahoo: [TSS04] "temporarily deferred due to unexpected volume or user complaints"',
-    /\[TSS0?4\]|\[TS0?[12]\]|deferred due to (?:unexpected volume or )?user complaints/i,
-  ),
-  rule(
-    'microsoft.ip_reputation',
-    'bad_reputation',
-    W.exactPhrase,
-    'Microsoft: "temporarily rate limited due to IP reputation" (4.7.650)',
-    /due to ip reputation|poor reputation|low reputation|bad reputation|reputation (?:of|for) (?:the|your|this) (?:sending )?(?:ip|domain)|sender reputation|reputation (?:is )?too low/i,
-  ),
-  rule(
-    'gmail.unsolicited_rate',
-    'bad_reputation',
-    W.exactPhrase,
-    'Gmail: "unusual rate of unsolicited mail originating from your IP address"',
-    /unusual rate of unsolicited mail|suspicious due to the very low reputation|is likely unsolicited mail/i,
-  ),
+  shared('yahoo.tss04', 'bad_reputation', W.exactPhrase),
+  shared('microsoft.ip_reputation', 'bad_reputation', W.exactPhrase),
+  shared('gmail.unsolicited_rate', 'bad_reputation', W.exactPhrase),
 
   // --- require_ptr -------------------------------------------------------------------------
-  rule(
-    'generic.reverse_dns',
-    'require_ptr',
-    W.exactPhrase,
-    'Postfix "cannot find your reverse hostname", Gmail 5.7.25, Comcast/GMX/Exim PTR rules',
-    /reverse (?:dns|hostname|lookup|address|name|mapping)|rev(?:erse)?-?dns|\bptr\b(?: record| resource record| lookup)?|cannot find your hostname|cannot resolve your address|no (?:ptr|reverse)|reverse dns (?:entry|record)|\bc=rdns\b|hostname (?:of|for) your (?:ip|address|server) (?:does not|doesn'?t) (?:exist|resolve|match)|IP name lookup failed|without a valid sender domain/i,
-  ),
+  shared('generic.reverse_dns', 'require_ptr', W.exactPhrase),
 
   // --- rejected (envelope sender) ----------------------------------------------------------
-  rule(
-    'generic.sender_domain',
-    'rejected',
-    W.exactPhrase,
-    'sendmail "Domain of sender address … does not exist", Postfix "Sender address rejected: Domain not found"',
-    /domain of sender address .{0,80}(?:does not exist|does not resolve)|sender address rejected|sender domain (?:must exist|does not exist|not found|unknown)|sender (?:address )?(?:is )?(?:invalid|not allowed|rejected|refused|denied|unknown)|bad sender|invalid sender|sender verify failed|sender verification failed|unroutable sender|unverified sender|sender (?:was|is) rejected|need fully-qualified address|(?:from|sender) (?:address )?(?:is )?blacklisted|sending to\/from an address that has been blacklisted|envelope sender|return-?path (?:is )?invalid/i,
-  ),
-  rule(
-    'exim.sender_blacklisted',
-    'rejected',
-    W.exactPhrase + 0.02,
-    'Exim ACL stock text for a listed envelope address: "you are sending to/from an address that has been blacklisted"',
-    /sending to\/from an address that has been blacklisted|(?:sender|from) address (?:is |has been )?(?:black|block)listed/i,
-  ),
-  rule(
-    'generic.from_domain_invalid',
-    'rejected',
-    W.phrase,
-    'Refusals of the sender domain after DATA ("From: Domain is invalid")',
-    /from:? (?:domain|address) (?:is )?(?:invalid|not valid|unknown)|(?:sender|from) domain (?:is )?(?:invalid|not valid|unknown)/i,
-  ),
-  rule(
-    'qmail.sender_rejected',
-    'rejected',
-    W.phrase,
-    'qmail: "Connected to … but sender was rejected"',
-    /but sender was rejected/i,
-  ),
-  rule(
-    'googlegroups.no_permission',
-    'rejected',
-    W.exactPhrase,
-    'Google Groups: "the group you tried to contact may not exist, or you may not have permission to post" (every language links groups.google.com/support)',
-    /you (?:do not|don'?t|may not) have permission to post|not allowed to post to this group|only members can post|group .{0,60}(?:may not exist|does not exist)|groups\.google\.com\/support/i,
-  ),
+  shared('generic.sender_domain', 'rejected', W.exactPhrase),
+  shared('exim.sender_blacklisted', 'rejected', W.exactPhrase + 0.02),
+  shared('generic.from_domain_invalid', 'rejected', W.phrase),
+  shared('qmail.sender_rejected', 'rejected', W.phrase),
+  shared('googlegroups.no_permission', 'rejected', W.exactPhrase),
 
   // --- auth_failure ------------------------------------------------------------------------
   rule(
@@ -453,29 +186,11 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- relaying_denied ---------------------------------------------------------------------
-  rule(
-    'generic.relay_denied',
-    'relaying_denied',
-    W.exactPhrase,
-    'Postfix "Relay access denied", sendmail "Relaying denied", Exchange 5.7.54/5.7.64',
-    /relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed|refused)|unable to relay|not permitted to relay|we do not relay|relaying (?:is )?(?:denied|not allowed)|no relaying|cannot relay|relay not permitted|TenantAttribution/i,
-  ),
+  shared('generic.relay_denied', 'relaying_denied', W.exactPhrase),
 
   // --- security_error ----------------------------------------------------------------------
-  rule(
-    'generic.not_authorized',
-    'security_error',
-    W.phrase,
-    'Postfix/sendmail access maps: "Recipient address rejected: Delivery not authorized" (the RFC 3463 X.7.1 text)',
-    /delivery not authori[sz]ed/i,
-  ),
-  rule(
-    'generic.auth_required',
-    'security_error',
-    W.exactPhrase + 0.01,
-    'RFC 4954 530/535, Microsoft 5.7.57, Symantec "Please turn on SMTP Authentication"',
-    /authentication (?:is )?required|turn on smtp authentication|smtp auth(?:entication)? (?:is )?required|unauthenticated senders? (?:not allowed|are not allowed)|not authenticated to send anonymous mail|authentication (?:credentials )?(?:invalid|failed)|client was not authenticated|sender is not authenticated/i,
-  ),
+  shared('generic.not_authorized', 'security_error', W.phrase),
+  shared('generic.auth_required', 'security_error', W.exactPhrase + 0.01),
 
   // --- spam_detected -----------------------------------------------------------------------
   rule(
@@ -528,42 +243,17 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- policy_violation --------------------------------------------------------------------
-  rule(
-    'gmail.security_issue',
-    'policy_violation',
-    W.exactPhrase + 0.02,
-    'Gmail 552 5.7.0: "This message was blocked because its content presents a potential security issue"',
-    /content presents a potential security issue/i,
-  ),
-  rule(
-    'yahoo.policy',
-    'policy_violation',
-    W.exactPhrase,
-    'Yahoo: 554 5.7.9 "Message not accepted for policy reasons"',
-    /not accepted for policy reasons|\[PH01\]/i,
-  ),
-  rule(
-    'generic.greylisting',
-    'policy_violation',
-    W.exactPhrase,
-    'Greylisting replies (RFC 6647): Postgrey "Greylisted, see https://postgrey…", Exim/Rspamd/milter-greylist "greylisted, try again later", "Greylisting in action"',
-    /\bgr[ae]y-?list(?:ed|ing)?\b/i,
-    {
-      summary:
-        'This is greylisting (RFC 6647): the receiving server defers mail from a sender it has not seen before and accepts it when the sending server retries, usually after a few minutes.',
-      steps: [
-        'Nothing to do while your server is still retrying: the message is normally delivered at the next attempt after the greylisting delay.',
-        'If it never gets through, make sure your server retries from the same IP address with the same envelope sender (a pool of changing sending IPs can keep failing greylisting), or ask the recipient’s postmaster to exempt your servers.',
-      ],
-    },
-  ),
-  rule(
-    'generic.policy',
-    'policy_violation',
-    W.phrase,
-    'Generic policy refusals',
-    /\b(?:denied|rejected|refused|blocked|prohibited) (?:by|due to|for) (?:local |our |the |site |administrative |security )?polic(?:y|ies)\b|\bpolicy (?:violation|reasons|rejection|restriction)\b|\bviolat(?:es|ion of) (?:our |the )?polic|\bagainst (?:our )?policy\b|\bprohibited by administrator\b|\bnot allowed by (?:local )?policy\b|\bdoes not comply with (?:our |the )?polic/i,
-  ),
+  shared('gmail.security_issue', 'policy_violation', W.exactPhrase + 0.02),
+  shared('yahoo.policy', 'policy_violation', W.exactPhrase),
+  shared('generic.greylisting', 'policy_violation', W.exactPhrase, {
+    summary:
+      'This is greylisting (RFC 6647): the receiving server defers mail from a sender it has not seen before and accepts it when the sending server retries, usually after a few minutes.',
+    steps: [
+      'Nothing to do while your server is still retrying: the message is normally delivered at the next attempt after the greylisting delay.',
+      'If it never gets through, make sure your server retries from the same IP address with the same envelope sender (a pool of changing sending IPs can keep failing greylisting), or ask the recipient’s postmaster to exempt your servers.',
+    ],
+  }),
+  shared('generic.policy', 'policy_violation', W.phrase),
 
   // --- filtered ----------------------------------------------------------------------------
   rule(
@@ -591,13 +281,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- rate_limited ------------------------------------------------------------------------
-  rule(
-    'generic.rate',
-    'rate_limited',
-    W.exactPhrase,
-    'Rate limits: Gmail 4.2.1/4.5.3/5.4.5, GoDaddy IB607, QQ "frequency limited", Postfix "too many connections"',
-    /too many (?:recipients|connections|messages|mails|emails|sessions|concurrent|errors)|rate limit(?:ed|ing)?|receiving (?:mail|email|messages) (?:too quickly|at a rate)|\bfrequency limit|(?:sending|daily|hourly|rate|connection|recipient|message rate) (?:quota|limit) (?:exceeded|reached)|exceeded (?:the )?(?:sending|daily|hourly|maximum) (?:quota|limit|number)|sent to too many recipients|too fast|throttl(?:ed|ing)|slow down|max(?:imum)? (?:message|messages|connections|recipients) per|too much (?:mail|traffic)|try again later.{0,40}too many/i,
-  ),
+  shared('generic.rate', 'rate_limited', W.exactPhrase),
 
   // --- expired -----------------------------------------------------------------------------
   rule(

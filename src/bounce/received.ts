@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { classifyAddress } from '../net/address-guard.js';
+import { classifyAddress, connectAllowed } from '../net/address-guard.js';
 import type { ReceivedHop } from './model.js';
 
 /**
@@ -53,17 +53,32 @@ export function isOutsideAddress(ip: string): boolean {
   return c === 'public' || c === 'documentation';
 }
 
+/** Whether an address can be a host's at all (not unspecified, multicast or broadcast). */
+export function isHostAddress(ip: string): boolean {
+  return connectAllowed(ip, true).ok;
+}
+
 /**
  * The address that handed the message to the outside world: the newest hop whose
  * connecting address is public. In a bounce the remote server wrote, that is the sender's
  * outbound MTA; in one the sender's own MTA wrote, it is the closest public hop it saw.
+ * `accept` widens "public" (isHostAddress: a private network's outside world).
  */
-export function sendingHop(hops: readonly ReceivedHop[]): ReceivedHop | null {
-  return hops.find((h) => h.ip && isOutsideAddress(h.ip)) ?? null;
+export function sendingHop(
+  hops: readonly ReceivedHop[],
+  accept: (ip: string) => boolean = isOutsideAddress,
+): ReceivedHop | null {
+  return hops.find((h) => h.ip && accept(h.ip)) ?? null;
 }
 
-/** IP addresses a refusal quotes as the client's ("Client host [192.0.2.1]", "from 192.0.2.1"). */
-export function ipInDiagnostic(text: string): string | null {
+/**
+ * The IP address a refusal quotes as the client's ("Client host [192.0.2.1]", "from
+ * 192.0.2.1"): the first cue's that `accept` takes (by default, an outside address).
+ */
+export function ipInDiagnostic(
+  text: string,
+  accept: (ip: string) => boolean = isOutsideAddress,
+): string | null {
   const cues = [
     /client (?:host )?\[([0-9a-f:.]+)\]/i,
     /\[([0-9a-f:.]+)\]\s*(?:the ip address sending|is (?:not|listed|blocked|on)|blocked|has been)/i,
@@ -73,7 +88,7 @@ export function ipInDiagnostic(text: string): string | null {
   ];
   for (const re of cues) {
     const m = re.exec(text);
-    if (m && isIP(m[1]!) && isOutsideAddress(m[1]!)) return m[1]!;
+    if (m && isIP(m[1]!) && accept(m[1]!)) return m[1]!;
   }
   return null;
 }

@@ -9,6 +9,12 @@ import type { Reason } from './model.js';
  *
  * `code` is either exact ("5.7.606") or class-independent ("X.1.1"); `upTo` makes a range of
  * detail numbers within the same class and subject ("5.7.606" … "5.7.649").
+ *
+ * Why one file of 600 lines: it is one lookup table and the few lines that read it. statusRule
+ * tries the exact and ranged provider codes first, then the registry's class-independent code,
+ * so where a code sits in STATUS_RULES is part of its meaning; split by source (RFC, IANA,
+ * Microsoft), a reader would have to know the order of the files to know what a code means.
+ * The rows are data, one per code, in registry order, each with the note of its source.
  */
 export interface StatusRule {
   code: string;

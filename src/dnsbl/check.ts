@@ -156,14 +156,15 @@ export const dnsblCheck = defineCheck({
     );
     // A hostile domain can give each MX host hundreds of addresses; check a bounded number.
     const unique = [...new Map(targets.map((t) => [t.address, t])).values()].slice(0, MAX_ADDRESSES);
-    const listable = unique.filter((t) => isListable(t.address));
+    const allowPrivate = ctx.config.net.allowPrivate;
+    const listable = unique.filter((t) => isListable(t.address, allowPrivate));
     const brokenZones = listable.length
       ? await selfTestZones(ctx.dns, zones, { signal: ctx.signal })
       : new Map();
     let done = 0;
     const addresses = await Promise.all(
       unique.map(async (t) => {
-        const results = isListable(t.address)
+        const results = isListable(t.address, allowPrivate)
           ? await dnsblLookup(ctx.dns, t.address, zones, { signal: ctx.signal, brokenZones })
           : [];
         done++;

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { classifyAddress } from '../net/address-guard.js';
+import { classifyAddress, connectAllowed } from '../net/address-guard.js';
 import { expandIpv6 } from '../spf/record.js';
 import type { Resolver } from '../dns/types.js';
 
@@ -288,7 +288,12 @@ export async function domainBlocklistLookup(
   return Promise.all(zones.map((zone) => lookupOne(resolver, `${domain}.${zone}`, zone, options.signal)));
 }
 
-/** Whether blocklists can say anything about this address (public unicast only). */
-export function isListable(address: string): boolean {
+/**
+ * Whether to ask blocklists about this address: public unicast only, unless private and
+ * loopback addresses are real targets (MXDOCTOR_ALLOW_PRIVATE: a private network, a test bed,
+ * a list that covers them) — then any address a host can have.
+ */
+export function isListable(address: string, allowPrivate = false): boolean {
+  if (allowPrivate) return connectAllowed(address, true).ok;
   return classifyAddress(address).category === 'public';
 }

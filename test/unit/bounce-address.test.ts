@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { containsAddress, scanAddresses } from '../../src/bounce/address.js';
+import { withoutLeadingAddress } from '../../src/bounce/notice.js';
 
 /**
  * The address scanner against the regular expression it replaces (kept here as the
@@ -70,5 +71,25 @@ describe('address scanner', () => {
     const t0 = performance.now();
     assert.deepEqual([...scanAddresses(text)], []);
     assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  });
+
+  it('removes a leading address as its pattern did', () => {
+    const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const chars = ['a', 'B', '!', '.', '<', '>', ':', ' ', '@', 'x', '_', 'é', 'ı', 'I'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...chars), { maxLength: 12 }),
+        fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.constantFrom(...chars), { maxLength: 8 }),
+        fc.boolean(),
+        (before, address, after, upper) => {
+          const a = address.join('');
+          const text = before.join('') + (upper ? a.toUpperCase() : a) + after.join('');
+          const spec = text.replace(new RegExp(`^\\W*${escape(a)}>?\\s*:?\\s*`, 'i'), '');
+          assert.equal(withoutLeadingAddress(text, a), spec, JSON.stringify({ text, a }));
+        },
+      ),
+      { numRuns: 20_000, seed: 2024 },
+    );
   });
 });

@@ -1,4 +1,6 @@
 import { domainOf } from '../explain.js';
+import { classifyAddress } from '../../net/address-guard.js';
+import { ipInDiagnostic, isHostAddress, sendingHop } from '../received.js';
 import type { BounceRecord, Diagnosis, Original } from '../model.js';
 import { normalizeDomain } from '../../input/domain.js';
 import type { SessionRecord } from '../../smtp/model.js';
@@ -51,20 +53,59 @@ export function originalOf(record: BounceRecord, diagnosis: Diagnosis): Original
     : diagnosis.original;
 }
 
+/** Where a sending IP comes from. */
+export type IpSource = 'refusal' | 'headers';
+
+export type SendingIp =
+  | { ok: true; ip: string; from: IpSource }
+  | {
+      ok: false;
+      why: string;
+      /** A non-public sending IP the bounce does name (left out without MXDOCTOR_ALLOW_PRIVATE); kind: "private", "loopback"… */
+      nonPublic?: { ip: string; from: IpSource; kind: string };
+    };
+
 /**
  * The IP address that sent the refused message: the one the refusal itself names, else the
- * sending hop of the returned headers' Received chain.
+ * sending hop of the returned headers' Received chain — public addresses first. Private and
+ * loopback addresses count only with `allowPrivate` (MXDOCTOR_ALLOW_PRIVATE: they are real
+ * targets then, and the refusal's outranks the headers' public hop, as a public one does);
+ * without it, a bounce that names only such an address gets a reason that says which and where.
  */
-export function sendingIpOf(
-  record: BounceRecord,
-  diagnosis: Diagnosis,
-): { ok: true; ip: string } | { ok: false; why: string } {
-  const ip = record.clientIp ?? originalOf(record, diagnosis).sendingIp;
-  if (ip) return { ok: true, ip };
+export function sendingIpOf(record: BounceRecord, diagnosis: Diagnosis, allowPrivate: boolean): SendingIp {
+  const original = originalOf(record, diagnosis);
+  const namedAny = record.clientIp ? null : ipInDiagnostic(record.diagnostic, isHostAddress);
+  const hopAny = original.sendingIp ? null : (sendingHop(original.received, isHostAddress)?.ip ?? null);
+  if (record.clientIp) return { ok: true, ip: record.clientIp, from: 'refusal' };
+  if (allowPrivate && namedAny) return { ok: true, ip: namedAny, from: 'refusal' };
+  if (original.sendingIp) return { ok: true, ip: original.sendingIp, from: 'headers' };
+  if (allowPrivate && hopAny) return { ok: true, ip: hopAny, from: 'headers' };
+  const ip = namedAny ?? hopAny;
+  if (ip) {
+    const from: IpSource = namedAny ? 'refusal' : 'headers';
+    const kind = classifyAddress(ip).category.replace(/_/g, '-');
+    return {
+      ok: false,
+      why: `the sending IP ${ip} ${from === 'refusal' ? 'named in the refusal' : 'in the returned headers'} is a ${kind} address`,
+      nonPublic: { ip, from, kind },
+    };
+  }
   return {
     ok: false,
     why: 'neither the refusal nor the returned headers name the sending IP address; paste the whole bounce, with the original message’s headers.',
   };
+}
+
+/**
+ * Why a follow-up about the sending IP could not run: the reason of sendingIpOf, completed
+ * with what a non-public address means for this check ("blocklists do not list private
+ * addresses").
+ */
+export function sendingIpWhy(
+  ip: Extract<SendingIp, { ok: false }>,
+  nonPublic: (kind: string) => string,
+): string {
+  return ip.nonPublic ? `${ip.why}; ${nonPublic(ip.nonPublic.kind)}.` : ip.why;
 }
 
 /** The envelope sender (Return-Path, or whom the bounce went to), else the From address. */

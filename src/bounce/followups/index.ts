@@ -21,7 +21,13 @@ import { senderDmarcFollowup } from './sender-dmarc.js';
 import { senderSpfFollowup } from './sender-spf.js';
 import { sendingIpDnsblFollowup } from './sending-ip-dnsbl.js';
 import { sendingIpPtrFollowup } from './sending-ip-ptr.js';
-import type { FollowupDefinition, FollowupDeps, FollowupTarget, SpfQuestion } from './types.js';
+import type {
+  FollowupDefinition,
+  FollowupDeps,
+  FollowupTarget,
+  SpfQuestion,
+  TargetOptions,
+} from './types.js';
 
 /**
  * Follow-up checks: for each bounce record, the checks that can confirm or refute its cause,
@@ -112,115 +118,12 @@ export interface RunFollowupsDeps {
  */
 export async function runFollowups(diagnosis: Diagnosis, deps: RunFollowupsDeps): Promise<Diagnosis> {
   const overall = deadline(deps.signal, deps.config.check.deadlineMs, 'follow-up checks');
-  const dnsCache = deps.dnsCache ?? new CheckCache();
-  const dns = new DnsClient({
-    ...dnsClientSettings(deps.config.dns),
-    cache: dnsCache,
-    signal: overall.signal,
-  });
-  const now = deps.now ?? (() => new Date());
-  const mxReports = new Map<string, Promise<Report>>();
-  const spfResults = new Map<string, Promise<CheckHostResult>>();
-  const fdeps: FollowupDeps = {
-    config: deps.config,
-    dns,
-    dnsCache,
-    signal: overall.signal,
-    now,
-    smtp: deps.smtp ?? true,
-    services: deps.services ?? {},
-    mxReport: (domain) => {
-      let p = mxReports.get(domain);
-      if (!p) {
-        const parsed = normalizeDomain(domain);
-        p = parsed.ok
-          ? runCheck(
-              parsed.domain,
-              { ...DEFAULT_CHECK_OPTIONS, smtp: false },
-              {
-                config: deps.config,
-                checks: ALL_CHECKS.filter((c) => c.name === 'mx'),
-                signal: overall.signal,
-                now,
-                dnsCache,
-              },
-            )
-          : Promise.reject(new Error(parsed.error));
-        mxReports.set(domain, p);
-      }
-      return p;
-    },
-    spf: (q: SpfQuestion) => {
-      const key = JSON.stringify([q.ip, q.domain, q.sender, q.helo]);
-      let p = spfResults.get(key);
-      if (!p) {
-        p = checkHost(dns, { ...q, now: now(), signal: overall.signal });
-        spfResults.set(key, p);
-      }
-      return p;
-    },
-  };
-
-  // Plan every (record, follow-up, target) first, so progress can count them.
-  type Planned = { def: FollowupDefinition; target: FollowupTarget; key: string };
-  const plans: (Planned | Followup)[][] = diagnosis.bounces.map((record) =>
-    followupsFor(record).flatMap((def) =>
-      def.targets(record, diagnosis).map((t): Planned | Followup => {
-        if (!t.ok) {
-          return {
-            id: def.id,
-            title: def.title(null),
-            target: '',
-            verdict: 'could_not_test',
-            summary: `could not test: ${t.why}`,
-            details: {},
-          };
-        }
-        const key = JSON.stringify([def.id, t.target.value, t.target.params ?? {}]);
-        return { def, target: t.target, key };
-      }),
-    ),
-  );
-  // A bounce can name hundreds of recipients at as many domains: the follow-ups are capped, so
-  // one submitted text cannot make mxdoctor contact hundreds of mail servers.
-  const unique = new Map<string, Planned>();
-  const skipped = new Map<string, Followup>();
-  let smtpRuns = 0;
-  for (const p of plans.flat()) {
-    if (!('def' in p) || unique.has(p.key) || skipped.has(p.key)) continue;
-    const overCap =
-      unique.size >= MAX_FOLLOWUP_RUNS ||
-      (p.def.usesSmtp && fdeps.smtp && smtpRuns >= MAX_SMTP_FOLLOWUP_RUNS);
-    if (overCap) {
-      skipped.set(p.key, {
-        id: p.def.id,
-        title: p.def.title(p.target),
-        target: p.target.value,
-        verdict: 'could_not_test',
-        summary: `could not test: not run, because this bounce asks for more follow-up checks than one diagnosis runs (${p.def.usesSmtp ? `${MAX_SMTP_FOLLOWUP_RUNS} that contact mail servers` : `${MAX_FOLLOWUP_RUNS} in all`}); diagnose a bounce about fewer recipients to check this one.`,
-        details: { capped: true },
-      });
-      continue;
-    }
-    if (p.def.usesSmtp && fdeps.smtp) smtpRuns++;
-    unique.set(p.key, p);
-  }
-  let done = 0;
-  const total = unique.size;
-  const results = new Map<string, Promise<Followup>>();
-  const slots = pool(FOLLOWUP_CONCURRENCY);
-  for (const [key, { def, target }] of unique) {
-    results.set(
-      key,
-      slots(() => runOne(def, target, fdeps, deps, overall.signal)).then((f) => {
-        done++;
-        deps.onProgress?.({ done, total, message: f.title });
-        return f;
-      }),
-    );
-  }
-  for (const [key, f] of skipped) results.set(key, Promise.resolve(f));
   try {
+    const fdeps = followupDeps(deps, overall.signal);
+    const plans = planFollowups(diagnosis, { allowPrivate: deps.config.net.allowPrivate });
+    const { runs, skipped } = capRuns(plans, fdeps.smtp);
+    const results = startRuns(runs, fdeps, deps, overall.signal);
+    for (const [key, f] of skipped) results.set(key, Promise.resolve(f));
     const bounces: BounceRecord[] = await Promise.all(
       diagnosis.bounces.map(async (record, i) => ({
         ...record,
@@ -233,6 +136,133 @@ export async function runFollowups(diagnosis: Diagnosis, deps: RunFollowupsDeps)
   } finally {
     overall.dispose();
   }
+}
+
+/**
+ * What the follow-ups share within one diagnosis: one DNS client and cache, and the MX checks
+ * and SPF evaluations several of them need, each run once per question.
+ */
+function followupDeps(deps: RunFollowupsDeps, signal: AbortSignal): FollowupDeps {
+  const dnsCache = deps.dnsCache ?? new CheckCache();
+  const dns = new DnsClient({ ...dnsClientSettings(deps.config.dns), cache: dnsCache, signal });
+  const now = deps.now ?? (() => new Date());
+  const mxReports = new Map<string, Promise<Report>>();
+  const spfResults = new Map<string, Promise<CheckHostResult>>();
+  const mxReport = (domain: string): Promise<Report> => {
+    const parsed = normalizeDomain(domain);
+    return parsed.ok
+      ? runCheck(
+          parsed.domain,
+          { ...DEFAULT_CHECK_OPTIONS, smtp: false },
+          { config: deps.config, checks: ALL_CHECKS.filter((c) => c.name === 'mx'), signal, now, dnsCache },
+        )
+      : Promise.reject(new Error(parsed.error));
+  };
+  return {
+    config: deps.config,
+    dns,
+    dnsCache,
+    signal,
+    now,
+    smtp: deps.smtp ?? true,
+    services: deps.services ?? {},
+    mxReport: (domain) => once(mxReports, domain, () => mxReport(domain)),
+    spf: (q: SpfQuestion) =>
+      once(spfResults, JSON.stringify([q.ip, q.domain, q.sender, q.helo]), () =>
+        checkHost(dns, { ...q, now: now(), signal }),
+      ),
+  };
+}
+
+/** The promise stored under `key`, started by `start` the first time. */
+function once<T>(cache: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) cache.set(key, (p = start()));
+  return p;
+}
+
+/** A (follow-up, target) to run; `key` identifies the question, shared by the records that ask it. */
+type Planned = { def: FollowupDefinition; target: FollowupTarget; key: string };
+
+/** Every record's follow-ups: a run to make, or already a result (a target that cannot be tested). */
+function planFollowups(diagnosis: Diagnosis, options: TargetOptions): (Planned | Followup)[][] {
+  return diagnosis.bounces.map((record) =>
+    followupsFor(record).flatMap((def) =>
+      def.targets(record, diagnosis, options).map((t): Planned | Followup => {
+        if (!t.ok) {
+          return {
+            id: def.id,
+            title: def.title(null),
+            target: '',
+            verdict: 'could_not_test',
+            summary: `could not test: ${t.why}`,
+            details: {},
+          };
+        }
+        return {
+          def,
+          target: t.target,
+          key: JSON.stringify([def.id, t.target.value, t.target.params ?? {}]),
+        };
+      }),
+    ),
+  );
+}
+
+/**
+ * The distinct runs, capped: a bounce can name hundreds of recipients at as many domains, and
+ * one submitted text must not make mxdoctor contact hundreds of mail servers. The runs over the
+ * caps become could_not_test results that say why.
+ */
+function capRuns(
+  plans: readonly (Planned | Followup)[][],
+  smtp: boolean,
+): { runs: Map<string, Planned>; skipped: Map<string, Followup> } {
+  const runs = new Map<string, Planned>();
+  const skipped = new Map<string, Followup>();
+  let smtpRuns = 0;
+  for (const p of plans.flat()) {
+    if (!('def' in p) || runs.has(p.key) || skipped.has(p.key)) continue;
+    const overCap =
+      runs.size >= MAX_FOLLOWUP_RUNS || (p.def.usesSmtp && smtp && smtpRuns >= MAX_SMTP_FOLLOWUP_RUNS);
+    if (overCap) {
+      skipped.set(p.key, {
+        id: p.def.id,
+        title: p.def.title(p.target),
+        target: p.target.value,
+        verdict: 'could_not_test',
+        summary: `could not test: not run, because this bounce asks for more follow-up checks than one diagnosis runs (${p.def.usesSmtp ? `${MAX_SMTP_FOLLOWUP_RUNS} that contact mail servers` : `${MAX_FOLLOWUP_RUNS} in all`}); diagnose a bounce about fewer recipients to check this one.`,
+        details: { capped: true },
+      });
+      continue;
+    }
+    if (p.def.usesSmtp && smtp) smtpRuns++;
+    runs.set(p.key, p);
+  }
+  return { runs, skipped };
+}
+
+/** Starts the runs, FOLLOWUP_CONCURRENCY at a time, reporting progress as each one ends. */
+function startRuns(
+  runs: ReadonlyMap<string, Planned>,
+  fdeps: FollowupDeps,
+  deps: RunFollowupsDeps,
+  overall: AbortSignal,
+): Map<string, Promise<Followup>> {
+  let done = 0;
+  const results = new Map<string, Promise<Followup>>();
+  const slots = pool(FOLLOWUP_CONCURRENCY);
+  for (const [key, { def, target }] of runs) {
+    results.set(
+      key,
+      slots(() => runOne(def, target, fdeps, deps, overall)).then((f) => {
+        done++;
+        deps.onProgress?.({ done, total: runs.size, message: f.title });
+        return f;
+      }),
+    );
+  }
+  return results;
 }
 
 async function runOne(

@@ -29,12 +29,12 @@ export const senderDmarcFollowup: FollowupDefinition = {
   description:
     'the DMARC record of the From domain (`lookupDmarc`, with the organisational-domain fallback): the policy that applies, and whether SPF for the sending IP passes aligned with the From domain (DKIM alignment from the returned DKIM-Signature headers)',
   title: (target) => (target ? `DMARC policy of ${target.value}` : 'DMARC policy of the sender’s domain'),
-  targets: (record, diagnosis) => {
+  targets: (record, diagnosis, { allowPrivate }) => {
     const original = originalOf(record, diagnosis);
     const from = domainTarget(fromDomainOf(original), 'the sender’s domain');
     if (!from.ok)
       return [{ ok: false, why: `${from.why} Paste the whole bounce, with the original message’s headers.` }];
-    const ip = sendingIpOf(record, diagnosis);
+    const ip = sendingIpOf(record, diagnosis, allowPrivate);
     const sender = senderOf(original) ?? '';
     const params: Record<string, string> = {
       sender,

@@ -1,9 +1,9 @@
 import { domainOf } from '../explain.js';
 import type { BounceRecord, Diagnosis, Followup } from '../model.js';
 import type { CheckHostResult } from '../../spf/evaluate.js';
-import { domainTarget, originalOf, quote, senderOf, sendingIpOf } from './common.js';
+import { domainTarget, originalOf, quote, senderOf, sendingIpOf, sendingIpWhy } from './common.js';
 import { followupBase } from './types.js';
-import type { FollowupDefinition, TargetResult } from './types.js';
+import type { FollowupDefinition, TargetOptions, TargetResult } from './types.js';
 
 /**
  * auth_failure: does the sender's SPF policy authorise the IP address that sent the message?
@@ -12,9 +12,13 @@ import type { FollowupDefinition, TargetResult } from './types.js';
  */
 
 /** The SPF question of a record: sending IP, envelope sender and its domain, HELO name. */
-export function spfTarget(record: BounceRecord, diagnosis: Diagnosis): TargetResult {
-  const ip = sendingIpOf(record, diagnosis);
-  if (!ip.ok) return { ok: false, why: ip.why };
+export function spfTarget(record: BounceRecord, diagnosis: Diagnosis, options: TargetOptions): TargetResult {
+  const ip = sendingIpOf(record, diagnosis, options.allowPrivate);
+  if (!ip.ok)
+    return {
+      ok: false,
+      why: sendingIpWhy(ip, () => 'mxdoctor checks private addresses only with MXDOCTOR_ALLOW_PRIVATE'),
+    };
   const original = originalOf(record, diagnosis);
   const sender = senderOf(original);
   const d = domainTarget(domainOf(sender), 'the sender’s domain');
@@ -38,7 +42,7 @@ export const senderSpfFollowup: FollowupDefinition = {
     target
       ? `SPF of ${target.value} for ${target.params?.ip ?? 'the sending IP'}`
       : 'SPF of the sender’s domain for the sending IP',
-  targets: (record, diagnosis) => [spfTarget(record, diagnosis)],
+  targets: (record, diagnosis, options) => [spfTarget(record, diagnosis, options)],
   run: async (target, deps) => {
     const ip = target.params?.ip ?? '';
     const result = await deps.spf({

@@ -1,7 +1,7 @@
 import { dnsblLookup, isListable, knownList, selfTestZones } from '../../dnsbl/lookup.js';
 import type { BlocklistResult } from '../../dnsbl/lookup.js';
 import { classifyAddress } from '../../net/address-guard.js';
-import { list, plural, quote, sendingIpOf } from './common.js';
+import { list, plural, quote, sendingIpOf, sendingIpWhy } from './common.js';
 import { followupBase } from './types.js';
 import type { FollowupDefinition } from './types.js';
 
@@ -36,9 +36,10 @@ export const sendingIpDnsblFollowup: FollowupDefinition = {
   description:
     'the sending IP (the refusal’s, else the Received chain’s) on the IP blocklists (`dnsblLookup`: `MXDOCTOR_DNSBLS` / `--dnsbl`, plus a well-known list the refusal names), with the RFC 5782 self-test',
   title: (target) => (target ? `Blocklists for ${target.value}` : 'Blocklists for the sending IP'),
-  targets: (record, diagnosis) => {
-    const ip = sendingIpOf(record, diagnosis);
-    if (!ip.ok) return [{ ok: false, why: ip.why }];
+  targets: (record, diagnosis, { allowPrivate }) => {
+    const ip = sendingIpOf(record, diagnosis, allowPrivate);
+    if (!ip.ok)
+      return [{ ok: false, why: sendingIpWhy(ip, (kind) => `blocklists do not list ${kind} addresses`) }];
     const named = listsNamedIn(record.diagnostic);
     return [
       { ok: true, target: { value: ip.ip, ...(named.length ? { params: { named: named.join(',') } } : {}) } },
@@ -47,7 +48,7 @@ export const sendingIpDnsblFollowup: FollowupDefinition = {
   run: async (target, deps) => {
     const ip = target.value;
     const base = followupBase(sendingIpDnsblFollowup, target);
-    if (!isListable(ip)) {
+    if (!isListable(ip, deps.config.net.allowPrivate)) {
       return {
         ...base,
         verdict: 'could_not_test',

@@ -1,7 +1,8 @@
 import { reverseDns } from '../../ptr/check.js';
 import type { Followup } from '../model.js';
 import { classifyAddress } from '../../net/address-guard.js';
-import { list, sendingIpOf } from './common.js';
+import { list, sendingIpOf, sendingIpWhy } from './common.js';
+import { isHostAddress } from '../received.js';
 import type { FollowupDefinition, FollowupDeps } from './types.js';
 
 /**
@@ -17,9 +18,16 @@ export const sendingIpPtrFollowup: FollowupDefinition = {
   description:
     'the PTR record of the sending IP (the refusal’s, else the Received chain’s) and whether its name resolves back to the IP (forward-confirmed reverse DNS, `reverseDns`)',
   title: (target) => (target ? `Reverse DNS of ${target.value}` : 'Reverse DNS of the sending IP'),
-  targets: (record, diagnosis) => {
-    const ip = sendingIpOf(record, diagnosis);
-    return [ip.ok ? { ok: true, target: { value: ip.ip } } : { ok: false, why: ip.why }];
+  targets: (record, diagnosis, { allowPrivate }) => {
+    const ip = sendingIpOf(record, diagnosis, allowPrivate);
+    return [
+      ip.ok
+        ? { ok: true, target: { value: ip.ip } }
+        : {
+            ok: false,
+            why: sendingIpWhy(ip, () => 'its reverse DNS means nothing to receivers on the Internet'),
+          },
+    ];
   },
   run: async (target, deps) => checkPtr(target.value, deps),
 };
@@ -40,10 +48,14 @@ export function looksGeneric(name: string, ip: string): boolean {
   );
 }
 
-export async function checkPtr(ip: string, deps: Pick<FollowupDeps, 'dns' | 'signal'>): Promise<Followup> {
+export async function checkPtr(
+  ip: string,
+  deps: Pick<FollowupDeps, 'dns' | 'signal'> & { config: { net: { allowPrivate: boolean } } },
+): Promise<Followup> {
   const base = { id: 'sending_ip_ptr', title: `Reverse DNS of ${ip}`, target: ip };
   const category = classifyAddress(ip);
-  if (category.category !== 'public') {
+  // With MXDOCTOR_ALLOW_PRIVATE a private address is a real target: its PTR is looked up too.
+  if (category.category !== 'public' && !(deps.config.net.allowPrivate && isHostAddress(ip))) {
     return {
       ...base,
       verdict: 'could_not_test',

@@ -38,6 +38,12 @@ export interface FollowupTarget {
   params?: Record<string, string>;
 }
 
+/** What the choice of targets depends on besides the diagnosis. */
+export interface TargetOptions {
+  /** Private and loopback addresses are real targets (MXDOCTOR_ALLOW_PRIVATE). */
+  allowPrivate: boolean;
+}
+
 export type TargetResult = { ok: true; target: FollowupTarget } | { ok: false; why: string };
 
 /** One follow-up check: which records it confirms, what it looks at, how. */
@@ -54,7 +60,7 @@ export interface FollowupDefinition {
   /** "SPF of example.org for 192.0.2.1"; target is null when there is none. */
   title: (target: FollowupTarget | null) => string;
   /** What to check for this record (usually one target), or why there is nothing to check. */
-  targets: (record: BounceRecord, diagnosis: Diagnosis) => TargetResult[];
+  targets: (record: BounceRecord, diagnosis: Diagnosis, options: TargetOptions) => TargetResult[];
   /** Runs the check. May reject (the runner turns that into could_not_test). */
   run: (target: FollowupTarget, deps: FollowupDeps) => Promise<Followup>;
 }

@@ -1,0 +1,207 @@
+import { classify } from './classify.js';
+import type { ClassifyInput } from './classify.js';
+import { domainOf, explain } from './explain.js';
+import { BOUNCE_SCHEMA_VERSION } from './model.js';
+import type { BounceRecord, Diagnosis, Explanation, Kind, Original, Reason } from './model.js';
+import { PHRASE_RULES } from './patterns.js';
+import { ipInDiagnostic } from './received.js';
+import { findCommand, findReplyCode, findStatus, findStatuses, squash } from './reply.js';
+
+/**
+ * One record of a diagnosis built from the facts a report gives about one recipient (its
+ * address, the DSN fields, the diagnostic text and the text around it): the SMTP facts read
+ * from the text, the classification, the explanation. Every kind of report (RFC 3464, a
+ * human-readable notice, a bare reply, ARF, Amazon SES) ends here.
+ */
+
+/** Longest diagnostic text kept per record. */
+export const MAX_DIAGNOSTIC = 1200;
+/** At most this many records (a list-server bounce can name thousands). */
+export const MAX_RECORDS = 500;
+
+export interface RecordFacts {
+  recipient: string | null;
+  originalRecipient: string | null;
+  action: string | null;
+  dsnStatus: string | null;
+  diagnostic: string;
+  context: string;
+  diagnosticType: string | null;
+  remoteMta: string | null;
+  reportingMta: string | null;
+  lastAttemptDate: string | null;
+  willRetryUntil: string | null;
+  replyCode?: number | null;
+  original: Original;
+  forceReason?: Reason;
+  /** The context is the whole report, shared by several recipients: its SMTP stage is not this one's. */
+  sharedContext?: boolean;
+}
+
+export function blankFacts(original: Original): RecordFacts {
+  return {
+    recipient: null,
+    originalRecipient: null,
+    action: null,
+    dsnStatus: null,
+    diagnostic: '',
+    context: '',
+    diagnosticType: null,
+    remoteMta: null,
+    reportingMta: null,
+    lastAttemptDate: null,
+    willRetryUntil: null,
+    original,
+  };
+}
+
+const ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
+
+/** The last answer of `fn`, kept for the same input (the records of one report share their context). */
+function lastOf<T>(fn: (text: string) => T): (text: string) => T {
+  let last: { text: string; value: T } | null = null;
+  return (text) => {
+    if (last?.text !== text) last = { text, value: fn(text) };
+    return last.value;
+  };
+}
+
+/** What a record reads from its diagnostic and its context, once per distinct text. */
+const diagnosticFacts = {
+  replyCode: lastOf(findReplyCode),
+  statuses: lastOf(findStatuses),
+  command: lastOf(findCommand),
+};
+const contextFacts = {
+  replyCode: lastOf(findReplyCode),
+  status: lastOf(findStatus),
+  command: lastOf(findCommand),
+};
+
+export function buildRecord(f: RecordFacts): BounceRecord {
+  const diagnostic = f.diagnostic;
+  // A diagnostic of another type than SMTP (x-unix, x-local…) holds no SMTP reply code.
+  const smtpDiagnostic = !f.diagnosticType || /smtp/i.test(f.diagnosticType);
+  const replyCode =
+    f.replyCode ??
+    (smtpDiagnostic ? diagnosticFacts.replyCode(diagnostic) : null) ??
+    (f.context ? contextFacts.replyCode(f.context) : null);
+  const textStatuses = diagnosticFacts.statuses(diagnostic);
+  const contextStatus = textStatuses.length === 0 && f.context ? contextFacts.status(f.context) : null;
+  const command =
+    diagnosticFacts.command(diagnostic) ??
+    (f.context && !f.sharedContext ? contextFacts.command(f.context) : null);
+  const action = f.action && ACTIONS.has(f.action) ? (f.action as BounceRecord['action']) : null;
+  // The remote server's own enhanced code outranks the reporting MTA's summary of it
+  // (a DSN often says "Status: 5.0.0" for "550 5.7.1 …").
+  const remoteStatus = textStatuses[0] ?? null;
+  const input: ClassifyInput = {
+    status: remoteStatus ?? f.dsnStatus,
+    textStatuses: remoteStatus
+      ? [...textStatuses.slice(1), ...(f.dsnStatus ? [f.dsnStatus] : [])]
+      : contextStatus
+        ? [contextStatus]
+        : [],
+    replyCode,
+    diagnostic,
+    context: f.context,
+    command,
+    action,
+    diagnosticType: f.diagnosticType,
+  };
+  const c = f.forceReason
+    ? {
+        reason: f.forceReason,
+        confidence: 0.9,
+        matched: ['rule:report_type'],
+        permanent: false,
+        hard: false,
+        derivedStatus: null,
+      }
+    : classify(input);
+  let status: string | null = null;
+  let statusSource: BounceRecord['statusSource'] = 'none';
+  if (remoteStatus) {
+    status = remoteStatus;
+    statusSource = 'reply';
+  } else if (
+    f.dsnStatus &&
+    !(/\.0\.0$/.test(f.dsnStatus) && contextStatus && contextStatus[0] === f.dsnStatus[0])
+  ) {
+    status = f.dsnStatus;
+    statusSource = 'dsn';
+  } else if (contextStatus) {
+    // The DSN says only "X.0.0"; the report's own text names the specific code.
+    status = textStatuses[0] ?? contextStatus;
+    statusSource = 'reply';
+  } else if (c.derivedStatus && !f.forceReason) {
+    status = c.derivedStatus;
+    statusSource = 'derived';
+  }
+  const recipientDomain = domainOf(f.recipient);
+  const clientIp = ipInDiagnostic(diagnostic);
+  const sendingIp = clientIp ?? f.original.sendingIp;
+  const sender = f.original.sender ?? f.original.from;
+  return {
+    recipient: f.recipient,
+    originalRecipient: f.originalRecipient,
+    action: f.forceReason ? null : (action ?? (c.permanent ? 'failed' : null)),
+    status,
+    statusSource,
+    replyCode,
+    smtpCommand: command,
+    reason: c.reason,
+    hard: c.hard,
+    permanent: c.permanent,
+    remoteMta: f.remoteMta ? squash(f.remoteMta) : null,
+    reportingMta: f.reportingMta,
+    clientIp,
+    diagnostic,
+    confidence: c.confidence,
+    matched: c.matched,
+    lastAttemptDate: f.lastAttemptDate,
+    willRetryUntil: f.willRetryUntil,
+    explanation: withAdvice(
+      explain(c.reason, c.hard, {
+        recipient: f.recipient,
+        recipientDomain,
+        remote: f.remoteMta,
+        sendingIp,
+        sender,
+        senderDomain: domainOf(sender),
+      }),
+      c.reason,
+      c.matched,
+    ),
+    followups: [],
+  };
+}
+
+/** A deciding phrase's own advice (see PhraseRule.advice), when it has any. */
+function withAdvice(e: Explanation, reason: Reason, matched: string[]): Explanation {
+  const rule = PHRASE_RULES.find(
+    (r) => r.advice && r.reason === reason && matched.some((m) => m.endsWith(`:${r.id}`)),
+  );
+  if (!rule?.advice) return e;
+  return { ...e, summary: `${e.summary} ${rule.advice.summary}`, nextSteps: rule.advice.steps };
+}
+
+export function finish(
+  kind: Kind,
+  records: BounceRecord[],
+  original: Original,
+  reporter: Diagnosis['reporter'],
+  warnings: string[],
+  /** How many records there were before only the first MAX_RECORDS were built. */
+  total: number = records.length,
+): Diagnosis {
+  if (total > MAX_RECORDS) warnings.push(`Only the first ${MAX_RECORDS} of ${total} recipients are shown.`);
+  return {
+    schemaVersion: BOUNCE_SCHEMA_VERSION,
+    kind,
+    bounces: records.slice(0, MAX_RECORDS),
+    original,
+    reporter,
+    warnings,
+  };
+}
