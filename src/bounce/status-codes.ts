@@ -1,3 +1,5 @@
+// Long on purpose: one data table of RFC 3463 / IANA / provider status codes and their
+// reasons; its order is the lookup order, and splitting it would hide overlaps between ranges.
 import type { Reason } from './model.js';
 
 /**

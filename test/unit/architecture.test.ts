@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { ROOT } from '../support/cli.js';
 
 /**
@@ -133,5 +134,65 @@ describe('architecture: layers and imports', () => {
       return a! < b! && edges.has(`${b} → ${a}`);
     });
     assert.deepEqual(both, []);
+  });
+});
+
+/** Files over this many lines, and functions over FUNCTION_LINES, need a reason at their top. */
+const FILE_LINES = 600;
+const FUNCTION_LINES = 120;
+const REASON = 'Long on purpose:';
+
+/**
+ * Known debt: long functions that arrived with the bulk/verify/auth work (issue 16) and the
+ * pipelined session (issue 14) after the layout issue's clean-up, to be split next. Listed
+ * by file and length so the list cannot grow silently: a new long function fails, and an
+ * entry that no longer needs to be here fails too (remove it).
+ */
+const KNOWN_DEBT = new Set([
+  'src/auth/evaluate.ts: a function of 293 lines',
+  'src/auth/run.ts: a function of 151 lines',
+  'src/smtp/session.ts: 624 lines',
+  'src/verify/run.ts: a function of 290 lines',
+  'src/web/bulk/api.ts: a function of 207 lines',
+  'src/web/bulk/openapi.ts: a function of 138 lines',
+  'src/web/bulk/pages.ts: a function of 159 lines',
+]);
+
+describe('architecture: sizes', () => {
+  it(`keeps files under ${FILE_LINES} lines and functions under ${FUNCTION_LINES}, or says why at their top`, () => {
+    const long: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      const lines = text.split('\n');
+      if (lines.length > FILE_LINES && !lines.slice(0, 30).some((l) => l.includes(REASON)))
+        long.push(`${file}: ${lines.length} lines`);
+      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+          const start = source.getLineAndCharacterOfPosition(node.getStart()).line;
+          const end = source.getLineAndCharacterOfPosition(node.end).line;
+          // The reason may stand in the comments just above the function (or its declaration)
+          // or on the first lines of its body.
+          const above = text.slice(Math.max(0, node.getFullStart() - 2000), node.getStart());
+          const owner = ts.isVariableDeclaration(node.parent) ? node.parent.parent.parent : node;
+          const aboveOwner = text.slice(owner.getFullStart(), owner.getStart());
+          const top = lines.slice(start, start + 4).join('\n');
+          const explained = [aboveOwner, above.slice(-400), top].some((t) => t.includes(REASON));
+          if (end - start + 1 > FUNCTION_LINES && !explained)
+            long.push(`${file}: a function of ${end - start + 1} lines`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    assert.deepEqual(
+      long.filter((l) => !KNOWN_DEBT.has(l)),
+      [],
+    );
+    assert.deepEqual(
+      [...KNOWN_DEBT].filter((d) => !long.includes(d)),
+      [],
+      'paid debt: remove these from KNOWN_DEBT',
+    );
   });
 });
