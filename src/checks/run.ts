@@ -7,6 +7,7 @@ import { deadline, raceSignal } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { SCHEMA_VERSION } from '../report/model.js';
 import type { CheckOptions, Finding, MxSet, Report } from '../report/model.js';
+import { scoreFindings } from '../report/grade.js';
 import { countStatuses, verdictOf } from '../report/score.js';
 import { version } from '../version.js';
 import { CORE, inputFinding, resolverFinding } from './core.js';
@@ -182,6 +183,7 @@ export async function runCheck(
     verdict: verdictOf(findings),
     complete: !findings.some((f) => f.status === 'error'),
     counts: countStatuses(findings),
+    score: scoreFindings(findings),
     options,
     resolvers,
     mx,

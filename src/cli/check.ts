@@ -8,6 +8,7 @@ import { isProbeAddress } from '../smtp/command.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { CheckOptions } from '../report/model.js';
 import { EXIT, UsageError } from './errors.js';
+import { DEFAULT_CONCURRENCY, concurrencyFlag } from './list-flags.js';
 
 /** The flags that set how the check engine talks to DNS and SMTP servers (check and bounce). */
 export interface EngineFlags {
@@ -41,6 +42,10 @@ export function engineOverrides(flags: EngineFlags): ConfigOverrides {
 
 interface CheckFlags extends EngineFlags {
   json?: boolean;
+  file?: string;
+  concurrency?: number;
+  unordered?: boolean;
+  csv?: boolean;
   verbose?: boolean;
   verify?: string[];
   smtp?: boolean;
@@ -135,8 +140,25 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .description(
       "check a domain's mail setup: MX, the MX servers over SMTP and TLS, SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DANE, DNSSEC, reverse DNS and blocklists",
     )
-    .argument('<domain>', 'domain name, IDN, or email address (its domain is checked)')
-    .option('--json', 'print the report as JSON (exactly the report, nothing else)')
+    .argument('[domain]', 'domain name, IDN, or email address (its domain is checked)')
+    .option(
+      '--json',
+      'print the report as JSON (exactly the report, nothing else); with --file, JSON Lines: one report a line',
+    )
+    .option(
+      '--file <list>',
+      'check every domain of a list instead: one domain or address a line, # comments, "-" for standard input',
+    )
+    .option(
+      '--concurrency <n>',
+      `with --file: domains checked at the same time (default ${DEFAULT_CONCURRENCY})`,
+      concurrencyFlag,
+    )
+    .option('--unordered', 'with --file: print each result as it finishes, not in the order of the list')
+    .option(
+      '--csv',
+      'with --file: print CSV (line, domain, verdict, score, counts, one column per area, worst problem)',
+    )
     .option(
       '--resolver <ip[:port]>',
       'DNS resolver to use (repeatable; default: MXDOCTOR_RESOLVERS or /etc/resolv.conf)',
@@ -196,6 +218,8 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       'after',
       `
 Exit codes: 0 no finding failed; 1 at least one finding failed; 2 usage or input error; 3 internal error.
+With --file, over all domains: 1 when any failed, 2 when a line of the list was invalid (the
+others are still checked), 3 when a check could not run at all.
 With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors), per the monitoring-plugins guidelines.
 
 Examples:
@@ -204,11 +228,51 @@ Examples:
   mxdoctor check example.com --resolver 9.9.9.9 --resolver 1.1.1.1 -v
   mxdoctor check example.com --verify alice@example.com --helo probe.example.org
   mxdoctor check example.com --no-smtp --dkim-selector s2024 --dnsbl zen.spamhaus.org
-  mxdoctor check example.com --nagios --timeout 50s`,
+  mxdoctor check example.com --nagios --timeout 50s
+  mxdoctor check --file customers.txt --concurrency 16 --csv > results.csv
+  cut -d, -f2 domains.csv | mxdoctor check --file - --json --unordered`,
     )
-    .action(async (rawDomain: string, flags: CheckFlags) => {
+    .action(async (rawDomain: string | undefined, flags: CheckFlags) => {
       if (flags.nagios && flags.json)
         throw new UsageError('--nagios and --json cannot be combined; choose one output');
+      if (flags.file !== undefined) {
+        if (rawDomain !== undefined)
+          throw new UsageError('give either a domain or --file with a list, not both');
+        if (flags.nagios)
+          throw new UsageError('--nagios checks one domain; it cannot be combined with --file');
+        if (flags.verify)
+          throw new UsageError(
+            '--verify names addresses of one domain; use "mxdoctor verify --file" for lists',
+          );
+        const config = loadConfig(undefined, engineOverrides(flags));
+        const greylistRetryMs = flags.greylistRetry ?? config.smtp.greylistRetryMs;
+        if (greylistRetryMs > 0 && flags.timeout === undefined) config.check.deadlineMs += greylistRetryMs;
+        const options: CheckOptions = {
+          ...DEFAULT_CHECK_OPTIONS,
+          smtp: flags.smtp !== false,
+          greylistRetryMs,
+          dkimSelectors: [...new Set(flags.dkimSelector ?? [])],
+          ...(flags.dnsbl ? { dnsbls: [...new Set(flags.dnsbl)] } : {}),
+        };
+        const { runBulkCli } = await import('./check-bulk.js');
+        await runBulkCli(
+          {
+            file: flags.file,
+            ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+            unordered: Boolean(flags.unordered),
+            json: Boolean(flags.json),
+            csv: Boolean(flags.csv),
+          },
+          config,
+          options,
+          setExit,
+        );
+        return;
+      }
+      if (rawDomain === undefined)
+        throw new UsageError("missing required argument 'domain' (or give --file with a list of domains)");
+      if (flags.concurrency !== undefined || flags.unordered || flags.csv)
+        throw new UsageError('--concurrency, --unordered and --csv go with --file');
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
       const config = loadConfig(undefined, engineOverrides(flags));

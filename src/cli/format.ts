@@ -1,6 +1,7 @@
 import type { Finding, Report, Status } from '../report/model.js';
 import { sortWorstFirst } from '../report/score.js';
 import { GROUPS, groupOf } from '../report/groups.js';
+import { scoreOf } from '../report/grade.js';
 
 /**
  * Human-readable report output for the terminal: a verdict line, then findings grouped by
@@ -48,6 +49,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
   lines.push(
     `${bold('Verdict:')} ${paint(COLORS[verdictStatus], LABELS[verdictStatus])}${report.complete ? '' : ' (incomplete: some things could not be tested)'} — ${c.fail} fail, ${c.warn} warn, ${c.error} error, ${c.pass} pass, ${c.info} info`,
   );
+
+  lines.push(`${bold('Score:')} ${scoreLine(report)}`);
 
   const byGroup = new Map<string, Finding[]>();
   for (const f of report.checks) {
@@ -113,4 +116,13 @@ function transcriptsOf(report: Report): { title: string; lines: string[] }[] {
         : `${String((l as { atMs?: number }).atMs ?? '').padStart(6)} ${(l as { dir?: string }).dir ?? ''}: ${(l as { line?: string }).line ?? ''}`,
     ),
   }));
+}
+
+/** "87/100 (MX 100, SMTP & TLS 80, …)": the total and each scored area; see docs/score.md. */
+export function scoreLine(report: Report): string {
+  const score = scoreOf(report);
+  const areas = score.areas
+    .filter((a) => a.weight > 0)
+    .map((a) => `${a.area} ${a.score === null ? 'not tested' : a.score}`);
+  return `${score.value === null ? 'not scored (nothing could be tested)' : `${score.value}/100`}${areas.length ? ` (${areas.join(', ')})` : ''}`;
 }

@@ -13,12 +13,14 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./check.js')).registerCheck,
   bounce: async () => (await import('./bounce.js')).registerBounce,
   spf: async () => (await import('./spf.js')).registerSpf,
+  verify: async () => (await import('./verify.js')).registerVerify,
+  auth: async () => (await import('./auth.js')).registerAuth,
   serve: async () => (await import('./serve.js')).registerService,
   web: async () => (await import('./serve.js')).registerService,
   worker: async () => (await import('./serve.js')).registerService,
 };
 /** Order of the commands in the help. */
-const ORDER = ['check', 'bounce', 'spf', 'serve'];
+const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'serve'];
 
 /**
  * The command the arguments name: the first one that is not an option (the program's own

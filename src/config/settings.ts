@@ -7,6 +7,7 @@ import { MONITOR_SETTINGS } from './monitor.js';
 import { REDIS_AND_QUEUE_SETTINGS } from './queue.js';
 import { LISTEN_SETTINGS, WEB_SETTINGS } from './service.js';
 import { POLITENESS_SETTINGS, SMTP_SETTINGS } from './smtp.js';
+import { VERIFY_SETTINGS } from './verify.js';
 
 /**
  * Every field of the configuration, in the order of the README's configuration table (and
@@ -22,6 +23,7 @@ export const FIELDS = [
   ...REDIS_AND_QUEUE_SETTINGS,
   ...WEB_SETTINGS,
   ...POLITENESS_SETTINGS,
+  ...VERIFY_SETTINGS,
   ...MONITOR_SETTINGS,
   ...INBOUND_SETTINGS,
 ];

@@ -7,6 +7,7 @@ import type { Setting } from '../config/index.js';
 import { REASONS, bounceJsonSchema } from '../bounce/model.js';
 import { REASON_INFO, isHard } from '../bounce/reasons.js';
 import { FOLLOWUPS } from '../bounce/followups/index.js';
+import { AUTH } from '../auth/evaluate.js';
 
 /**
  * Generated documentation: the table of every finding ID (docs/checks.md) and the report's
@@ -34,6 +35,11 @@ export function checksMarkdown(checks: readonly Check[] = ALL_CHECKS): string {
   };
   section('Pipeline', 'core', CORE.specs);
   for (const check of checks) section(check.title, check.name, check.findings);
+  lines.push(
+    'The findings below are not part of a domain report: they are what `mxdoctor auth`, `POST /api/v1/authentications` and the message authentication page report about one received message.',
+    '',
+  );
+  section('Message authentication', 'auth', AUTH.specs);
   return lines.join('\n');
 }
 

@@ -19,6 +19,7 @@ export const RULE_IDS = [
   'tlsa_mismatch',
   'mta_sts_mx',
   'dnsbl_listed',
+  'score_drop',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -38,6 +39,20 @@ export interface AlertRules {
   recovered: boolean;
 }
 
+/** A score change smaller than this is noise: it neither alerts nor moves the baseline. */
+export const SCORE_DROP_POINTS = 10;
+
+/**
+ * Whether two observed values are "the same" for a rule: equal text, except for the score,
+ * where values closer than SCORE_DROP_POINTS are (so the baseline is the last confirmed score,
+ * and a slow slide alerts once it has added up to a drop).
+ */
+function sameValue(rule: RuleId, a: string | null | undefined, b: string | null | undefined): boolean {
+  if (rule === 'score_drop' && a != null && b != null)
+    return Math.abs(Number(a) - Number(b)) < SCORE_DROP_POINTS;
+  return a === b;
+}
+
 export const RULE_DESCRIPTIONS: Record<RuleId, string> = {
   finding_fail: 'a finding turns "fail"',
   verdict_worse: 'the overall verdict gets worse (pass → warn → fail)',
@@ -47,6 +62,7 @@ export const RULE_DESCRIPTIONS: Record<RuleId, string> = {
   tlsa_mismatch: 'the TLSA records no longer match the certificate an MX serves (the DANE rollover trap)',
   mta_sts_mx: 'the MTA-STS policy no longer covers an MX host',
   dnsbl_listed: 'an MX address or the domain is newly listed on a blocklist',
+  score_drop: `the score (docs/score.md) drops by ${SCORE_DROP_POINTS} points or more`,
 };
 
 export const DEFAULT_ALERT_RULES: AlertRules = {
@@ -61,6 +77,7 @@ export const DEFAULT_ALERT_RULES: AlertRules = {
     tlsa_mismatch: { enabled: true, persistence: 1 },
     mta_sts_mx: { enabled: true, persistence: 2 },
     dnsbl_listed: { enabled: true, persistence: 2 },
+    score_drop: { enabled: true, persistence: 2 },
   },
   unknownAfterMs: 30 * 60_000,
   expiryWarnDays: 21,
@@ -175,6 +192,18 @@ export function observe(run: RunSummary, now: Date, rules: AlertRules = DEFAULT_
     label: 'Overall verdict',
     text: `The overall verdict is ${run.verdict} (${run.counts.fail} fail, ${run.counts.warn} warn).`,
   });
+
+  if (run.score !== undefined) {
+    out.push({
+      rule: 'score_drop',
+      subject: 'score',
+      value: run.score === null ? null : String(run.score),
+      // The level of a score is relative to the baseline; confirmScore decides it.
+      level: 'ok',
+      label: 'Score',
+      text: run.score === null ? 'The score could not be computed.' : `The score is ${run.score}/100.`,
+    });
+  }
 
   out.push({
     rule: 'mx_changed',
@@ -376,18 +405,23 @@ function track(state: AlertState, key: string, o: Observation, c: Step): void {
     if (ALERT_ON_BASELINE.has(o.rule) && RANK[o.level] > 0) c.emit(o, 'problem', null, o.value, o.text);
     return;
   }
-  if (o.value === st.value) {
+  if (sameValue(o.rule, o.value, st.value)) {
     delete st.candidate;
     st.count = 0;
     st.text = o.text;
     return;
   }
-  if (st.candidate === o.value) st.count++;
-  else {
+  if (st.candidate !== undefined && sameValue(o.rule, st.candidate, o.value)) {
+    st.count++;
+    st.candidate = o.value;
+  } else {
     st.candidate = o.value;
     st.count = 1;
   }
-  if (st.count >= c.rules.rules[o.rule].persistence) confirm(st, o, c);
+  if (st.count >= c.rules.rules[o.rule].persistence) {
+    if (o.rule === 'score_drop') confirmScore(st, o, c);
+    else confirm(st, o, c);
+  }
 }
 
 /**
@@ -399,6 +433,8 @@ function untestable(st: TrackState, o: Observation, c: Step): void {
   st.unknownSince ??= c.now.toISOString();
   const since = c.now.getTime() - Date.parse(st.unknownSince);
   if (st.value === null || st.unknownAlerted || since < c.rules.unknownAfterMs) return;
+  // A score that cannot be computed is never news by itself: the findings behind it are.
+  if (o.rule === 'score_drop') return;
   const minutes = Math.round(since / 60_000);
   c.emit(
     o,
@@ -433,4 +469,19 @@ function confirm(st: TrackState, o: Observation, c: Step): void {
   } else if (RANK[o.level] < RANK[before.level] && c.rules.recovered) {
     c.emit(o, 'recovered', before.value, o.value, o.text, before.level);
   }
+}
+
+/**
+ * A confirmed move of the score by SCORE_DROP_POINTS or more: a drop is a problem (again at
+ * each further drop), a rise after a drop a recovery, a rise otherwise only the new baseline.
+ */
+function confirmScore(st: TrackState, o: Observation, c: Step): void {
+  const before = { value: st.value, level: st.level };
+  const dropped = Number(o.value) < Number(before.value);
+  Object.assign(st, { value: o.value, level: dropped ? 'warn' : 'ok', text: o.text, count: 0 });
+  delete st.candidate;
+  const text = `The score ${dropped ? 'dropped' : 'rose'} from ${before.value} to ${o.value}/100.`;
+  if (dropped) c.emit({ ...o, level: 'warn' }, 'problem', before.value, o.value, text);
+  else if (before.level === 'warn' && c.rules.recovered)
+    c.emit(o, 'recovered', before.value, o.value, text, 'warn');
 }

@@ -215,6 +215,18 @@ export function toAlertSettings(rules: AlertRules): AlertSettings {
   };
 }
 
+/**
+ * A monitor as stored by an earlier version, with every alert rule of this one: a rule added
+ * since (score_drop) takes its default settings. The store applies it to everything it reads.
+ */
+export function withAllRules(monitor: Monitor): Monitor {
+  const missing = RULE_IDS.filter((id) => !monitor.alerts.rules[id]);
+  if (missing.length === 0) return monitor;
+  const rules = { ...monitor.alerts.rules };
+  for (const id of missing) rules[id] = { ...DEFAULT_ALERT_RULES.rules[id] };
+  return { ...monitor, alerts: { ...monitor.alerts, rules } };
+}
+
 /** The settings as the alert engine wants them. */
 export function alertRulesOf(settings: AlertSettings): AlertRules {
   return {

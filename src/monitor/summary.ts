@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Finding, Report, Status } from '../report/model.js';
 import { CountsSchema } from '../report/model.js';
 import { tlsObservationsOf } from '../smtp/contract.js';
+import { scoreOf } from '../report/grade.js';
 
 /**
  * The compact per-run summary a monitor keeps for every run: status counts, verdict, and the
@@ -65,6 +66,12 @@ export const RunSummarySchema = z.object({
   verdict: z.enum(['pass', 'warn', 'fail']),
   complete: z.boolean(),
   counts: CountsSchema,
+  score: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .describe("The report's 0–100 score (docs/score.md); null when not scored, absent in runs before scores"),
   facts: KeyFactsSchema,
   findings: z.array(FindingRefSchema),
 });
@@ -213,6 +220,7 @@ export function summarizeReport(report: Report, reportId: string): RunSummary {
     verdict: report.verdict,
     complete: report.complete,
     counts: report.counts,
+    score: scoreOf(report).value,
     facts: keyFacts(report),
     findings: findingRefs(report),
   };

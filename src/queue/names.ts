@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
  *
  * - `checks`: domain checks and everything a check or a monitor schedules: interactive
  *   checks, greylisting re-probes, monitor ticks, monitor runs, alert deliveries and the
- *   reconcile of monitor schedulers. One queue, because one worker concurrency
+ *   reconcile of monitor schedulers, the checks of batches (at a lower priority than
+ *   interactive checks) and their completion webhooks, and address verifications. One queue, because one worker concurrency
  *   (MXDOCTOR_WORKER_CONCURRENCY) bounds the DNS and SMTP work of a process, and BullMQ orders
  *   jobs by priority only within a queue: scheduled monitor runs (priority 10) wait behind
  *   interactive checks instead of competing with them.
@@ -32,6 +33,11 @@ export const JOB = {
   alertDelivery: 'alert-delivery',
   monitorReconcile: 'monitor-reconcile',
   bounce: 'bounce',
+  /** The completion webhook of a batch of checks (src/queue/jobs/batch.ts). */
+  batchWebhook: 'batch-webhook',
+  /** Address verification, and its delayed re-ask of greylisted addresses (src/queue/jobs/verify.ts). */
+  verify: 'verify',
+  verifyRetry: 'verify-retry',
 } as const;
 
 /** The jobs of each queue. */
@@ -43,6 +49,9 @@ export const QUEUE_JOBS = {
     JOB.monitorRun,
     JOB.alertDelivery,
     JOB.monitorReconcile,
+    JOB.batchWebhook,
+    JOB.verify,
+    JOB.verifyRetry,
   ],
   [QUEUE_BOUNCES]: [JOB.bounce],
 } as const;

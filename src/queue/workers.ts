@@ -18,6 +18,10 @@ import { processTick } from './processors/monitor-tick.js';
 import { processReprobe } from './processors/reprobe.js';
 import { SHUTDOWN_REASON } from './processors/shared.js';
 import type { BounceJob } from './jobs/bounce.js';
+import { processBatchWebhook } from './processors/batch-webhook.js';
+import type { BatchWebhookDeps } from './processors/batch-webhook.js';
+import { processVerify, processVerifyRetry } from './processors/verify.js';
+import type { VerifyProcessorDeps } from './processors/verify.js';
 
 /**
  * The one place that builds BullMQ workers: one worker per queue (src/queue/names.ts), each
@@ -38,6 +42,10 @@ export interface WorkerDeps {
   /** Monitoring (scheduled runs, alerts); absent where monitoring is not wired. */
   monitors?: MonitorRuntime;
   bounce: BounceProcessorDeps;
+  /** Address verification; absent where it is not wired. */
+  verify?: VerifyProcessorDeps;
+  /** Batch completion webhooks; absent where batches are not wired. */
+  batchWebhook?: BatchWebhookDeps;
 }
 
 export interface Workers {
@@ -98,7 +106,21 @@ function checksQueueJobs(deps: WorkerDeps): Record<ChecksQueueJob, JobKind> {
       failed() {},
     },
     'monitor-reconcile': { process: () => processReconcile(monitors()) },
+    'batch-webhook': {
+      process: (job, _token, signal) => processBatchWebhook(job, signal, need(deps.batchWebhook, 'batches')),
+    },
+    verify: {
+      process: (job, _token, signal) => processVerify(job, signal, need(deps.verify, 'verification')),
+    },
+    'verify-retry': {
+      process: (job, _token, signal) => processVerifyRetry(job, signal, need(deps.verify, 'verification')),
+    },
   };
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (!value) throw new UnrecoverableError(`${what} is not set up in this worker`);
+  return value;
 }
 
 function bouncesQueueJobs(deps: WorkerDeps): Record<BouncesQueueJob, JobKind> {

@@ -114,6 +114,41 @@ export const CountsSchema = z.object({
   error: z.number().int(),
 });
 
+/** Version of the scoring method of report/grade.ts (docs/score.md). */
+export const SCORE_METHOD = 'mxdoctor-score-1';
+
+export const AreaScoreSchema = z.object({
+  area: z.string().describe('Area of the report (the groups of the terminal and web reports)'),
+  weight: z.number().describe('Weight of the area in the total'),
+  score: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .nullable()
+    .describe('0–100, or null when no finding of the area could be counted (only info or error)'),
+  counted: z.number().int().describe('Findings counted (pass, warn, fail)'),
+  notCounted: z.number().int().describe('Findings left out: info (neutral) and error (could not test)'),
+});
+export type AreaScore = z.infer<typeof AreaScoreSchema>;
+
+export const ScoreSchema = z
+  .object({
+    value: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .nullable()
+      .describe('0–100; null when nothing could be counted (every finding info or error)'),
+    method: z.string().describe('Version of the scoring method (docs/score.md)'),
+    areas: z.array(AreaScoreSchema),
+  })
+  .describe(
+    'A 0–100 score with a breakdown per area (docs/score.md); "could not test" (error) and info never count against the domain',
+  );
+export type Score = z.infer<typeof ScoreSchema>;
+
 /** Options a check was run with (recorded in the report, and part of a job's identity). */
 export const CheckOptionsSchema = z.object({
   verify: z.array(z.string()).describe('Addresses whose delivery was verified by RCPT TO'),
@@ -146,6 +181,7 @@ export function buildReportSchema(dataShape: Record<string, z.ZodType>) {
         .describe('fail if any finding failed, else warn if any warned, else pass'),
       complete: z.boolean().describe('false when some finding is "error" (could not be determined)'),
       counts: CountsSchema,
+      score: ScoreSchema.optional(),
       options: CheckOptionsSchema,
       resolvers: z.array(z.string()).describe('DNS resolvers used, ip:port'),
       mx: MxSetSchema,

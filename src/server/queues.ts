@@ -8,6 +8,10 @@ import type { MonitorManager } from '../queue/monitor-manager.js';
 import { QUEUE_BOUNCES, QUEUE_CHECKS } from '../queue/names.js';
 import { DiagnosisStore } from '../store/diagnoses.js';
 import { ReportStore } from '../store/reports.js';
+import { BatchQueue } from '../queue/jobs/batch.js';
+import { VerifyQueue } from '../queue/jobs/verify.js';
+import { BatchStore } from '../store/batches.js';
+import { VerificationStore } from '../store/verifications.js';
 import { createMonitorManager } from './monitors.js';
 
 /**
@@ -24,7 +28,14 @@ export interface Queues {
   bounces: BounceQueue;
   diagnoses: DiagnosisStore;
   monitors: MonitorManager;
+  batches: BatchQueue;
+  verifications: VerifyQueue;
   close(): Promise<void>;
+}
+
+/** Batches and verifications are kept as long as reports. */
+export function batchStoreOptions(config: Config) {
+  return { prefix: config.redis.prefix, retentionMs: config.storage.retentionMs };
 }
 
 export function reportStoreOptions(config: Config) {
@@ -78,6 +89,16 @@ export function openQueues(
     log,
     ...(options.now ? { now: options.now } : {}),
   });
+  const batches = new BatchQueue(
+    checksQueue,
+    new BatchStore(command, batchStoreOptions(config)),
+    checkJobOptions(config.queue.attempts),
+  );
+  const verifications = new VerifyQueue(
+    checksQueue,
+    new VerificationStore(command, batchStoreOptions(config)),
+    checkJobOptions(config.queue.attempts),
+  );
   return {
     checksQueue,
     checks,
@@ -85,6 +106,8 @@ export function openQueues(
     bounces,
     diagnoses,
     monitors,
+    batches,
+    verifications,
     async close() {
       await Promise.allSettled([checksQueue.close(), bouncesQueue.close()]);
     },

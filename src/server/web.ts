@@ -74,6 +74,8 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
         events: follow(QUEUE_CHECKS, 'events'),
         metrics: o.metrics,
         monitors: o.queues.monitors,
+        batches: o.queues.batches,
+        verifications: o.queues.verifications,
         draining: o.draining,
         ...(o.workerRunning ? { workerRunning: o.workerRunning } : {}),
         bounces: { queue: o.queues.bounces, events: follow(QUEUE_BOUNCES, 'bounce-events') },

@@ -12,7 +12,16 @@ import { DiagnosisStore } from '../store/diagnoses.js';
 import { ReportStore } from '../store/reports.js';
 import type { Connections } from './connections.js';
 import { createMonitorRuntime } from './monitors.js';
-import { dedupeOptions, diagnosisStoreOptions, openQueue, reportStoreOptions } from './queues.js';
+import {
+  batchStoreOptions,
+  dedupeOptions,
+  diagnosisStoreOptions,
+  openQueue,
+  reportStoreOptions,
+} from './queues.js';
+import { BatchQueue } from '../queue/jobs/batch.js';
+import { BatchStore } from '../store/batches.js';
+import { VerificationStore } from '../store/verifications.js';
 
 /**
  * Step 4 of starting the service (processes that work): the workers of every queue
@@ -61,6 +70,7 @@ export async function startWorkerSide(o: {
     onRun: (_m, record) => metrics.onMonitorRun(record),
     ...(o.now ? { now: o.now } : {}),
   });
+  const batchStore = new BatchStore(state, batchStoreOptions(config));
   const workers = startWorkers({
     config,
     log,
@@ -76,6 +86,20 @@ export async function startWorkerSide(o: {
       services,
       onReport: (r) => metrics.onReport(r),
       onFailed: () => metrics.onCheckFailed(),
+      batches: batchStore,
+    },
+    batchWebhook: {
+      config,
+      log,
+      batches: new BatchQueue(queue, batchStore, checkJobOptions(config.queue.attempts)),
+    },
+    verify: {
+      config,
+      log,
+      store: new VerificationStore(state, batchStoreOptions(config)),
+      services,
+      queue,
+      jobOptions: checkJobOptions(config.queue.attempts),
     },
     monitors: monitors.runtime,
     bounce: {

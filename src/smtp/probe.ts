@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import { sleep } from '../net/deadline.js';
+import { abortReason, sleep } from '../net/deadline.js';
 import type { MxSet } from '../report/model.js';
 import { chainFacts } from '../tls/certificate.js';
 import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
-import type { AddressLimiter, ConnectionCache, SmtpServices } from './shared.js';
+import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpServices } from './shared.js';
 import { chains, runSession } from './session.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
@@ -342,6 +342,35 @@ export interface ProbeAddressInput {
 
 /** Probes one MX address: full session (or cache), legacy TLS, plain fallback. */
 export async function probeAddress(input: ProbeAddressInput): Promise<AddressProbe> {
+  const cache = input.services.connectionCache;
+  if (!cache) return probeAddressWith(input, undefined);
+  const key = connectionCacheKey(input.target, input.settings);
+  let cached: CacheEntry | undefined;
+  let release: (() => void) | undefined;
+  try {
+    cached = await cache.get(key);
+    if (!cached && cache.claim) {
+      // Another check is probing this address right now: wait for its result (single flight).
+      const claim = await cache.claim(key, input.settings.timeouts.sessionMs, input.signal);
+      if ('entry' in claim) cached = claim.entry;
+      else release = claim.release;
+    }
+  } catch {
+    if (input.signal.aborted) throw abortReason(input.signal);
+    cached = undefined; // a cache outage must not fail the check
+  }
+  try {
+    return await probeAddressWith(input, cached);
+  } finally {
+    release?.();
+  }
+}
+
+/** probeAddress once the shared cache was asked: `cached` is its entry for the address, if any. */
+async function probeAddressWith(
+  input: ProbeAddressInput,
+  cached: CacheEntry | undefined,
+): Promise<AddressProbe> {
   const { target, settings, tests, services, signal } = input;
   const limiter = services.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
   const cache: ConnectionCache | undefined = services.connectionCache;
@@ -386,14 +415,6 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
     if (!signal.aborted) into.reconnect = await run(withTests('reconnect', starttls));
   };
 
-  let cached: { value: unknown; storedAt: string } | undefined;
-  if (cache) {
-    try {
-      cached = await cache.get(key);
-    } catch {
-      cached = undefined; // a cache outage must not fail the check
-    }
-  }
   if (cached && isCachedConnection(cached.value)) {
     const value = cached.value;
     const stamp = { storedAt: cached.storedAt };

@@ -16,9 +16,24 @@ export interface AddressLimiter {
  * domains behind one provider's MX do not each open sessions. Values are plain JSON.
  */
 export interface ConnectionCache {
-  get(key: string): Promise<{ value: unknown; storedAt: string } | undefined>;
+  get(key: string): Promise<CacheEntry | undefined>;
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
+  /**
+   * Optional single flight, asked after a miss, so that concurrent checks of many domains
+   * behind one MX address open one session between them instead of one each. Resolves with
+   * the entry when another prober of the same key stored it meanwhile (waiting at most
+   * `waitMs`), or with a claim: the caller probes, stores its result with set(), and calls
+   * `release()` whether or not it stored anything (then the next waiter probes).
+   */
+  claim?(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim>;
 }
+
+export interface CacheEntry {
+  value: unknown;
+  storedAt: string;
+}
+
+export type CacheClaim = { entry: CacheEntry } | { release: () => void };
 
 export interface SmtpServices {
   addressLimiter?: AddressLimiter;

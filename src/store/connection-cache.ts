@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ConnectionCache } from '../smtp/shared.js';
+import { abortReason, sleep } from '../net/deadline.js';
+import type { CacheClaim, ConnectionCache } from '../smtp/shared.js';
+
+// KEYS: lock. ARGV: token. Deletes the lock only when this claim still holds it.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 /**
  * The shared cache of connection-level SMTP results (banner, EHLO, STARTTLS, TLS,
@@ -9,6 +16,10 @@ import type { ConnectionCache } from '../smtp/shared.js';
  * (address + host name + probe options) and asks for a TTL; `maxTtlMs` (the operator's
  * MXDOCTOR_SMTP_CACHE_TTL) caps it, and 0 switches the cache off. Keys are hashed, so any
  * key text is safe and bounded; values larger than `maxValueBytes` are not cached.
+ *
+ * Single flight across workers: after a miss, `claim` takes a short lock (SET NX with the
+ * session deadline as its lifetime, so a crashed worker's lock frees itself); the others poll
+ * for the entry until the holder stores it or lets go, then one of them probes in its place.
  */
 export interface RedisConnectionCacheOptions {
   prefix: string;
@@ -45,6 +56,35 @@ export class RedisConnectionCache implements ConnectionCache {
       return { value: entry.value, storedAt: entry.storedAt };
     } catch {
       return undefined;
+    }
+  }
+
+  async claim(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim> {
+    if (this.maxTtlMs <= 0) return { release: () => undefined };
+    const lock = `${this.key(key)}:lock`;
+    const token = randomBytes(12).toString('base64url');
+    const until = Date.now() + waitMs;
+    let pause = 25;
+    for (;;) {
+      if (signal.aborted) throw abortReason(signal);
+      if ((await this.redis.set(lock, token, 'PX', Math.max(1000, waitMs), 'NX')) === 'OK') {
+        const release = (): void => {
+          this.redis.eval(RELEASE, 1, lock, token).catch(() => undefined);
+        };
+        // Stored between our miss and the lock: nothing to probe.
+        const entry = await this.get(key);
+        if (entry) {
+          release();
+          return { entry };
+        }
+        return { release };
+      }
+      const entry = await this.get(key);
+      if (entry) return { entry };
+      // The holder is taking longer than a session may: probe alongside it.
+      if (Date.now() >= until) return { release: () => undefined };
+      await sleep(Math.min(pause, Math.max(1, until - Date.now())), signal);
+      pause = Math.min(500, pause * 2);
     }
   }
 

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import type { Report } from '../report/model.js';
 import type { Alert, AlertState } from '../monitor/alerts.js';
+import { withAllRules } from '../monitor/model.js';
 import type { Monitor, MonitorSpec } from '../monitor/model.js';
 import type { RunSummary } from '../monitor/summary.js';
 
@@ -244,7 +245,7 @@ export class MonitorStore {
 
   async get(id: string): Promise<Monitor | undefined> {
     const text = await this.redis.get(this.mon(id));
-    return text ? (JSON.parse(text) as Monitor) : undefined;
+    return text ? withAllRules(JSON.parse(text) as Monitor) : undefined;
   }
 
   async ids(): Promise<string[]> {
@@ -257,7 +258,7 @@ export class MonitorStore {
     const out: Monitor[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const texts = await this.redis.mget(...ids.slice(i, i + 500).map((id) => this.mon(id)));
-      for (const t of texts) if (t) out.push(JSON.parse(t) as Monitor);
+      for (const t of texts) if (t) out.push(withAllRules(JSON.parse(t) as Monitor));
     }
     return out;
   }

@@ -19,6 +19,8 @@ import { Csrf, secretProvider, securityHeaders } from './security.js';
 import { createViews } from './views.js';
 import { monitorApiRouter } from './monitors/api.js';
 import { monitorPagesRouter } from './monitors/pages.js';
+import { bulkApiRouter } from './bulk/api.js';
+import { bulkPagesRouter } from './bulk/pages.js';
 import type { Views } from './views.js';
 
 export type { AppDeps } from './deps.js';
@@ -117,12 +119,18 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
   if (bounces) app.use('/api/v1', bounceApiRouter(bounces, bounceLimit));
   const secret = secretProvider(deps.redis, deps.config.redis.prefix, deps.config.auth.secret);
   if (deps.monitors) app.use('/api/v1', monitorApiRouter(deps, deps.monitors, secret));
+  const bulk =
+    deps.batches && deps.verifications
+      ? { ...deps, batches: deps.batches, verifications: deps.verifications }
+      : undefined;
+  if (bulk) app.use('/api/v1', bulkApiRouter(bulk, limits.checks));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
   const csrf = new Csrf(secret);
   if (deps.monitors) app.use(monitorPagesRouter(deps, deps.monitors, views, csrf, secret));
   app.use(pagesRouter(deps, views, csrf, limits.checks));
   if (bounces) app.use(bouncePagesRouter(bounces, views, csrf, bounceLimit));
+  if (bulk) app.use(bulkPagesRouter(bulk, views, csrf, limits.checks));
 
   app.use(() => {
     throw new HttpError(404, 'not_found', 'There is no page at this address.');

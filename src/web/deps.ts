@@ -9,6 +9,8 @@ import type { ReportStore } from '../store/reports.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ProgressHub } from './progress-hub.js';
 import type { MonitorManager } from '../queue/monitor-manager.js';
+import type { BatchQueue } from '../queue/jobs/batch.js';
+import type { VerifyQueue } from '../queue/jobs/verify.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -31,4 +33,8 @@ export interface AppDeps {
   bounces?: { queue: BounceQueue; events?: ProgressHub };
   /** Monitoring (pages and API under /monitors); absent in tests that do not need it. */
   monitors?: MonitorManager;
+  /** Batches of domain checks (API and pages under /batches); off without it. */
+  batches?: BatchQueue;
+  /** Address verification (API under /api/v1/verifications); off without it. */
+  verifications?: VerifyQueue;
 }

@@ -5,6 +5,7 @@ import { version } from '../version.js';
 import { bouncePaths, registerBounceSchemas } from './bounces/openapi.js';
 import { checkPaths, registerCheckSchemas } from './checks/openapi.js';
 import { monitorPaths, registerMonitorSchemas } from './monitors/openapi.js';
+import { bulkPaths, registerBulkSchemas } from './bulk/openapi.js';
 
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
@@ -44,6 +45,7 @@ function componentSchemas(checks: readonly Check[]): Record<string, Record<strin
   registerCheckSchemas(registry, Report);
   registerBounceSchemas(registry);
   registerMonitorSchemas(registry, Report);
+  registerBulkSchemas(registry);
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     unrepresentable: 'any',
@@ -83,6 +85,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
       ...checkPaths({ json, error, common }),
       ...bouncePaths(common),
       ...monitorPaths({ json, error, common }),
+      ...bulkPaths({ json, error, common }),
     },
     components: {
       schemas: componentSchemas(checks),

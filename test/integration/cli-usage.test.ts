@@ -6,10 +6,19 @@ describe('mxdoctor command line', () => {
   it('documents every option in --help', async () => {
     const r = await runMxdoctor(['--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /check \[options\] <domain>/);
+    assert.match(r.stdout, /check \[options\] \[domain\]/);
     const c = await runMxdoctor(['check', '--help']);
     assert.equal(c.code, 0);
-    for (const flag of ['--json', '--resolver', '--allow-private', '--timeout', '--verbose', 'Exit codes']) {
+    for (const flag of [
+      '--json',
+      '--resolver',
+      '--allow-private',
+      '--timeout',
+      '--verbose',
+      '--file',
+      '--csv',
+      'Exit codes',
+    ]) {
       assert.ok(c.stdout.includes(flag), `check --help mentions ${flag}`);
     }
   });

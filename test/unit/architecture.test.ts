@@ -32,7 +32,10 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
     patterns: [/^src\/(tls|smtp|mx|spf|dmarc|dkim|mta-sts|tls-rpt|bimi|dane|dnssec|ptr|dnsbl)\//],
   },
   { name: 'pipeline', patterns: [/^src\/checks\//] },
-  { name: 'features', patterns: [/^src\/bounce\//, /^src\/monitor\//, /^src\/inbound\//] },
+  {
+    name: 'features',
+    patterns: [/^src\/bounce\//, /^src\/monitor\//, /^src\/verify\//, /^src\/auth\//, /^src\/inbound\//],
+  },
   { name: 'storage', patterns: [/^src\/store\//] },
   { name: 'runtime', patterns: [/^src\/queue\//] },
   { name: 'front ends', patterns: [/^src\/(web|cli|server|docs)\//] },

@@ -8,6 +8,8 @@ import type { ReportStore } from '../../store/reports.js';
 import { CheckJobDataSchema } from '../jobs/check.js';
 import type { CheckJob, CheckJobResult, Dedupe } from '../jobs/check.js';
 import { enqueueReprobe, planReprobe } from '../jobs/reprobe.js';
+import { recordBatchRow } from '../jobs/batch.js';
+import type { BatchStore } from '../../store/batches.js';
 import { parseJobData, progressSender, returnToQueueOnShutdown } from './shared.js';
 
 /**
@@ -31,6 +33,8 @@ export interface CheckProcessorDeps {
   onReport?: (report: Report) => void;
   /** Called when a check failed for good (metrics). */
   onFailed?: () => void;
+  /** Batches: checks of a batch write their row there (without it, batch checks run alone). */
+  batches?: BatchStore;
 }
 
 export async function processCheck(
@@ -47,6 +51,10 @@ export async function processCheck(
   const existing = await deps.store.getMeta(id);
   if (existing) {
     await requeuePendingReprobe(id, deps);
+    // The earlier run may have died before writing its batch row.
+    const stored = data.batch && deps.batches ? await deps.store.get(id) : undefined;
+    if (stored && data.batch && deps.batches)
+      await recordBatchRow(deps.batches, deps.queue, data.batch, { report: stored }, deps.jobOptions ?? {});
     log.info({ domain: data.domain.ascii }, 'report already stored by an earlier run of this job');
     await deps.dedupe.finished(data.identity, id);
     return { reportId: id, verdict: existing.verdict, durationMs: existing.durationMs, stored: false };
@@ -78,6 +86,8 @@ export async function processCheck(
   if (stored && planned.job && deps.queue)
     await enqueueReprobe(deps.queue, planned.job, deps.jobOptions ?? {});
   await deps.dedupe.finished(data.identity, id);
+  if (data.batch && deps.batches)
+    await recordBatchRow(deps.batches, deps.queue, data.batch, { report }, deps.jobOptions ?? {});
   if (stored) deps.onReport?.(report);
   log.info(
     { domain: data.domain.ascii, verdict: report.verdict, durationMs: report.durationMs, stored },
@@ -109,9 +119,18 @@ async function requeuePendingReprobe(id: string, deps: CheckProcessorDeps): Prom
 export async function checkFailedForGood(
   job: CheckJob,
   err: Error,
-  deps: Pick<CheckProcessorDeps, 'dedupe' | 'log' | 'onFailed'>,
+  deps: Pick<CheckProcessorDeps, 'dedupe' | 'log' | 'onFailed' | 'batches' | 'queue' | 'jobOptions'>,
 ): Promise<void> {
   const identity = (job.data as { identity?: unknown }).identity;
+  const batch = CheckJobDataSchema.safeParse(job.data);
+  if (batch.success && batch.data.batch && deps.batches)
+    await recordBatchRow(
+      deps.batches,
+      deps.queue,
+      batch.data.batch,
+      { error: `the check failed: ${err.message}`, domain: batch.data.domain.unicode },
+      deps.jobOptions ?? {},
+    ).catch(() => {});
   deps.onFailed?.();
   deps.log.error({ jobId: job.id, err: { message: err.message } }, 'check failed for good');
   if (typeof identity === 'string' && job.id) await deps.dedupe.release(identity, job.id).catch(() => {});

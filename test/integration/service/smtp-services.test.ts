@@ -146,4 +146,31 @@ describe('Redis-backed SMTP politeness and connection cache', () => {
     assert.equal(await off.get('off'), undefined);
     assert.equal(await new RedisConnectionCache(b, { prefix }).get('off'), undefined);
   });
+
+  it('lets one worker probe an address while the others wait for its result (single flight)', async () => {
+    const w1 = new RedisConnectionCache(a, { prefix });
+    const w2 = new RedisConnectionCache(b, { prefix });
+    const signal = new AbortController().signal;
+    const key = `single-flight-${Date.now()}`;
+    const first = await w1.claim(key, 5000, signal);
+    assert.ok('release' in first, 'the first asker probes');
+    const waiter = w2.claim(key, 5000, signal);
+    await sleep(100);
+    await w1.set(key, { banner: '220 mx' }, 60_000);
+    first.release();
+    const got = await waiter;
+    assert.ok('entry' in got, "the second gets the first one's result");
+    assert.deepEqual(got.entry.value, { banner: '220 mx' });
+
+    // A prober that stores nothing (the MX did not answer) hands the claim on at once.
+    const other = `${key}-dead`;
+    const held = await w1.claim(other, 5000, signal);
+    const next = w2.claim(other, 5000, signal);
+    const t0 = performance.now();
+    if ('release' in held) held.release();
+    const taken = await next;
+    assert.ok('release' in taken);
+    assert.ok(performance.now() - t0 < 2000);
+    if ('release' in taken) taken.release();
+  });
 });

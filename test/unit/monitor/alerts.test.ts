@@ -53,10 +53,10 @@ describe('alert engine', () => {
       [],
       [],
       [],
-      ['finding_fail:problem', 'verdict_worse:problem'],
+      ['finding_fail:problem', 'verdict_worse:problem', 'score_drop:problem'],
       [],
       [],
-      ['finding_fail:recovered', 'verdict_worse:recovered'],
+      ['finding_fail:recovered', 'verdict_worse:recovered', 'score_drop:recovered'],
     ]);
   });
 
@@ -232,8 +232,76 @@ describe('alert engine: what is news', () => {
     assert.deepEqual(alerts.map(kinds), [
       [],
       [],
-      ['finding_fail:problem', 'dnsbl_listed:problem', 'verdict_worse:problem'],
+      ['finding_fail:problem', 'dnsbl_listed:problem', 'verdict_worse:problem', 'score_drop:problem'],
       [],
     ]);
+  });
+});
+
+describe('alert engine: the score', () => {
+  const starttls = (status: 'pass' | 'warn' | 'fail', host: string) =>
+    finding('smtp.starttls', status, {
+      subject: { host, address: host === 'mx1' ? '192.0.2.1' : '192.0.2.2' },
+    });
+  // Two MX addresses: one failing costs half of smtp.starttls (score 50), both failing 0.
+  const score100 = [starttls('pass', 'mx1'), starttls('pass', 'mx2')];
+  const score75 = [starttls('pass', 'mx1'), starttls('warn', 'mx2')];
+  const score50 = [starttls('pass', 'mx1'), starttls('fail', 'mx2')];
+  const score0 = [starttls('fail', 'mx1'), starttls('fail', 'mx2')];
+  const scoreAlerts = (alerts: Alert[][]) => alerts.map((a) => a.filter((x) => x.rule === 'score_drop'));
+
+  it('alerts on a drop of 10 points or more once it persists, with both scores, and again at a further drop', () => {
+    const alerts = scoreAlerts(
+      play([
+        { findings: score100 },
+        { findings: score75 },
+        { findings: score75 },
+        { findings: score0 },
+        { findings: score0 },
+      ]),
+    );
+    assert.deepEqual(
+      alerts.map((a) => a.map((x) => x.kind)),
+      [[], [], ['problem'], [], ['problem']],
+    );
+    assert.equal(alerts[2]![0]!.text, 'The score dropped from 100 to 75/100.');
+    assert.equal(alerts[2]![0]!.level, 'warn');
+    assert.deepEqual([alerts[4]![0]!.from, alerts[4]![0]!.to], ['75', '0']);
+  });
+
+  it('says when the score recovers, and ignores a rise that follows no drop', () => {
+    const alerts = scoreAlerts(
+      play([
+        { findings: score50 },
+        { findings: score100 },
+        { findings: score100 },
+        { findings: score50 },
+        { findings: score50 },
+        { findings: score100 },
+        { findings: score100 },
+      ]),
+    );
+    assert.deepEqual(
+      alerts.map((a) => a.map((x) => x.kind)),
+      [[], [], [], [], ['problem'], [], ['recovered']],
+    );
+  });
+
+  it('does not alert on a change smaller than 10 points, nor on a score that cannot be computed', () => {
+    const small = [
+      starttls('pass', 'mx1'),
+      starttls('pass', 'mx2'),
+      finding('smtp.extensions', 'warn', { subject: { host: 'mx1', address: '192.0.2.1' } }),
+    ];
+    const untestable = [finding('smtp.starttls', 'error')];
+    const alerts = scoreAlerts(
+      play([
+        { findings: score100 },
+        { findings: small },
+        { findings: small },
+        ...Array.from({ length: 10 }, () => ({ findings: untestable })),
+      ]),
+    );
+    assert.deepEqual(alerts.flat(), []);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseMonitorInput, displayUrl } from '../../../src/monitor/model.js';
 import type { Monitor, MonitorLimits } from '../../../src/monitor/model.js';
 import { formToInput, formValuesOf, readForm } from '../../../src/web/monitors/form.js';
-import { toAlertSettings } from '../../../src/monitor/model.js';
+import { toAlertSettings, withAllRules } from '../../../src/monitor/model.js';
 import { DEFAULT_ALERT_RULES } from '../../../src/monitor/alerts.js';
 
 const LIMITS: MonitorLimits = {
@@ -147,5 +147,19 @@ describe('monitor requests', () => {
     assert.equal(again.webhooks[0]!.url, 'https://hooks.example.org/b');
     assert.equal(again.rules.cert_changed!.persistence, '3');
     assert.equal(again.labels, 'prod team=mail');
+  });
+});
+
+describe('monitors stored before a rule existed', () => {
+  it('get the new rule with its default settings, and keep their own', () => {
+    const rules: Record<string, { enabled: boolean; persistence: number }> = structuredClone(
+      DEFAULT_ALERT_RULES.rules,
+    );
+    delete rules.score_drop;
+    rules.mx_changed = { enabled: false, persistence: 5 };
+    const old = { alerts: { rules } } as unknown as Parameters<typeof withAllRules>[0];
+    const now = withAllRules(old);
+    assert.deepEqual(now.alerts.rules.score_drop, DEFAULT_ALERT_RULES.rules.score_drop);
+    assert.deepEqual(now.alerts.rules.mx_changed, { enabled: false, persistence: 5 });
   });
 });
