@@ -15,6 +15,8 @@ import { connect } from './connections.js';
 import type { LocalRedis } from './local-redis.js';
 import { openQueues } from './queues.js';
 import { startHttp } from './web.js';
+import { startInboundReceiver } from './inbound.js';
+import type { InboundTests } from '../queue/jobs/inbound.js';
 import { startWorkerSide } from './workers.js';
 import type { WorkerSide } from './workers.js';
 
@@ -57,6 +59,8 @@ export interface Service {
   /** The workers of every queue (processes that work). */
   workers?: WorkerSide['workers'];
   localRedis?: LocalRedis;
+  /** The inbound test: its tests, and the receiver when this process runs it. */
+  inbound: { tests: InboundTests; receiver?: { host: string; port: number } };
   /** Graceful stop; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
   readonly stopped: Promise<void>;
@@ -92,6 +96,8 @@ export async function startService(options: StartOptions): Promise<Service> {
     draining: () => draining,
     ...(workerSide ? { workerRunning: () => workerSide.workers.checks.isRunning() } : {}),
   });
+  const receiver =
+    mode === 'worker' ? undefined : await startInboundReceiver({ config, log, tests: queues.inbound });
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -101,6 +107,8 @@ export async function startService(options: StartOptions): Promise<Service> {
       draining = true;
       const grace = config.service.shutdownGraceMs;
       log.info({ graceMs: grace }, 'shutting down: no new requests or checks; running checks may finish');
+      // No new test messages; sessions still open get 421 and their senders retry later.
+      await receiver?.close();
       const serverClosed = http.stopAccepting();
       await workerSide?.stop(grace);
       http.dropConnections();
@@ -121,6 +129,10 @@ export async function startService(options: StartOptions): Promise<Service> {
     metrics,
     bounces: { queue: queues.bounces, store: queues.diagnoses },
     monitors: queues.monitors,
+    inbound: {
+      tests: queues.inbound,
+      ...(receiver ? { receiver: { host: receiver.host, port: receiver.port } } : {}),
+    },
     stop,
     stopped,
     ...(http.port !== undefined ? { port: http.port, url: `http://127.0.0.1:${http.port}` } : {}),
