@@ -119,7 +119,6 @@ export class SessionObserver {
       this.out.earlyTalk.preview = printable(this.earlyPreview.split(/\r?\n/)[0] ?? '', PREVIEW_CHARS);
     }
     this.earlyBytes = Math.max(0, this.earlyBytes - text.length);
-    let linesInChunk = 0;
     while (text.length > 0) {
       if (this.mode === 'data') {
         const data = this.owed.find((o) => o.verb === 'DATA');
@@ -149,12 +148,11 @@ export class SessionObserver {
       const line = (this.pending + text.slice(0, nl)).replace(/\r$/, '');
       this.pending = '';
       text = text.slice(nl + 1);
-      linesInChunk++;
-      this.command(line, linesInChunk);
+      this.command(line);
     }
   }
 
-  private command(line: string, linesInChunk: number): void {
+  private command(line: string): void {
     const verb = verbOf(line);
     this.out.commands++;
     this.note('C', verb === 'AUTH' ? 'AUTH …' : line);
@@ -165,7 +163,7 @@ export class SessionObserver {
         (this.out.pipeliningOffered ? undefined : this.owed[this.owed.length - 1]);
       if (after) {
         if (!after.flagged) this.misuse(after, verb);
-      } else if (linesInChunk > 1 && !this.groupFlagged) {
+      } else if (!this.groupFlagged) {
         this.out.pipelinedGroups++;
         this.groupFlagged = true;
       }

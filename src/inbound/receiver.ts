@@ -109,8 +109,17 @@ function certificateSummary(socket: TLSSocket): CertificateSummary | undefined {
     validFrom: new Date(cert.validFrom).toISOString(),
     validTo: new Date(cert.validTo).toISOString(),
     fingerprint256: cert.fingerprint256,
-    selfSigned: cert.checkIssued(cert),
+    // Signed by its own key (checkIssued would also want keyCertSign, which leaf certificates lack).
+    selfSigned: cert.subject === cert.issuer && verifiesItself(cert),
   };
+}
+
+function verifiesItself(cert: X509Certificate): boolean {
+  try {
+    return cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {

@@ -135,6 +135,26 @@ describe('inbound receiver', () => {
     assert.equal(c.tls.protocol, undefined);
   });
 
+  it('records TLS 1.0 when an old sender offers nothing newer, and the client certificate it presents', async () => {
+    const client = await selfSignedCertificate(['mail.client.example.org']);
+    h.states.set(token('e'), 'waiting');
+    await transport(h.rx.port, {
+      tls: {
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+        cert: client.certPem,
+        key: client.keyPem,
+      },
+    }).sendMail({ from: 'old@sender.example.org', to: address('e'), subject: 'Old', text: 'TLS 1.0' });
+    const c = h.deliveries.find((x) => x.token === token('e'))!.delivery.connection;
+    assert.equal(c.tls.protocol, 'TLSv1');
+    assert.match(c.tls.clientCertificate?.subject ?? '', /CN=mail\.client\.example\.org/);
+    assert.equal(c.tls.clientCertificate?.selfSigned, true);
+    assert.deepEqual(c.tls.clientCertificate?.subjectAltNames, ['DNS:mail.client.example.org']);
+  });
+
   it('refuses an unknown recipient, another domain (no relaying) and a used address at RCPT', async () => {
     const send = (to: string) =>
       transport(h.rx.port).sendMail({ from: 'x@sender.example.org', to, subject: 's', text: 't' });
@@ -149,7 +169,10 @@ describe('inbound receiver', () => {
     await assert.rejects(send(address('z')), /5\.1\.1 This test address is unknown or has expired/);
     await assert.rejects(send('someone@elsewhere.example'), /5\.7\.1 Relaying denied/);
     await assert.rejects(send(address('u')), /has received its message already/);
-    assert.equal(h.deliveries.filter((d) => !['a', 'b', 'c', 'd'].map(token).includes(d.token)).length, 0);
+    assert.equal(
+      h.deliveries.filter((d) => !['a', 'b', 'c', 'd', 'e'].map(token).includes(d.token)).length,
+      0,
+    );
   });
 
   it('refuses an oversized message with 552 and keeps nothing', async () => {
