@@ -98,8 +98,36 @@ export function parseMailboxes(value: string): Mailbox[] {
   return boxes;
 }
 
-/** An address-like text inside a display name ("support@bank.example" <x@elsewhere>). */
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+
+/** Whether a text is a host name with a top-level label of letters ("bank.example"). */
+function looksLikeDomain(domain: string): boolean {
+  const labels = domain.split('.');
+  return (
+    labels.length >= 2 &&
+    labels.every((l) => /^[A-Za-z0-9-]{1,63}$/.test(l)) &&
+    /^[A-Za-z]{2,63}$/.test(labels[labels.length - 1]!)
+  );
+}
+
+/**
+ * An address-like text inside a display name ("support@bank.example" <x@elsewhere>). A scan
+ * outwards from each "@" (no regular expression over the whole name), over the first 500
+ * characters.
+ */
 export function addressInName(name: string): string | undefined {
-  const m = /[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}/.exec(name);
-  return m ? m[0] : undefined;
+  const text = name.slice(0, 500);
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text[start - 1]!)) start--;
+    let end = at + 1;
+    while (end < text.length && DOMAIN_CHAR.test(text[end]!)) end++;
+    const local = text.slice(start, at);
+    let stop = end;
+    while (stop > at + 1 && text[stop - 1] === '.') stop--;
+    const domain = text.slice(at + 1, stop);
+    if (local && looksLikeDomain(domain)) return `${local}@${domain}`;
+  }
+  return undefined;
 }

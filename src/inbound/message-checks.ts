@@ -134,12 +134,13 @@ const OBSOLETE_ZONES: Record<string, number> = {
   pst: -8,
   pdt: -7,
 };
+// Linear: the value is trimmed first, so no two optional runs of white space meet.
 const DATE =
-  /^\s*(?:([A-Za-z]{3})\s*,\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{2,4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+([+-]\d{4}|[A-Za-z]{1,3})\s*(?:\([^()]*\))?\s*$/;
+  /^(?:([A-Za-z]{3})[ \t]*,[ \t]*)?(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{2,4})[ \t]+(\d{2}):(\d{2})(?::(\d{2}))?[ \t]+([+-]\d{4}|[A-Za-z]{1,3})(?:[ \t]+\([^()]*\))?$/;
 
 /** RFC 5322 §3.3 date-time → the instant and what is odd about it. */
 export function parseDate(value: string): { at?: Date; problems: string[]; obsolete: boolean } {
-  const m = DATE.exec(value);
+  const m = DATE.exec(value.trim().slice(0, 200));
   if (!m) return { problems: ['is not an RFC 5322 date-time'], obsolete: false };
   const [, dow, day, mon, year, hh, mm, ss, zone] = m;
   const month = MONTHS.indexOf(mon!.toLowerCase());

@@ -82,13 +82,17 @@ export function parseReportRules(body: string): SpamRule[] {
       continue;
     }
     if (!inTable) continue;
-    const row = /^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]{1,60})\s*(.*)$/.exec(line);
+    const row = /^ *(-?\d+(?:\.\d+)?) +([A-Z0-9_]{1,60})(?: +(\S.*))?$/.exec(line.slice(0, 1000));
     if (row) {
       if (rules.length < 200)
-        rules.push({ score: Number(row[1]), name: row[2]!, description: row[3]!.trim().slice(0, 300) });
+        rules.push({
+          score: Number(row[1]),
+          name: row[2]!,
+          description: (row[3] ?? '').trim().slice(0, 300),
+        });
       continue;
     }
-    const more = /^\s{10,}(\S.*)$/.exec(line);
+    const more = /^\s{10,}(\S.*)$/.exec(line.slice(0, 1000));
     const last = rules[rules.length - 1];
     if (more && last && last.description.length < 300)
       last.description = `${last.description} ${more[1]!.trim()}`.slice(0, 300);
