@@ -25,6 +25,11 @@ export interface EnvelopeOverrides {
   ip?: string;
   mailFrom?: string;
   helo?: string;
+  /**
+   * The values were seen in the SMTP session by `by`, the receiver itself (the inbound test):
+   * nothing in the message was written by the receiving system, so no header is trusted.
+   */
+  session?: { by: string };
 }
 
 export interface EnvelopeDecision {
@@ -47,6 +52,7 @@ export function decideEnvelope(
   fields: readonly Field[],
   overrides: EnvelopeOverrides = {},
 ): EnvelopeDecision {
+  if (overrides.session) return sessionEnvelope(overrides, overrides.session.by);
   const hops = hopsOf(fields);
   const entry = entryHop(hops);
   // Trusted: everything above the entry hop's Received, that header, and the Received-SPF and
@@ -141,6 +147,25 @@ export function decideEnvelope(
     };
   }
   return { envelope: env, trustedUntil, ...(entry ? { entry: entry.hop } : {}) };
+}
+
+/** The envelope of a message received by `by` itself: the session's values, no header trusted. */
+function sessionEnvelope(overrides: EnvelopeOverrides, by: string): EnvelopeDecision {
+  const env: Envelope = { sources: {}, receivedBy: by };
+  const source = { header: 'session', why: `seen by ${by} in the SMTP session that delivered the message` };
+  if (overrides.ip) {
+    env.ip = overrides.ip;
+    env.sources.ip = source;
+  }
+  if (overrides.mailFrom !== undefined) {
+    env.mailFrom = pathAddress(overrides.mailFrom) ?? overrides.mailFrom;
+    env.sources.mailFrom = source;
+  }
+  if (overrides.helo) {
+    env.helo = overrides.helo;
+    env.sources.helo = source;
+  }
+  return { envelope: env, trustedUntil: 0 };
 }
 
 /** The addresses of a From header: "Name <a@b>, c@d" → ["a@b", "c@d"]. */

@@ -26,6 +26,12 @@ export const AUTH = defineFindings('auth', {
     meaning:
       'RFC 7208 check_host() for the client IP and the MAIL FROM domain (the HELO name for the null sender): pass; softfail, neutral or none (warn: the domain does not vouch for the client); fail or permerror (fail); temperror, or not evaluated for want of an IP or a sender (error).',
   },
+  'auth.spf_helo': {
+    title: 'SPF for HELO',
+    statuses: ['pass', 'warn', 'fail', 'info', 'error'],
+    meaning:
+      'RFC 7208 check_host() for the client IP and its HELO name (§2.3), evaluated when the session is known (the inbound test): pass; softfail or neutral (warn); fail or permerror (fail); none (info: few host names publish SPF, though RFC 7208 recommends it); temperror (error).',
+  },
   'auth.dkim': {
     title: 'DKIM signature',
     statuses: ['pass', 'warn', 'fail', 'error'],
@@ -69,6 +75,8 @@ export interface AuthFacts {
   from: string[];
   fromDomain?: string;
   spf?: CheckHostResult;
+  /** SPF for the HELO name, when asked for. */
+  spfHelo?: CheckHostResult;
   dkim: DkimFact[];
   dkimError?: string;
   arc: {
@@ -201,6 +209,7 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
       }),
     );
   }
+  if (facts.spfHelo) findings.push(heloSpfFinding(facts.spfHelo, env.ip ?? ''));
   const spfAligned = Boolean(
     spf &&
     spf.result === 'pass' &&
@@ -406,6 +415,19 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
           lookups: spf.lookups,
         }
       : { evaluated: false },
+    ...(facts.spfHelo
+      ? {
+          spfHelo: {
+            evaluated: true,
+            identity: 'helo' as const,
+            domain: facts.spfHelo.domain,
+            result: facts.spfHelo.result,
+            reason: facts.spfHelo.reason,
+            ...(facts.spfHelo.record ? { record: facts.spfHelo.record } : {}),
+            lookups: facts.spfHelo.lookups,
+          },
+        }
+      : {}),
     dkim,
     arc: a,
     dmarc,
@@ -414,6 +436,31 @@ export function evaluateAuth(facts: AuthFacts): Evaluated {
     verdict: verdictOf(findings),
     findings,
   };
+}
+
+function heloSpfFinding(spf: CheckHostResult, ip: string): Finding {
+  const status =
+    spf.result === 'pass'
+      ? 'pass'
+      : spf.result === 'fail' || spf.result === 'permerror'
+        ? 'fail'
+        : spf.result === 'temperror'
+          ? 'error'
+          : spf.result === 'none'
+            ? 'info'
+            : 'warn';
+  return AUTH.make('auth.spf_helo', status, {
+    summary: `spf=${spf.result} for ${ip} greeting as ${spf.domain}: ${spf.reason}.`,
+    ...(status === 'fail' || status === 'warn'
+      ? {
+          remedy:
+            spf.result === 'permerror'
+              ? `Fix the SPF record of ${spf.domain}.`
+              : `Publish "v=spf1 a -all" (or ip4:${ip}) at ${spf.domain}, the name the server greets with, so receivers that check HELO (RFC 7208 §2.3) find it authorised.`,
+        }
+      : {}),
+    details: { result: spf.result, domain: spf.domain, lookups: spf.lookups, record: spf.record ?? null },
+  });
 }
 
 function dmarcOf(facts: AuthFacts, spfAligned: boolean, dkimAligned: boolean): AuthReport['dmarc'] {

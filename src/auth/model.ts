@@ -13,7 +13,7 @@ export const HeaderRefSchema = z.object({
   header: z
     .string()
     .describe(
-      'Received-SPF, Authentication-Results, Received, Return-Path, or "option" (--ip, --mail-from, --helo)',
+      'Received-SPF, Authentication-Results, Received, Return-Path, "option" (--ip, --mail-from, --helo), or "session" (seen by the receiver in the SMTP session, the inbound test)',
     ),
   index: z.number().int().optional().describe('Position of the header field from the top (1-based)'),
   why: z.string().describe('Why this header was trusted for the value'),
@@ -122,6 +122,9 @@ export const AuthReportSchema = z
     }),
     envelope: EnvelopeSchema,
     spf: AuthSpfSchema,
+    spfHelo: AuthSpfSchema.optional().describe(
+      'SPF for the HELO identity (RFC 7208 §2.3), when asked for (the inbound test)',
+    ),
     dkim: z.array(AuthDkimSchema),
     arc: AuthArcSchema,
     dmarc: AuthDmarcSchema,

@@ -95,6 +95,8 @@ export interface AuthDeps {
   resolver?: Resolver;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Also evaluate SPF for the HELO name (RFC 7208 §2.3), as a receiver that saw the session does. */
+  heloSpf?: boolean;
 }
 
 export async function authenticateMessage(
@@ -135,6 +137,25 @@ export async function authenticateMessage(
             domain: spfDomain,
             sender: env.mailFrom || `postmaster@${env.helo ?? spfDomain}`,
             ...(env.helo ? { helo: env.helo } : {}),
+            now: now(),
+            signal: d.signal,
+          })
+        : undefined;
+
+    // SPF for HELO (RFC 7208 §2.3): a host name, not an address literal; for the null sender
+    // the MAIL FROM check above is already the HELO check.
+    const heloName = env.helo?.toLowerCase().replace(/\.$/, '');
+    const spfHelo =
+      deps.heloSpf &&
+      env.ip &&
+      heloName &&
+      env.mailFrom !== '' &&
+      /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(heloName)
+        ? await checkHost(resolver, {
+            ip: env.ip,
+            domain: heloName,
+            sender: `postmaster@${heloName}`,
+            helo: heloName,
             now: now(),
             signal: d.signal,
           })
@@ -220,6 +241,7 @@ export async function authenticateMessage(
       from,
       ...(fromDomain ? { fromDomain } : {}),
       ...(spf ? { spf } : {}),
+      ...(spfHelo ? { spfHelo } : {}),
       dkim,
       ...(dkimError ? { dkimError } : {}),
       arc: arcFact,

@@ -15,12 +15,13 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   spf: async () => (await import('./spf.js')).registerSpf,
   verify: async () => (await import('./verify.js')).registerVerify,
   auth: async () => (await import('./auth.js')).registerAuth,
+  inbound: async () => (await import('./inbound.js')).registerInbound,
   serve: async () => (await import('./serve.js')).registerService,
   web: async () => (await import('./serve.js')).registerService,
   worker: async () => (await import('./serve.js')).registerService,
 };
 /** Order of the commands in the help. */
-const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'serve'];
+const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'inbound', 'serve'];
 
 /**
  * The command the arguments name: the first one that is not an option (the program's own

@@ -7,7 +7,8 @@ import { parseBoolean, parseDuration, parseInteger, parseRate, parseSize } from 
  * ## Adding a setting (one place)
  * 1. Open the area file of src/config/ it belongs to (check.ts: DNS and the check engine,
  *    smtp.ts: the SMTP probe, bounce.ts, service.ts: web and process, queue.ts: Redis, queue
- *    and storage, monitor.ts: monitors and alerts) and add one `setting({...})` to a list,
+ *    and storage, monitor.ts: monitors and alerts, inbound.ts: the inbound test's receiver and
+ *    spamd) and add one `setting({...})` to a list,
  *    at the row where the README's configuration table should show it:
  *      env          the environment variable (MXDOCTOR_…)
  *      group, key   where the value lands: config.<group>.<key>

@@ -2,6 +2,7 @@ import { BOUNCE_SETTINGS } from './bounce.js';
 import { CHECK_SETTINGS, FETCH_AND_BLOCKLIST_SETTINGS } from './check.js';
 import { configSchema, isSetting } from './declare.js';
 import type { ConfigOf, Field, Setting } from './declare.js';
+import { INBOUND_SETTINGS } from './inbound.js';
 import { MONITOR_SETTINGS } from './monitor.js';
 import { REDIS_AND_QUEUE_SETTINGS } from './queue.js';
 import { LISTEN_SETTINGS, WEB_SETTINGS } from './service.js';
@@ -24,6 +25,7 @@ export const FIELDS = [
   ...POLITENESS_SETTINGS,
   ...VERIFY_SETTINGS,
   ...MONITOR_SETTINGS,
+  ...INBOUND_SETTINGS,
 ];
 
 /** mxdoctor's configuration: config.<group>.<key>, as declared by FIELDS. */

@@ -8,6 +8,7 @@ import { REASONS, bounceJsonSchema } from '../bounce/model.js';
 import { REASON_INFO, isHard } from '../bounce/reasons.js';
 import { FOLLOWUPS } from '../bounce/followups/index.js';
 import { AUTH } from '../auth/evaluate.js';
+import { INBOUND_SPECS, inboundJsonSchema } from '../inbound/report.js';
 
 /**
  * Generated documentation: the table of every finding ID (docs/checks.md) and the report's
@@ -40,7 +41,17 @@ export function checksMarkdown(checks: readonly Check[] = ALL_CHECKS): string {
     '',
   );
   section('Message authentication', 'auth', AUTH.specs);
+  lines.push(
+    'The inbound test (`mxdoctor inbound`, `POST /api/v1/inbound-tests`, the /inbound page; docs/inbound.md) reports these about the message it received, beside the `auth.*` findings above (without `auth.envelope` and `auth.receiver`: the envelope is the session’s, and the receiver is mxdoctor itself).',
+    '',
+  );
+  section('Inbound test', 'inbound', INBOUND_SPECS);
   return lines.join('\n');
+}
+
+/** The published JSON Schema of the inbound test report (docs/inbound.schema.json). */
+export function inboundSchemaText(): string {
+  return JSON.stringify(inboundJsonSchema(), null, 2) + '\n';
 }
 
 export function reportSchemaText(): string {

@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
  *   interactive checks instead of competing with them.
  * - `bounces`: bounce diagnoses, with their own concurrency (MXDOCTOR_BOUNCE_CONCURRENCY), so a
  *   burst of bounces and a burst of checks never wait for each other.
+ * - `inbound`: analyses of messages received by the inbound test receiver, with their own
+ *   concurrency (MXDOCTOR_INBOUND_CONCURRENCY): someone waits on the page for each one.
  *
  * Queue and job names are data in Redis: BullMQ's keys, the job scheduler of every monitor,
  * delayed re-probes and alert deliveries waiting for their next attempt. Renaming a queue or a
@@ -21,6 +23,7 @@ import { randomBytes } from 'node:crypto';
  */
 export const QUEUE_CHECKS = 'checks';
 export const QUEUE_BOUNCES = 'bounces';
+export const QUEUE_INBOUND = 'inbound';
 
 /** Every job kind, by the name it has in Redis. */
 export const JOB = {
@@ -38,6 +41,8 @@ export const JOB = {
   /** Address verification, and its delayed re-ask of greylisted addresses (src/queue/jobs/verify.ts). */
   verify: 'verify',
   verifyRetry: 'verify-retry',
+  /** The analysis of a message received by the inbound test (src/queue/jobs/inbound.ts). */
+  inboundAnalysis: 'inbound-analysis',
 } as const;
 
 /** The jobs of each queue. */
@@ -54,9 +59,11 @@ export const QUEUE_JOBS = {
     JOB.verifyRetry,
   ],
   [QUEUE_BOUNCES]: [JOB.bounce],
+  [QUEUE_INBOUND]: [JOB.inboundAnalysis],
 } as const;
 export type ChecksQueueJob = (typeof QUEUE_JOBS)[typeof QUEUE_CHECKS][number];
 export type BouncesQueueJob = (typeof QUEUE_JOBS)[typeof QUEUE_BOUNCES][number];
+export type InboundQueueJob = (typeof QUEUE_JOBS)[typeof QUEUE_INBOUND][number];
 
 /** Report and job ids: 16 random bytes, base64url (22 characters; never all digits, no ":"). */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;

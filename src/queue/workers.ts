@@ -5,8 +5,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { CheckJob } from './jobs/check.js';
 import type { MonitorRuntime } from './jobs/monitor.js';
-import { QUEUE_BOUNCES, QUEUE_CHECKS } from './names.js';
-import type { BouncesQueueJob, ChecksQueueJob } from './names.js';
+import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from './names.js';
+import type { BouncesQueueJob, ChecksQueueJob, InboundQueueJob } from './names.js';
+import type { InboundJob } from './jobs/inbound.js';
+import { processInbound } from './processors/inbound.js';
+import type { InboundProcessorDeps } from './processors/inbound.js';
 import { processDelivery } from './processors/alert-delivery.js';
 import { processBounce } from './processors/bounce.js';
 import type { BounceProcessorDeps } from './processors/bounce.js';
@@ -46,11 +49,14 @@ export interface WorkerDeps {
   verify?: VerifyProcessorDeps;
   /** Batch completion webhooks; absent where batches are not wired. */
   batchWebhook?: BatchWebhookDeps;
+  /** Analyses of inbound test messages; absent where the inbound test is not wired. */
+  inbound?: InboundProcessorDeps;
 }
 
 export interface Workers {
   checks: Worker;
   bounces: Worker;
+  inbound?: Worker;
   /** Stops taking jobs; running ones may finish within `graceMs`, then go back to the queue. */
   close(graceMs: number): Promise<void>;
 }
@@ -75,13 +81,24 @@ export function startWorkers(deps: WorkerDeps): Workers {
     what: 'bounce diagnosis',
   });
   log.info({ concurrency: config.bounce.concurrency }, `worker started on queue "${QUEUE_BOUNCES}"`);
+  const inbound = deps.inbound
+    ? startWorker(deps, QUEUE_INBOUND, inboundQueueJobs(deps.inbound), {
+        connection: deps.connection('inbound-worker'),
+        concurrency: config.inbound.concurrency,
+        what: 'inbound analysis',
+      })
+    : undefined;
+  if (inbound)
+    log.info({ concurrency: config.inbound.concurrency }, `worker started on queue "${QUEUE_INBOUND}"`);
   return {
     checks,
     bounces,
+    ...(inbound ? { inbound } : {}),
     async close(graceMs) {
       await Promise.all([
         closeWithin(checks, graceMs, log, 'checks'),
         closeWithin(bounces, graceMs, log, 'bounce diagnoses'),
+        ...(inbound ? [closeWithin(inbound, graceMs, log, 'inbound analyses')] : []),
       ]);
     },
   };
@@ -136,6 +153,14 @@ function bouncesQueueJobs(deps: WorkerDeps): Record<BouncesQueueJob, JobKind> {
         // Nobody will read the bounce text again: do not keep it until its TTL.
         if (final && job.id) deps.bounce.store.deleteInput(job.id).catch(() => {});
       },
+    },
+  };
+}
+
+function inboundQueueJobs(deps: InboundProcessorDeps): Record<InboundQueueJob, JobKind> {
+  return {
+    'inbound-analysis': {
+      process: (job, token, signal) => processInbound(job as InboundJob, token, signal, deps),
     },
   };
 }

@@ -76,6 +76,27 @@ export function findingWeight(id: string): number {
   return 5;
 }
 
+/**
+ * What a score is computed with: the areas and their weights, which area a finding ID
+ * belongs to, and its importance. The rules (status credits, the mean per ID, the weighted
+ * mean of areas) are the same for every scheme; the domain report's is DOMAIN_SCHEME, the
+ * inbound test has its own areas (src/inbound/score.ts).
+ */
+export interface ScoreScheme {
+  method: string;
+  /** Areas in report order; findings of no listed area fall in "Other", weight 0. */
+  areas: readonly { title: string; weight: number }[];
+  areaOf(id: string): string;
+  weightOf(id: string): number;
+}
+
+export const DOMAIN_SCHEME: ScoreScheme = {
+  method: SCORE_METHOD,
+  areas: GROUPS.map((g) => ({ title: g.title, weight: AREA_WEIGHTS[g.title] ?? 0 })),
+  areaOf: groupOf,
+  weightOf: findingWeight,
+};
+
 /** Share of a finding's points it earns, or undefined when it does not count. */
 export const STATUS_CREDIT: Readonly<Record<Status, number | undefined>> = {
   pass: 1,
@@ -90,11 +111,14 @@ export const STATUS_CREDIT: Readonly<Record<Status, number | undefined>> = {
  * address) earns the mean of its counted instances, so a domain with four MX addresses is not
  * weighed four times as heavily as one with one.
  */
-export function scoreFindings(findings: readonly Pick<Finding, 'id' | 'status'>[]): Score {
+export function scoreFindings(
+  findings: readonly Pick<Finding, 'id' | 'status'>[],
+  scheme: ScoreScheme = DOMAIN_SCHEME,
+): Score {
   const byArea = new Map<string, Map<string, number[]>>();
   const notCounted = new Map<string, number>();
   for (const f of findings) {
-    const area = groupOf(f.id);
+    const area = scheme.areaOf(f.id);
     const credit = STATUS_CREDIT[f.status];
     if (credit === undefined) {
       notCounted.set(area, (notCounted.get(area) ?? 0) + 1);
@@ -107,16 +131,16 @@ export function scoreFindings(findings: readonly Pick<Finding, 'id' | 'status'>[
   const areas: AreaScore[] = [];
   let earned = 0;
   let possible = 0;
-  for (const area of [...GROUPS.map((g) => g.title), 'Other']) {
+  for (const area of [...scheme.areas.map((a) => a.title), 'Other']) {
     const ids = byArea.get(area);
-    const weight = AREA_WEIGHTS[area] ?? 0;
+    const weight = scheme.areas.find((a) => a.title === area)?.weight ?? 0;
     const skipped = notCounted.get(area) ?? 0;
     if (!ids && skipped === 0) continue;
     let got = 0;
     let max = 0;
     let counted = 0;
     for (const [id, credits] of ids ?? []) {
-      const w = findingWeight(id);
+      const w = scheme.weightOf(id);
       got += (w * credits.reduce((a, b) => a + b, 0)) / credits.length;
       max += w;
       counted += credits.length;
@@ -130,7 +154,7 @@ export function scoreFindings(findings: readonly Pick<Finding, 'id' | 'status'>[
   }
   return {
     value: possible > 0 ? Math.round((100 * earned) / possible) : null,
-    method: SCORE_METHOD,
+    method: scheme.method,
     areas,
   };
 }

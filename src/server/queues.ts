@@ -3,9 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { BounceQueue, bounceJobOptions } from '../queue/jobs/bounce.js';
+import { InboundTests, inboundJobOptions } from '../queue/jobs/inbound.js';
+import { InboundTestStore } from '../store/inbound-tests.js';
 import { CheckQueue, Dedupe, checkJobOptions } from '../queue/jobs/check.js';
 import type { MonitorManager } from '../queue/monitor-manager.js';
-import { QUEUE_BOUNCES, QUEUE_CHECKS } from '../queue/names.js';
+import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from '../queue/names.js';
 import { DiagnosisStore } from '../store/diagnoses.js';
 import { ReportStore } from '../store/reports.js';
 import { BatchQueue } from '../queue/jobs/batch.js';
@@ -26,6 +28,8 @@ export interface Queues {
   checks: CheckQueue;
   reports: ReportStore;
   bounces: BounceQueue;
+  /** Inbound tests: their addresses, messages, analyses and reports. */
+  inbound: InboundTests;
   diagnoses: DiagnosisStore;
   monitors: MonitorManager;
   batches: BatchQueue;
@@ -51,6 +55,14 @@ export function dedupeOptions(config: Config) {
     prefix: config.redis.prefix,
     windowMs: config.queue.dedupeMs,
     deadlineMs: config.check.deadlineMs,
+  };
+}
+
+export function inboundStoreOptions(config: Config) {
+  return {
+    prefix: config.redis.prefix,
+    testTtlMs: config.inbound.testTtlMs,
+    retentionMs: config.inbound.retentionMs,
   };
 }
 
@@ -86,6 +98,13 @@ export function openQueues(
     opTimeoutMs(config),
   );
   const diagnoses = new DiagnosisStore(command, diagnosisStoreOptions(config));
+  const inboundQueue = openQueue(QUEUE_INBOUND, command, config, log);
+  const inbound = new InboundTests(
+    inboundQueue,
+    new InboundTestStore(command, inboundStoreOptions(config)),
+    config.inbound.domain,
+    inboundJobOptions(config.queue.attempts),
+  );
   const bouncesQueue = openQueue(QUEUE_BOUNCES, command, config, log);
   const bounces = new BounceQueue(
     bouncesQueue,
@@ -115,12 +134,13 @@ export function openQueues(
     checks,
     reports,
     bounces,
+    inbound,
     diagnoses,
     monitors,
     batches,
     verifications,
     async close() {
-      await Promise.allSettled([checksQueue.close(), bouncesQueue.close()]);
+      await Promise.allSettled([checksQueue.close(), bouncesQueue.close(), inboundQueue.close()]);
     },
   };
 }

@@ -17,6 +17,8 @@ import type { FirstRunToken } from './first-run.js';
 import type { LocalRedis } from './local-redis.js';
 import { openQueues } from './queues.js';
 import { startHttp } from './web.js';
+import { startInboundReceiver } from './inbound.js';
+import type { InboundTests } from '../queue/jobs/inbound.js';
 import { startWorkerSide } from './workers.js';
 import type { WorkerSide } from './workers.js';
 
@@ -65,6 +67,8 @@ export interface Service {
   /** The workers of every queue (processes that work). */
   workers?: WorkerSide['workers'];
   localRedis?: LocalRedis;
+  /** The inbound test: its tests, and the receiver when this process runs it. */
+  inbound: { tests: InboundTests; receiver?: { host: string; port: number } };
   /** Graceful stop; resolves when everything is closed. Idempotent. */
   stop(): Promise<void>;
   readonly stopped: Promise<void>;
@@ -102,6 +106,8 @@ export async function startService(options: StartOptions): Promise<Service> {
     draining: () => draining,
     ...(workerSide ? { workerRunning: () => workerSide.workers.checks.isRunning() } : {}),
   });
+  const receiver =
+    mode === 'worker' ? undefined : await startInboundReceiver({ config, log, tests: queues.inbound });
 
   if (first && http.port !== undefined) announceSignIn(first, http.port, log);
 
@@ -113,6 +119,8 @@ export async function startService(options: StartOptions): Promise<Service> {
       draining = true;
       const grace = config.service.shutdownGraceMs;
       log.info({ graceMs: grace }, 'shutting down: no new requests or checks; running checks may finish');
+      // No new test messages; sessions still open get 421 and their senders retry later.
+      await receiver?.close();
       const serverClosed = http.stopAccepting();
       await workerSide?.stop(grace);
       http.dropConnections();
@@ -133,6 +141,10 @@ export async function startService(options: StartOptions): Promise<Service> {
     metrics,
     bounces: { queue: queues.bounces, store: queues.diagnoses },
     monitors: queues.monitors,
+    inbound: {
+      tests: queues.inbound,
+      ...(receiver ? { receiver: { host: receiver.host, port: receiver.port } } : {}),
+    },
     stop,
     stopped,
     ...(http.port !== undefined ? { port: http.port, url: `http://127.0.0.1:${http.port}` } : {}),

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Check } from '../checks/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { QUEUE_BOUNCES, QUEUE_CHECKS } from '../queue/names.js';
+import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from '../queue/names.js';
 import { createApp } from '../web/app.js';
 import { healthRouter, metricsAccessOf } from '../web/health.js';
 import { ProgressHub } from '../web/progress-hub.js';
@@ -79,6 +79,9 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
         draining: o.draining,
         ...(o.workerRunning ? { workerRunning: o.workerRunning } : {}),
         bounces: { queue: o.queues.bounces, events: follow(QUEUE_BOUNCES, 'bounce-events') },
+        ...(config.inbound.listen
+          ? { inbound: { tests: o.queues.inbound, events: follow(QUEUE_INBOUND, 'inbound-events') } }
+          : {}),
       }),
     );
     server.keepAliveTimeout = 5000;

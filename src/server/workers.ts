@@ -4,7 +4,7 @@ import { BounceParsePool } from '../bounce/parse-pool.js';
 import type { Config } from '../config/index.js';
 import type { Check, CheckServices } from '../checks/types.js';
 import type { SmtpSharing } from '../smtp/sharing.js';
-import { checkJobOptions, Dedupe } from '../queue/jobs/check.js';
+import { CheckQueue, checkJobOptions, Dedupe } from '../queue/jobs/check.js';
 import type { JobMetrics } from '../queue/metrics.js';
 import { QUEUE_CHECKS } from '../queue/names.js';
 import { startWorkers } from '../queue/workers.js';
@@ -12,6 +12,7 @@ import type { Workers } from '../queue/workers.js';
 import { RedisAddressLimiter } from '../store/address-limiter.js';
 import { RedisConnectionCache } from '../store/connection-cache.js';
 import { DiagnosisStore } from '../store/diagnoses.js';
+import { InboundTestStore } from '../store/inbound-tests.js';
 import { ReportStore } from '../store/reports.js';
 import type { Connections } from './connections.js';
 import { createMonitorRuntime } from './monitors.js';
@@ -19,6 +20,7 @@ import {
   batchStoreOptions,
   dedupeOptions,
   diagnosisStoreOptions,
+  inboundStoreOptions,
   openQueue,
   reportStoreOptions,
 } from './queues.js';
@@ -119,6 +121,18 @@ export async function startWorkerSide(o: {
       services: sharing,
       parse: (input, signal) => parsePool.parse(input, signal),
       onResult: (r) => metrics.onBounce(r),
+    },
+    inbound: {
+      config,
+      log,
+      store: new InboundTestStore(state, inboundStoreOptions(config)),
+      // The From domain's check, queued like one from the web (with the same dedupe).
+      checks: new CheckQueue(
+        queue,
+        new ReportStore(state, reportStoreOptions(config)),
+        new Dedupe(state, dedupeOptions(config)),
+        checkJobOptions(config.queue.attempts),
+      ),
     },
   });
   // Normally done in milliseconds; with Redis away it retries in the background.

@@ -22,6 +22,8 @@ import { monitorApiRouter } from './monitors/api.js';
 import { monitorPagesRouter } from './monitors/pages.js';
 import { bulkApiRouter } from './bulk/api.js';
 import { bulkPagesRouter } from './bulk/pages.js';
+import { inboundApiRouter } from './inbound/api.js';
+import { inboundPagesRouter } from './inbound/pages.js';
 import type { Views } from './views.js';
 
 export type { AppDeps } from './deps.js';
@@ -33,8 +35,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  * takes every dependency as a parameter and never listens itself (src/server/start.ts
  * does), so tests run it on port 0 against their own Redis prefix and checks.
  */
-export function createApp(deps: AppDeps, views: Views = createViews()): Express {
+export function createApp(deps: AppDeps, pageViews: Views = createViews()): Express {
   const app = express();
+  // Pages link to the inbound test when this service offers it.
+  const views: Views = deps.inbound
+    ? { render: (name, data) => pageViews.render(name, { inboundNav: true, ...data }) }
+    : pageViews;
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.service.trustProxy);
   app.set('etag', false);
@@ -129,6 +135,13 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
       ? { ...deps, batches: deps.batches, verifications: deps.verifications }
       : undefined;
   if (bulk) app.use('/api/v1', bulkApiRouter(bulk, limits.checks));
+  // The inbound test (src/web/inbound/): its own submission budget, same limits as checks.
+  const inbound = deps.inbound ? { ...deps, inbound: deps.inbound } : undefined;
+  const inboundLimit = createSubmissionLimit(
+    { redis: deps.redis, prefix: deps.config.redis.prefix, ...deps.config.limits },
+    { key: 'inbound-tests', what: 'opened inbound tests' },
+  );
+  if (inbound) app.use('/api/v1', inboundApiRouter(inbound, inboundLimit));
   app.use('/api/v1', apiRouter(deps, limits.checks));
 
   const csrf = new Csrf(secret);
@@ -136,6 +149,7 @@ export function createApp(deps: AppDeps, views: Views = createViews()): Express 
   app.use(pagesRouter(deps, views, csrf, limits.checks));
   if (bounces) app.use(bouncePagesRouter(bounces, views, csrf, bounceLimit));
   if (bulk) app.use(bulkPagesRouter(bulk, views, csrf, limits.checks));
+  if (inbound) app.use(inboundPagesRouter(inbound, views, csrf, inboundLimit));
 
   app.use(() => {
     throw new HttpError(404, 'not_found', 'There is no page at this address.');

@@ -11,6 +11,7 @@ import type { ProgressHub } from './progress-hub.js';
 import type { MonitorManager } from '../queue/monitor-manager.js';
 import type { BatchQueue } from '../queue/jobs/batch.js';
 import type { VerifyQueue } from '../queue/jobs/verify.js';
+import type { InboundTests } from '../queue/jobs/inbound.js';
 
 /** Everything the web app needs, passed in (createApp never opens connections itself). */
 export interface AppDeps {
@@ -37,4 +38,6 @@ export interface AppDeps {
   batches?: BatchQueue;
   /** Address verification (API under /api/v1/verifications); off without it. */
   verifications?: VerifyQueue;
+  /** The inbound test (API under /api/v1/inbound-tests, pages under /inbound); off without it. */
+  inbound?: { tests: InboundTests; events?: ProgressHub };
 }

@@ -6,6 +6,7 @@ import { bouncePaths, registerBounceSchemas } from './bounces/openapi.js';
 import { checkPaths, registerCheckSchemas } from './checks/openapi.js';
 import { monitorPaths, registerMonitorSchemas } from './monitors/openapi.js';
 import { bulkPaths, registerBulkSchemas } from './bulk/openapi.js';
+import { inboundPaths, registerInboundSchemas } from './inbound/openapi.js';
 
 /**
  * The OpenAPI 3.1 document of the JSON API, generated from the zod schemas that validate
@@ -44,6 +45,7 @@ function componentSchemas(checks: readonly Check[]): Record<string, Record<strin
   const Report = reportSchema(checks);
   registerCheckSchemas(registry, Report);
   registerBounceSchemas(registry);
+  registerInboundSchemas(registry);
   registerMonitorSchemas(registry, Report);
   registerBulkSchemas(registry);
   const { schemas } = z.toJSONSchema(registry, {
@@ -84,6 +86,7 @@ export function buildOpenApi(checks: readonly Check[]): Record<string, unknown> 
     paths: {
       ...checkPaths({ json, error, common }),
       ...bouncePaths(common),
+      ...inboundPaths(common),
       ...monitorPaths({ json, error, common }),
       ...bulkPaths({ json, error, common }),
     },

@@ -85,6 +85,21 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('runs SpamAssassin (Debian spamd on 783) for the inbound test, on demand, and passes its address on', () => {
+    const sa = compose.services.spamassassin! as ComposeService & { build?: { dockerfile_inline?: string } };
+    assert.deepEqual(sa.profiles, ['spamassassin']);
+    const dockerfile = sa.build?.dockerfile_inline ?? '';
+    assert.match(dockerfile, /^FROM debian:/m);
+    assert.match(dockerfile, /apt-get install[^\n]* spamassassin spamd/);
+    assert.match(dockerfile, /--listen=0\.0\.0\.0:783/);
+    assert.deepEqual(sa.healthcheck?.test, ['CMD', 'spamc', '-K']);
+    for (const name of ['web', 'worker']) {
+      const env = compose.services[name]!.environment ?? {};
+      for (const key of ['MXDOCTOR_INBOUND_LISTEN', 'MXDOCTOR_INBOUND_DOMAIN', 'MXDOCTOR_SPAMD'])
+        assert.ok(key in env, `${name} gets ${key}`);
+    }
+  });
+
   it('names only start commands that the CLI has', async () => {
     const help = await runMxdoctor(['--help']);
     for (const command of ['serve', 'web', 'worker', 'check'])

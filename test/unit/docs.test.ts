@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksMarkdown, reportSchemaText } from '../../src/docs/generate.js';
+import { checksMarkdown, inboundSchemaText, reportSchemaText } from '../../src/docs/generate.js';
+import { AUTH } from '../../src/auth/evaluate.js';
+import { INBOUND_SPECS } from '../../src/inbound/report.js';
 import { ALL_CHECKS } from '../../src/checks/registry.js';
 import { CORE } from '../../src/checks/core.js';
 import { FINDING_ID } from '../../src/report/model.js';
@@ -15,8 +17,16 @@ describe('generated documentation', () => {
   it('docs/report.schema.json matches the report model (run `npm run docs` when this fails)', () => {
     assert.equal(readFileSync(join(ROOT, 'docs', 'report.schema.json'), 'utf8'), reportSchemaText());
   });
+  it('docs/inbound.schema.json matches the inbound report model (run `npm run docs` when this fails)', () => {
+    assert.equal(readFileSync(join(ROOT, 'docs', 'inbound.schema.json'), 'utf8'), inboundSchemaText());
+  });
   it('finding IDs are unique, well-formed dotted names', () => {
-    const ids = [...CORE.specs, ...ALL_CHECKS.flatMap((c) => c.findings)].map((s) => s.id);
+    const ids = [
+      ...CORE.specs,
+      ...ALL_CHECKS.flatMap((c) => c.findings),
+      ...AUTH.specs,
+      ...INBOUND_SPECS,
+    ].map((s) => s.id);
     assert.deepEqual(
       ids.filter((id, i) => ids.indexOf(id) !== i),
       [],

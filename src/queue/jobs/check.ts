@@ -28,7 +28,7 @@ export const CheckJobDataSchema = z.object({
   /** Hash of domain + options: identical requests share it (dedupe). */
   identity: z.string(),
   submittedAt: z.string(),
-  via: z.enum(['web', 'api', 'rerun', 'bench', 'batch']),
+  via: z.enum(['web', 'api', 'rerun', 'bench', 'batch', 'inbound']),
   /** Set for a check of a batch: its batch and its position there (src/queue/jobs/batch.ts). */
   batch: z.object({ id: z.string(), index: z.number().int().min(0) }).optional(),
   /** The HTTP request that queued it, so worker log lines can be joined with the request's. */
