@@ -43,7 +43,7 @@ export function parseVerifyAddress(raw: string, domain?: NormalizedDomain): Veri
   if (domain && parsed.domain.ascii !== domain.ascii)
     return {
       ok: false,
-      problem: `${show(raw)} is not at ${domain.unicode}; addresses to verify must be at the checked domain (their delivery is tested on its MX hosts).`,
+      problem: `${show(raw)} is not at ${domain.unicode}: only addresses at ${domain.unicode} can be verified, since their delivery is tested on its MX hosts (addresses to verify must be at the checked domain).`,
     };
   if (local.length > MAX_LOCAL_PART || !LOCAL_PART.test(local))
     return {
