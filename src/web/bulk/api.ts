@@ -90,7 +90,12 @@ function listOf(req: Request, field: 'domains' | 'addresses'): { text: string; j
 
 export function bulkApiRouter(deps: BulkDeps, submitLimit: RequestHandler): Router {
   const router = Router();
-  router.use(apiTokenAuth(deps.config.auth.apiTokens));
+  // Only on this router's own paths: mounted at /api/v1 before the checks API, a router-wide
+  // handler would judge every API request (and refuse the admin token there).
+  router.use(
+    ['/batches', '/verifications', '/authentications'],
+    apiTokenAuth(deps.config.auth.apiTokens, deps.config.auth.adminToken),
+  );
   const maxDomains = deps.config.batch.maxDomains;
   const maxAddresses = deps.config.verify.maxAddresses;
 

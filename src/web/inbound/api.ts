@@ -62,7 +62,7 @@ export function notFound(id: string): HttpError {
 export function inboundApiRouter(deps: InboundDeps, submitLimit: RequestHandler): Router {
   const router = Router();
   const tests = deps.inbound.tests;
-  router.use('/inbound-tests', apiTokenAuth(deps.config.auth.apiTokens));
+  router.use('/inbound-tests', apiTokenAuth(deps.config.auth.apiTokens, deps.config.auth.adminToken));
 
   router
     .route('/inbound-tests')

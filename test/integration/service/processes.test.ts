@@ -131,7 +131,10 @@ describe('service processes', { timeout: 240_000 }, () => {
       const lines = serve.lines();
       const finished = lines.findIndex((l) => l.msg === 'check finished' && l.jobId === id);
       const stopped = lines.findIndex((l) => l.msg === 'stopped');
-      assert.ok(finished >= 0 && finished < stopped, 'the running check finished before the process stopped');
+      assert.ok(
+        finished >= 0 && finished < stopped,
+        'the running check finished before the process stopped: ' + JSON.stringify(lines.map((l) => l.msg)),
+      );
       const redis = connectTestRedis();
       try {
         assert.equal(await redis.exists(`${prefix}:report:${id}`), 1, 'its report is stored');
