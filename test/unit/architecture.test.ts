@@ -160,7 +160,7 @@ const KNOWN_DEBT = new Map<string, number>([
   ['src/smtp/session.ts', 630],
   ['src/verify/run.ts', 295],
   ['src/web/app.ts', 135],
-  ['src/web/bulk/api.ts', 210],
+  ['src/web/bulk/api.ts', 215],
   ['src/web/bulk/openapi.ts', 140],
   ['src/web/bulk/pages.ts', 160],
 ]);
