@@ -27,6 +27,8 @@ export interface ClassifyInput {
   /** The rest of the report's text about this recipient (weaker evidence). */
   context: string;
   command: SmtpCommand | null;
+  /** The reply answered the end of DATA: the message itself had been sent (reply.ts refusedAfterBody). */
+  afterBody?: boolean;
   /** RFC 3464 action (failed, delayed …); null when the report states none. */
   action: string | null;
   /** Diagnostic-Code type: "smtp", "x-unix", "x-postfix" … */
@@ -36,6 +38,8 @@ export interface ClassifyInput {
 export interface Classification {
   reason: Reason;
   confidence: number;
+  /** The strongest other reason the evidence supports, if any: what the record might be instead. */
+  runnerUp: Reason | null;
   /** Evidence IDs, strongest first: "status:5.1.1", "phrase:gmail.no_such_user", "code:550", "rule:…". */
   matched: string[];
   permanent: boolean;
@@ -57,6 +61,9 @@ const CONTEXT_FACTOR = 0.7;
  * Verdicts about a recipient that cannot be right when the refusal came at MAIL FROM, before
  * any recipient was named: there it was the envelope sender that was refused.
  */
+/** Reasons that say only that delivery is still pending or was given up, not why. */
+const QUEUE_WORDS: ReadonlySet<Reason> = new Set(['expired', 'system_error', 'unknown', 'delivered']);
+
 const RECIPIENT_SHAPED: ReadonlySet<Reason> = new Set([
   'user_unknown',
   'host_unknown',
@@ -68,6 +75,24 @@ const RECIPIENT_SHAPED: ReadonlySet<Reason> = new Set([
   'policy_violation',
   'unknown',
 ]);
+
+/**
+ * Phrase rules left out, for the grouped evaluation only (scripts/eval-bounces.ts scores each
+ * producer's bounces without the rules that fire on that producer's samples alone, to measure
+ * what the classifier knows without having seen that producer). The product never sets it.
+ */
+let leftOut: ReadonlySet<string> | null = null;
+
+/** Runs `run` with the named phrase rules switched off (evaluation only; not re-entrant). */
+export async function withoutPhraseRules<T>(ids: ReadonlySet<string>, run: () => Promise<T>): Promise<T> {
+  const before = leftOut;
+  leftOut = ids;
+  try {
+    return await run();
+  } finally {
+    leftOut = before;
+  }
+}
 
 export function candidatesFor(input: ClassifyInput): Candidate[] {
   const out: Candidate[] = [];
@@ -83,6 +108,7 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
   const inDiagnostic = diagnosticPhrases(input.diagnostic);
   const inContext = input.context ? contextPhrases(input.context) : null;
   for (const [i, rule] of PHRASE_RULES.entries()) {
+    if (leftOut?.has(rule.id)) continue;
     if (inDiagnostic[i]) out.push({ reason: rule.reason, weight: rule.weight, id: `phrase:${rule.id}` });
     else if (inContext?.[i])
       out.push({ reason: rule.reason, weight: rule.weight * CONTEXT_FACTOR, id: `context:${rule.id}` });
@@ -139,6 +165,7 @@ export function classify(input: ClassifyInput): Classification {
     return {
       reason: 'delivered',
       confidence: 0.95,
+      runnerUp: null,
       matched: [`rule:action_${action ?? 'success'}`],
       permanent: false,
       hard: false,
@@ -150,55 +177,82 @@ export function classify(input: ClassifyInput): Classification {
   const matched = candidates.map((c) => c.id);
   let best: Candidate = candidates[0] ?? { reason: 'unknown', weight: 0.1, id: 'rule:no_evidence' };
   const rules: string[] = [];
+  const refine = (reason: Reason, weight: number, id: string): void => {
+    best = { reason, weight, id };
+    rules.push(id);
+  };
 
-  // The stage of the SMTP conversation refines weak or recipient-shaped verdicts.
+  // 1. The stage of the SMTP conversation: what the refused command was about.
   if (input.command === 'MAIL' && RECIPIENT_SHAPED.has(best.reason) && best.weight < W.exactPhrase) {
-    best = { reason: 'rejected', weight: Math.max(best.weight, W.phrase), id: 'rule:refused_at_mail_from' };
-    rules.push(best.id);
+    // Refused at MAIL FROM, before any recipient was named: the envelope sender was refused.
+    refine('rejected', Math.max(best.weight, W.phrase), 'rule:refused_at_mail_from');
+  } else if (input.afterBody && best.reason === 'user_unknown') {
+    // The recipient was accepted at RCPT and refused only once the message had been sent:
+    // whatever words the refusal uses, the mailbox exists and something judged the message.
+    refine('filtered', best.weight, 'rule:user_unknown_after_message');
   } else if (
     input.command === 'DATA' &&
     best.reason === 'user_unknown' &&
     !best.id.startsWith('status:') &&
     best.weight < W.exactPhrase
   ) {
-    best = { reason: 'filtered', weight: best.weight, id: 'rule:user_unknown_after_data' };
-    rules.push(best.id);
+    // Answered at the DATA command without the end-of-data words: sendmail reports refused
+    // RCPTs there too, so only a vague user-unknown text without a status code counts as a filter.
+    refine('filtered', best.weight, 'rule:user_unknown_after_data');
   } else if (
     input.command === 'CONNECT' &&
     best.weight < W.phrase &&
     !['network_error', 'rate_limited'].includes(best.reason)
   ) {
-    best = { reason: 'blocked', weight: W.weakPhrase, id: 'rule:refused_at_greeting' };
-    rules.push(best.id);
+    refine('blocked', W.weakPhrase, 'rule:refused_at_greeting');
   }
 
-  // host_unknown needs a permanent answer; a temporary one is a DNS problem (RFC 3463 class 4).
+  // 2. The status class: host_unknown needs a permanent answer; a temporary one is a DNS
+  // problem (RFC 3463 class 4).
   if (best.reason === 'host_unknown' && cls === 4) {
-    best = { reason: 'network_error', weight: best.weight, id: 'rule:temporary_dns_failure' };
-    rules.push(best.id);
+    refine('network_error', best.weight, 'rule:temporary_dns_failure');
   }
 
-  // Connections that never got a final answer: the MTA is retrying against the clock, and a
-  // report about it (final, or a warning on the way) is about the queue time running out.
-  const connectionOnly =
-    best.id === 'phrase:generic.connection' ||
-    best.id === 'context:generic.connection' ||
-    (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
+  // 3. Reports about the queue. Connections that never got a final answer leave the MTA
+  // retrying against the clock: a report about them is about the queue time running out. A
+  // notice that the queue time ran out but names a cause beyond the connection (a blocklist,
+  // a DNS failure, a full mailbox) is a notice about that cause, which is what its reader has
+  // to fix.
   const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
-  if (connectionOnly && noFinalAnswer) {
-    best = { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_connection_failures' };
-    rules.push(best.id);
+  const noAnswerOnly =
+    best.id.endsWith(':generic.connection') ||
+    (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
+  if (noAnswerOnly && noFinalAnswer) {
+    refine('expired', best.weight, 'rule:gave_up_after_connection_failures');
+  } else if (best.reason === 'expired' && !best.id.startsWith('rule:')) {
+    const cause = candidates.find(
+      (c) =>
+        !QUEUE_WORDS.has(c.reason) &&
+        c.weight >= W.phrase &&
+        !c.id.startsWith('code:') &&
+        !/^status:\d\.4\./.test(c.id) &&
+        !c.id.endsWith(':generic.connection'),
+    );
+    if (cause) refine(cause.reason, cause.weight, 'rule:expiry_names_its_cause');
   }
 
-  // Confidence: the winner's weight, raised a little when independent evidence agrees.
+  // Confidence: the winner's weight, raised a little when independent evidence agrees and
+  // lowered when a different reason is nearly as strong. That reason is reported as the
+  // runner-up, so a reader sees what else the evidence allows.
   const agreeing = candidates.filter((c) => c.reason === best.reason && c.id !== best.id).length;
-  const confidence = Math.min(0.99, Math.round((best.weight + Math.min(agreeing, 2) * 0.05) * 100) / 100);
+  const rival = candidates.find(
+    (c) => c.reason !== best.reason && c.reason !== 'unknown' && c.weight >= W.basic,
+  );
+  const contested = rival !== undefined && best.weight - rival.weight < 0.1;
+  const raw = best.weight + Math.min(agreeing, 2) * 0.05 - (contested ? 0.1 : 0);
+  const confidence = Math.max(0.05, Math.min(0.99, Math.round(raw * 100) / 100));
   const reason = best.reason;
   const status = STATUS_FOR_REASON[reason];
   const derivedStatus = status ? status.replace('X', String(permanent ? 5 : 4)) : null;
   return {
     reason,
     confidence,
+    runnerUp: rival?.reason ?? null,
     matched: [...rules, ...matched],
     permanent,
     hard: isHard(reason, permanent),

@@ -133,7 +133,9 @@ function fromBareReply(code: number, status: string | null, text: string, raw: s
     action: null,
     dsnStatus: null,
     diagnostic,
-    context: '',
+    // What the paste says around the reply ("… failed after I sent the message. Remote host
+    // said: …") tells the stage the reply answered.
+    context: squash(raw) === diagnostic ? '' : squash(raw).slice(0, 4000),
     diagnosticType: 'smtp',
     remoteMta: findRemoteMta(raw),
     reportingMta: null,

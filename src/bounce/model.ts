@@ -150,7 +150,16 @@ export const BounceRecordSchema = z.object({
       'The sending IP address the refusal itself names ("Client host [192.0.2.1] blocked …"), when it names one',
     ),
   diagnostic: z.string().describe('The remote server’s reply or the MTA’s reason, whitespace-normalised'),
-  confidence: z.number().min(0).max(1).describe('How sure the classification is, 0–1'),
+  confidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe('How sure the classification is, 0–1: lower when the evidence is thin or points two ways'),
+  runnerUp: ReasonSchema.nullable()
+    .optional()
+    .describe(
+      'The strongest other reason the evidence supports (null when none): what the record might be instead',
+    ),
   matched: z
     .array(z.string())
     .describe('IDs of the status codes and patterns the classification rests on, strongest first'),

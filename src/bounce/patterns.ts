@@ -71,7 +71,7 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('qmail.no_mailbox', 'user_unknown', W.exactPhrase),
   shared('exchange.unknown_recipient', 'user_unknown', W.phrase),
   shared('generic.user_unknown', 'user_unknown', W.phrase),
-  shared('trendmicro.check_address', 'user_unknown', W.phrase),
+  shared('generic.check_address', 'user_unknown', W.phrase),
   shared('generic.not_our_user', 'user_unknown', W.weakPhrase),
   shared('generic.inactive_address', 'user_unknown', W.phrase),
   shared('facebook.rcp_p1', 'user_unknown', W.exactPhrase),
@@ -82,13 +82,12 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('qmail.no_host', 'host_unknown', W.exactPhrase),
   shared('exim.unrouteable', 'host_unknown', W.exactPhrase),
   shared('sendmail.host_unknown', 'host_unknown', W.phrase),
-  shared('opensmtpd.no_mx', 'not_accept', W.phrase),
 
   // --- not_accept --------------------------------------------------------------------------
   shared('cpanel.may_not_exist', 'host_unknown', W.exactPhrase + 0.02),
   shared('generic.hostname_does_not_exist', 'host_unknown', W.phrase),
   shared('rfc7505.null_mx', 'not_accept', W.exactPhrase),
-  shared('qmail.no_mx_or_ip', 'not_accept', W.phrase),
+  shared('generic.no_mx', 'not_accept', W.phrase),
 
   // --- has_moved ---------------------------------------------------------------------------
   shared('generic.has_moved', 'has_moved', W.phrase),

@@ -415,8 +415,11 @@ export const HARD_REASONS: ReadonlySet<Reason> = new Set([
 
 /** Applies the taxonomy's definition of a hard bounce. */
 export function isHard(reason: Reason, permanent: boolean): boolean {
-  if (reason === 'not_accept') return permanent;
-  return HARD_REASONS.has(reason);
+  // Only a permanent answer proves the address dead: a temporary "user unknown" (a 4xx while
+  // a directory is unreachable, a delay notice) says the MTA will try again, so hard follows
+  // the same evidence in every layout (bare reply, DSN, human-readable notice).
+  if (!permanent) return false;
+  return reason === 'not_accept' || HARD_REASONS.has(reason);
 }
 
 /** Why a record is hard or soft, in plain words. */

@@ -5,7 +5,7 @@ import { BOUNCE_SCHEMA_VERSION } from './model.js';
 import type { BounceRecord, Diagnosis, Explanation, Kind, Original, Reason } from './model.js';
 import { PHRASE_RULES } from './patterns.js';
 import { ipInDiagnostic } from './received.js';
-import { findCommand, findReplyCode, findStatus, findStatuses, squash } from './reply.js';
+import { findCommand, findReplyCode, findStatus, findStatuses, refusedAfterBody, squash } from './reply.js';
 
 /**
  * One record of a diagnosis built from the facts a report gives about one recipient (its
@@ -71,11 +71,13 @@ const diagnosticFacts = {
   replyCode: lastOf(findReplyCode),
   statuses: lastOf(findStatuses),
   command: lastOf(findCommand),
+  afterBody: lastOf(refusedAfterBody),
 };
 const contextFacts = {
   replyCode: lastOf(findReplyCode),
   status: lastOf(findStatus),
   command: lastOf(findCommand),
+  afterBody: lastOf(refusedAfterBody),
 };
 
 export function buildRecord(f: RecordFacts): BounceRecord {
@@ -91,6 +93,10 @@ export function buildRecord(f: RecordFacts): BounceRecord {
   const command =
     diagnosticFacts.command(diagnostic) ??
     (f.context && !f.sharedContext ? contextFacts.command(f.context) : null);
+  const afterBody =
+    command === 'DATA' &&
+    (diagnosticFacts.afterBody(diagnostic) ||
+      (!!f.context && !f.sharedContext && contextFacts.afterBody(f.context)));
   const action = f.action && ACTIONS.has(f.action) ? (f.action as BounceRecord['action']) : null;
   // The remote server's own enhanced code outranks the reporting MTA's summary of it
   // (a DSN often says "Status: 5.0.0" for "550 5.7.1 …").
@@ -106,6 +112,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
     diagnostic,
     context: f.context,
     command,
+    afterBody,
     action,
     diagnosticType: f.diagnosticType,
   };
@@ -113,6 +120,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
     ? {
         reason: f.forceReason,
         confidence: 0.9,
+        runnerUp: null,
         matched: ['rule:report_type'],
         permanent: false,
         hard: false,
@@ -158,6 +166,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
     clientIp,
     diagnostic,
     confidence: c.confidence,
+    runnerUp: c.runnerUp,
     matched: c.matched,
     lastAttemptDate: f.lastAttemptDate,
     willRetryUntil: f.willRetryUntil,

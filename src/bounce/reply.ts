@@ -102,6 +102,20 @@ export function findCommand(text: string): SmtpCommand | null {
   return best?.cmd ?? null;
 }
 
+/**
+ * Whether the reply came after the message itself had been transferred (the answer to the end
+ * of DATA, RFC 5321 §4.1.1.4), as opposed to an answer to RCPT or to the DATA command. Postfix
+ * says "in reply to end of DATA command", Exim "after end of data", qmail "failed after I sent
+ * the message", Microsoft and others "while sending the message body". Sendmail's ">>> DATA"
+ * is not this: with PIPELINING it reports the refused RCPTs under the DATA command that
+ * followed them, before any of the message was sent.
+ */
+export function refusedAfterBody(text: string): boolean {
+  return AFTER_BODY.test(text);
+}
+const AFTER_BODY =
+  /\bin reply to end of data\b|\bafter end of data\b|\bend of data(?: command)?\b|\bfailed after i sent the message\b|\bafter (?:(?:i |we )?(?:sent|sending|transferring|transmitting) )?the message(?: body| (?:data|content|text))?(?: was (?:sent|transferred))?\b|\bwhile (?:sending|transferring|transmitting) (?:the )?message (?:body|data|content|text)\b|\bafter (?:the )?message (?:body|data|content) (?:was )?(?:sent|transferred|received)\b|\bdid not like our final data\b|\bafter (?:the )?dot\b|\bfor text command\b/i;
+
 /** "host mx.example.com[192.0.2.1]", "host mx.example.com [192.0.2.1]", "Remote-MTA: dns; …". */
 export function findRemoteMta(text: string): string | null {
   const patterns = [

@@ -151,7 +151,13 @@ export const STATUS_RULES: readonly StatusRule[] = [
     weight: W.mediumStatus,
     note: 'Authentication exchange line too long (RFC 4954)',
   },
-  { code: 'X.6.0', reason: 'content_error', weight: W.weakStatus, note: 'Other or undefined media error' },
+  {
+    code: 'X.6.0',
+    reason: 'content_error',
+    // The subject alone says it: class 6 is always about the message's content or media.
+    weight: W.mediumStatus,
+    note: 'Other or undefined media error',
+  },
   { code: 'X.6.1', reason: 'content_error', weight: W.mediumStatus, note: 'Media not supported' },
   {
     code: 'X.6.2',

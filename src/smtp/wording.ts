@@ -126,11 +126,11 @@ export const WORDING: readonly WordingPhrase[] = [
     re: /\b(?:user|mailbox|recipient|address|account|addressee)(?: name)? (?:is )?(?:unknown|not found|not known|does not exist|doesn'?t exist|not exist|invalid|unavailable)\b|\bunknown (?:user|recipient|mailbox|local[- ]part|address|account)\b|\bno such (?:user|mailbox|recipient|account|address|person)\b|\binvalid (?:recipient|mailbox|user|address)\b|\bno (?:user|mailbox|account) (?:by that name|here)\b/i,
   },
   {
-    id: 'trendmicro.check_address',
+    id: 'generic.check_address',
     family: 'mailbox_unknown',
     source:
-      'Trend Micro InterScan (IMSS): "Unable to deliver message to <\u2026>. Please check if address is correct."',
-    re: /please check if (?:the )?(?:e-?mail )?address is correct/i,
+      'Advice to check the address, given when it was not found: Trend Micro InterScan "Please check if address is correct", Microsoft 365 "Check for typos or unnecessary spaces", Gmail "double-check the recipient\'s address"',
+    re: /\bplease check (?:if|that) (?:the )?(?:e-?mail )?address is (?:correct|valid|spelled correctly)\b|\bcheck for typos\b|\bdouble-check the (?:recipient'?s? )?(?:e-?mail )?address\b|\bcheck the (?:recipient'?s? )?(?:e-?mail )?address (?:for (?:typos|errors)|and try again)\b/i,
   },
   {
     id: 'generic.not_our_user',
@@ -181,10 +181,11 @@ export const WORDING: readonly WordingPhrase[] = [
     re: /\bhost unknown\b|\bunknown host\b|\bdomain (?:name )?not found\b|\bno such domain\b|\bdomain (?:does not|doesn'?t) exist\b|\bunknown (?:mail )?domain\b|\binvalid domain\b|\bnxdomain\b|\bdomain .{0,60}couldn'?t be found\b/i,
   },
   {
-    id: 'opensmtpd.no_mx',
+    id: 'generic.no_mx',
     family: 'domain_refuses_mail',
-    source: 'OpenSMTPD: "Domain not found", "no MX found for domain"',
-    re: /\bno (?:mx|mail exchanger)(?: (?:record|host)s?)? (?:found|for)\b/i,
+    source:
+      'No mail exchanger for the domain: OpenSMTPD "no MX found for domain", qmail "Sorry, I couldn\'t find a mail exchanger or IP address (#5.4.4)", "No MX record found for domain=…"',
+    re: /\bno (?:mx|mail exchanger)(?: (?:record|host)s?)? (?:found|for)\b|\b(?:couldn'?t|could not|cannot|can'?t|unable to) find (?:a |an |any )?(?:mail exchanger|mx)(?: (?:record|host)s?)?\b/i,
   },
   {
     id: 'cpanel.may_not_exist',
@@ -204,12 +205,6 @@ export const WORDING: readonly WordingPhrase[] = [
     family: 'domain_refuses_mail',
     source: 'RFC 7505 null MX',
     re: /\bnull mx\b|does not accept (?:e-?)?mail|domain (?:does not|doesn'?t) (?:accept|receive) (?:e-?)?mail|host\/domain does not accept mail/i,
-  },
-  {
-    id: 'qmail.no_mx_or_ip',
-    family: 'domain_refuses_mail',
-    source: 'qmail: "Sorry, I couldn\'t find a mail exchanger or IP address (#5.4.4)"',
-    re: /couldn'?t find a mail exchanger or ip address/i,
   },
   {
     id: 'generic.has_moved',

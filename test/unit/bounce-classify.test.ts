@@ -222,4 +222,108 @@ describe('classification of bare SMTP replies', () => {
     assert.equal(d.bounces[0]!.reason, 'filtered');
     assert.equal(d.bounces[0]!.hard, false);
   });
+  it('a refusal after the message was sent is a filter even in exact user-unknown words with 5.1.1', async () => {
+    for (const text of [
+      // Postfix, Exim, qmail and a notice in plain words: each says the message had been sent.
+      'host mx.example.com[192.0.2.1] said: 550 5.1.1 <kim@example.com>: Recipient address rejected: User unknown in local recipient table (in reply to end of DATA command)',
+      'host mx.example.com [192.0.2.1] SMTP error from remote mail server after end of data: 550 5.1.1 No such user here',
+      '192.0.2.1 failed after I sent the message. Remote host said: 550 5.1.1 mailbox unknown',
+    ]) {
+      const r = (await diagnoseBounce(text)).bounces[0]!;
+      assert.equal(r.reason, 'filtered', `${text} → ${r.matched.join(', ')}`);
+      assert.equal(r.hard, false);
+      assert.ok(r.matched.includes('rule:user_unknown_after_message'));
+    }
+  });
+  it("sendmail's >>> DATA with 5.1.1 is a refused recipient reported at DATA, not a filter", async () => {
+    const d = await diagnoseBounce(
+      [
+        'From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>',
+        'Subject: Returned mail: see transcript for details',
+        '',
+        '   ----- The following addresses had permanent fatal errors -----',
+        '<kim@example.com>',
+        '    (reason: 550 5.1.1 <kim@example.com>... User Unknown)',
+        '',
+        '   ----- Transcript of session follows -----',
+        '... while talking to mx.example.com.:',
+        '>>> DATA',
+        '<<< 550 5.1.1 <kim@example.com>... User Unknown',
+        '550 5.1.1 <kim@example.com>... User unknown',
+        '',
+      ].join('\n'),
+    );
+    const r = d.bounces[0]!;
+    assert.equal(r.smtpCommand, 'DATA');
+    assert.equal(r.reason, 'user_unknown', r.matched.join(', '));
+    assert.equal(r.hard, true);
+  });
+  it('an expiry that names its cause (a blocklist) is about that cause; one after timeouts is an expiry', async () => {
+    const blocked = (
+      await diagnoseBounce(
+        'retry timeout exceeded: host mx.example.com [192.0.2.1]: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org',
+      )
+    ).bounces[0]!;
+    assert.equal(blocked.reason, 'blocked', blocked.matched.join(', '));
+    const expired = (
+      await diagnoseBounce(
+        'retry timeout exceeded: connect to mx.example.com[192.0.2.1]:25: Connection timed out',
+      )
+    ).bounces[0]!;
+    assert.equal(expired.reason, 'expired', expired.matched.join(', '));
+    assert.equal(expired.hard, false);
+  });
+  it('a temporary "user unknown" is not a hard bounce: the same words are hard only with a permanent answer', async () => {
+    const soft = (
+      await diagnoseBounce('450 4.1.1 <kim@example.com>: Recipient address rejected: User unknown')
+    ).bounces[0]!;
+    assert.equal(soft.reason, 'user_unknown');
+    assert.equal(soft.permanent, false);
+    assert.equal(soft.hard, false);
+    const hard = (
+      await diagnoseBounce('550 5.1.1 <kim@example.com>: Recipient address rejected: User unknown')
+    ).bounces[0]!;
+    assert.equal(hard.hard, true);
+  });
+  it('the same evidence gives the same reason and hard/soft as a bare reply and inside an RFC 3464 report', async () => {
+    const reply =
+      '550 5.1.1 <kim@example.com>: Recipient address rejected: User unknown in virtual mailbox table';
+    const dsn = [
+      'From: MAILER-DAEMON@mx.example.org (Mail Delivery System)',
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'The mail system',
+      '',
+      '--b',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.org',
+      '',
+      'Final-Recipient: rfc822; kim@example.com',
+      'Action: failed',
+      'Status: 5.1.1',
+      `Diagnostic-Code: smtp; ${reply}`,
+      '',
+      '--b--',
+      '',
+    ].join('\r\n');
+    const a = (await diagnoseBounce(reply)).bounces[0]!;
+    const b = (await diagnoseBounce(dsn)).bounces[0]!;
+    assert.deepEqual([b.reason, b.hard, b.status], [a.reason, a.hard, a.status]);
+    assert.equal(a.reason, 'user_unknown');
+  });
+  it('names the runner-up and lowers the confidence when the evidence points two ways', async () => {
+    const clear = (await diagnoseBounce('550 5.1.1 <kim@example.com>: User unknown')).bounces[0]!;
+    const torn = (
+      await diagnoseBounce('552 5.2.2 <kim@example.com>: Mailbox full; this user is unknown after migration')
+    ).bounces[0]!;
+    assert.equal(torn.reason, 'mailbox_full', torn.matched.join(', '));
+    assert.equal(torn.runnerUp, 'user_unknown');
+    assert.ok(torn.confidence < clear.confidence, `${torn.confidence} < ${clear.confidence}`);
+  });
 });
