@@ -85,7 +85,10 @@ export function fromMessage(view: MessageView): Diagnosis {
     (failedHeader.length > 0 ? 2 : 0) +
     (/report-type=["']?delivery-status/i.test(contentType) ? 2 : 0) +
     (BOUNCE_TEXT.test(notice) ? 1 : 0) +
-    (header(h, 'return-path')?.trim() === '<>' ? 1 : 0);
+    (header(h, 'return-path')?.trim() === '<>' ? 1 : 0) +
+    // A message handed back inside the report (message/rfc822, text/rfc822-headers): a notice
+    // in a language or layout nothing here knows is still recognisable by what it returns.
+    (view.returned.length > 0 ? 1 : 0);
 
   // RFC 3834 automatic replies: only when nothing says this is a failure report.
   if (bounceSignals < 2 && isAutoReply(h, subject)) {

@@ -326,4 +326,42 @@ describe('classification of bare SMTP replies', () => {
     assert.equal(torn.runnerUp, 'user_unknown');
     assert.ok(torn.confidence < clear.confidence, `${torn.confidence} < ${clear.confidence}`);
   });
+  it('a notice in a language nothing here knows still yields its recipient and the reason its codes allow', async () => {
+    // A Finnish notice from a mail system with an unfamiliar layout: no DSN part, no known
+    // phrase; the sender, the returned message and the status code are the evidence.
+    const notice = [
+      'From: Postitoimitusjärjestelmä <mailer-daemon@posti.example.fi>',
+      'To: sender@example.org',
+      'Subject: =?utf-8?q?Viesti=C3=A4_ei_voitu_toimittaa?=',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="raja"',
+      '',
+      '--raja',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      'Viestiäsi ei voitu toimittaa seuraavalle vastaanottajalle:',
+      '',
+      '  matti@example.fi',
+      '  Palvelin vastasi: Postilaatikko on täynnä (#5.2.2)',
+      '',
+      '--raja',
+      'Content-Type: message/rfc822',
+      '',
+      'From: sender@example.org',
+      'To: matti@example.fi',
+      'Subject: Tapaaminen',
+      '',
+      'Hei!',
+      '--raja--',
+      '',
+    ].join('\r\n');
+    const d = await diagnoseBounce(notice);
+    assert.equal(d.bounces.length, 1);
+    const r = d.bounces[0]!;
+    assert.equal(r.recipient, 'matti@example.fi');
+    assert.equal(r.reason, 'mailbox_full', r.matched.join(', '));
+    assert.equal(r.status, '5.2.2');
+    assert.equal(r.hard, false);
+  });
 });
