@@ -78,6 +78,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('domino.not_listed', 'user_unknown', W.phrase),
 
   // --- host_unknown ------------------------------------------------------------------------
+  rule(
+    'rfc3463.bad_destination_system',
+    'host_unknown',
+    W.phrase,
+    'The RFC 3463 X.1.2 text "Bad destination system address", quoted alone by servers Yandex lists among non-existing addresses',
+    /\bbad destination (?:system|domain|host) address\b/i,
+  ),
   shared('postfix.host_not_found', 'host_unknown', W.exactPhrase),
   shared('qmail.no_host', 'host_unknown', W.exactPhrase),
   shared('exim.unrouteable', 'host_unknown', W.exactPhrase),
@@ -93,10 +100,31 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('generic.has_moved', 'has_moved', W.phrase),
 
   // --- mailbox_full ------------------------------------------------------------------------
+  rule(
+    'generic.storage_exhausted',
+    'mailbox_full',
+    W.exactPhrase + 0.01,
+    'Yandex bounce list ("Account is full"), WEB.DE ("User has exhausted allowed storage space", "User has too many messages on the server")',
+    /\b(?:account|inbox|in-?box) (?:is )?(?:full|over (?:quota|capacity))\b|\b(?:exhausted|used up|run out of) (?:\w+ )?(?:allowed |available )?(?:storage|disk|mailbox) ?(?:space|quota|volume)\b|\btoo many (?:messages|mails|e-?mails) (?:on the server|in (?:the |his |her |their )?(?:mailbox|inbox))\b/i,
+  ),
   shared('gmail.over_quota', 'mailbox_full', W.exactPhrase),
   shared('generic.mailbox_full', 'mailbox_full', W.phrase),
 
   // --- suspended ---------------------------------------------------------------------------
+  rule(
+    'generic.inactive_user',
+    'suspended',
+    W.phrase,
+    'Mail.ee/Inbox.lv help ("554 5.7.1 rejected: Inactive user": a mailbox blocked after months unused, reactivated by logging in)',
+    /\binactive (?:user|account|mailbox|recipient)\b/i,
+  ),
+  rule(
+    'yandex.target_blocked',
+    'suspended',
+    W.exactPhrase,
+    'Yandex bounce reference: "Policy rejection on the target address" (the recipient\'s account is blocked for User Agreement violations)',
+    /\b(?:policy )?rejection (?:on|for) the (?:target|recipient|destination) (?:address|account|mailbox)\b/i,
+  ),
   shared('gmail.disabled', 'suspended', W.exactPhrase),
   shared('generic.suspended', 'suspended', W.phrase),
 
@@ -113,7 +141,14 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'message_too_large',
     W.phrase,
     'Stock texts: sendmail, Postfix, Exim, Gmail 5.2.3/5.3.4',
-    /\bmessage (?:size )?(?:is )?too (?:large|big)\b|\bmessage size exceeds\b|\bsize (?:exceeds|exceeded) (?:the )?(?:fixed |maximum |message )?(?:limit|maximum|size)\b|\bexceeded .{0,30}message size limits?\b|\bmessage (?:length|size) exceeds\b|\bmessage exceeds (?:the )?(?:maximum|fixed|size)\b|\btoo much mail data\b|\bmail size limit exceeded\b|\bmessage is larger than\b/i,
+    /\bmessage (?:size )?(?:is )?too (?:large|big)\b|\bmessage size exceeds\b|\bsize (?:exceeds|exceeded) (?:the )?(?:fixed |maximum |message )?(?:limit|maximum|size)\b|\bexceeded .{0,30}message size limits?\b|\bmessage (?:length|size) exceeds\b|\bmessage exceeds (?:the )?(?:maximum|fixed|size)\b|\btoo much mail data\b|\bmail size limit exceeded\b|\bmessage is larger than\b|\b(?:e-?mail|mail|attachment)s? size (?:exceeded|exceeds)\b/i,
+  ),
+  rule(
+    'generic.size_limits',
+    'message_too_large',
+    W.exactPhrase,
+    'Gmail 552 5.2.3 "Your message exceeded Google\'s message size limits" (a size limit of the whole service, stronger than what X.2.3 says alone)',
+    /\bexceeded (?:\S+ ){0,2}message size limits?\b/i,
   ),
 
   // --- blocked (sending IP / host refused) ------------------------------------------------
@@ -121,9 +156,39 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('microsoft.banned_ip', 'blocked', W.exactPhrase),
   shared('yahoo.permanently_deferred', 'blocked', W.exactPhrase),
   shared('generic.client_rejected', 'blocked', W.phrase),
-  shared('microsoft.ipv6_or_partner', 'blocked', W.phrase),
+  // "does not accept email over IPv6" also reads as a null-MX refusal (not_accept): the
+  // transport named decides.
+  shared('microsoft.ipv6_or_partner', 'blocked', W.exactPhrase + 0.01),
+  rule(
+    'generic.ip_not_allowlisted',
+    'blocked',
+    W.phrase,
+    'Gmail 421 4.7.0 "IP not in whitelist for RCPT domain" (an inbound gateway accepting only listed IPs)',
+    /\b(?:ip|host|client|server)(?: address)? (?:is )?not (?:in|on) (?:the |our )?(?:white|allow) ?list(?:ed)?\b|\b(?:ip|host|client)(?: address)? (?:is )?not (?:white|allow)[- ]?listed\b/i,
+  ),
+  rule(
+    'generic.host_refused_as',
+    'blocked',
+    W.exactPhrase + 0.02,
+    'Outlook.com postmaster SC-003 ("Your IP address appears to be an open proxy/relay"), DY-002 ("a compromised or virus infected server/personal computer"): the host, not the message',
+    /\bopen (?:proxy|relay)(?:\/(?:proxy|relay))?\b|\b(?:compromised|(?:virus[- ])?infected|hijacked|botnet)(?: or (?:virus[- ])?(?:infected|compromised))? (?:server|host|computer|machine|pc|server\/personal computer)\b/i,
+  ),
+  rule(
+    'comcast.block_codes',
+    'blocked',
+    W.exactPhrase,
+    'Comcast postmaster error codes: ES000001/ES000010 (dynamic or residential IP), BL000001–BL000111 (listed on Spamhaus ZEN, Cloudmark CSI or SenderScore)',
+    /\bES0000(?:01|10)\b|\bBL000(?:0(?:01|10|11)|1[01][01])\b/,
+  ),
 
   // --- bad_reputation -----------------------------------------------------------------------
+  rule(
+    'generic.complaints_history',
+    'bad_reputation',
+    W.exactPhrase + 0.01,
+    'Outlook.com SC-004 ("because we have received complaints concerning mail coming from that IP address"), Yandex ("Blocked by spam statistics"), Comcast BL000000 ("sent mail in patterns characteristic of spam")',
+    /\b(?:received|receiving|generating|generated) (?:\w+ )?complaints\b|\bcomplaints (?:concerning|about|regarding|from (?:our )?users)\b|\bspam statistics\b|\bpatterns? characteristic of spam\b|\bBL000000\b/i,
+  ),
   shared('yahoo.tss04', 'bad_reputation', W.exactPhrase),
   shared('microsoft.ip_reputation', 'bad_reputation', W.exactPhrase),
   shared('gmail.unsolicited_rate', 'bad_reputation', W.exactPhrase),
@@ -132,6 +197,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('generic.reverse_dns', 'require_ptr', W.exactPhrase),
 
   // --- rejected (envelope sender) ----------------------------------------------------------
+  rule(
+    'mimecast.envelope_blocked',
+    'rejected',
+    W.exactPhrase,
+    'Mimecast SMTP error codes: "Administrative prohibition - envelope blocked" (the sender\'s address or domain is on a Blocked Senders policy)',
+    /\benvelope blocked\b(?! - user)/i,
+  ),
   shared('generic.sender_domain', 'rejected', W.exactPhrase),
   shared('exim.sender_blacklisted', 'rejected', W.exactPhrase + 0.02),
   shared('generic.from_domain_invalid', 'rejected', W.phrase),
@@ -175,23 +247,52 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /required authentication level|does not pass (?:dmarc|authentication)/i,
   ),
 
+  rule(
+    'generic.alignment',
+    'auth_failure',
+    W.exactPhrase + 0.02,
+    'Gmail 4.7.32/5.7.32: "the From: header (RFC5322) in this message isn\'t aligned with either the authenticated SPF or DKIM organizational domain" (DMARC alignment, RFC 7489 §3.1; the header is named, the failure is authentication)',
+    /\b(?:isn'?t|is not|not) aligned with\b|\b(?:dmarc |identifier )?alignment (?:fail(?:ed|ure)?|check failed)\b/i,
+  ),
+
   // --- tls_required ------------------------------------------------------------------------
   rule(
     'generic.starttls',
     'tls_required',
     W.exactPhrase,
     'Postfix "Must issue a STARTTLS command first", RFC 3207, RFC 8689 REQUIRETLS',
-    /must issue a starttls command first|starttls (?:is )?required|requires? (?:starttls|tls|encryption|an encrypted)|encryption (?:is )?required|tls (?:is )?required|requiretls|tls handshake failed|cannot start tls|starttls failed|ssl (?:handshake|routines)|wrong version number|no shared cipher|certificate (?:verify|verification) failed/i,
+    /must issue a starttls command first|starttls (?:is )?required|requires? (?:starttls|tls|encryption|an encrypted)|encryption (?:is )?required|tls (?:is )?required|requiretls|tls handshake failed|cannot start tls|starttls failed|ssl (?:handshake|routines)|wrong version number|no shared cipher|certificate (?:verify|verification) failed|(?:was not|wasn'?t|not) (?:sent|received|delivered) over (?:a |an )?(?:tls|secure|encrypted)\b|use tls\/ssl/i,
   ),
 
   // --- relaying_denied ---------------------------------------------------------------------
   shared('generic.relay_denied', 'relaying_denied', W.exactPhrase),
 
   // --- security_error ----------------------------------------------------------------------
+  rule(
+    'generic.credentials',
+    'security_error',
+    W.exactPhrase,
+    'SMTP AUTH refusals: Gmail 535 5.7.8 "Username and Password not accepted", 535 5.7.1 "Application-specific password required", 550 5.7.1 "Invalid credentials for relay"',
+    /\b(?:username and )?password (?:is )?(?:required|not accepted|incorrect|invalid)\b|\b(?:invalid|bad|wrong|incorrect) (?:credentials|password|username)\b|\bcredentials (?:are )?(?:invalid|not accepted|rejected)\b|\bunrecognized authentication type\b|\bno identity changes permitted\b/i,
+  ),
+  rule(
+    'generic.sender_not_allowed_to_send',
+    'security_error',
+    W.exactPhrase,
+    'A sender its own service will not let send: Microsoft 5.1.8 "Access denied, bad outbound sender", 5.7.750 "Client blocked from sending from unregistered domains", Mail.ru "message sending for this account is disabled", ZeptoMail 553 "Relaying disallowed as <address>"',
+    /\bbad outbound sender\b|\b(?:client|account|user|sender|mailbox) (?:is |has been )?(?:blocked|restricted|suspended|disabled) from sending\b|\bsending (?:for|from) (?:this|your|the) account (?:is|has been) (?:disabled|blocked|suspended)\b|\b(?:relaying|sending) (?:disallowed|not allowed|not permitted) as\b/i,
+  ),
   shared('generic.not_authorized', 'security_error', W.phrase),
   shared('generic.auth_required', 'security_error', W.exactPhrase + 0.01),
 
   // --- spam_detected -----------------------------------------------------------------------
+  rule(
+    'generic.content_judged_spam',
+    'spam_detected',
+    W.exactPhrase + 0.02,
+    'Gmail 550 5.7.1 "this message is likely unsolicited mail" (the message judged, unlike the IP\'s "unusual rate of unsolicited mail"), Apple "rejected due to having a domain present in the Spamhaus DBL" (a domain in the content, not the sending IP)',
+    /\bmessage is likely (?:unsolicited|spam)\b|\b(?:having|contains?|containing|with) (?:a |an )?(?:domain|url|link|uri)s? (?:\S+ ){0,2}(?:in|on) (?:the )?(?:\w+ )?(?:dbl|surbl|uribl|domain block ?list)\b/i,
+  ),
   rule(
     'orange.ofr_506',
     'spam_detected',
@@ -222,10 +323,17 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'not_compliant_rfc',
     W.exactPhrase + 0.01,
     'Gmail "not RFC 5322 compliant", Microsoft 5.7.512',
-    /rfc ?5322|rfc ?2822|rfc ?822 compliant|multiple (?:addresses in from|\w+ headers)|duplicate (?:header|from|date|message-id|subject)|missing (?:a )?(?:valid )?(?:from|date|message-id) header|(?:no|missing|invalid) (?:from|date|message-id) header|header (?:is )?(?:missing|malformed|invalid|duplicated)/i,
+    /rfc ?5322|rfc ?2822|rfc ?822 compliant|multiple (?:addresses in from|\w+ headers)|duplicate (?:header|from|date|message-id|subject)|missing (?:a )?(?:valid )?(?:from|date|message-id) header|(?:no|missing|invalid) (?:from|date|message-id) header|header (?:is )?(?:missing|malformed|invalid|duplicated)|(?:missing|without) (?:a )?valid address in (?:the )?(?:from|sender|to):? header|having no (?:from|date):? header/i,
   ),
 
   // --- content_error -----------------------------------------------------------------------
+  rule(
+    'generic.subject_required',
+    'content_error',
+    W.exactPhrase,
+    'ZeptoMail "5.2.1 Subject is Mandatory" (a service\'s own rule: RFC 5322 makes Subject optional)',
+    /\bsubject (?:header |line |field )?(?:is )?(?:mandatory|required)\b|\b(?:missing|empty|no) subject(?: header| line)?\b/i,
+  ),
   rule(
     'generic.media_error',
     'content_error',
@@ -238,10 +346,24 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'content_error',
     W.phrase,
     'MIME and content refusals (bare LF, 8-bit, lines too long, forbidden types)',
-    /\bbare (?:lf|line ?feeds?)\b|\blines? too long\b|\binvalid characters\b|\b8-?bit (?:data|content|characters)\b|\bmessage (?:headers? )?(?:is )?malformed\b|\bmalformed (?:message|mime|header)\b|\binvalid mime\b|\battachment (?:type )?(?:not allowed|rejected|blocked|forbidden)\b|\bcontent[- ]type (?:not allowed|rejected)\b|\bheader (?:too long|size exceeds)\b|\bimproper use of 8-bit\b/i,
+    /\bbare (?:lf|line ?feeds?)\b|\blines? too long\b|\binvalid characters\b|\b8-?bit (?:data|content|characters)\b|\bmessage (?:headers? )?(?:is )?malformed\b|\bmalformed (?:message|mime|header)\b|\binvalid mime\b|\battachment (?:type )?(?:not allowed|rejected|blocked|forbidden)\b|\b(?:illegal|forbidden|prohibited|disallowed|unacceptable) (?:file )?(?:attachment|file type)s?\b|\bcontent[- ]type (?:not allowed|rejected)\b|\bheader (?:too long|size exceeds)\b|\bimproper use of 8-bit\b/i,
   ),
 
   // --- policy_violation --------------------------------------------------------------------
+  rule(
+    'generic.named_policy',
+    'policy_violation',
+    W.phrase,
+    'Refusals by a named policy of the receiving site: Mimecast "Rejected by header based Anti-Spoofing policy"',
+    /\b(?:rejected|refused|blocked|denied) by (?:[\w-]+ ){1,3}polic(?:y|ies)\b|\banti-?spoofing polic(?:y|ies)\b/i,
+  ),
+  rule(
+    'generic.restricted_senders',
+    'policy_violation',
+    W.exactPhrase,
+    'Delivery restrictions of groups and mailboxes: Microsoft 5.7.124 "Sender not in allowed-senders list"',
+    /\bnot (?:in|on) (?:the )?allowed[- ]senders?(?: list)?\b|\bnot (?:allowed|permitted) to (?:send|post) to (?:this|the) (?:group|list|distribution list)\b/i,
+  ),
   shared('gmail.security_issue', 'policy_violation', W.exactPhrase + 0.02),
   shared('yahoo.policy', 'policy_violation', W.exactPhrase),
   shared('generic.greylisting', 'policy_violation', W.exactPhrase, {
@@ -255,6 +377,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   shared('generic.policy', 'policy_violation', W.phrase),
 
   // --- filtered ----------------------------------------------------------------------------
+  rule(
+    'mimecast.user_block',
+    'filtered',
+    W.exactPhrase,
+    'Mimecast SMTP error codes: "Envelope blocked - User Entry" / "User Domain Entry" (the recipient blocked the sender or its domain)',
+    /\benvelope blocked - user (?:domain )?entry\b/i,
+  ),
   rule(
     'facebook.rcp_p2',
     'filtered',
@@ -280,6 +409,13 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
   ),
 
   // --- rate_limited ------------------------------------------------------------------------
+  rule(
+    'generic.counted_limits',
+    'rate_limited',
+    W.exactPhrase,
+    'Limits named by what they count: Gmail "Peak SMTP relay limit exceeded", "Daily SMTP relay limit exceeded for user", Exchange 4.3.2 "recipient thread limit exceeded", Outlook.com RP-003 "exceeded the connection limit allowed", Apple "deferred due to excessive volume"',
+    /\b(?:peak|daily|hourly|relay|thread|concurrency|session|connection|submission) (?:\w+ ){0,2}limit (?:exceeded|reached)\b|\bexceeded the (?:\w+ ){0,2}(?:rate|connection|session|sending|message|recipient|relay) limit\b|\bdeferred due to excessive (?:mail |message )?volume\b/i,
+  ),
   shared('generic.rate', 'rate_limited', W.exactPhrase),
 
   // --- expired -----------------------------------------------------------------------------
