@@ -27,6 +27,8 @@ export interface ClassifyInput {
   /** The rest of the report's text about this recipient (weaker evidence). */
   context: string;
   command: SmtpCommand | null;
+  /** The input was one SMTP reply, not a report about a delivery (which may have been retried). */
+  bareReply?: boolean;
   /** The reply answered the end of DATA: the message itself had been sent (reply.ts refusedAfterBody). */
   afterBody?: boolean;
   /** RFC 3464 action (failed, delayed …); null when the report states none. */
@@ -122,7 +124,8 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
   }
   if (input.diagnosticType && /^x-unix$|^x-local/i.test(input.diagnosticType)) {
     // A local delivery program answered (RFC 3464 §2.3.6 diagnostic type other than smtp).
-    out.push({ reason: 'mailer_error', weight: W.exactPhrase + 0.02, id: 'rule:local_delivery_program' });
+    // Its own words (over quota, no such user) still say why, and outrank the fact that it failed.
+    out.push({ reason: 'mailer_error', weight: W.phrase - 0.01, id: 'rule:local_delivery_program' });
   }
   return out.sort((a, b) => b.weight - a.weight);
 }
@@ -141,6 +144,10 @@ function phraseHits(): (text: string) => boolean[] {
 }
 const diagnosticPhrases = phraseHits();
 const contextPhrases = phraseHits();
+
+function statusSubject(input: ClassifyInput): number | null {
+  return (parseStatus(input.status) ?? parseStatus(input.textStatuses[0]))?.subject ?? null;
+}
 
 function statusClass(input: ClassifyInput): number | null {
   const s = parseStatus(input.status) ?? parseStatus(input.textStatuses[0]);
@@ -213,6 +220,12 @@ export function classify(input: ClassifyInput): Classification {
     refine('network_error', best.weight, 'rule:temporary_dns_failure');
   }
 
+  // A quota refused under a policy status (X.7.x) is a sending quota — how much this sender
+  // may send — not a full mailbox (X.2.x).
+  if (best.reason === 'mailbox_full' && !best.id.startsWith('status:') && statusSubject(input) === 7) {
+    refine('rate_limited', best.weight, 'rule:quota_under_policy_status');
+  }
+
   // 3. Reports about the queue. Connections that never got a final answer leave the MTA
   // retrying against the clock: a report about them is about the queue time running out. A
   // notice that the queue time ran out but names a cause beyond the connection (a blocklist,
@@ -222,7 +235,8 @@ export function classify(input: ClassifyInput): Classification {
   const noAnswerOnly =
     best.id.endsWith(':generic.connection') ||
     (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
-  if (noAnswerOnly && noFinalAnswer) {
+  // Only a report says the MTA gave up or is still trying; a bare reply is one answer.
+  if (noAnswerOnly && noFinalAnswer && !input.bareReply) {
     refine('expired', best.weight, 'rule:gave_up_after_connection_failures');
   } else if (best.reason === 'expired' && !best.id.startsWith('rule:')) {
     const cause = candidates.find(

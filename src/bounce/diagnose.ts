@@ -143,6 +143,7 @@ function fromBareReply(code: number, status: string | null, text: string, raw: s
     willRetryUntil: null,
     replyCode: code,
     original: emptyOriginal(),
+    bareReply: true,
   });
   return {
     schemaVersion: BOUNCE_SCHEMA_VERSION,

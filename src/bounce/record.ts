@@ -34,6 +34,8 @@ export interface RecordFacts {
   replyCode?: number | null;
   original: Original;
   forceReason?: Reason;
+  /** The input was one pasted SMTP reply, not a report. */
+  bareReply?: boolean;
   /** The context is the whole report, shared by several recipients: its SMTP stage is not this one's. */
   sharedContext?: boolean;
 }
@@ -113,6 +115,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
     context: f.context,
     command,
     afterBody,
+    bareReply: f.bareReply ?? false,
     action,
     diagnosticType: f.diagnosticType,
   };
