@@ -11,7 +11,7 @@ import { scoreFindings } from '../report/grade.js';
 import { countStatuses, verdictOf } from '../report/score.js';
 import { version } from '../version.js';
 import { CORE, inputFinding, resolverFinding } from './core.js';
-import { ALL_CHECKS } from './registry.js';
+import { lookUpMx } from '../mx/lookups.js';
 import type { Check, CheckContext, CheckData, CheckName, CheckServices, ProgressUpdate } from './types.js';
 
 /**
@@ -22,7 +22,7 @@ import type { Check, CheckContext, CheckData, CheckName, CheckServices, Progress
  */
 export interface RunDeps {
   config: Config;
-  /** Defaults to ALL_CHECKS. */
+  /** Defaults to every check (src/checks/registry.ts). */
   checks?: readonly Check[];
   services?: CheckServices;
   /** Cancels the whole run (e.g. a BullMQ job's signal). */
@@ -65,7 +65,9 @@ export async function runCheck(
     cache: deps.dnsCache ?? new CheckCache(),
     signal: overall.signal,
   });
-  const checks = (deps.checks ?? ALL_CHECKS).filter((c) => c.enabled?.(options, config) ?? true);
+  const checks = (deps.checks ?? (await allChecks(dns, domain, overall.signal))).filter(
+    (c) => c.enabled?.(options, config) ?? true,
+  );
   const run: Run = {
     domain,
     options,
@@ -143,6 +145,29 @@ export async function runCheck(
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
   return JSON.parse(JSON.stringify(report)) as Report;
+}
+
+let registry: Promise<readonly Check[]> | null = null;
+
+/**
+ * Every check, loaded on first use: the check modules take a process about 150 ms to load, so
+ * a CLI check would otherwise spend them before its first DNS query. Meanwhile the MX check's
+ * own questions go out through the run's resolver (its cache hands the answers to the MX check
+ * and its log keeps them); once the modules are in memory, nothing waits.
+ */
+async function allChecks(
+  dns: DnsClient,
+  domain: NormalizedDomain,
+  signal: AbortSignal,
+): Promise<readonly Check[]> {
+  if (!registry) {
+    lookUpMx(dns, domain.ascii, signal).catch(() => {
+      // The MX check asks again and reports the failure; an abort ends the run anyway.
+    });
+    registry = import('./registry.js').then((m) => m.ALL_CHECKS);
+    registry.catch(() => (registry = null));
+  }
+  return registry;
 }
 
 function resolverNames(config: Config): string[] {

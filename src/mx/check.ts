@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { parse as parseDomain } from 'tldts';
 import { classifyAddress } from '../net/address-guard.js';
 import { describeFailure, isDefinite } from '../dns/types.js';
@@ -8,6 +7,8 @@ import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { CheckContext } from '../checks/types.js';
 import { defineCheck } from '../checks/types.js';
+import { MAX_MX_HOSTS, isIpLiteralName, lookUpMx } from './lookups.js';
+import type { AddressAnswers } from './lookups.js';
 
 /**
  * MX resolution as a sending MTA does it (RFC 5321 §5.1, RFC 7505): MX records sorted by
@@ -70,10 +71,7 @@ const F = defineFindings('mx', {
   },
 });
 
-/** Cap on MX hosts resolved and probed, against hostile domains with hundreds of MX records. */
-export const MAX_MX_HOSTS = 32;
-
-type AddressAnswers = { a: DnsAnswer<RecordOf<'A'>>; aaaa: DnsAnswer<RecordOf<'AAAA'>> };
+export { MAX_MX_HOSTS, isIpLiteralName };
 
 /** Everything the MX evaluation needs, gathered from DNS. Plain data. */
 export interface MxFacts {
@@ -87,11 +85,6 @@ export interface MxFacts {
   hosts: Record<string, AddressAnswers>;
   /** A/AAAA answers of the domain itself, asked when it has no MX. */
   implicit?: AddressAnswers;
-}
-
-export function isIpLiteralName(name: string): boolean {
-  const bare = name.replace(/^\[|\]$/g, '');
-  return isIP(bare) !== 0 || /^\d+\.\d+\.\d+\.\d+$/.test(bare);
 }
 
 export function isPublicDomain(domain: string): boolean {
@@ -445,29 +438,15 @@ function addressFindings(facts: MxFacts, hosts: MxHost[]): Finding[] {
 
 async function gatherMx(ctx: CheckContext): Promise<MxFacts> {
   const domain = ctx.domain.ascii;
-  const facts: MxFacts = {
+  const found = await lookUpMx(ctx.dns, domain, ctx.signal, (name, done, total) =>
+    ctx.progress(`resolved ${name}`, done / total, { index: done, total }),
+  );
+  return {
     domain,
     publicDomain: isPublicDomain(domain),
     allowPrivate: ctx.config.net.allowPrivate,
-    mx: await ctx.dns.query(domain, 'MX', { signal: ctx.signal }),
-    hosts: {},
+    ...found,
   };
-  const records = facts.mx.records;
-  if (facts.mx.rcode === 'NOERROR' && records.length === 0) {
-    facts.implicit = await ctx.dns.addresses(domain, { signal: ctx.signal });
-  }
-  const targets = [...new Set(records.map((r) => r.exchange))]
-    .filter((name) => name !== '' && !isIpLiteralName(name))
-    .slice(0, MAX_MX_HOSTS);
-  let done = 0;
-  await Promise.all(
-    targets.map(async (name) => {
-      facts.hosts[name] = await ctx.dns.addresses(name, { signal: ctx.signal });
-      done++;
-      ctx.progress(`resolved ${name}`, done / targets.length, { index: done, total: targets.length });
-    }),
-  );
-  return facts;
 }
 
 declare module '../checks/types.js' {

@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+import type { DnsAnswer, RecordOf, Resolver } from '../dns/types.js';
+
+/**
+ * The DNS questions of the MX check — the MX set, then the addresses of its hosts (or of the
+ * domain itself when it has no MX) — on their own, without the check's evaluation: the
+ * pipeline asks them while the check modules are still loading (src/checks/run.ts), and the
+ * MX check finds the answers in the run's cache.
+ */
+
+/** Cap on MX hosts resolved and probed, against hostile domains with hundreds of MX records. */
+export const MAX_MX_HOSTS = 32;
+
+export type AddressAnswers = { a: DnsAnswer<RecordOf<'A'>>; aaaa: DnsAnswer<RecordOf<'AAAA'>> };
+
+export interface MxLookups {
+  mx: DnsAnswer<RecordOf<'MX'>>;
+  /** A/AAAA answers per MX target name (lower case). */
+  hosts: Record<string, AddressAnswers>;
+  /** A/AAAA answers of the domain itself, asked when it has no MX. */
+  implicit?: AddressAnswers;
+}
+
+export function isIpLiteralName(name: string): boolean {
+  const bare = name.replace(/^\[|\]$/g, '');
+  return isIP(bare) !== 0 || /^\d+\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** A and AAAA of a name, asked concurrently. */
+function addressesOf(dns: Resolver, name: string, signal: AbortSignal): Promise<AddressAnswers> {
+  return Promise.all([dns.query(name, 'A', { signal }), dns.query(name, 'AAAA', { signal })]).then(
+    ([a, aaaa]) => ({ a, aaaa }),
+  );
+}
+
+export async function lookUpMx(
+  dns: Resolver,
+  domain: string,
+  signal: AbortSignal,
+  onHost?: (name: string, done: number, total: number) => void,
+): Promise<MxLookups> {
+  const out: MxLookups = { mx: await dns.query(domain, 'MX', { signal }), hosts: {} };
+  const records = out.mx.records;
+  if (out.mx.rcode === 'NOERROR' && records.length === 0)
+    out.implicit = await addressesOf(dns, domain, signal);
+  const targets = [...new Set(records.map((r) => r.exchange))]
+    .filter((name) => name !== '' && !isIpLiteralName(name))
+    .slice(0, MAX_MX_HOSTS);
+  let done = 0;
+  await Promise.all(
+    targets.map(async (name) => {
+      out.hosts[name] = await addressesOf(dns, name, signal);
+      onHost?.(name, ++done, targets.length);
+    }),
+  );
+  return out;
+}
