@@ -118,7 +118,7 @@ class StructureReader {
     const root = this.stack.length === 0;
     const head = this.header(start, root);
     onHeaders?.(head.fields);
-    const t = contentTypeOf(head.fields, root);
+    const t = contentTypeOf(head.fields, root, inAlternative);
     const bodyStart = head.delimiter ? head.delimiter.end : head.end;
     const multipart = t.type.startsWith('multipart/');
     const boundary = multipart ? boundaryOf(t.params) : null;
@@ -134,13 +134,9 @@ class StructureReader {
     const delimiter = head.delimiter ?? this.findDelimiter(bodyStart);
     // A multipart without a usable boundary has no parts and no body of its own (RFC 2046 §5.1.1).
     if (!multipart) {
-      this.leaves.push({
-        ...t,
-        start: Math.min(bodyStart, delimiter ? delimiter.end : this.buf.length),
-        end: delimiter ? delimiter.end : this.buf.length,
-        root,
-        inAlternative,
-      });
+      t.end = delimiter ? delimiter.end : this.buf.length;
+      t.start = Math.min(bodyStart, t.end);
+      this.leaves.push(t);
     }
     return delimiter;
   }
@@ -304,11 +300,8 @@ function boundaryOf(params: Map<string, string>): Buffer | null {
   return Buffer.from(b, 'latin1');
 }
 
-/** What a part is, from its Content-Type, Content-Disposition and Content-Transfer-Encoding fields. */
-function contentTypeOf(
-  fields: readonly RawField[],
-  root: boolean,
-): Pick<LeafPart, 'type' | 'params' | 'disposition' | 'filename' | 'encoding'> {
+/** What a part is, from its Content-Type, Content-Disposition and Content-Transfer-Encoding fields (one shape for every leaf). */
+function contentTypeOf(fields: readonly RawField[], root: boolean, inAlternative: boolean): LeafPart {
   let ct: string | undefined;
   let cd: string | undefined;
   let cte: string | undefined;
@@ -335,6 +328,11 @@ function contentTypeOf(
     disposition: disp?.value ? disp.value.toLowerCase() : null,
     filename,
     encoding: cte !== undefined ? withoutComment(cte).trim().toLowerCase() : '',
+    // Where the body is: set by the caller once its end is found.
+    start: 0,
+    end: 0,
+    root,
+    inAlternative,
   };
 }
 

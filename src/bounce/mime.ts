@@ -53,16 +53,14 @@ const MAX_RETURNED_HEADER = 1024 * 1024;
 
 /** Raw 8-bit header bytes (read as Latin-1) that are really UTF-8, re-decoded. */
 function eightBit(value: string): string {
-  let high = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c > 0xff) return value;
-    if (c >= 0x80) high = true;
-  }
-  if (!high) return value;
+  if (!NON_ASCII.test(value)) return value;
   const bytes = Buffer.from(value, 'latin1');
+  // Characters past Latin-1 cannot be raw bytes: such a value was decoded already.
+  if (bytes.toString('latin1') !== value) return value;
   return isUtf8(bytes) ? bytes.toString('utf8') : value;
 }
+
+const NON_ASCII = /[\x80-\uffff]/;
 
 const ENCODED_WORD = /=\?([^?*]+)(?:\*[^?]*)?\?([bqBQ])\?([^?]*)\?=/g;
 
@@ -171,7 +169,10 @@ export function readMessage(bytes: Buffer): MessageView {
     mime: structure.mime,
     warnings,
   };
-  const leaves = structure.leaves.map((leaf) => ({ leaf, ...role(leaf) }));
+  const leaves = structure.leaves.map((leaf) => {
+    const r = role(leaf);
+    return { leaf, inline: r.inline, type: r.type };
+  });
   // As mailparser: an HTML part gives text when no plain text part stands beside it.
   const hasText = leaves.some((p) => p.inline && p.leaf.type === 'text/plain');
   const texts: string[] = [];
