@@ -5,7 +5,8 @@
 // COPIES times into one folder so that start-up does not hide the per-message rate; each tool
 // also runs over a folder of one message, for its start-up cost. Rates are messages per second
 // of wall time and of CPU time (user + system of the child: the steadier figure on a busy
-// machine); "marginal" leaves out the start-up.
+// machine); "marginal" leaves out the start-up. mxdoctor's peak RSS is read from the child
+// (bench/support/max-rss.mjs preloaded).
 //
 //   npm run bench bounce-mailbox          COPIES=10 ROUNDS=3 by default
 // Skips cleanly without the corpus (../shared/corpus/bounces) or without Sisimai
@@ -16,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from '../test/support/cli.js';
 import { CORPUS_DIR, corpusAvailable } from '../test/support/bounce-corpus.js';
 
@@ -70,7 +72,11 @@ interface Run {
   wallMs: number;
   cpuMs: number;
   lines: number;
+  /** Peak resident set size in KiB, when the child reports it. */
+  maxRssKib: number;
 }
+
+const maxRssPreload = pathToFileURL(join(ROOT, 'bench', 'support', 'max-rss.mjs')).href;
 
 function run(argv: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -90,7 +96,8 @@ function run(argv: string[]): Promise<Run> {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      const r = { wallMs: performance.now() - t0, cpuMs: childrenCpuMs() - cpu0, lines };
+      const maxRssKib = Number(/max-rss-kib (\d+)/.exec(stderr)?.[1] ?? 0);
+      const r = { wallMs: performance.now() - t0, cpuMs: childrenCpuMs() - cpu0, lines, maxRssKib };
       // mxdoctor exits 1 when some messages are unusable (the corpus holds non-bounces).
       if (code !== 0 && code !== 1)
         reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`));
@@ -101,6 +108,8 @@ function run(argv: string[]): Promise<Run> {
 
 const mxdoctor = (dir: string): string[] => [
   process.execPath,
+  '--import',
+  maxRssPreload,
   join(ROOT, 'bin', 'mxdoctor.js'),
   'bounce',
   dir,
@@ -149,6 +158,7 @@ const rows = tools.map((t) => {
     perSecondWall: Math.round(messages / (wall / 1000)),
     perSecondCpu: Math.round(messages / (cpu / 1000)),
     marginalPerSecondCpu: Math.round((messages - 1) / ((cpu - startCpu) / 1000)),
+    maxRssMb: Math.round(Math.max(...t.big.map((r) => r.maxRssKib)) / 1024) || null,
   };
 });
 console.log(
@@ -156,7 +166,7 @@ console.log(
 );
 for (const r of rows) {
   console.log(
-    `  ${r.tool.padEnd(16)} ${String(r.outputLines).padStart(5)} lines  wall ${String(r.wallMs).padStart(6)} ms  CPU ${String(r.cpuMs).padStart(6)} ms  →  ${String(r.perSecondWall).padStart(5)} msg/s (wall)  ${String(r.perSecondCpu).padStart(5)} msg/s (CPU)  ${String(r.marginalPerSecondCpu).padStart(5)} msg/s (CPU, less a ${r.startCpuMs} ms start-up)`,
+    `  ${r.tool.padEnd(16)} ${String(r.outputLines).padStart(5)} lines  wall ${String(r.wallMs).padStart(6)} ms  CPU ${String(r.cpuMs).padStart(6)} ms  →  ${String(r.perSecondWall).padStart(5)} msg/s (wall)  ${String(r.perSecondCpu).padStart(5)} msg/s (CPU)  ${String(r.marginalPerSecondCpu).padStart(5)} msg/s (CPU, less a ${r.startCpuMs} ms start-up)${r.maxRssMb ? `  peak RSS ${r.maxRssMb} MB` : ''}`,
   );
 }
 const [mx, ss] = rows;

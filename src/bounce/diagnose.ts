@@ -55,7 +55,7 @@ export function checkBounceInput(input: Uint8Array | string, maxBytes: number = 
       `The input is ${formatSize(bytes.length)}, more than the limit of ${formatSize(maxBytes)} (MXDOCTOR_BOUNCE_MAX_SIZE). Paste the bounce itself; a bounce rarely needs more than its text and the returned headers.`,
     );
   }
-  if (bytes.toString('latin1').trim() === '') {
+  if (isBlank(bytes)) {
     throw new BounceInputError('empty', `The input is empty. ${BOUNCE_ACCEPTS}`);
   }
   if (isBinary(bytes)) {
@@ -109,17 +109,27 @@ export function formatSize(n: number): string {
   return `${n} bytes`;
 }
 
+/** Nothing but white space (what String.prototype.trim removes of Latin-1 text: blanks, line ends, VT, FF, NBSP). */
+function isBlank(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (!(b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0)) return false;
+  }
+  return true;
+}
+
 /** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF), or many NULs. */
 function isBinary(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 8192);
+  const length = Math.min(bytes.length, 8192);
   let control = 0;
   let nul = 0;
-  for (const b of head) {
+  for (let i = 0; i < length; i++) {
+    const b = bytes[i]!;
     if (b === 0) nul++;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x1b && b !== 0x0c) control++;
   }
   // A stray NUL happens in real bounces (a mailing-list footer); many do not.
-  return control > head.length / 10 || (nul > 4 && nul > head.length / 200);
+  return control > length / 10 || (nul > 4 && nul > length / 200);
 }
 
 /** A bare SMTP reply ("550 5.1.1 <a@b>: User unknown"): one record. */

@@ -15,6 +15,9 @@ const MBOX_SEPARATOR =
 
 /** The messages of an mbox (input that starts with a "From " line and has several), or the input as one message. */
 export function splitMbox(bytes: Buffer): Buffer[] {
+  // Only input that starts with a separator is an mbox: anything else is one message, without
+  // turning the whole of it into a string first.
+  if (bytes.toString('latin1', 0, 5) !== 'From ') return [bytes];
   const text = bytes.toString('latin1');
   const starts = [...text.matchAll(MBOX_SEPARATOR)].map((m) => m.index + (m[0].startsWith('\n') ? 1 : 0));
   // Only a real mbox (starting with a separator): a "From " line inside a body is quoted text.

@@ -104,12 +104,13 @@ export function fromMessage(view: MessageView): Diagnosis {
 
   // Pasted text without headers was given to us as a bounce: an error code, a recipient line or a
   // known refusal phrase is enough. A whole message needs stronger signs (it may be ordinary mail).
+  // (Pasted text only: running every phrase rule over a whole message's notice was wasted work.)
   const pasted = view.headers.length === 0;
-  const errorLike =
+  const errorLike = (): boolean =>
     /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) ||
     PHRASE_RULES.some((r) => phraseMatches(r, notice));
   const usable = pasted
-    ? errorLike || textRecipients.length > 0
+    ? textRecipients.length > 0 || errorLike()
     : bounceSignals >= 2 || (bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice));
   if (!usable) {
     throw new BounceInputError(

@@ -1,11 +1,16 @@
-import { simpleParser } from 'mailparser';
-import type { AddressObject, ParsedMail, SimpleParserOptions } from 'mailparser';
+import { isUtf8 } from 'node:buffer';
+import { decodeBody, decodeCharset, decodeFlowed, plainText, typeByExtension } from './mime-decode.js';
+import { readStructure } from './mime-reader.js';
+import type { LeafPart } from './mime-reader.js';
 
 /**
  * The MIME layer: bytes in, the parts a bounce diagnosis needs out — the human-readable
  * text, RFC 3464 delivery-status bodies, ARF feedback reports and the returned original
- * message or headers. mailparser does MIME, transfer encodings and charsets; this module
- * only decides what each part is for and never lets a malformed message throw.
+ * message or headers. mime-reader.ts reads the structure (synchronously, bounded, linear);
+ * this module decides what each part is for, decodes only those parts, and never lets a
+ * malformed message throw. Which parts make the text follows mailparser, which the bounce
+ * path used before: inline text/plain parts in order, an HTML part where no plain text
+ * stands for it, text attachments after them.
  */
 
 export interface HeaderField {
@@ -23,24 +28,12 @@ export interface MessageView {
   deliveryStatus: string[];
   /** Bodies of message/feedback-report parts (ARF, RFC 5965). */
   feedbackReports: string[];
-  /** Returned message or headers (message/rfc822, message/global, text/rfc822-headers …), raw. */
+  /** Returned message or headers (message/rfc822, message/global, text/rfc822-headers …): its header section, raw. */
   returned: Buffer[];
   /** Whether the top level is a MIME message (has a Content-Type). */
   mime: boolean;
   warnings: string[];
 }
-
-const PARSER_OPTIONS: SimpleParserOptions = {
-  keepDeliveryStatus: true,
-  ignoreEmbedded: true,
-  skipImageLinks: true,
-  skipTextToHtml: true,
-  skipTextLinks: true,
-  checksumAlgo: false,
-  keepCidLinks: true,
-  maxHtmlLengthToParse: 2 * 1024 * 1024,
-  maxChildNodes: 500,
-};
 
 const RETURNED_TYPES = new Set([
   'message/rfc822',
@@ -51,24 +44,23 @@ const RETURNED_TYPES = new Set([
   'message/partial',
 ]);
 
-/** Header names and values of a parsed message, decoded, in order. */
-function headerFields(parsed: ParsedMail): HeaderField[] {
-  return parsed.headerLines.map(({ key, line }) => {
-    const colon = line.indexOf(':');
-    const raw = colon >= 0 ? line.slice(colon + 1) : '';
-    return { name: key, value: decodeEncodedWords(eightBit(raw.replace(/\r?\n[ \t]+/g, ' ').trim())) };
-  });
+/** Text kept from one message at most, in characters (the input limit is 5 MiB by default). */
+const MAX_TEXT = 8 * 1024 * 1024;
+/** Encoded bytes of a returned message decoded at most: only its header section is used. */
+const MAX_RETURNED_SCAN = 2 * 1024 * 1024;
+/** Bytes of a returned header section kept at most. */
+const MAX_RETURNED_HEADER = 1024 * 1024;
+
+/** Raw 8-bit header bytes (read as Latin-1) that are really UTF-8, re-decoded. */
+function eightBit(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  // Characters past Latin-1 cannot be raw bytes: such a value was decoded already.
+  if (bytes.toString('latin1') !== value) return value;
+  return isUtf8(bytes) ? bytes.toString('utf8') : value;
 }
 
-/** Raw 8-bit header bytes (read as Latin-1 by the parser) that are really UTF-8, re-decoded. */
-function eightBit(value: string): string {
-  if (!/[\x80-\xff]/.test(value) || [...value].some((c) => c.charCodeAt(0) > 0xff)) return value;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
-}
+const NON_ASCII = /[\x80-\uffff]/;
 
 const ENCODED_WORD = /=\?([^?*]+)(?:\*[^?]*)?\?([bqBQ])\?([^?]*)\?=/g;
 
@@ -87,15 +79,20 @@ function wordBytes(encoding: string, text: string): Buffer {
  * RFC 2047 encoded words in a header value, decoded tolerantly. White space between two
  * encoded words is dropped (§6.2), and adjacent words in one charset are decoded together:
  * real mailers split a multi-byte character across two words, which §5 forbids. Unknown
- * charsets fall back to UTF-8, then Latin-1 (decodeText); malformed words stay as they are.
+ * charsets are read as UTF-8 where valid, else Latin-1, and named to `onUnknown`; malformed
+ * words stay as they are.
  */
-export function decodeEncodedWords(value: string): string {
+export function decodeEncodedWords(value: string, onUnknown?: (charset: string) => void): string {
   if (!value.includes('=?')) return value;
   let out = '';
   let last = 0;
   let run: { charset: string; bytes: Buffer[] } | undefined;
   const flush = (): void => {
-    if (run) out += decodeText(Buffer.concat(run.bytes), run.charset);
+    if (run) {
+      const decoded = decodeCharset(Buffer.concat(run.bytes), run.charset);
+      if (decoded.unknown) onUnknown?.(run.charset);
+      out += decoded.text;
+    }
     run = undefined;
   };
   for (const m of value.matchAll(ENCODED_WORD)) {
@@ -123,19 +120,6 @@ export function decodeEncodedWords(value: string): string {
   return out + value.slice(last);
 }
 
-function normalizeCharset(charset: string): string {
-  // RFC 2231 language suffix ("utf-8*en"): cut at the first "*".
-  const lower = charset.toLowerCase();
-  const star = lower.indexOf('*');
-  const c = star < 0 ? lower : lower.slice(0, star);
-  try {
-    new TextDecoder(c);
-    return c;
-  } catch {
-    return 'utf-8';
-  }
-}
-
 /** The first value of a header, or null. */
 export function header(fields: readonly HeaderField[], name: string): string | null {
   const n = name.toLowerCase();
@@ -145,21 +129,6 @@ export function header(fields: readonly HeaderField[], name: string): string | n
 export function headers(fields: readonly HeaderField[], name: string): string[] {
   const n = name.toLowerCase();
   return fields.filter((f) => f.name === n).map((f) => f.value);
-}
-
-/** Mailparser's address object as plain addresses. */
-export function addressesOf(value: AddressObject | AddressObject[] | undefined): string[] {
-  if (!value) return [];
-  const list = Array.isArray(value) ? value : [value];
-  const out: string[] = [];
-  const walk = (entries: AddressObject['value']): void => {
-    for (const e of entries) {
-      if (e.address) out.push(e.address);
-      if (e.group) walk(e.group);
-    }
-  };
-  for (const obj of list) walk(obj.value);
-  return out;
 }
 
 /** Does the input start like an Internet message (a header field or an mbox "From " line)? */
@@ -179,82 +148,146 @@ export function stripMbox(bytes: Buffer): Buffer {
   return nl < 0 ? bytes : bytes.subarray(nl + 1);
 }
 
-/** Parses a message and classifies its parts. Never throws for malformed input. */
-export async function readMessage(bytes: Buffer): Promise<MessageView> {
-  const warnings: string[] = [];
-  let parsed: ParsedMail;
-  try {
-    parsed = await simpleParser(stripMbox(bytes), PARSER_OPTIONS);
-  } catch (err) {
-    warnings.push(
-      `The MIME structure could not be read (${(err as Error).message}); it was read as plain text.`,
-    );
-    return {
-      headers: [],
-      text: decodeText(bytes),
-      deliveryStatus: [],
-      feedbackReports: [],
-      returned: [],
-      mime: false,
-      warnings,
-    };
-  }
-  const fields = headerFields(parsed);
+/** Parses a message and classifies its parts. Synchronous; never throws for malformed input. */
+export function readMessage(bytes: Buffer): MessageView {
+  const message = stripMbox(bytes);
+  const structure = readStructure(message);
+  const warnings = structure.warnings;
+  const unknown = new Set<string>();
+  const onUnknown = (charset: string): void => {
+    unknown.add(charset.trim().toLowerCase());
+  };
   const view: MessageView = {
-    headers: fields,
-    text: parsed.text ?? '',
+    headers: structure.headers.map((f) => ({
+      name: f.name,
+      value: decodeEncodedWords(eightBit(f.value.trim()), onUnknown),
+    })),
+    text: '',
     deliveryStatus: [],
     feedbackReports: [],
     returned: [],
-    mime: header(fields, 'content-type') !== null,
+    mime: structure.mime,
     warnings,
   };
-  if (parsed.textConversionError) warnings.push('An HTML part could not be converted to text.');
+  const leaves = structure.leaves.map((leaf) => {
+    const r = role(leaf);
+    return { leaf, inline: r.inline, type: r.type };
+  });
+  // As mailparser: an HTML part gives text when no plain text part stands beside it.
+  const hasText = leaves.some((p) => p.inline && p.leaf.type === 'text/plain');
+  const texts: string[] = [];
+  const htmls: string[] = [];
   const extraTexts: string[] = [];
-  for (const att of parsed.attachments) {
-    // mailparser gives `false` for a part whose Content-Type header is empty (typed as string).
-    const type = typeof att.contentType === 'string' ? att.contentType.toLowerCase() : '';
-    if (type === 'message/delivery-status' || type === 'message/global-delivery-status') {
-      view.deliveryStatus.push(att.content.toString('utf8'));
+  let textSize = 0;
+  let textCapped = false;
+  const keep = (list: string[], text: string): void => {
+    if (textSize + text.length > MAX_TEXT) {
+      if (!textCapped)
+        warnings.push(
+          `The text of the message is longer than ${MAX_TEXT / 1024 / 1024} MiB; the rest was not read.`,
+        );
+      textCapped = true;
+      text = text.slice(0, Math.max(0, MAX_TEXT - textSize));
+    }
+    textSize += text.length;
+    if (text) list.push(text);
+  };
+  for (const { leaf, inline, type } of leaves) {
+    if (textCapped && (type === 'text/plain' || type === 'text/html')) continue;
+    if (inline) {
+      const text = partText(message, leaf, onUnknown).replace(/\r\n/g, '\n');
+      if (!text) continue;
+      if (type === 'text/plain') keep(texts, text);
+      else {
+        if ((!leaf.inAlternative && hasText) || (leaf.root && !hasText)) keep(texts, htmlToText(text));
+        keep(htmls, text);
+      }
+    } else if (type === 'message/delivery-status' || type === 'message/global-delivery-status') {
+      view.deliveryStatus.push(plainText(decodeBody(message, leaf.start, leaf.end, leaf.encoding)));
     } else if (type === 'message/feedback-report') {
-      view.feedbackReports.push(att.content.toString('utf8'));
+      view.feedbackReports.push(plainText(decodeBody(message, leaf.start, leaf.end, leaf.encoding)));
     } else if (RETURNED_TYPES.has(type)) {
-      view.returned.push(att.content);
+      const encoded = leaf.encoding === 'base64' || leaf.encoding === 'quoted-printable';
+      const end = encoded ? Math.min(leaf.end, leaf.start + MAX_RETURNED_SCAN) : leaf.end;
+      view.returned.push(headerSection(decodeBody(message, leaf.start, end, leaf.encoding)));
     } else if (type === 'text/plain' || type === 'text/html') {
-      const charset = (att.headers.get('content-type') as { params?: Record<string, string> } | undefined)
-        ?.params?.charset;
-      const decoded = decodeText(att.content, charset);
-      extraTexts.push(type === 'text/html' ? htmlToText(decoded) : decoded);
+      const text = partText(message, leaf, onUnknown);
+      keep(extraTexts, type === 'text/html' ? htmlToText(text) : text);
     }
   }
-  if (!view.text && parsed.html) view.text = htmlToText(parsed.html);
+  view.text = texts.join('\n');
+  if (!view.text && htmls.length) view.text = htmlToText(htmls.join('<br/>\n'));
   if (!view.text.trim() && view.deliveryStatus.length === 0 && view.returned.length === 0) {
     // Nothing came out of the MIME structure (boundaries that do not match, say): read the body as text.
     const at = bytes.indexOf('\n\n') >= 0 ? bytes.indexOf('\n\n') : bytes.indexOf('\r\n\r\n');
     if (at >= 0) {
-      view.text = decodeText(bytes.subarray(at));
+      view.text = decodeText(bytes.subarray(at, at + MAX_TEXT));
       if (view.mime)
         warnings.push('The MIME structure is broken (parts not found); the body was read as plain text.');
     }
   }
   if (extraTexts.length) view.text = [view.text, ...extraTexts].filter(Boolean).join('\n\n');
+  for (const charset of unknown)
+    warnings.push(
+      `The charset "${charset.slice(0, 40)}" is unknown; its text was read as UTF-8 where valid, else as Latin-1.`,
+    );
   return view;
 }
 
-/** Bytes to text: the declared charset, else UTF-8 when valid, else Latin-1. */
+/**
+ * What a leaf part is for, as mailparser decided: text/plain and text/html are inline text
+ * unless their disposition says otherwise (any disposition but "inline" counts as an
+ * attachment); everything else is an attachment, typed by its file name when it is only
+ * application/octet-stream.
+ */
+function role(leaf: LeafPart): { inline: boolean; type: string } {
+  const textType = leaf.type === 'text/plain' || leaf.type === 'text/html';
+  const inline = textType && (leaf.disposition === null || leaf.disposition === 'inline');
+  const type =
+    !inline && leaf.type === 'application/octet-stream' && leaf.filename
+      ? (typeByExtension(leaf.filename) ?? leaf.type)
+      : leaf.type;
+  return { inline, type };
+}
+
+/** A text part decoded: transfer encoding, format=flowed (text/plain only), then its charset. */
+function partText(message: Buffer, leaf: LeafPart, onUnknown: (charset: string) => void): string {
+  let bytes = decodeBody(message, leaf.start, leaf.end, leaf.encoding);
+  if (leaf.type === 'text/plain' && leaf.params.get('format')?.trim().toLowerCase() === 'flowed') {
+    const delSp = leaf.params.get('delsp')?.trim().toLowerCase() === 'yes';
+    bytes = Buffer.from(decodeFlowed(bytes.toString('latin1', 0, bytes.length), delSp), 'latin1');
+  }
+  const charset = leaf.params.get('charset');
+  const decoded = decodeCharset(bytes, charset);
+  if (decoded.unknown && charset) onUnknown(charset);
+  return decoded.text;
+}
+
+/**
+ * The header section of a returned message (all that is read of it): up to the empty line
+ * after its first non-blank byte, at most MAX_RETURNED_HEADER bytes past it. Leading blank
+ * lines are kept: the header parser skips them.
+ */
+function headerSection(bytes: Buffer): Buffer {
+  let s = 0;
+  while (
+    s < bytes.length &&
+    (bytes[s] === 0x20 || bytes[s] === 0x09 || bytes[s] === 0x0d || bytes[s] === 0x0a)
+  )
+    s++;
+  const limit = Math.min(bytes.length, s + MAX_RETURNED_HEADER);
+  const lf = bytes.indexOf(LF_LF, s);
+  const crlf = bytes.indexOf(LF_CRLF, s);
+  const cut = Math.min(lf < 0 ? limit : lf + 1, crlf < 0 ? limit : crlf + 1, limit);
+  return bytes.subarray(0, cut);
+}
+
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+
+/** Bytes to text: the declared charset (when Node knows it), else UTF-8 when valid, else Latin-1. */
 export function decodeText(bytes: Buffer, charset?: string): string {
-  if (charset) {
-    try {
-      return new TextDecoder(normalizeCharset(charset), { fatal: false }).decode(bytes);
-    } catch {
-      /* fall through */
-    }
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return bytes.toString('latin1');
-  }
+  return decodeCharset(bytes, charset).text;
 }
 
 /** A crude but safe HTML-to-text for text attachments (the main body goes through mailparser). */

@@ -27,17 +27,84 @@ export function emptyOriginal(): Original {
 
 /** Header fields of a returned message or header block, parsed without touching its body. */
 export function parseHeaderBlock(raw: string): HeaderField[] {
-  const head = raw.replace(/^\s+/, '').split(/\r?\n\r?\n/, 1)[0] ?? '';
-  const out: HeaderField[] = [];
-  for (const line of head.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length) {
-      out[out.length - 1]!.value += ` ${line.trim()}`;
+  return scanHeaderBlock(raw).map((f) => ({ name: f.name.toLowerCase(), value: unfold(f, Infinity) }));
+}
+
+/** One field of a header block as written: its name, the rest of its first line, its continuation lines. */
+interface RawHeader {
+  name: string;
+  first: string;
+  more: string[] | null;
+}
+
+/**
+ * The fields of a header block in one pass: leading white space skipped, up to the first empty
+ * line; a line starting with a blank continues the field before it; a field line is a name of
+ * printable characters but ":", optional white space and ":" (a line holding a bare CR or a line
+ * separator is none, as `/^([\x21-\x39\x3b-\x7e]+)\s*:(.*)$/` would have it).
+ */
+function scanHeaderBlock(raw: string): RawHeader[] {
+  const text = raw.trimStart();
+  const out: RawHeader[] = [];
+  let pos = 0;
+  while (pos <= text.length) {
+    const found = text.indexOf('\n', pos);
+    const nl = found < 0 ? text.length : found;
+    // A CR before the LF belongs to the line end; a CR at the very end does not.
+    const line = text.slice(pos, found > pos && text.charCodeAt(found - 1) === 0x0d ? found - 1 : nl);
+    pos = nl + 1;
+    // The first empty line ends the block.
+    if (line === '') break;
+    const c0 = line.charCodeAt(0);
+    if (c0 === 0x20 || c0 === 0x09) {
+      const last = out[out.length - 1];
+      if (last) (last.more ??= []).push(line);
       continue;
     }
-    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:(.*)$/.exec(line);
-    if (m) out.push({ name: m[1]!.toLowerCase(), value: m[2]!.trim() });
+    let n = 0;
+    while (n < line.length && isNameChar(line.charCodeAt(n))) n++;
+    if (n === 0) continue;
+    let colon = n;
+    while (colon < line.length && isSpace(line.charCodeAt(colon))) colon++;
+    if (line.charCodeAt(colon) !== 0x3a) continue;
+    const rest = line.slice(colon + 1);
+    if (hasLineBreak(rest)) continue;
+    out.push({ name: line.slice(0, n), first: rest, more: null });
   }
   return out;
+}
+
+/** The field's value: its first line and each continuation trimmed, joined by spaces; continuations stop once the value reaches `max`. */
+function unfold(f: RawHeader, max: number): string {
+  let value = f.first.trim();
+  if (f.more) for (const m of f.more) if (value.length < max) value += ` ${m.trim()}`;
+  return value;
+}
+
+function isNameChar(c: number): boolean {
+  return c >= 0x21 && c <= 0x7e && c !== 0x3a;
+}
+
+/** What `\s` matches. */
+function isSpace(c: number): boolean {
+  return (
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0x20 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/** What `.` does not match. */
+function hasLineBreak(s: string): boolean {
+  return s.includes('\r') || s.includes('\u2028') || s.includes('\u2029');
 }
 
 export function buildOriginal(view: MessageView, inlineReturned: string | null): Original {
@@ -45,7 +112,8 @@ export function buildOriginal(view: MessageView, inlineReturned: string | null):
   const raw = view.returned.length
     ? view.returned.map((b) => decodeText(b)).find((t) => t.trim())
     : inlineReturned;
-  const fields = raw ? parseHeaderBlock(raw.replace(/^From \S[^\n]*\n/, '')) : [];
+  const scanned = raw ? scanHeaderBlock(raw.replace(/^From \S[^\n]*\n/, '')) : [];
+  const fields = scanned.map((f) => ({ name: f.name.toLowerCase(), value: unfold(f, Infinity) }));
   if (!raw || fields.length === 0) {
     // Without the returned message, the bounce went to the original envelope sender.
     const to = header(view.headers, 'to');
@@ -69,7 +137,7 @@ export function buildOriginal(view: MessageView, inlineReturned: string | null):
     .map(dkimSignatureRef)
     .filter((r): r is DkimSignatureRef => r !== null)
     .slice(0, MAX_DKIM_SIGNATURES);
-  original.headers = displayHeaders(raw.replace(/^From \S[^\n]*\n/, ''));
+  original.headers = displayHeaders(scanned);
   return original;
 }
 
@@ -103,25 +171,12 @@ export function dkimSignatureRef(value: string): DkimSignatureRef | null {
 }
 
 /** The header fields of a returned message as written (name case kept), unfolded and bounded. */
-function displayHeaders(raw: string): HeaderLine[] {
-  const head = raw.replace(/^\s+/, '').split(/\r?\n\r?\n/, 1)[0] ?? '';
-  const out: HeaderLine[] = [];
-  for (const line of head.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length) {
-      const last = out[out.length - 1]!;
-      if (last.value.length < MAX_HEADER_VALUE) last.value += ` ${line.trim()}`;
-      continue;
-    }
-    const m = /^([\x21-\x39\x3b-\x7e]+)\s*:(.*)$/.exec(line);
-    if (!m) continue;
-    if (out.length >= MAX_HEADER_FIELDS) break;
-    out.push({ name: m[1]!, value: m[2]!.trim() });
-  }
-  for (const h of out) {
-    h.value = decodeHeader(h.value);
-    if (h.value.length > MAX_HEADER_VALUE) h.value = `${h.value.slice(0, MAX_HEADER_VALUE - 1)}…`;
-  }
-  return out;
+function displayHeaders(scanned: readonly RawHeader[]): HeaderLine[] {
+  return scanned.slice(0, MAX_HEADER_FIELDS).map((f) => {
+    let value = decodeHeader(unfold(f, MAX_HEADER_VALUE));
+    if (value.length > MAX_HEADER_VALUE) value = `${value.slice(0, MAX_HEADER_VALUE - 1)}…`;
+    return { name: f.name, value };
+  });
 }
 
 export function decodeHeader(value: string): string {

@@ -12,8 +12,12 @@ import type { ReceivedHop } from './model.js';
 /** At most this many hops are kept (a looping message can carry hundreds). */
 export const MAX_HOPS = 30;
 
+/** White space other than single spaces. */
+const UNEVEN_SPACE = /[^\S ]| {2}/;
+
 export function parseReceived(value: string): ReceivedHop {
-  const v = value.replace(/\s+/g, ' ').trim();
+  // Most values have single spaces only: then squashing white space is trimming.
+  const v = (UNEVEN_SPACE.test(value) ? value.replace(/\s+/g, ' ') : value).trim();
   const byAt = v.search(/\bby\s/i);
   const fromPart = /^from\s/i.test(v) ? (byAt > 0 ? v.slice(0, byAt) : v) : '';
   const byMatch = /\bby\s+([^\s;()]+)/i.exec(v);
