@@ -7,9 +7,15 @@ import { InboundTests, inboundJobOptions } from '../../../src/queue/jobs/inbound
 import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from '../../../src/queue/names.js';
 import { InboundTestStore } from '../../../src/store/inbound-tests.js';
 import { deleteKeysWithPrefix } from '../../../src/store/redis.js';
+import { startReceiver } from '../../../src/inbound/receiver.js';
+import { selfSignedCertificate } from '../../../src/tls/self-signed.js';
+import { sendTestMessage } from '../../support/inbound.js';
 import { cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
 
 /**
+ * Inbound tests in Redis (src/store/inbound-tests.ts) behind the receiver: a one-time address
+ * that has expired, or has taken its message, is refused at RCPT as a sender would meet it.
+ *
  * Inbound tests share the service's Redis prefix with BullMQ, whose `inbound` queue owns every
  * key under `<prefix>:inbound:`. Clearing the queue — BullMQ's obliterate, or an operator who
  * deletes the queue's keys by pattern — must leave the tests, their addresses and their
@@ -107,5 +113,72 @@ describe('inbound test keys beside the queues', () => {
     } finally {
       await cleanPrefix(own);
     }
+  });
+});
+
+describe('one-time addresses in Redis, at the receiver', () => {
+  const prefix = testPrefix('inbound-rcpt');
+  let redis: Redis;
+  let queue: Queue;
+  let tests: InboundTests;
+  let close: () => Promise<void>;
+  let port: number;
+  before(async () => {
+    redis = connectTestRedis();
+    queue = new Queue(QUEUE_INBOUND, { connection: redis, prefix });
+    // An address waits 600 ms here (MXDOCTOR_INBOUND_TEST_TTL).
+    const store = new InboundTestStore(redis, { prefix, testTtlMs: 600, retentionMs: 60_000 });
+    tests = new InboundTests(queue, store, DOMAIN, inboundJobOptions(1));
+    const cert = await selfSignedCertificate([DOMAIN]);
+    const rx = await startReceiver({
+      listen: { host: '127.0.0.1', port: 0 },
+      domain: DOMAIN,
+      tls: { certPem: cert.certPem, keyPem: cert.keyPem, kind: 'self-signed' },
+      maxBytes: 100_000,
+      sessionDeadlineMs: 10_000,
+      idleTimeoutMs: 5_000,
+      maxConnections: 10,
+      connectionsPerIp: 5,
+      ratePerIp: { points: 0, windowMs: 60_000 },
+      lookup: (token) => tests.lookup(token),
+      deliver: (token, d, message) => tests.deliver(token, d, message),
+    });
+    port = rx.port;
+    close = () => rx.close();
+  });
+  after(async () => {
+    await close();
+    await queue.close();
+    redis.disconnect();
+    await cleanPrefix(prefix);
+  });
+
+  it('takes one message per address and refuses the second at RCPT as used', async () => {
+    const test = await tests.create();
+    assert.match(await sendTestMessage({ port, to: test.address }), /^250 /);
+    assert.equal((await tests.status(test.id))?.status, 'received');
+    await assert.rejects(
+      sendTestMessage({ port, to: test.address }),
+      (err: { responseCode?: number; response?: string }) => {
+        assert.equal(err.responseCode, 550);
+        assert.match(err.response ?? '', /5\.1\.1 This test address has received its message already/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses an address whose test has expired, and says the test expired', async () => {
+    const test = await tests.create();
+    await new Promise((r) => setTimeout(r, 900));
+    await assert.rejects(
+      sendTestMessage({ port, to: test.address }),
+      (err: { responseCode?: number; response?: string }) => {
+        assert.equal(err.responseCode, 550);
+        assert.match(err.response ?? '', /5\.1\.1 This test address is unknown or has expired/);
+        return true;
+      },
+    );
+    assert.equal((await tests.status(test.id))?.status, 'expired');
+    assert.equal(await tests.store.getMessage(test.id), undefined, 'nothing was kept');
   });
 });
