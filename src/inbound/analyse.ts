@@ -16,7 +16,7 @@ import { LINK, INBOUND_SCHEMA_VERSION } from './report.js';
 import type { InboundReport } from './report.js';
 import { evaluateReputation, gatherReputation, linkDomains } from './reputation.js';
 import { scoreInbound } from './score.js';
-import { evaluateSpam, spamOpinion } from './spamd.js';
+import { evaluateSpam, receivedField, spamOpinion } from './spamd.js';
 
 /**
  * Analyses one received test message: gathers what a receiver would look up — reverse DNS and
@@ -69,19 +69,32 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
       : Promise.resolve(undefined);
 
     progress('lookups', 'Looking up reverse DNS, SPF, DKIM keys, DMARC and asking the spam filter…', 25);
+    const gathered = gatherConnectionDns(dns, c, d.signal);
+    // spamd sees the message as behind a receiving MTA: with the Received field it would add.
+    const receiver = deps.receiverName ?? config.inbound.domain;
+    const spamAsked = gathered.then((found) =>
+      spamOpinion(
+        config.spamd.address,
+        Buffer.concat([
+          Buffer.from(receivedField(delivery, { by: receiver, rdns: found.ptr?.confirmed[0] })),
+          message,
+        ]),
+        { timeoutMs: config.spamd.timeoutMs, signal: d.signal },
+      ),
+    );
     const [connectionDns, auth, spam] = await Promise.all([
-      gatherConnectionDns(dns, c, d.signal),
+      gathered,
       authenticateMessage(
         message,
         {
           ip: c.remoteAddress,
           mailFrom: delivery.envelope.mailFrom,
           ...(c.helo?.name ? { helo: c.helo.name } : {}),
-          session: { by: deps.receiverName ?? config.inbound.domain },
+          session: { by: receiver },
         },
         { config, resolver: dns, signal: d.signal, now, heloSpf: true },
       ),
-      spamOpinion(config.spamd.address, message, { timeoutMs: config.spamd.timeoutMs, signal: d.signal }),
+      spamAsked,
     ]);
 
     progress('reputation', 'Looking up blocklists…', 70);

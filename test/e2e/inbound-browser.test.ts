@@ -123,7 +123,9 @@ describe(
       const valueBox = await row.locator('td code').boundingBox();
       assert.ok(nameBox && valueBox);
       const line = await row.locator('th code').evaluate((e) => {
-        const style = getComputedStyle(e);
+        // Runs in the page (the tests are compiled without the DOM's types).
+        type Style = { lineHeight: string; fontSize: string };
+        const style = (globalThis as unknown as { getComputedStyle(el: unknown): Style }).getComputedStyle(e);
         return parseFloat(style.lineHeight) || 1.3 * parseFloat(style.fontSize);
       });
       assert.ok(
