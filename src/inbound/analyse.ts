@@ -70,17 +70,9 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
 
     progress('lookups', 'Looking up reverse DNS, SPF, DKIM keys, DMARC and asking the spam filter…', 25);
     const gathered = gatherConnectionDns(dns, c, d.signal);
-    // spamd sees the message as behind a receiving MTA: with the Received field it would add.
     const receiver = deps.receiverName ?? config.inbound.domain;
     const spamAsked = gathered.then((found) =>
-      spamOpinion(
-        config.spamd.address,
-        Buffer.concat([
-          Buffer.from(receivedField(delivery, { by: receiver, rdns: found.ptr?.confirmed[0] })),
-          message,
-        ]),
-        { timeoutMs: config.spamd.timeoutMs, signal: d.signal },
-      ),
+      askSpamFilter(input, receiver, found.ptr?.confirmed[0], config, d.signal),
     );
     const [connectionDns, auth, spam] = await Promise.all([
       gathered,
@@ -98,22 +90,14 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
     ]);
 
     progress('reputation', 'Looking up blocklists…', 70);
-    const domains = new Map<string, string[]>();
-    const add = (domain: string | undefined, why: string): void => {
-      if (!domain) return;
-      const key = domain.toLowerCase().replace(/\.$/, '');
-      domains.set(
-        key,
-        [...(domains.get(key) ?? []), why].filter((w, i, a) => a.indexOf(w) === i),
-      );
-    };
-    add(summary.fromDomain, 'From');
-    add(domainOf(delivery.envelope.mailFrom), 'MAIL FROM');
-    for (const s of auth.dkim) add(s.domain, 'DKIM d=');
-    for (const l of linkDomains(`${parsed.text ?? ''}\n${parsed.html ?? ''}`)) add(l, 'link');
     const reputationInput = {
       ip: c.remoteAddress,
-      domains,
+      domains: messageDomains([
+        [summary.fromDomain, 'From'],
+        [domainOf(delivery.envelope.mailFrom), 'MAIL FROM'],
+        ...auth.dkim.map((s) => [s.domain, 'DKIM d='] as const),
+        ...linkDomains(`${parsed.text ?? ''}\n${parsed.html ?? ''}`).map((l) => [l, 'link'] as const),
+      ]),
       ipZones: config.dnsbl.zones,
       domainZones: config.dnsbl.domainZones,
     };
@@ -178,6 +162,34 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
   } finally {
     d.dispose();
   }
+}
+
+/** The domains a message names, each with where it was named (From, MAIL FROM, DKIM d=, link). */
+function messageDomains(named: (readonly [string | undefined, string])[]): Map<string, string[]> {
+  const domains = new Map<string, string[]>();
+  for (const [domain, why] of named) {
+    if (!domain) continue;
+    const key = domain.toLowerCase().replace(/\.$/, '');
+    const whys = domains.get(key) ?? [];
+    if (!whys.includes(why)) whys.push(why);
+    domains.set(key, whys);
+  }
+  return domains;
+}
+
+/** spamd sees the message as behind a receiving MTA: with the Received field it would add. */
+function askSpamFilter(
+  input: AnalyseInput,
+  receiver: string,
+  rdns: string | undefined,
+  config: Config,
+  signal: AbortSignal,
+) {
+  const received = Buffer.from(receivedField(input.delivery, { by: receiver, rdns }));
+  return spamOpinion(config.spamd.address, Buffer.concat([received, input.message]), {
+    timeoutMs: config.spamd.timeoutMs,
+    signal,
+  });
 }
 
 async function queueDomainCheck(
