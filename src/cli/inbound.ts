@@ -25,6 +25,9 @@ interface InboundFlags extends EngineFlags {
   wait?: number;
 }
 
+/** The shortest --wait (MXDOCTOR_INBOUND_TEST_TTL's minimum): a sender's queue needs some seconds. */
+const MIN_WAIT_MS = 10_000;
+
 /** Where `mxdoctor inbound` listens when neither --listen nor MXDOCTOR_INBOUND_LISTEN says. */
 const DEFAULT_LISTEN = '127.0.0.1:2525';
 
@@ -44,7 +47,7 @@ export function registerInbound(program: Command, setExit: (code: number) => voi
     )
     .option(
       '--wait <duration>',
-      'how long to wait for the message (MXDOCTOR_INBOUND_TEST_TTL, 1h)',
+      'how long to wait for the message, at least 10s (MXDOCTOR_INBOUND_TEST_TTL, 1h)',
       durationFlag('--wait'),
     )
     .option('--json', 'print the report as JSON (the address and progress go to standard error)')
@@ -89,6 +92,8 @@ async function run(flags: InboundFlags, setExit: (code: number) => void): Promis
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (flags.wait !== undefined && flags.wait < MIN_WAIT_MS)
+    throw new UsageError(`--wait must be at least ${MIN_WAIT_MS / 1000}s (a sender needs time to deliver)`);
   const base = engineOverrides(flags);
   const config = loadConfig(undefined, {
     ...base,
@@ -136,7 +141,8 @@ async function run(flags: InboundFlags, setExit: (code: number) => void): Promis
     `Listening for SMTP on ${receiver.host}:${receiver.port} as ${config.inbound.domain}${settings.tls.kind === 'self-signed' ? ' (STARTTLS with a self-signed certificate)' : ''}.`,
   );
   say(`Send one test message to:\n\n  ${address}\n`);
-  say(`Waiting up to ${Math.round(config.inbound.testTtlMs / 60_000)} min…`);
+  const ttl = config.inbound.testTtlMs;
+  say(`Waiting up to ${ttl < 120_000 ? `${Math.round(ttl / 1000)} s` : `${Math.round(ttl / 60_000)} min`}…`);
 
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<undefined>(

@@ -16,7 +16,7 @@ import { LINK, INBOUND_SCHEMA_VERSION } from './report.js';
 import type { InboundReport } from './report.js';
 import { evaluateReputation, gatherReputation, linkDomains } from './reputation.js';
 import { scoreInbound } from './score.js';
-import { evaluateSpam, spamOpinion } from './spamd.js';
+import { evaluateSpam, receivedField, spamOpinion } from './spamd.js';
 
 /**
  * Analyses one received test message: gathers what a receiver would look up — reverse DNS and
@@ -69,38 +69,35 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
       : Promise.resolve(undefined);
 
     progress('lookups', 'Looking up reverse DNS, SPF, DKIM keys, DMARC and asking the spam filter…', 25);
+    const gathered = gatherConnectionDns(dns, c, d.signal);
+    const receiver = deps.receiverName ?? config.inbound.domain;
+    const spamAsked = gathered.then((found) =>
+      askSpamFilter(input, receiver, found.ptr?.confirmed[0], config, d.signal),
+    );
     const [connectionDns, auth, spam] = await Promise.all([
-      gatherConnectionDns(dns, c, d.signal),
+      gathered,
       authenticateMessage(
         message,
         {
           ip: c.remoteAddress,
           mailFrom: delivery.envelope.mailFrom,
           ...(c.helo?.name ? { helo: c.helo.name } : {}),
-          session: { by: deps.receiverName ?? config.inbound.domain },
+          session: { by: receiver },
         },
         { config, resolver: dns, signal: d.signal, now, heloSpf: true },
       ),
-      spamOpinion(config.spamd.address, message, { timeoutMs: config.spamd.timeoutMs, signal: d.signal }),
+      spamAsked,
     ]);
 
     progress('reputation', 'Looking up blocklists…', 70);
-    const domains = new Map<string, string[]>();
-    const add = (domain: string | undefined, why: string): void => {
-      if (!domain) return;
-      const key = domain.toLowerCase().replace(/\.$/, '');
-      domains.set(
-        key,
-        [...(domains.get(key) ?? []), why].filter((w, i, a) => a.indexOf(w) === i),
-      );
-    };
-    add(summary.fromDomain, 'From');
-    add(domainOf(delivery.envelope.mailFrom), 'MAIL FROM');
-    for (const s of auth.dkim) add(s.domain, 'DKIM d=');
-    for (const l of linkDomains(`${parsed.text ?? ''}\n${parsed.html ?? ''}`)) add(l, 'link');
     const reputationInput = {
       ip: c.remoteAddress,
-      domains,
+      domains: messageDomains([
+        [summary.fromDomain, 'From'],
+        [domainOf(delivery.envelope.mailFrom), 'MAIL FROM'],
+        ...auth.dkim.map((s) => [s.domain, 'DKIM d='] as const),
+        ...linkDomains(`${parsed.text ?? ''}\n${parsed.html ?? ''}`).map((l) => [l, 'link'] as const),
+      ]),
       ipZones: config.dnsbl.zones,
       domainZones: config.dnsbl.domainZones,
     };
@@ -165,6 +162,34 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
   } finally {
     d.dispose();
   }
+}
+
+/** The domains a message names, each with where it was named (From, MAIL FROM, DKIM d=, link). */
+function messageDomains(named: (readonly [string | undefined, string])[]): Map<string, string[]> {
+  const domains = new Map<string, string[]>();
+  for (const [domain, why] of named) {
+    if (!domain) continue;
+    const key = domain.toLowerCase().replace(/\.$/, '');
+    const whys = domains.get(key) ?? [];
+    if (!whys.includes(why)) whys.push(why);
+    domains.set(key, whys);
+  }
+  return domains;
+}
+
+/** spamd sees the message as behind a receiving MTA: with the Received field it would add. */
+function askSpamFilter(
+  input: AnalyseInput,
+  receiver: string,
+  rdns: string | undefined,
+  config: Config,
+  signal: AbortSignal,
+) {
+  const received = Buffer.from(receivedField(input.delivery, { by: receiver, rdns }));
+  return spamOpinion(config.spamd.address, Buffer.concat([received, input.message]), {
+    timeoutMs: config.spamd.timeoutMs,
+    signal,
+  });
 }
 
 async function queueDomainCheck(

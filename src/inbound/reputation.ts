@@ -132,10 +132,15 @@ function ipFinding(d: ReputationData, zones: number): Finding {
     });
   }
   return REPUTATION.make('inbound.reputation.ip', 'pass', {
-    summary: `${d.ip} is on none of ${d.ipResults.length - errors.length} blocklists${errors.length ? ` (${errors.length} could not be asked)` : ''}.`,
+    summary: `${d.ip} is on none of ${lists(d.ipResults.length - errors.length, 'blocklist')}${errors.length ? ` (${errors.length} could not be asked)` : ''}.`,
     details,
     subject,
   });
+}
+
+/** "1 blocklist", "3 blocklists". */
+function lists(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function domainsFinding(d: ReputationData, zones: number): Finding {
@@ -170,7 +175,10 @@ function domainsFinding(d: ReputationData, zones: number): Finding {
     });
   }
   return REPUTATION.make('inbound.reputation.domains', 'pass', {
-    summary: `None of ${list(d.domains.map((x) => x.domain))} is on a domain blocklist.`,
+    summary:
+      d.domains.length === 1
+        ? `${d.domains[0]!.domain} is on none of ${lists(zones, 'domain blocklist')}.`
+        : `None of ${list(d.domains.map((x) => x.domain))} is on any of ${lists(zones, 'domain blocklist')}.`,
     details,
   });
 }

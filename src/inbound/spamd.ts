@@ -4,6 +4,7 @@ import { defineFindings, list } from '../checks/findings.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import type { Finding } from '../report/model.js';
+import type { Delivery } from './model.js';
 
 /**
  * A spam filter's opinion: SpamAssassin's spamd, asked over its TCP protocol (SPAMC/1.5, as
@@ -178,6 +179,33 @@ export async function askSpamd(
     rules.sort((a, b) => b.score - a.score);
     return { server, ...verdict, rules };
   });
+}
+
+/**
+ * The Received field a receiving MTA adds before its content filter sees the message, in
+ * Postfix's form (which SpamAssassin's relay parser knows). Without it SpamAssassin finds no
+ * relay (NO_RECEIVED, NO_RELAYS) and its rules about the sending IP, its reverse DNS, the HELO
+ * name and SPF have nothing to judge. `rdns` is the forward-confirmed reverse name, as
+ * Postfix writes it ("unknown" otherwise).
+ */
+export function receivedField(d: Delivery, o: { by: string; rdns?: string | undefined }): string {
+  const c = d.connection;
+  // Recorded client text is bounded and visible already; a field must still hold no line break.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
+  const clean = (text: string): string => text.replace(/[\x00-\x1f\x7f]/g, '?');
+  const ip = c.remoteAddress.includes(':') ? `IPv6:${c.remoteAddress}` : c.remoteAddress;
+  const helo = c.helo ? clean(c.helo.name) : 'unknown';
+  const protocol = (c.helo?.command === 'HELO' ? 'SMTP' : 'ESMTP') + (c.tls.used ? 'S' : '');
+  const at = new Date(d.envelope.receivedAt).toUTCString().replace(/GMT$/, '+0000 (UTC)');
+  return [
+    `Received: from ${helo} (${clean(o.rdns ?? 'unknown')} [${ip}])`,
+    ...(c.tls.used
+      ? [`\t(using ${clean(c.tls.protocol ?? 'TLS')} with cipher ${clean(c.tls.cipher ?? 'unknown')})`]
+      : []),
+    `\tby ${clean(o.by)} (mxdoctor) with ${protocol} id ${clean(c.sessionId)}`,
+    `\tfor <${clean(d.envelope.rcptTo)}>; ${at}`,
+    '',
+  ].join('\r\n');
 }
 
 export type SpamOutcome = { data: SpamData } | { error: string } | { skipped: string };

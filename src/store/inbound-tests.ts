@@ -6,16 +6,18 @@ import type { InboundReport } from '../inbound/report.js';
 import type { Delivery } from '../inbound/model.js';
 
 /**
- * Inbound tests in Redis.
+ * Inbound tests in Redis, under `<prefix>:inbound-<kind>:…`: never under `<prefix>:inbound:`,
+ * which is the key space of BullMQ's `inbound` queue (same prefix) — a queue clean-up, an
+ * obliterate or an operator's scan of the queue's keys must not reach the tests.
  *
- * - `:inbound:addr:<token>` → test id, while the one-time address waits for its message
+ * - `:inbound-addr:<token>` → test id, while the one-time address waits for its message
  *   (the test's TTL). Deleted when a message is accepted: an address takes one message.
- * - `:inbound:used:<token>` → test id, after that (so the receiver can say "used", not
+ * - `:inbound-used:<token>` → test id, after that (so the receiver can say "used", not
  *   "unknown"), for the retention period.
- * - `:inbound:test:<id>` → the test as JSON: waiting until its TTL, then kept for the
+ * - `:inbound-test:<id>` → the test as JSON: waiting until its TTL, then kept for the
  *   retention period so that a late reader learns it expired; from the message on, the
  *   retention period from arrival, with the connection facts and then the report.
- * - `:inbound:msg:<id>` → the message bytes, for the retention period (they are real mail).
+ * - `:inbound-msg:<id>` → the message bytes, for the retention period (they are real mail).
  *
  * Accepting a message is atomic: of two deliveries racing for one address, one wins.
  */
@@ -69,7 +71,7 @@ export class InboundTestStore {
   ) {}
 
   private key(kind: 'addr' | 'used' | 'test' | 'msg', id: string): string {
-    return `${this.options.prefix}:inbound:${kind}:${id}`;
+    return `${this.options.prefix}:inbound-${kind}:${id}`;
   }
 
   /** Opens a test: its address accepts one message until `expiresAt`. */

@@ -4,7 +4,12 @@ import { evaluateConnection } from '../../src/inbound/connection-checks.js';
 import type { ConnectionDns } from '../../src/inbound/connection-checks.js';
 import type { ConnectionFacts } from '../../src/inbound/model.js';
 import { SessionObserver } from '../../src/inbound/observer.js';
-import { parseReportRules, parseSpamHeader, parseSpamdAnswer } from '../../src/inbound/spamd.js';
+import {
+  parseReportRules,
+  parseSpamHeader,
+  parseSpamdAnswer,
+  receivedField,
+} from '../../src/inbound/spamd.js';
 import { scoreInbound } from '../../src/inbound/score.js';
 
 /** The connection findings from facts, the session observer, and spamd's answers: pure. */
@@ -218,6 +223,48 @@ describe('spamd answers', () => {
     assert.match(parseReportRules(a.body)[0]!.description, /99 to 100% \[score: 1\.0000\]/);
     assert.equal(parseSpamdAnswer('HTTP/1.1 200 OK\r\n\r\n'), undefined);
     assert.equal(parseSpamHeader('maybe'), undefined);
+  });
+});
+
+describe('the Received field spamd sees', () => {
+  const envelope = {
+    mailFrom: 'a@example.org',
+    mailFromParams: {},
+    rcptTo: 'test-abc@inbound.example.test',
+    size: 10,
+    receivedAt: '2025-07-01T10:00:01.000Z',
+  };
+
+  it("reads as Postfix's: the forward-confirmed name, TLS, ESMTPS, the test address and the time", () => {
+    assert.equal(
+      receivedField(
+        { connection: facts(), envelope },
+        { by: 'inbound.example.test', rdns: 'mail.example.org' },
+      ),
+      'Received: from mail.example.org (mail.example.org [93.184.216.34])\r\n' +
+        '\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n' +
+        '\tby inbound.example.test (mxdoctor) with ESMTPS id s\r\n' +
+        '\tfor <test-abc@inbound.example.test>; Tue, 01 Jul 2025 10:00:01 +0000 (UTC)\r\n',
+    );
+  });
+
+  it('says unknown without a confirmed name, SMTP after HELO in plain text, and an IPv6 literal', () => {
+    const c = facts({
+      remoteAddress: '2001:db8::25',
+      helo: { command: 'HELO', name: 'mail.example.org' },
+      tls: { offered: true, used: false, receiverCertificate: 'configured' },
+    });
+    const field = receivedField({ connection: c, envelope }, { by: 'inbound.example.test' });
+    assert.match(field, /^Received: from mail\.example\.org \(unknown \[IPv6:2001:db8::25\]\)\r\n\tby /);
+    assert.match(field, / with SMTP id s\r\n/);
+    assert.ok(!field.includes('using'));
+  });
+
+  it('keeps a hostile HELO name on its line: no line break reaches spamd', () => {
+    const c = facts({ helo: { command: 'EHLO', name: 'x\r\nX-Spam-Flag: NO' } });
+    const field = receivedField({ connection: c, envelope }, { by: 'inbound.example.test' });
+    assert.equal(field.split('\r\n').length, 5, field); // four lines and the end
+    assert.match(field, /^Received: from x\?\?X-Spam-Flag: NO \(/);
   });
 });
 

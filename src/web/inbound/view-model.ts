@@ -97,6 +97,13 @@ export interface InboundPageView {
   report?: ReturnType<typeof reportView>;
 }
 
+/** What a receiver applying DMARC does with the message, in the words of the auth page. */
+const DISPOSITION: Record<InboundReport['authentication']['dmarc']['disposition'], string> = {
+  none: 'delivered',
+  quarantine: 'quarantined (spam folder)',
+  reject: 'rejected',
+};
+
 function reportView(r: InboundReport) {
   const c = r.connection;
   const a = r.authentication;
@@ -116,7 +123,7 @@ function reportView(r: InboundReport) {
         'Reverse DNS',
         ptr
           ? (ptr.names.join(', ') || 'none') + (ptr.confirmed.length ? ' (forward-confirmed)' : '')
-          : 'not looked up',
+          : 'not looked up (not a public address)',
       ],
       ['HELO', c.helo ? `${c.helo.command} ${c.helo.name}` : 'none'],
       ['MAIL FROM', `<${r.envelope.mailFrom}>`],
@@ -152,7 +159,7 @@ function reportView(r: InboundReport) {
       ],
       [
         'DMARC',
-        `${a.dmarc.result}${a.dmarc.policy ? `, p=${a.dmarc.policy}` : ''}, disposition ${a.dmarc.disposition}`,
+        `${a.dmarc.result}${a.dmarc.policy ? `, p=${a.dmarc.policy}` : ''}: ${DISPOSITION[a.dmarc.disposition]}`,
       ],
       ['ARC', a.arc.result],
       [
@@ -180,7 +187,8 @@ function reportView(r: InboundReport) {
     mime: mimeLines(r.message.mime),
     transcript: c.transcript.map((l) => `${String(l.atMs).padStart(6)} ms ${l.dir}: ${l.line}`),
     dnsLog: r.dnsLog.map(
-      (q) => `${q.atMs} ms ${q.type} ${q.name} → ${q.rcode} (${q.answers} answers, ${q.ms} ms)`,
+      (q) =>
+        `${q.atMs} ms ${q.type} ${q.name} → ${q.rcode} (${q.answers} answer${q.answers === 1 ? '' : 's'}, ${q.ms} ms)`,
     ),
   };
 }

@@ -204,8 +204,11 @@ describe('inbound analysis', () => {
 });
 
 /** A fake spamd on loopback: answers SYMBOLS and REPORT the way spamd 4 does. */
-async function fakeSpamd(score: number): Promise<{ port: number; server: Server; requests: string[] }> {
+async function fakeSpamd(
+  score: number,
+): Promise<{ port: number; server: Server; requests: string[]; messages: string[] }> {
   const requests: string[] = [];
+  const messages: string[] = [];
   const server = createServer((socket) => {
     let data = '';
     socket.on('data', (chunk) => {
@@ -216,6 +219,7 @@ async function fakeSpamd(score: number): Promise<{ port: number; server: Server;
       if (data.length - end - 4 < length) return;
       const command = data.split(' ')[0]!;
       requests.push(command);
+      messages.push(data.slice(end + 4));
       const spam = score >= 5;
       const body =
         command === 'SYMBOLS'
@@ -237,7 +241,7 @@ async function fakeSpamd(score: number): Promise<{ port: number; server: Server;
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, server, requests };
+  return { port: (server.address() as AddressInfo).port, server, requests, messages };
 }
 
 describe('inbound analysis: spam filter', () => {
@@ -247,6 +251,14 @@ describe('inbound analysis: spam filter', () => {
     const r = await roundTrip({ dkimDomain: 'good.sender.example' }, cfg);
     spamd.server.close();
     assert.deepEqual(spamd.requests, ['SYMBOLS', 'REPORT']);
+    // spamd sees the message as behind a receiving MTA: with the Received field Postfix would
+    // add, so that SpamAssassin's rules about the sending IP, HELO and TLS have a relay to judge.
+    const seen = spamd.messages[0]!;
+    assert.match(
+      seen,
+      /^Received: from mail\.good\.sender\.example \(unknown \[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+\)\r\n\tby inbound\.example\.test \(mxdoctor\) with ESMTPS id \S+\r\n\tfor <test-[a-z2-7]{26}@inbound\.example\.test>; \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000 \(UTC\)\r\n/,
+    );
+    assert.match(seen, /\r\nDKIM-Signature: /, 'the message follows unchanged');
     const f = finding(r, 'inbound.spam.score');
     assert.equal(f.status, 'fail');
     assert.match(f.summary, /6\.2 \(threshold 5\)/);

@@ -200,7 +200,7 @@ describe('inbound receiver', () => {
       },
     ]);
     assert.match(text, /^220 /);
-    assert.match(text, /250 2\.0\.0 Received/);
+    assert.match(text, /250 2\.0\.0 Test message received/);
     const c = h.deliveries.find((x) => x.token === token('d'))!.delivery.connection;
     const early = 'EHLO early.example.org\r\nMAIL FROM:<e@early.example.org>\r\n';
     assert.deepEqual(c.earlyTalk, { bytes: Buffer.byteLength(early), preview: 'EHLO early.example.org' });
