@@ -4,13 +4,15 @@
 // 1. Latency: time from POST /api/v1/checks to the completed report for a fixture domain
 //    (MX on 127.0.0.x, fixture DNS on loopback), single-process mode (web + worker), median
 //    of 10 sequential checks of distinct domains (so dedupe never answers).
-// 2. Throughput: 200 checks queued while the worker is paused, then the worker resumes;
-//    checks per second until all 200 are completed, at the default concurrency and at 16.
+// 2. Throughput: 200 checks queued while the queue is paused, then one worker process
+//    (workers/worker.ts) takes them; checks per second until all 200 are completed, and the
+//    worker's CPU time per check (issue 14 P3), at the default concurrency and at 16.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startFixtureDns } from '../test/support/dns-server.js';
 import { SERVICE_ZONES, benchZones } from '../test/fixtures/zones/service.js';
 import { startTestService } from '../test/support/service.js';
+import { startWorkerProcess, workerEnv } from './support/worker-process.js';
 
 const LATENCY_RUNS = 10;
 const QUEUED = 200;
@@ -55,21 +57,31 @@ const latencies: number[] = [];
   await t.stop();
 }
 
-// 2. Throughput.
+// 2. Throughput of one worker process (workers/worker.ts, as `mxdoctor worker` runs it), so
+//    that its CPU time is the worker's alone (the fixture DNS and the web stay in this process).
+//    BENCH_CPU_PROF=<dir> writes the worker's V8 CPU profile there.
 async function throughput(
   concurrency: number,
   offset: number,
-): Promise<{ seconds: number; perSecond: number }> {
-  const t = await startTestService({
-    dns,
-    env: { ...env, MXDOCTOR_WORKER_CONCURRENCY: String(concurrency) },
-  });
-  const worker = t.service.worker!;
-  await worker.pause();
-  for (let i = 0; i < QUEUED; i++) await post(t.url, `bench-${offset + i}.example.com`);
+): Promise<{ seconds: number; perSecond: number; cpuMsPerCheck: number; peakRssMiB: number }> {
+  const t = await startTestService({ dns, env, mode: 'web' });
   const queue = t.service.queue.queue;
+  await queue.pause();
+  for (let i = 0; i < QUEUED; i++) await post(t.url, `bench-${offset + i}.example.com`);
+  const prof = process.env.BENCH_CPU_PROF;
+  const worker = await startWorkerProcess(
+    workerEnv({
+      prefix: t.prefix,
+      dnsAddress: dns.address,
+      smtpPort: t.config.smtp.port,
+      // The worker logs at the default level (info), as in production.
+      extra: { ...env, MXDOCTOR_LOG_LEVEL: 'info', MXDOCTOR_WORKER_CONCURRENCY: String(concurrency) },
+    }),
+    prof ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } : {},
+  );
+  const cpu0 = worker.cpuMs();
   const t0 = performance.now();
-  worker.resume();
+  await queue.resume();
   for (;;) {
     const counts = await queue.getJobCounts('completed', 'failed');
     if ((counts.completed ?? 0) + (counts.failed ?? 0) >= QUEUED) {
@@ -79,8 +91,11 @@ async function throughput(
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuMs = worker.cpuMs() - cpu0;
+  const peakRssMiB = worker.peakRssKiB() / 1024;
+  await worker.stop();
   await t.stop();
-  return { seconds, perSecond: QUEUED / seconds };
+  return { seconds, perSecond: QUEUED / seconds, cpuMsPerCheck: cpuMs / QUEUED, peakRssMiB };
 }
 const defaultConcurrency = 4;
 const tDefault = await throughput(defaultConcurrency, LATENCY_RUNS);
@@ -102,12 +117,16 @@ const results = {
       checks: QUEUED,
       seconds: +tDefault.seconds.toFixed(2),
       checksPerSecond: +tDefault.perSecond.toFixed(1),
+      cpuMsPerCheck: +tDefault.cpuMsPerCheck.toFixed(1),
+      peakRssMiB: Math.round(tDefault.peakRssMiB),
     },
     {
       concurrency: 16,
       checks: QUEUED,
       seconds: +t16.seconds.toFixed(2),
       checksPerSecond: +t16.perSecond.toFixed(1),
+      cpuMsPerCheck: +t16.cpuMsPerCheck.toFixed(1),
+      peakRssMiB: Math.round(t16.peakRssMiB),
     },
   ],
 };
@@ -116,7 +135,7 @@ console.log(
 );
 for (const r of results.throughput) {
   console.log(
-    `${QUEUED} queued checks, single process, concurrency ${r.concurrency}: ${r.seconds} s = ${r.checksPerSecond} checks/s`,
+    `${QUEUED} queued checks, one worker process, concurrency ${r.concurrency}: ${r.seconds} s = ${r.checksPerSecond} checks/s, worker CPU ${r.cpuMsPerCheck} ms/check, peak RSS ${r.peakRssMiB} MiB`,
   );
 }
 mkdirSync('bench/results', { recursive: true });

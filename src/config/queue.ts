@@ -75,9 +75,10 @@ export const REDIS_AND_QUEUE_SETTINGS = [
     env: 'MXDOCTOR_WORKER_CONCURRENCY',
     group: 'queue',
     key: 'concurrency',
-    description: 'Domain checks one worker process runs at the same time.',
+    description:
+      'Domain checks one worker process runs at the same time. A check mostly waits on the network, so one process holds hundreds (npm run bench tarpit: 500 checks stuck on tarpits beside normal ones).',
     default: 4,
-    value: integer(1, 256),
+    value: integer(1, 1000),
   }),
   setting({
     env: 'MXDOCTOR_DEDUPE_WINDOW',

@@ -47,6 +47,9 @@ export function dnsClientSettings(dns: {
   };
 }
 
+/** The in-flight gate (src/dns/inflight.ts) of queries being resolved, across resolvers. */
+const ADMISSION = 'queries being resolved';
+
 /** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
 const MAX_CNAME_HOPS = 10;
 
@@ -82,9 +85,25 @@ export class DnsClient {
     const key = `${qname}|${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`;
     const cached = this.cache.get(key);
     if (cached) return cached as Promise<DnsAnswer<RecordOf<T>>>;
-    const pending = this.resolve(qname, type, options);
+    const pending = this.admitted(() => this.resolve(qname, type, options));
     this.cache.set(key, pending as Promise<DnsAnswer>);
     return pending;
+  }
+
+  /**
+   * At most 4 × maxInFlight queries are being resolved at once in this process; the others
+   * wait their turn as a queued callback, not as a chain of suspended calls with their
+   * signals and log entries: 500 checks starting together ask ~40,000 questions, and those
+   * waiting for a slot held ~9 KB each (issue 14 P4). A query whose check was aborted
+   * meanwhile fails as soon as it is admitted.
+   */
+  private async admitted<T>(resolve: () => Promise<T>): Promise<T> {
+    const release = await acquireSlot(ADMISSION, this.maxInFlight * 4);
+    try {
+      return await resolve();
+    } finally {
+      release();
+    }
   }
 
   /** A and AAAA of a host, asked concurrently. */

@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
 import type { Config } from '../config/index.js';
 import { abortReason } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
@@ -26,14 +26,18 @@ export interface EmailResult {
   detail: string;
 }
 
-type Transport = ReturnType<typeof createTransport>;
+type Transport = ReturnType<typeof Nodemailer.createTransport>;
 const transports = new Map<string, Transport>();
 
-function transportFor(config: Pick<Config, 'alert' | 'tls'>): Transport | undefined {
+// nodemailer is loaded with the first alert email: a worker that sends none does not carry it.
+async function transportFor(config: Pick<Config, 'alert' | 'tls'>): Promise<Transport | undefined> {
   const url = config.alert.smtpUrl;
   if (!url) return undefined;
   let t = transports.get(url);
   if (!t) {
+    const { createTransport } = await import('nodemailer');
+    t = transports.get(url);
+    if (t) return t;
     t = createTransport({
       url,
       tls: { ca: loadTrustStore(config).pems },
@@ -81,7 +85,7 @@ async function sendEmailNow(
   message: EmailMessage,
   config: Pick<Config, 'alert' | 'tls'>,
 ): Promise<EmailResult> {
-  const transport = transportFor(config);
+  const transport = await transportFor(config);
   if (!transport) {
     return {
       ok: false,

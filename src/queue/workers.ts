@@ -8,10 +8,8 @@ import type { MonitorRuntime } from './jobs/monitor.js';
 import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from './names.js';
 import type { BouncesQueueJob, ChecksQueueJob, InboundQueueJob } from './names.js';
 import type { InboundJob } from './jobs/inbound.js';
-import { processInbound } from './processors/inbound.js';
 import type { InboundProcessorDeps } from './processors/inbound.js';
 import { processDelivery } from './processors/alert-delivery.js';
-import { processBounce } from './processors/bounce.js';
 import type { BounceProcessorDeps } from './processors/bounce.js';
 import { checkFailedForGood, processCheck } from './processors/check.js';
 import type { CheckProcessorDeps } from './processors/check.js';
@@ -23,7 +21,6 @@ import { SHUTDOWN_REASON } from './processors/shared.js';
 import type { BounceJob } from './jobs/bounce.js';
 import { processBatchWebhook } from './processors/batch-webhook.js';
 import type { BatchWebhookDeps } from './processors/batch-webhook.js';
-import { processVerify, processVerifyRetry } from './processors/verify.js';
 import type { VerifyProcessorDeps } from './processors/verify.js';
 
 /**
@@ -66,6 +63,19 @@ interface JobKind {
   process(job: Job, token: string | undefined, signal: AbortSignal): Promise<unknown>;
   failed?(job: Job, err: Error): void;
 }
+
+/**
+ * The processors of the rarer job kinds — bounce diagnoses (mail parsing), inbound analyses,
+ * address verification — are loaded with their first job: a worker that never gets one does
+ * not carry their code (issue 14 P4: memory per worker process).
+ */
+function onFirstUse<M>(load: () => Promise<M>): () => Promise<M> {
+  let loaded: Promise<M> | undefined;
+  return () => (loaded ??= load());
+}
+const bounceProcessor = onFirstUse(() => import('./processors/bounce.js'));
+const inboundProcessor = onFirstUse(() => import('./processors/inbound.js'));
+const verifyProcessor = onFirstUse(() => import('./processors/verify.js'));
 
 export function startWorkers(deps: WorkerDeps): Workers {
   const { config, log } = deps;
@@ -127,10 +137,12 @@ function checksQueueJobs(deps: WorkerDeps): Record<ChecksQueueJob, JobKind> {
       process: (job, _token, signal) => processBatchWebhook(job, signal, need(deps.batchWebhook, 'batches')),
     },
     verify: {
-      process: (job, _token, signal) => processVerify(job, signal, need(deps.verify, 'verification')),
+      process: async (job, _token, signal) =>
+        (await verifyProcessor()).processVerify(job, signal, need(deps.verify, 'verification')),
     },
     'verify-retry': {
-      process: (job, _token, signal) => processVerifyRetry(job, signal, need(deps.verify, 'verification')),
+      process: async (job, _token, signal) =>
+        (await verifyProcessor()).processVerifyRetry(job, signal, need(deps.verify, 'verification')),
     },
   };
 }
@@ -143,7 +155,8 @@ function need<T>(value: T | undefined, what: string): T {
 function bouncesQueueJobs(deps: WorkerDeps): Record<BouncesQueueJob, JobKind> {
   return {
     bounce: {
-      process: (job, token, signal) => processBounce(job as BounceJob, token, signal, deps.bounce),
+      process: async (job, token, signal) =>
+        (await bounceProcessor()).processBounce(job as BounceJob, token, signal, deps.bounce),
       failed(job, err) {
         const final = job.attemptsMade >= (job.opts.attempts ?? 1);
         deps.log[final ? 'error' : 'warn'](
@@ -160,7 +173,8 @@ function bouncesQueueJobs(deps: WorkerDeps): Record<BouncesQueueJob, JobKind> {
 function inboundQueueJobs(deps: InboundProcessorDeps): Record<InboundQueueJob, JobKind> {
   return {
     'inbound-analysis': {
-      process: (job, token, signal) => processInbound(job as InboundJob, token, signal, deps),
+      process: async (job, token, signal) =>
+        (await inboundProcessor()).processInbound(job as InboundJob, token, signal, deps),
     },
   };
 }

@@ -17,7 +17,6 @@ import type { FirstRunToken } from './first-run.js';
 import type { LocalRedis } from './local-redis.js';
 import { openQueues } from './queues.js';
 import { startHttp } from './web.js';
-import { startInboundReceiver } from './inbound.js';
 import type { InboundTests } from '../queue/jobs/inbound.js';
 import { startWorkerSide } from './workers.js';
 import type { WorkerSide } from './workers.js';
@@ -106,8 +105,11 @@ export async function startService(options: StartOptions): Promise<Service> {
     draining: () => draining,
     ...(workerSide ? { workerRunning: () => workerSide.workers.checks.isRunning() } : {}),
   });
+  // The inbound receiver (smtp-server) is loaded only by the processes that run it.
   const receiver =
-    mode === 'worker' ? undefined : await startInboundReceiver({ config, log, tests: queues.inbound });
+    mode === 'worker' || !config.inbound.listen
+      ? undefined
+      : await (await import('./inbound.js')).startInboundReceiver({ config, log, tests: queues.inbound });
 
   if (first && http.port !== undefined) announceSignIn(first, http.port, log);
 

@@ -8,9 +8,8 @@ import type { Config } from '../config/index.js';
 import type { Check } from '../checks/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from '../queue/names.js';
-import { createApp } from '../web/app.js';
 import { healthRouter, metricsAccessOf } from '../web/health.js';
-import { ProgressHub } from '../web/progress-hub.js';
+import type { ProgressHub } from '../web/progress-hub.js';
 import type { Connections } from './connections.js';
 import { watchMonitors } from './monitors.js';
 import type { Queues } from './queues.js';
@@ -51,6 +50,12 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
   const hubs: ProgressHub[] = [];
   let server: Server | undefined;
   if (web) {
+    // The web app (pages, API, admin views) is loaded only where it is served: a worker
+    // process does not carry it (issue 14 P4: memory per worker).
+    const [{ createApp }, { ProgressHub }] = await Promise.all([
+      import('../web/app.js'),
+      import('../web/progress-hub.js'),
+    ]);
     const follow = (queue: string, connection: string): ProgressHub => {
       const e = new QueueEvents(queue, {
         connection: o.connections.blocking(connection),

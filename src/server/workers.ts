@@ -60,6 +60,8 @@ export async function startWorkerSide(o: {
       prefix,
       maxConcurrent: config.politeness.sessionsPerAddress,
       rate: config.politeness.ratePerAddress,
+      // Waiters for a busy address wake when any process releases a slot of it.
+      subscriber: connections.blocking('smtp-slot-releases'),
       log,
     }),
     connectionCache: new RedisConnectionCache(state, { prefix, maxTtlMs: config.smtp.cacheTtlMs }),

@@ -14,10 +14,17 @@ import type { AddressLimiter } from '../smtp/sharing.js';
  * own clock, so worker clocks do not matter). The holder renews its lease while the
  * session runs; a worker that crashes or is killed stops renewing and its slot frees itself
  * when the lease expires. Acquiring, renewing and releasing are single Lua scripts.
+ *
+ * A session that finds the address busy waits for a release, not for a poll: releasing
+ * publishes the address on a channel, and every process's subscriber wakes its waiters for
+ * that address at once (a session on a near MX lasts milliseconds; waiting 10–250 ms between
+ * polls made two workers slower than one, issue 14 Scale-out). Polling stays as the fallback
+ * for a missed message, an expired lease, or no subscriber connection.
  */
 
 // KEYS: slots, starts. ARGV: token, max, leaseMs, ratePoints, rateWindowMs.
-// Returns {1, 0} when acquired, else {0, ms until it is worth asking again}.
+// Returns {1, 0} when acquired, else {0, ms until it is worth asking again, 1 when every slot
+// is taken or 2 when the start rate is used up}.
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -26,13 +33,13 @@ local points, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= max then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(first[2]) - now}
+  return {0, tonumber(first[2]) - now, 1}
 end
 if points > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
   if redis.call('ZCARD', KEYS[2]) >= points then
     local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    return {0, tonumber(oldest[2]) + window - now + 1}
+    return {0, tonumber(oldest[2]) + window - now + 1, 2}
   end
   redis.call('ZADD', KEYS[2], now, ARGV[1])
   redis.call('PEXPIRE', KEYS[2], window)
@@ -54,6 +61,12 @@ redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]))
 return 1
 `;
 
+// KEYS: slots. ARGV: token, channel, address. Frees the slot and tells the waiters.
+const RELEASE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 1
+`;
+
 export interface RedisAddressLimiterOptions {
   /** Key prefix (with the service's {hash-tag}). */
   prefix: string;
@@ -65,6 +78,11 @@ export interface RedisAddressLimiterOptions {
   leaseMs?: number;
   /** Longest pause between two attempts while waiting for a slot. @defaultValue 250 */
   maxPollMs?: number;
+  /**
+   * A connection of its own for the release channel (it goes into subscriber mode). Without
+   * it, waiters wake on releases in this process only, and poll for the others.
+   */
+  subscriber?: Redis;
   log?: Logger;
 }
 
@@ -73,6 +91,10 @@ export class RedisAddressLimiter implements AddressLimiter {
   private readonly rate: Rate;
   private readonly leaseMs: number;
   private readonly maxPollMs: number;
+  private readonly channel: string;
+  /** Wake-ups of the sessions of this process waiting for a slot, per address. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private subscribed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -82,6 +104,56 @@ export class RedisAddressLimiter implements AddressLimiter {
     this.rate = options.rate ?? { points: 20, windowMs: 60_000 };
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxPollMs = options.maxPollMs ?? 250;
+    this.channel = `${options.prefix}:smtp:released`;
+  }
+
+  private subscribe(): void {
+    const sub = this.options.subscriber;
+    if (this.subscribed || !sub) return;
+    this.subscribed = true;
+    sub.on('message', (channel: string, address: string) => {
+      if (channel === this.channel) this.wake(address);
+    });
+    sub.subscribe(this.channel).catch((err: unknown) => {
+      // Waiters still poll; the next wait tries again.
+      this.subscribed = false;
+      this.options.log?.warn({ err }, 'SMTP politeness: could not subscribe to slot releases; polling');
+    });
+  }
+
+  private wake(address: string): void {
+    const waiting = this.waiters.get(address);
+    if (!waiting) return;
+    this.waiters.delete(address);
+    for (const w of waiting) w();
+  }
+
+  /** Sleeps `ms`, or less when a slot of `address` is released meanwhile. */
+  private waitForRelease(address: string, ms: number, signal: AbortSignal): Promise<void> {
+    this.subscribe();
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(abortReason(signal));
+      let set = this.waiters.get(address);
+      if (!set) this.waiters.set(address, (set = new Set()));
+      const waiting = set;
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        waiting.delete(done);
+        if (waiting.size === 0 && this.waiters.get(address) === waiting) this.waiters.delete(address);
+      };
+      const wake = (): void => {
+        done();
+        resolve();
+      };
+      const onAbort = (): void => {
+        done();
+        reject(abortReason(signal));
+      };
+      const timer = setTimeout(wake, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiting.add(wake);
+    });
   }
 
   private keys(address: string): [string, string] {
@@ -91,11 +163,12 @@ export class RedisAddressLimiter implements AddressLimiter {
 
   async acquire(address: string, signal: AbortSignal): Promise<() => void> {
     const [slots, starts] = this.keys(address);
+    const a = address.toLowerCase();
     const token = randomBytes(12).toString('base64url');
     let pause = 10;
     for (;;) {
       if (signal.aborted) throw abortReason(signal);
-      const [ok, waitMs] = (await this.redis.eval(
+      const [ok, waitMs, why] = (await this.redis.eval(
         ACQUIRE,
         2,
         slots,
@@ -105,13 +178,16 @@ export class RedisAddressLimiter implements AddressLimiter {
         String(this.leaseMs),
         String(this.rate.points),
         String(this.rate.windowMs),
-      )) as [number, number];
-      if (ok === 1) return this.holdLease(slots, token, address);
-      // Busy: come back soon (slots are usually freed by release, long before the lease ends);
-      // rate-limited: come back when the oldest start leaves the window.
+      )) as [number, number, number?];
+      if (ok === 1) return this.holdLease(slots, token, a);
+      // Busy: come back at the next release (slots are usually freed by release, long before
+      // the lease ends), or poll; rate-limited: come back when the oldest start leaves the
+      // window.
       pause = Math.min(this.maxPollMs, pause * 2);
       const jitter = Math.floor(Math.random() * pause * 0.3);
-      await sleep(Math.max(1, Math.min(waitMs, pause) + jitter), signal);
+      const ms = Math.max(1, Math.min(waitMs, pause) + jitter);
+      if (why === 2) await sleep(ms, signal);
+      else await this.waitForRelease(a, ms, signal);
     }
   }
 
@@ -140,7 +216,9 @@ export class RedisAddressLimiter implements AddressLimiter {
       if (released) return;
       released = true;
       clearInterval(renew);
-      this.redis.zrem(slots, token).catch(() => {
+      // Waiters of this process go at once; the others when the release reaches them.
+      this.wake(address);
+      this.redis.eval(RELEASE, 1, slots, token, this.channel, address).catch(() => {
         // Unreachable Redis: the lease expires by itself.
       });
     };

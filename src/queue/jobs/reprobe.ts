@@ -47,14 +47,24 @@ export function planReprobe(
   now: Date,
   attempt = 1,
 ): { report: Report; job?: ReprobePlan } {
-  const next = structuredClone(report);
-  const smtp = next.data.smtp as SmtpData | undefined;
-  if (smtp) delete smtp.reprobe;
+  // The report is not modified: the plan goes into a copy of the report and of its SMTP data
+  // only (a structuredClone of the whole report was a worker's largest cost per check after
+  // DNS, issue 14 P3).
+  const smtp = report.data.smtp as SmtpData | undefined;
+  if (!smtp) return { report };
   const addresses = greylistedAddresses(report);
   const { reprobeDelayMs, reprobeAttempts } = config.queue;
-  if (!smtp || addresses.length === 0 || reprobeDelayMs <= 0 || attempt > reprobeAttempts)
-    return { report: next };
-  smtp.reprobe = { scheduledAt: new Date(now.getTime() + reprobeDelayMs).toISOString(), addresses, attempt };
+  const due = addresses.length > 0 && reprobeDelayMs > 0 && attempt <= reprobeAttempts;
+  if (!due && smtp.reprobe === undefined) return { report };
+  const { reprobe: _previous, ...rest } = smtp;
+  const planned: SmtpData = due
+    ? {
+        ...rest,
+        reprobe: { scheduledAt: new Date(now.getTime() + reprobeDelayMs).toISOString(), addresses, attempt },
+      }
+    : rest;
+  const next: Report = { ...report, data: { ...report.data, smtp: planned } };
+  if (!due) return { report: next };
   return {
     report: next,
     job: {

@@ -53,6 +53,62 @@ describe('Redis-backed SMTP politeness and connection cache', () => {
     assert.equal(await worker1.holders('192.0.2.7'), 0);
   });
 
+  it(
+    'hands a slot to a session of another worker as soon as it is released, not at its next poll',
+    { timeout: 30_000 },
+    async () => {
+      const noRate = { points: 0, windowMs: 1000 };
+      const subA = connectTestRedis();
+      const subB = connectTestRedis();
+      try {
+        // Polls so rare that only the release message can explain a prompt hand-over.
+        const slow = { prefix, maxConcurrent: 1, rate: noRate, maxPollMs: 20_000 };
+        const worker1 = new RedisAddressLimiter(a, { ...slow, subscriber: subA });
+        const worker2 = new RedisAddressLimiter(b, { ...slow, subscriber: subB });
+        const signal = new AbortController().signal;
+        const held = await worker1.acquire('192.0.2.60', signal);
+        let got = 0;
+        const waiting = worker2.acquire('192.0.2.60', signal).then((release) => {
+          got = performance.now();
+          return release;
+        });
+        // Let worker 2 find the address busy and back off: its polls come 20, 40, 80 … 5,120 ms
+        // apart (+ up to 30 % jitter), so after 7 s its next one is more than 3.2 s away.
+        await sleep(7000);
+        assert.equal(got, 0, 'worker 2 waits while worker 1 holds the only slot');
+        const releasedAt = performance.now();
+        held();
+        const release2 = await Promise.race([
+          waiting,
+          sleep(5000).then(() => assert.fail('worker 2 was not woken by the release')),
+        ]);
+        assert.ok(
+          got - releasedAt < 2500,
+          `handed over ${Math.round(got - releasedAt)} ms after the release`,
+        );
+        assert.equal(await worker1.holders('192.0.2.60'), 1, 'worker 2 holds it now');
+        release2();
+        // And within one process, without a subscriber: the release wakes the local waiter.
+        const local = new RedisAddressLimiter(a, slow);
+        const first = await local.acquire('192.0.2.61', signal);
+        const second = local.acquire('192.0.2.61', signal);
+        await sleep(7000);
+        first();
+        const t = performance.now();
+        (
+          await Promise.race([
+            second,
+            sleep(5000).then(() => assert.fail('the local waiter was not woken by the release')),
+          ])
+        )();
+        assert.ok(performance.now() - t < 2500, 'the local waiter went at the release');
+      } finally {
+        subA.disconnect();
+        subB.disconnect();
+      }
+    },
+  );
+
   it('frees the slot of a worker that died without releasing when its lease expires', async () => {
     const doomedRedis = connectTestRedis();
     const noRate = { points: 0, windowMs: 1000 };
