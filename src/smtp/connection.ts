@@ -565,6 +565,24 @@ export class SmtpConnection {
     });
   }
 
+  /**
+   * After QUIT: reads its reply for at most `graceMs` (into the transcript, like every reply),
+   * then closes. The socket no longer keeps the process alive meanwhile: a command-line check
+   * ends when its report is written, whether the reply came or not. Never rejects.
+   */
+  async closeAfterReply(phase: string, graceMs: number): Promise<SmtpReply | undefined> {
+    this.socket.unref();
+    try {
+      return await this.readReply(phase, graceMs);
+    } catch {
+      // No reply in time, a closed connection or a malformed line: the transcript shows which.
+      return undefined;
+    } finally {
+      this.note('connection closed');
+      this.close();
+    }
+  }
+
   /** Closes the socket without a goodbye (QUIT is the session's business). */
   close(): void {
     this.detach(this.socket);

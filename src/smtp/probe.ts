@@ -10,7 +10,7 @@ import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
-import { chains, runSession } from './session.js';
+import { chains, runSessionHeld } from './session.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
 /**
@@ -417,11 +417,7 @@ async function probeAddressWith(
   };
   const run = async (plan: SessionPlan): Promise<SessionRecord> => {
     const release = await limiter.acquire(target.address, signal);
-    try {
-      return await runSession(plan);
-    } finally {
-      release();
-    }
+    return runSessionHeld(plan, release);
   };
   const withTests = (kind: SessionPlan['kind'], starttls: boolean): SessionPlan => ({
     ...base,
@@ -509,8 +505,8 @@ export async function retryGreylisted(
   if (greylisted.length === 0) return undefined;
   const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
   const release = await limiter.acquire(probe.address, signal);
-  try {
-    return await runSession({
+  return runSessionHeld(
+    {
       kind: 'greylist_retry',
       host: probe.host,
       address: probe.address,
@@ -524,10 +520,9 @@ export async function retryGreylisted(
       allowPrivate: settings.allowPrivate,
       signal,
       ...(settings.egress ? { connect: settings.egress.connect } : {}),
-    });
-  } finally {
-    release();
-  }
+    },
+    release,
+  );
 }
 
 export interface DomainProbeInput {

@@ -20,7 +20,15 @@ import type { SmtpReply } from './reply.js';
  * null-sender and open-relay transactions → QUIT. It never sends DATA or BDAT (the command
  * type cannot express them). Every outcome, including a timeout or a dropped connection,
  * ends up in the returned SessionRecord; only the caller's own abort makes it reject.
+ *
+ * The session is over once QUIT is written: nothing the check reports depends on the 221, so
+ * no round trip is spent waiting for it. The connection stays open for a short grace while it
+ * closes, and the reply goes into the transcript (and `quit`) when it comes within it;
+ * `sessionClosed` tells when that is done.
  */
+
+/** How long a connection waits for the reply to QUIT while it closes, at most. */
+const QUIT_GRACE_MS = 1000;
 
 export interface SmtpTimeouts {
   connectMs: number;
@@ -70,6 +78,35 @@ export interface SessionPlan {
   connect?: SocketFactory;
 }
 
+/** Connections still closing after QUIT, by the record of their session. */
+const closings = new WeakMap<SessionRecord, Promise<void>>();
+
+/**
+ * Resolves once the session's connection is closed: at once for most sessions, after the
+ * QUIT grace for one that ended with QUIT (its transcript is final then). Never rejects.
+ * Callers that count connections per address (politeness) release their slot here.
+ */
+export function sessionClosed(record: SessionRecord): Promise<void> {
+  return closings.get(record) ?? Promise.resolve();
+}
+
+/**
+ * Runs a session in a slot of the per-address limiter and gives the slot back when its
+ * connection has closed: a session that said QUIT is done at once, but its connection stays
+ * open for the QUIT grace, and it still counts against the server's connection limit.
+ */
+export async function runSessionHeld(plan: SessionPlan, release: () => void): Promise<SessionRecord> {
+  let record: SessionRecord;
+  try {
+    record = await runSession(plan);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  void sessionClosed(record).then(release);
+  return record;
+}
+
 /** Thrown inside the runner to stop the plan; its details go into record.error. */
 class Stop extends Error {
   constructor(readonly probe: ProbeError) {
@@ -117,6 +154,7 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
   }
   const session = deadline(plan.signal, plan.timeouts.sessionMs, 'SMTP session');
   let conn: SmtpConnection | undefined;
+  const ending = { quitSent: false };
   try {
     try {
       const opened = await SmtpConnection.open(
@@ -148,7 +186,7 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
       });
       return record;
     }
-    await drive(conn, plan, record);
+    await drive(conn, plan, record, ending);
   } catch (err) {
     if (plan.signal.aborted) throw err;
     const probe = err instanceof Stop ? err.probe : asProbeError(err, 'session');
@@ -160,12 +198,28 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
       record.transcript = conn.transcript;
       record.bareLineFeeds = conn.bareLineFeeds;
       record.bytesIn = conn.bytesIn;
-      conn.note('connection closed');
-      conn.close();
+      if (ending.quitSent && !record.error)
+        closings.set(record, closeAfterQuit(conn, record, Math.min(plan.timeouts.commandMs, QUIT_GRACE_MS)));
+      else {
+        conn.note('connection closed');
+        conn.close();
+      }
     }
     record.durationMs = Math.round(performance.now() - t0);
   }
   return record;
+}
+
+/**
+ * The end of a session that said QUIT: the reply, when it comes within the grace, goes into
+ * the transcript (the connection records it as it reads) and sets `quit`; then the connection
+ * closes. It is not a verdict: a reply that cannot answer QUIT is only kept in the transcript.
+ */
+async function closeAfterQuit(conn: SmtpConnection, record: SessionRecord, graceMs: number): Promise<void> {
+  const reply = await conn.closeAfterReply('quit', graceMs);
+  record.quit = reply?.code === 221;
+  record.bareLineFeeds = conn.bareLineFeeds;
+  record.bytesIn = conn.bytesIn;
 }
 
 /** What the steps of one session share: the connection, the plan, the record being filled, and the I/O helpers. */
@@ -181,14 +235,21 @@ interface Steps {
   command: Command;
   /** Stops the session when the server answers 421 (closing the channel, RFC 5321 §3.8). */
   closing: (reply: SmtpReply, phase: string) => void;
+  /** Set once QUIT has been written (alone, or as the last command of a pipelined group). */
+  ending: { quitSent: boolean };
 }
 
 type Command = (cmd: SmtpCommand, phase: string, ms: number) => Promise<SmtpReply>;
 type Read = (phase: string, ms: number) => Promise<SmtpReply>;
 
 /** Runs the plan on an open connection; each step returns false when the session is over. */
-async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Promise<void> {
-  const steps = stepsOf(conn, plan, record);
+async function drive(
+  conn: SmtpConnection,
+  plan: SessionPlan,
+  record: SessionRecord,
+  ending: { quitSent: boolean },
+): Promise<void> {
+  const steps = stepsOf(conn, plan, record, ending);
   if (!(await greeting(steps))) return;
   const hello = await ehlo(steps);
   if (!hello) return;
@@ -208,7 +269,7 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
     tests.push({ test, set: (t) => (record.relay = t) });
   }
   // With PIPELINING (RFC 2920) the RSET that ends the recipient test goes out with the
-  // transactions that follow it, in one group.
+  // transactions that follow it, in one group, and QUIT ends the last group (§3.1).
   const rsetOwed =
     plan.recipients.length > 0 && (await recipients(steps, pipelining, pipelining && tests.length > 0));
   if (pipelining && tests.length > 0) await transactionGroup(steps, rsetOwed, tests);
@@ -218,10 +279,15 @@ async function drive(conn: SmtpConnection, plan: SessionPlan, record: SessionRec
       await transaction(steps, test);
     }
   }
-  await quit(steps);
+  if (!ending.quitSent) quit(steps);
 }
 
-function stepsOf(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord): Steps {
+function stepsOf(
+  conn: SmtpConnection,
+  plan: SessionPlan,
+  record: SessionRecord,
+  ending: { quitSent: boolean },
+): Steps {
   const pairing = new Pairing(record);
   const read = async (phase: string, ms: number): Promise<SmtpReply> => {
     let reply: SmtpReply;
@@ -254,7 +320,7 @@ function stepsOf(conn: SmtpConnection, plan: SessionPlan, record: SessionRecord)
         new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }),
       );
   };
-  return { conn, plan, record, pairing, send, read, command, closing };
+  return { conn, plan, record, pairing, send, read, command, closing, ending };
 }
 
 function commandText(cmd: SmtpCommand): string {
@@ -277,7 +343,7 @@ async function greeting(steps: Steps): Promise<boolean> {
   }
   if (banner.code !== 220) {
     // 554 (refused) or 421 (busy) at connect: say QUIT politely (RFC 5321 §3.1) and stop.
-    await quit(steps).catch(() => undefined);
+    quit(steps);
     return false;
   }
   return true;
@@ -300,7 +366,7 @@ async function ehlo(steps: Steps): Promise<{ caps?: EhloCapabilities } | false> 
     record.ehlo = hello;
     closing(reply, 'helo');
     if (reply.code !== 250) {
-      await quit(steps).catch(() => undefined);
+      quit(steps);
       return false;
     }
   }
@@ -327,7 +393,7 @@ async function starttls(
   if (!plan.starttls || !caps?.starttls) {
     if (!plan.legacyTls) return { caps };
     record.legacy = { accepted: false, error: caps ? 'STARTTLS not offered' : 'no EHLO capabilities' };
-    await quit(steps).catch(() => undefined);
+    quit(steps);
     return false;
   }
   const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
@@ -341,7 +407,7 @@ async function starttls(
   if (reply.code !== 220) {
     tls.error = `STARTTLS refused: ${reply.lines[0]}`;
     if (!plan.legacyTls) return { caps };
-    await quit(steps).catch(() => undefined);
+    quit(steps);
     return false;
   }
   const injected = conn.discardUnread();
@@ -362,7 +428,7 @@ async function starttls(
   chains.set(record, hs.chain);
   if (plan.legacyTls) {
     record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
-    await quit(steps).catch(() => undefined);
+    quit(steps);
     handshakeData.sessionTicket = conn.sessionTicket;
     return false;
   }
@@ -382,7 +448,7 @@ async function starttls(
     ehloTls.outOfStep = true;
   });
   if (again.code !== 250) {
-    await quit(steps).catch(() => undefined);
+    quit(steps);
     return false;
   }
   return { caps: capsTls };
@@ -540,13 +606,18 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
   }
   // The caller sends it with what follows (pipelined).
   if (leaveRset) return true;
-  await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
+  if (pipelining) {
+    // Nothing follows but QUIT: it ends the group (RFC 2920 §3.1), its reply is not waited for.
+    steps.send([{ verb: 'RSET' }, { verb: 'QUIT' }], 'rset');
+    steps.ending.quitSent = true;
+    await read('rset', plan.timeouts.commandMs);
+  } else await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
   return false;
 }
 
 /**
  * The null-sender and relay transactions as one pipelined group (RFC 2920: RSET, MAIL and
- * RCPT may be grouped), after the recipient test's RSET when it is owed: every command is
+ * RCPT may be grouped; QUIT may end it), after the recipient test's RSET when it is owed: every command is
  * sent at once and the replies are read in order, each paired with its command as in lock
  * step. RCPT goes out even when MAIL will be refused; its (503) reply is read, kept in the
  * transcript, and not taken as an answer. A test is recorded once its first reply is read.
@@ -561,7 +632,10 @@ async function transactionGroup(
   const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
   for (const { test } of tests)
     cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
+  // QUIT ends the group (RFC 2920 §3.1); its reply is read while the connection closes.
+  cmds.push({ verb: 'QUIT' });
   send(cmds, rsetOwed ? 'rset' : 'mail');
+  steps.ending.quitSent = true;
   if (rsetOwed) await read('rset', commandMs);
   for (const { test, set } of tests) {
     const mark = (): void => {
@@ -610,14 +684,15 @@ async function transaction({ plan, pairing, command }: Steps, test: TransactionT
   }
 }
 
-async function quit({ conn, plan, record, send, pairing }: Steps): Promise<void> {
+/**
+ * QUIT (RFC 5321 §4.1.1.10), alone: the session is over once it is written. Its reply is
+ * read while the connection closes (closeAfterQuit), never waited for.
+ */
+function quit({ send, ending }: Steps): void {
   try {
     send([{ verb: 'QUIT' }], 'quit');
-    const reply = await conn.readReply('quit', Math.min(plan.timeouts.commandMs, 5000));
-    pairing.check('quit', reply, conn.elapsedMs);
-    record.quit = reply.code === 221;
-  } catch (err) {
-    if (plan.signal.aborted) throw err;
-    // A server that hangs up on QUIT without 221 is harmless.
+    ending.quitSent = true;
+  } catch {
+    // The connection is already gone: there is nothing to say goodbye to.
   }
 }

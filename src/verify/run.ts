@@ -15,7 +15,7 @@ import {
   selectTargets,
 } from '../smtp/probe.js';
 import type { ProbeSettings, Target } from '../smtp/probe.js';
-import { runSession } from '../smtp/session.js';
+import { runSessionHeld } from '../smtp/session.js';
 import type { SmtpSharing } from '../smtp/sharing.js';
 import { parseAddress } from './address.js';
 import type { ParsedAddress } from './address.js';
@@ -201,9 +201,9 @@ export async function verifyAddresses(
         let record: SessionRecord;
         try {
           const release = await limiter.acquire(q.target.address, signal);
-          try {
-            q.stats.sessions++;
-            record = await runSession({
+          q.stats.sessions++;
+          record = await runSessionHeld(
+            {
               kind: 'rcpt',
               host: q.target.host,
               address: q.target.address,
@@ -219,10 +219,9 @@ export async function verifyAddresses(
               limits: settings.limits,
               allowPrivate: settings.allowPrivate,
               signal,
-            });
-          } finally {
-            release();
-          }
+            },
+            release,
+          );
         } finally {
           slot();
         }

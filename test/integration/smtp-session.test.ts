@@ -1,9 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSession } from '../../src/smtp/session.js';
+import { runSession, sessionClosed } from '../../src/smtp/session.js';
 import type { SessionPlan } from '../../src/smtp/session.js';
 import { freePort, scriptedMta, startPlaybook } from '../support/smtp-fakes.js';
 import type { Playbook } from '../support/smtp-fakes.js';
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => {};
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /** The session state machine against raw playbook servers: deadlines, limits, guard, pipelining. */
 describe('SMTP session', () => {
@@ -71,7 +78,26 @@ describe('SMTP session', () => {
         scriptedMta({ name: 'piped.example.test', extensions: ['PIPELINING', '8BITMIME'] }),
       ),
     );
+    // 5: a slow goodbye: answers QUIT only when the test lets it (a far server's 221).
+    for (const pipelining of [true, false])
+      fakes.push(
+        await startPlaybook(
+          host(pipelining ? 5 : 6),
+          port,
+          scriptedMta({
+            name: 'slow-bye.example.test',
+            extensions: pipelining ? ['PIPELINING'] : [],
+            reply: async (line) => {
+              if (!/^QUIT/i.test(line)) return undefined;
+              await goodbye.promise;
+              return '221 2.0.0 Bye';
+            },
+          }),
+        ),
+      );
   });
+  /** Opened by the tests of the slow goodbye. */
+  let goodbye = gate();
   after(async () => {
     for (const f of fakes) f.assertNoMessageSent();
     await Promise.all(fakes.map((f) => f.stop()));
@@ -150,6 +176,7 @@ describe('SMTP session', () => {
       r.rcpts.map((x) => [x.to, x.verdict]),
       recipients.map((x) => [x.to, 'deliverable']),
     );
+    await sessionClosed(r);
     const sent = fakes[2]!.commands.at(-1)!;
     assert.deepEqual(sent, [
       'EHLO probe.mxdoctor.test',
@@ -179,36 +206,84 @@ describe('SMTP session', () => {
     return lines.slice(lines.findIndex((l) => l.startsWith('C MAIL')));
   };
 
-  it('groups the null-sender and relay transactions with their RSETs when PIPELINING is offered', async () => {
+  it('groups the null-sender and relay transactions with their RSETs, and QUIT ends the group, when PIPELINING is offered', async () => {
     const r = await runSession(plan(4, tail));
     assert.equal(r.nullSender?.rcptReply?.code, 250);
     assert.equal(r.relay?.rcptReply?.code, 250);
+    await sessionClosed(r);
     const lines = envelope(r);
-    const quit = lines.indexOf('C QUIT');
     // After the recipient test's replies: one group of commands, then their replies in order.
-    const group = lines.slice(lines.indexOf('S 250 2.1.5 Ok') + 1, quit);
+    const group = lines.slice(lines.indexOf('S 250 2.1.5 Ok') + 1);
+    assert.deepEqual(group.slice(0, 8), [
+      'C RSET',
+      'C MAIL FROM:<>',
+      'C RCPT TO:<postmaster@example.test>',
+      'C RSET',
+      'C MAIL FROM:<probe@mxdoctor.test>',
+      'C RCPT TO:<someone@example.net>',
+      'C RSET',
+      'C QUIT',
+    ]);
+    assert.equal(group.slice(8).length, 8, group.join('\n'));
+    assert.ok(group.slice(8).every((l) => l.startsWith('S ')));
+    assert.equal(group.at(-1), 'S 221 2.0.0 Bye');
+    assert.equal(r.quit, true);
+  });
+
+  it('sends RSET and QUIT as one group after the recipients when nothing else follows (PIPELINING)', async () => {
+    const r = await runSession(plan(4, { recipients: tail.recipients }));
+    await sessionClosed(r);
+    assert.deepEqual(envelope(r).slice(-5), [
+      'S 250 2.1.5 Ok',
+      'C RSET',
+      'C QUIT',
+      'S 250 2.0.0 Ok',
+      'S 221 2.0.0 Bye',
+    ]);
+  });
+
+  for (const pipelining of [true, false])
+    it(`is done once QUIT is written, and records the 221 that comes while the connection closes (${pipelining ? 'PIPELINING' : 'lock step'})`, async () => {
+      goodbye = gate();
+      // The server holds its 221 until the session has returned: had the session waited for it, it would not return.
+      const r = await runSession(plan(pipelining ? 5 : 6, tail));
+      assert.equal(r.relay?.rcptReply?.code, 250);
+      assert.equal(r.error, undefined);
+      assert.equal(r.transcript.filter((l) => l.dir === 'C').at(-1)?.line, 'QUIT');
+      assert.ok(!r.transcript.some((l) => l.line.startsWith('221 ')));
+      assert.equal(r.quit, false);
+      goodbye.resolve();
+      await sessionClosed(r);
+      // Pipelined, QUIT went out with the group, before its replies; in lock step, on its own.
+      const last = r.transcript.slice(pipelining ? -2 : -3).map((l) => `${l.dir} ${l.line}`);
+      assert.deepEqual(last, [...(pipelining ? [] : ['C QUIT']), 'S 221 2.0.0 Bye', '* connection closed']);
+      assert.equal(r.quit, true);
+      const at = r.transcript.map((l) => l.atMs);
+      assert.deepEqual(
+        at,
+        [...at].sort((a, b) => a - b),
+        'transcript in order',
+      );
+    });
+
+  it('closes after the grace when the 221 never comes, and the session is not held for it', async () => {
+    goodbye = gate();
+    const r = await runSession(
+      plan(6, { recipients: tail.recipients, timeouts: { ...plan(6).timeouts, commandMs: 300 } }),
+    );
+    assert.equal(r.rcpts[0]?.verdict, 'deliverable');
+    await sessionClosed(r);
+    assert.equal(r.quit, false);
     assert.deepEqual(
-      group.filter((l) => l.startsWith('C ')),
-      [
-        'C RSET',
-        'C MAIL FROM:<>',
-        'C RCPT TO:<postmaster@example.test>',
-        'C RSET',
-        'C MAIL FROM:<probe@mxdoctor.test>',
-        'C RCPT TO:<someone@example.net>',
-        'C RSET',
-      ],
+      r.transcript.slice(-2).map((l) => `${l.dir} ${l.line}`),
+      ['C QUIT', '* connection closed'],
     );
-    assert.ok(
-      group.slice(0, 7).every((l) => l.startsWith('C ')),
-      group.join('\n'),
-    );
-    assert.equal(group.slice(7).length, 7);
-    assert.ok(group.slice(7).every((l) => l.startsWith('S ')));
+    goodbye.resolve();
   });
 
   it('keeps the null-sender and relay transactions in lock step without PIPELINING', async () => {
     const r = await runSession(plan(2, tail));
+    await sessionClosed(r);
     const lines = envelope(r);
     for (let i = 0; i < lines.length; i += 2) {
       assert.ok(lines[i]!.startsWith('C ') && lines[i + 1]?.startsWith('S '), lines.join('\n'));
