@@ -1,18 +1,23 @@
 import { isIP } from 'node:net';
 import { connectAllowed } from '../net/address-guard.js';
-import type { SocketFactory } from '../net/connect.js';
 import { deadline } from '../net/deadline.js';
-import { ProbeError, describeError, isProbeError } from '../net/errors.js';
+import { describeError, isProbeError } from '../net/errors.js';
+import { ProbeError } from '../net/errors.js';
 import { classifyRcpt, classifyRefusalOfProbe } from './classify.js';
 import type { SmtpCommand } from './command.js';
 import { ConnectError, SmtpConnection } from './connection.js';
-import type { ConnectionLimits, TlsHandshake } from './connection.js';
+import type { TlsHandshake } from './connection.js';
 import { diffExtensions, parseEhlo } from './ehlo.js';
 import type { EhloCapabilities } from './ehlo.js';
-import type { RcptResult, RcptRole, SessionRecord, TransactionTest } from './model.js';
-import { Pairing, markRcptOutOfStep } from './pairing.js';
+import type { RcptResult, SessionRecord, TransactionTest } from './model.js';
+import { markRcptOutOfStep } from './pairing.js';
 import { announcedHostname, reportedClientAddress } from './reply.js';
 import type { SmtpReply } from './reply.js';
+import { Stop, asProbeError, closeAfterQuit, replyData, sessionClosed, stepsOf } from './steps.js';
+import type { RcptPlan, SessionPlan, Steps } from './steps.js';
+
+export { sessionClosed } from './steps.js';
+export type { RcptPlan, SessionPlan, SmtpTimeouts } from './steps.js';
 
 /**
  * One SMTP session as a sending MTA would hold it, driven step by step: connect → banner →
@@ -30,66 +35,6 @@ import type { SmtpReply } from './reply.js';
 /** How long a connection waits for the reply to QUIT while it closes, at most. */
 const QUIT_GRACE_MS = 1000;
 
-export interface SmtpTimeouts {
-  connectMs: number;
-  bannerMs: number;
-  /** EHLO, HELO, STARTTLS, RSET, NOOP, QUIT. */
-  commandMs: number;
-  /** MAIL FROM and RCPT TO. */
-  envelopeMs: number;
-  tlsMs: number;
-  /** The whole session. */
-  sessionMs: number;
-}
-
-export interface RcptPlan {
-  to: string;
-  role: RcptRole;
-}
-
-export interface SessionPlan {
-  kind: SessionRecord['kind'];
-  host: string;
-  address: string;
-  port: number;
-  heloName: string;
-  mailFrom: string;
-  /** Upgrade with STARTTLS when offered. */
-  starttls: boolean;
-  /** legacy_tls: limit the handshake to TLS 1.0/1.1 and stop after it. */
-  legacyTls?: boolean;
-  recipients: RcptPlan[];
-  /** Further random addresses, asked only when the first random one was accepted. */
-  extraRandom?: string[];
-  /**
-   * Called once when the server has answered STARTTLS (whatever the answer): from then on the
-   * probe knows that a legacy-TLS session is worth opening, and can open it beside this one.
-   */
-  onStarttlsReply?: () => void;
-  /** RCPT target of the null-sender test (MAIL FROM:<>). */
-  nullSenderTo?: string;
-  /** The open-relay test: a foreign sender and a recipient in a domain the server does not serve. */
-  relay?: { from: string; to: string };
-  timeouts: SmtpTimeouts;
-  limits: ConnectionLimits;
-  allowPrivate: boolean;
-  signal: AbortSignal;
-  /** Opens TCP connections through the SMTP egress proxy; direct when absent. */
-  connect?: SocketFactory;
-}
-
-/** Connections still closing after QUIT, by the record of their session. */
-const closings = new WeakMap<SessionRecord, Promise<void>>();
-
-/**
- * Resolves once the session's connection is closed: at once for most sessions, after the
- * QUIT grace for one that ended with QUIT (its transcript is final then). Never rejects.
- * Callers that count connections per address (politeness) release their slot here.
- */
-export function sessionClosed(record: SessionRecord): Promise<void> {
-  return closings.get(record) ?? Promise.resolve();
-}
-
 /**
  * Runs a session in a slot of the per-address limiter and gives the slot back when its
  * connection has closed: a session that said QUIT is done at once, but its connection stays
@@ -105,25 +50,6 @@ export async function runSessionHeld(plan: SessionPlan, release: () => void): Pr
   }
   void sessionClosed(record).then(release);
   return record;
-}
-
-/** Thrown inside the runner to stop the plan; its details go into record.error. */
-class Stop extends Error {
-  constructor(readonly probe: ProbeError) {
-    super(probe.message);
-  }
-}
-
-function replyData(reply: SmtpReply): SmtpReply {
-  const out: SmtpReply = { code: reply.code, lines: reply.lines, text: reply.text };
-  if (reply.enhanced) out.enhanced = reply.enhanced;
-  return out;
-}
-
-function asProbeError(err: unknown, phase: string): ProbeError {
-  if (err instanceof ProbeError)
-    return err.phase ? err : new ProbeError(err.code, err.message, { phase, cause: err.cause });
-  return new ProbeError('EPROTOCOL', describeError(err), { phase, cause: err });
 }
 
 export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
@@ -199,7 +125,7 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
       record.bareLineFeeds = conn.bareLineFeeds;
       record.bytesIn = conn.bytesIn;
       if (ending.quitSent && !record.error)
-        closings.set(record, closeAfterQuit(conn, record, Math.min(plan.timeouts.commandMs, QUIT_GRACE_MS)));
+        closeAfterQuit(conn, record, Math.min(plan.timeouts.commandMs, QUIT_GRACE_MS));
       else {
         conn.note('connection closed');
         conn.close();
@@ -209,38 +135,6 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
   }
   return record;
 }
-
-/**
- * The end of a session that said QUIT: the reply, when it comes within the grace, goes into
- * the transcript (the connection records it as it reads) and sets `quit`; then the connection
- * closes. It is not a verdict: a reply that cannot answer QUIT is only kept in the transcript.
- */
-async function closeAfterQuit(conn: SmtpConnection, record: SessionRecord, graceMs: number): Promise<void> {
-  const reply = await conn.closeAfterReply('quit', graceMs);
-  record.quit = reply?.code === 221;
-  record.bareLineFeeds = conn.bareLineFeeds;
-  record.bytesIn = conn.bytesIn;
-}
-
-/** What the steps of one session share: the connection, the plan, the record being filled, and the I/O helpers. */
-interface Steps {
-  conn: SmtpConnection;
-  plan: SessionPlan;
-  record: SessionRecord;
-  /** Whether replies still answer their commands (see pairing.ts). */
-  pairing: Pairing;
-  /** Sends commands (several when pipelined), after setting aside what the server said out of turn. */
-  send: (cmds: readonly SmtpCommand[], phase: string) => void;
-  read: Read;
-  command: Command;
-  /** Stops the session when the server answers 421 (closing the channel, RFC 5321 §3.8). */
-  closing: (reply: SmtpReply, phase: string) => void;
-  /** Set once QUIT has been written (alone, or as the last command of a pipelined group). */
-  ending: { quitSent: boolean };
-}
-
-type Command = (cmd: SmtpCommand, phase: string, ms: number) => Promise<SmtpReply>;
-type Read = (phase: string, ms: number) => Promise<SmtpReply>;
 
 /** Runs the plan on an open connection; each step returns false when the session is over. */
 async function drive(
@@ -280,51 +174,6 @@ async function drive(
     }
   }
   if (!ending.quitSent) quit(steps);
-}
-
-function stepsOf(
-  conn: SmtpConnection,
-  plan: SessionPlan,
-  record: SessionRecord,
-  ending: { quitSent: boolean },
-): Steps {
-  const pairing = new Pairing(record);
-  const read = async (phase: string, ms: number): Promise<SmtpReply> => {
-    let reply: SmtpReply;
-    try {
-      reply = await conn.readReply(phase, ms);
-    } catch (err) {
-      if (plan.signal.aborted) throw err;
-      throw new Stop(asProbeError(err, phase));
-    }
-    pairing.check(phase, reply, conn.elapsedMs);
-    return reply;
-  };
-  const send = (cmds: readonly SmtpCommand[], phase: string): void => {
-    // No reply is due now: whatever is waiting came unasked.
-    const first = cmds[0];
-    pairing.strays(conn.takeStrays(), phase, `before ${first ? commandText(first) : phase}`);
-    try {
-      conn.pipeline(cmds);
-    } catch (err) {
-      throw new Stop(asProbeError(err, phase));
-    }
-  };
-  const command = async (cmd: SmtpCommand, phase: string, ms: number): Promise<SmtpReply> => {
-    send([cmd], phase);
-    return read(phase, ms);
-  };
-  const closing = (reply: SmtpReply, phase: string): void => {
-    if (reply.code === 421)
-      throw new Stop(
-        new ProbeError('ECONNECTION', `the server closed the session with ${reply.lines[0]}`, { phase }),
-      );
-  };
-  return { conn, plan, record, pairing, send, read, command, closing, ending };
-}
-
-function commandText(cmd: SmtpCommand): string {
-  return cmd.verb === 'MAIL' ? 'MAIL FROM' : cmd.verb === 'RCPT' ? 'RCPT TO' : cmd.verb;
 }
 
 /** The 220 greeting; anything else (554 refused, 421 busy) ends the session politely. */
