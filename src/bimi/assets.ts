@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineFindings } from '../checks/findings.js';
+import { FetchTimingSchema } from '../net/fetch-timing.js';
 import { httpsGet } from '../net/https-get.js';
 import type { HttpsGetOptions, HttpsGetResult } from '../net/https-get.js';
 import type { Finding } from '../report/model.js';
@@ -41,6 +42,7 @@ const FetchSchema = z.object({
   bytes: z.number().int().optional(),
   sha256: z.string().optional(),
   ms: z.number(),
+  timing: FetchTimingSchema.optional(),
 });
 
 export const BimiAssetsSchema = z.object({
@@ -91,7 +93,7 @@ export const BimiAssetsSchema = z.object({
 export type BimiAssets = z.infer<typeof BimiAssetsSchema>;
 
 function fetchData(r: HttpsGetResult): z.infer<typeof FetchSchema> {
-  const out: z.infer<typeof FetchSchema> = { url: r.url, outcome: r.outcome, ms: r.ms };
+  const out: z.infer<typeof FetchSchema> = { url: r.url, outcome: r.outcome, ms: r.ms, timing: r.timing };
   if (r.error) out.error = r.error;
   if (r.status !== undefined) out.status = r.status;
   if (r.contentType) out.contentType = r.contentType;

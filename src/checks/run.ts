@@ -12,6 +12,7 @@ import { countStatuses, verdictOf } from '../report/score.js';
 import { version } from '../version.js';
 import { CORE, inputFinding, resolverFinding } from './core.js';
 import { lookUpMx } from '../mx/lookups.js';
+import { timelineOf } from './timeline.js';
 import type { Check, CheckContext, CheckData, CheckName, CheckServices, ProgressUpdate } from './types.js';
 
 /**
@@ -59,6 +60,8 @@ export async function runCheck(
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const t0 = performance.now();
+  // The wall clock (not `now`, which callers may fix) places sessions and fetches on the timeline.
+  const wallStartMs = Date.now();
   const overall = deadline(deps.signal, config.check.deadlineMs, 'domain check');
   const dns = new DnsClient({
     ...dnsClientSettings(config.dns),
@@ -124,6 +127,7 @@ export async function runCheck(
   const mx = dataOf(byName, 'mx') ?? { kind: 'error', hosts: [] };
   const finishedAt = now();
   deps.onProgress?.({ step: 'done', message: 'Report ready', percent: 100 });
+  const durationMs = Math.round(performance.now() - t0);
 
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
@@ -131,7 +135,7 @@ export async function runCheck(
     domain: { input: domain.input, ascii: domain.ascii, unicode: domain.unicode },
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationMs: Math.round(performance.now() - t0),
+    durationMs,
     verdict: verdictOf(findings),
     complete: !findings.some((f) => f.status === 'error'),
     counts: countStatuses(findings),
@@ -142,6 +146,10 @@ export async function runCheck(
     checks: findings,
     data,
     dnsLog: dns.log,
+    timeline: timelineOf(
+      { smtp: dataOf(byName, 'smtp'), mta_sts: dataOf(byName, 'mta_sts'), bimi: dataOf(byName, 'bimi') },
+      { wallStartMs, totalMs: durationMs, dnsLog: dns.log },
+    ),
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
   return JSON.parse(JSON.stringify(report)) as Report;

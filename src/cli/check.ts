@@ -322,7 +322,11 @@ Examples:
       } else {
         const { formatReport } = await import('./format.js');
         process.stdout.write(
-          formatReport(report, { color: colorEnabled(process.stdout), verbose: Boolean(flags.verbose) }),
+          formatReport(report, {
+            color: colorEnabled(process.stdout),
+            verbose: Boolean(flags.verbose),
+            ...(process.stdout.isTTY && process.stdout.columns ? { width: process.stdout.columns } : {}),
+          }),
         );
       }
       setExit(report.verdict === 'fail' ? EXIT.fail : EXIT.ok);

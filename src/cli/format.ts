@@ -3,6 +3,7 @@ import { sortWorstFirst } from '../report/score.js';
 import { GROUPS, groupOf } from '../report/groups.js';
 import { visibleControls } from '../report/visible-text.js';
 import { scoreOf } from '../report/grade.js';
+import { formatTimeline } from './format-timeline.js';
 
 /**
  * Human-readable report output for the terminal: a verdict line, then findings grouped by
@@ -25,6 +26,8 @@ export const safeText = visibleControls;
 export interface FormatOptions {
   color: boolean;
   verbose: boolean;
+  /** Columns to fit the timeline of -v in (the terminal's width); 100 when absent. */
+  width?: number;
 }
 
 export function formatReport(report: Report, options: FormatOptions): string {
@@ -71,6 +74,8 @@ export function formatReport(report: Report, options: FormatOptions): string {
   }
 
   if (options.verbose) {
+    const timeline = formatTimeline(report, { width: options.width ?? 100, paint });
+    if (timeline.length) lines.push('', ...timeline);
     const transcripts = transcriptsOf(report);
     for (const t of transcripts) {
       lines.push('', bold(`SMTP transcript ${safeText(t.title)}`));

@@ -8,6 +8,7 @@ import type { DnsClient } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
+import { FetchClock, FetchTimingSchema } from '../net/fetch-timing.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
 
@@ -54,6 +55,7 @@ export const PolicyFetchSchema = z.object({
     .object({ subject: z.string(), issuer: z.string(), notAfter: z.string(), sans: z.array(z.string()) })
     .optional(),
   ms: z.number(),
+  timing: FetchTimingSchema.optional(),
 });
 export type PolicyFetch = z.infer<typeof PolicyFetchSchema>;
 
@@ -79,6 +81,7 @@ function tlsConnect(
   port: number,
   secureContext: SecureContext,
   signal: AbortSignal,
+  clock: FetchClock,
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal));
@@ -92,12 +95,14 @@ function tlsConnect(
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
+    socket.once('connect', () => clock.mark('connectedMs'));
     const onAbort = (): void => {
       socket.destroy();
       reject(abortReason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('secureConnect', () => {
+      clock.mark('secureMs');
       signal.removeEventListener('abort', onAbort);
       resolve(socket);
     });
@@ -121,7 +126,7 @@ const CERT_ERRORS: Record<string, string> = {
   CERT_REVOKED: 'it has been revoked',
 };
 
-type Attempt = Omit<PolicyFetch, 'url' | 'host' | 'port' | 'ms'>;
+type Attempt = Omit<PolicyFetch, 'url' | 'host' | 'port' | 'ms' | 'timing'>;
 
 async function fetchFrom(
   address: string,
@@ -129,10 +134,11 @@ async function fetchFrom(
   port: number,
   secureContext: SecureContext,
   signal: AbortSignal,
+  clock: FetchClock,
 ): Promise<Attempt> {
   let socket: TLSSocket;
   try {
-    socket = await tlsConnect(address, host, port, secureContext, signal);
+    socket = await tlsConnect(address, host, port, secureContext, signal, clock);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = (err as { code?: string }).code ?? '';
@@ -146,6 +152,7 @@ async function fetchFrom(
     const refused = certificateProblem(socket, peer, host);
     if (refused) return { ...base, ...refused };
     const response = await getPolicy(socket, host, port, signal);
+    clock.mark('responseMs');
     return await readPolicy(response, base);
   } catch (err) {
     if (signal.aborted) throw err;
@@ -283,13 +290,14 @@ export async function fetchMtaStsPolicy(
   const host = `mta-sts.${domain}`;
   const port = config.https.port;
   const url = `https://${host}${port === 443 ? '' : `:${port}`}/.well-known/mta-sts.txt`;
-  const t0 = performance.now();
+  const clock = new FetchClock();
   const done = (a: Attempt): PolicyFetch => ({
     url,
     host,
     port,
     ...a,
-    ms: Math.round(performance.now() - t0),
+    ms: clock.elapsedMs(),
+    timing: clock.timing,
   });
   const lookup = dns.addresses(host, { signal });
   // The trust store's TLS context costs CPU once per process: build it while the address
@@ -302,6 +310,7 @@ export async function fetchMtaStsPolicy(
     throw err;
   }
   const { a, aaaa } = await lookup;
+  clock.mark('addressMs');
   const addresses = [...a.records, ...aaaa.records].map((r) => r.address);
   if (addresses.length === 0) {
     const failed = [a, aaaa].find((x) => x.rcode !== 'NOERROR' && x.rcode !== 'NXDOMAIN');
@@ -321,7 +330,7 @@ export async function fetchMtaStsPolicy(
           refused.push(allowed.why);
           continue;
         }
-        last = await fetchFrom(address, host, port, secureContext, deadlineSignal);
+        last = await fetchFrom(address, host, port, secureContext, deadlineSignal, clock);
         if (last.outcome !== 'connect_error') return done(last);
       }
       if (last) return done(last);

@@ -6,6 +6,8 @@ import type { TLSSocket } from 'node:tls';
 import { connectAllowed } from './address-guard.js';
 import { abortReason, withDeadline } from './deadline.js';
 import { describeError } from './errors.js';
+import { FetchClock } from './fetch-timing.js';
+import type { FetchTiming } from './fetch-timing.js';
 
 /**
  * A careful HTTPS GET for documents a domain publishes about itself (BIMI logos and mark
@@ -46,6 +48,7 @@ export interface HttpsGetResult {
   /** The body (only for outcome ok). Not serialisable: callers keep what they need. */
   body?: Buffer;
   ms: number;
+  timing: FetchTiming;
 }
 
 export interface HttpsGetOptions {
@@ -62,7 +65,7 @@ export interface HttpsGetOptions {
   signal: AbortSignal;
 }
 
-type Attempt = Omit<HttpsGetResult, 'url' | 'ms'>;
+type Attempt = Omit<HttpsGetResult, 'url' | 'ms' | 'timing'>;
 
 function tlsTo(
   address: string,
@@ -70,6 +73,7 @@ function tlsTo(
   port: number,
   ca: string[],
   signal: AbortSignal,
+  clock: FetchClock,
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal));
@@ -83,12 +87,14 @@ function tlsTo(
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
+    socket.once('connect', () => clock.mark('connectedMs'));
     const onAbort = (): void => {
       socket.destroy();
       reject(abortReason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('secureConnect', () => {
+      clock.mark('secureMs');
       signal.removeEventListener('abort', onAbort);
       resolve(socket);
     });
@@ -106,11 +112,12 @@ async function getFrom(
   port: number,
   o: HttpsGetOptions,
   signal: AbortSignal,
+  clock: FetchClock,
 ): Promise<Attempt> {
   const host = url.hostname;
   let socket: TLSSocket;
   try {
-    socket = await tlsTo(address, host, port, o.trust, signal);
+    socket = await tlsTo(address, host, port, o.trust, signal, clock);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = (err as { code?: string }).code ?? '';
@@ -145,6 +152,7 @@ async function getFrom(
       req.once('error', reject);
       req.end();
     });
+    clock.mark('responseMs');
     const status = response.statusCode ?? 0;
     const contentType = String(response.headers['content-type'] ?? '');
     const head = { address, status, ...(contentType ? { contentType } : {}) };
@@ -205,8 +213,13 @@ async function getFrom(
 }
 
 export async function httpsGet(o: HttpsGetOptions): Promise<HttpsGetResult> {
-  const t0 = performance.now();
-  const done = (a: Attempt): HttpsGetResult => ({ url: o.url, ...a, ms: Math.round(performance.now() - t0) });
+  const clock = new FetchClock();
+  const done = (a: Attempt): HttpsGetResult => ({
+    url: o.url,
+    ...a,
+    ms: clock.elapsedMs(),
+    timing: clock.timing,
+  });
   let url: URL;
   try {
     url = new URL(o.url);
@@ -220,6 +233,7 @@ export async function httpsGet(o: HttpsGetOptions): Promise<HttpsGetResult> {
   try {
     return await withDeadline(o.signal, o.timeoutMs, `fetching ${o.url}`, async (signal) => {
       const resolved = isIP(literal) ? { addresses: [literal] } : await o.resolve(url.hostname, signal);
+      clock.mark('addressMs');
       if (resolved.addresses.length === 0)
         return done(
           resolved.error
@@ -234,7 +248,7 @@ export async function httpsGet(o: HttpsGetOptions): Promise<HttpsGetResult> {
           refused.push(allowed.why);
           continue;
         }
-        last = await getFrom(address, url, port, o, signal);
+        last = await getFrom(address, url, port, o, signal, clock);
         if (last.outcome !== 'connect_error') return done(last);
       }
       return done(last ?? { outcome: 'forbidden_address', error: refused.join('; ') });

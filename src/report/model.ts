@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimelineSchema } from './timeline.js';
 
 /**
  * The report: plain JSON, versioned, described by zod schemas from which the published JSON
@@ -202,6 +203,9 @@ export function buildReportSchema(dataShape: Record<string, z.ZodType>) {
         .object(Object.fromEntries(Object.entries(dataShape).map(([k, v]) => [k, v.optional()])))
         .describe('Per-check details (transcripts, parsed records…), keyed by check name'),
       dnsLog: z.array(DnsLogEntrySchema).describe('Every DNS query sent on the wire during the check'),
+      timeline: TimelineSchema.optional().describe(
+        'Where the time went: every DNS query, SMTP session phase and HTTPS fetch step, in ms since the check started (absent in reports made before it existed)',
+      ),
     })
     .describe('mxdoctor domain check report');
 }
