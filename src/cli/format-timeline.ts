@@ -20,14 +20,7 @@ export function formatTimeline(
 ): string[] {
   const timeline = report.timeline;
   if (!timeline) return [];
-  const all = timelineRows(timeline);
-  const slowDns = new Set(
-    all
-      .filter((r) => r.group === 'dns' && r.level === 1)
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, DNS_SHOWN),
-  );
-  const rows = all.filter((r) => r.group !== 'dns' || r.level === 0 || slowDns.has(r) || r.slowest);
+  const rows = timelineRows(timeline, { dnsShown: DNS_SHOWN });
   const total = Math.max(1, timeline.totalMs, ...rows.map((r) => r.startMs + r.ms));
   // "  12345 ms  1234 ms  [bar]  label": 21 columns of numbers, the bar, then the label.
   const width = Math.max(60, options.width);
@@ -43,7 +36,7 @@ export function formatTimeline(
     const text = `${String(r.startMs).padStart(7)} ms ${String(r.ms).padStart(6)} ms  ${bar(r, total, barWidth)}  ${mark} ${label}`;
     lines.push(r.slowest ? paint('1', text) : r.level === 0 ? text : paint('2', text));
   }
-  if (all.some((r) => r.group === 'dns' && r.level === 1 && !rows.includes(r)))
+  if (timeline.dns.length > rows.filter((r) => r.group === 'dns' && r.level === 1).length)
     lines.push(`  (the ${DNS_SHOWN} slowest DNS queries are shown; the DNS log below lists every one)`);
   return lines;
 }

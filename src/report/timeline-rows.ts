@@ -60,7 +60,19 @@ function smtpPhaseLabel(phase: SmtpPhase, outcome: string | undefined): string {
   return outcome ? `${label} (${outcome})` : label;
 }
 
-export function timelineRows(timeline: Timeline): TimelineRow[] {
+/**
+ * The rows, with the DNS queries under the DNS row limited to the `dnsShown` slowest (all when
+ * absent; the slowest step of the check is always kept).
+ */
+export function timelineRows(timeline: Timeline, options: { dnsShown?: number } = {}): TimelineRow[] {
+  const rows = allRows(timeline);
+  if (options.dnsShown === undefined) return rows;
+  const queries = rows.filter((r) => r.group === 'dns' && r.level === 1);
+  const shown = new Set(queries.sort((a, b) => b.ms - a.ms).slice(0, options.dnsShown));
+  return rows.filter((r) => r.group !== 'dns' || r.level === 0 || shown.has(r) || r.slowest);
+}
+
+function allRows(timeline: Timeline): TimelineRow[] {
   const rows: TimelineRow[] = [];
   if (timeline.dns.length > 0) {
     const start = Math.min(...timeline.dns.map((q) => q.startMs));

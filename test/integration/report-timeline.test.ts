@@ -15,6 +15,7 @@ import type { FixtureDns } from '../support/dns-server.js';
 import { createCa, issueLeaf } from '../support/forge-certs.js';
 import { PolicyServer } from '../support/https-policy-server.js';
 import { runChecksAgainst } from '../support/run-checks.js';
+import { startTestService, waitForCheck } from '../support/service.js';
 import { reportValidator } from '../support/schema.js';
 import { freePort, startSmtpFake } from '../support/smtp-fakes.js';
 import type { SmtpFake } from '../support/smtp-fakes.js';
@@ -233,5 +234,55 @@ describe('the timeline of a check', () => {
     for (const l of lines) assert.ok(Number(/^ *(\d+) ms/.exec(l)![1]) <= total, l);
     // Bars fit the default width.
     for (const l of lines) assert.ok(l.length <= 100, `longer than 100 columns: ${l}`);
+  });
+
+  it('shows the timeline on the web report: a row per session, phase and fetch step with its offsets and a bar, the slowest marked, remote text escaped', async () => {
+    const t = await startTestService({ dns, checks: [mxCheck, smtpCheck, mtaStsCheck], env });
+    try {
+      const res = await fetch(`${t.url}/api/v1/checks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          domain: 'timed.example.com',
+          verify: ['alice@timed.example.com'],
+        }),
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { id } = (await res.json()) as { id: string };
+      const done = await waitForCheck(t.url, id);
+      assert.equal(done.status, 'completed');
+      const html = await (await fetch(`${t.url}/checks/${id}`)).text();
+      const start = html.indexOf('<h2 id="timeline-title">Timeline</h2>');
+      assert.ok(start > 0, 'the report page has a timeline section');
+      const section = html.slice(start, html.indexOf('</section>', start));
+      const rows = [...section.matchAll(/<tr class="tl-(\w+) tl-level-(\d)[^"]*">(.*?)<\/tr>/g)].map((m) => ({
+        group: m[1],
+        level: m[2],
+        cells: m[3]!,
+      }));
+      const row = (label: string) => {
+        const r = rows.find((x) => x.cells.includes(`<th scope="row">${label}`));
+        assert.ok(r, `no row "${label}" in\n${section}`);
+        return r;
+      };
+      assert.equal(row('SMTP mx.timed.example.com [127.0.0.93]').level, '0');
+      assert.equal(row('TLS handshake (TLSv1.').group, 'smtp');
+      row('recipients (MAIL FROM, RCPT TO) (250)');
+      row('null sender (MAIL FROM:&lt;&gt;) (250)');
+      row('relay test (250)');
+      assert.equal(row('HTTPS MTA-STS policy (ok)').group, 'https');
+      row('request and response');
+      row('DNS: ');
+      // Offsets in words, and a bar drawn with SVG geometry (the strict CSP forbids inline styles).
+      for (const r of rows) {
+        assert.match(r.cells, /<td>\d+ ms<\/td><td>\d+ ms<\/td>/);
+        assert.match(r.cells, /<rect x="\d+" y="0" width="\d+" height="10"><\/rect>/);
+        assert.ok(!/style=/.test(r.cells));
+      }
+      assert.equal(rows.filter((r) => r.cells.includes('tl-mark">slowest<')).length, 1);
+      assert.equal((section.match(/class="tl-[a-z]+ tl-level-\d tl-slowest"/g) ?? []).length, 1);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -8,6 +8,8 @@ import { sessionSummariesOf, tlsObservationsOf } from '../../smtp/contract.js';
 import type { CheckStatus } from '../../queue/jobs/check.js';
 import type { ReportMeta } from '../../store/reports.js';
 import type { TlsObservation } from '../../tls/model.js';
+import { timelineView } from './timeline-view.js';
+import type { TimelineView } from './timeline-view.js';
 
 /**
  * Turns a report into what the report page shows. Pure: templates only print these
@@ -114,6 +116,8 @@ export interface ReportView {
   mxKind: string;
   mx: MxView[];
   transcripts: TranscriptView[];
+  /** Where the time went (absent for reports made before the timeline existed). */
+  timeline?: TimelineView;
   dnsLog: DnsRow[];
   data: { name: string; json: string }[];
   /** Set while the service waits to ask greylisted addresses again. */
@@ -321,6 +325,7 @@ export function reportView(report: Report, checks: readonly Check[], now = new D
       sessions: sessionsOf(h.name),
     })),
     transcripts,
+    ...(report.timeline ? { timeline: timelineView(report) } : {}),
     dnsLog: report.dnsLog.map((q) => ({
       atMs: q.atMs,
       type: q.type,
