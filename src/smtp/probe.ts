@@ -459,8 +459,9 @@ async function probeAddressWith(
   }
 
   // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the
-  // per-address limit: it starts as soon as the server has answered the main session's
-  // STARTTLS (the condition for trying it at all), not after the main session has ended.
+  // per-address limit: it starts as soon as the main session's EHLO reply offers STARTTLS (the
+  // condition for trying it at all), while the main session's STARTTLS is on its way, not after
+  // the main session has ended.
   let legacy: Promise<SessionRecord> | undefined;
   const startLegacy = (): void => {
     if (legacy || !settings.legacyTls || signal.aborted) return;
@@ -468,7 +469,7 @@ async function probeAddressWith(
     // Awaited below; never left to reject unobserved meanwhile.
     legacy.catch(() => undefined);
   };
-  const main = await run({ ...withTests('probe', true), onStarttlsReply: startLegacy });
+  const main = await run({ ...withTests('probe', true), onStarttlsOffered: startLegacy });
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
   // The reconnect is the next session after the main one, as a sender's would be.

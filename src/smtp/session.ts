@@ -245,10 +245,10 @@ async function starttls(
     quit(steps);
     return false;
   }
+  plan.onStarttlsOffered?.();
   const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
   const tls: NonNullable<SessionRecord['starttls']> = { reply: replyData(reply) };
   record.starttls = tls;
-  plan.onStarttlsReply?.();
   pairing.drawn(() => {
     tls.outOfStep = true;
   });
