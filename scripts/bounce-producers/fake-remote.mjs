@@ -16,7 +16,7 @@
 //   127.0.0.30  small.test: advertises SIZE 2000 in its EHLO reply, then behaves like .26
 //   127.0.0.31  refused.test: nothing listens there (connection refused)
 import net from 'node:net';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -25,6 +25,9 @@ const opt = (name, dflt) => {
 };
 const PORT = Number(opt('--port', '2525'));
 const LOG = opt('--log', '/tmp/fake-remote.log');
+// Mail for the sender's own domain is the bounce coming back (from MTAs that return bounces by
+// SMTP, e.g. Haraka and nullmailer): stored as received, one file each, in --catch/<port>.
+const CATCH = opt('--catch', '/srv/bp/out/catch');
 const NAME = 'mx.remote.test';
 
 const log = (id, dir, line) => appendFileSync(LOG, `${new Date().toISOString()} ${id} ${dir} ${line}\n`);
@@ -86,6 +89,12 @@ function session(sock, kind, { size } = {}) {
         inData = false;
         log(id, '.', `(${data.length} bytes of data)`);
         const first = rcpts[0] ?? '';
+        if (rcpts.some((r) => /@sender\.test$/i.test(r))) {
+          mkdirSync(CATCH, { recursive: true });
+          const file = `${CATCH}/${new Date().toISOString().replace(/[:.]/g, '-')}-${id.replace(/\W/g, '')}.eml`;
+          writeFileSync(file, data.replace(/^\.\./gm, '.'), 'latin1');
+          log(id, '.', `stored as ${file}`);
+        }
         say(DATA[local(first)] ?? `250 2.0.0 Ok: queued as ${Date.now().toString(36).toUpperCase()}`);
         data = '';
         rcpts = [];
