@@ -1,7 +1,7 @@
 # Shared by the producer scripts (sourced). Each MTA delivers alice@sender.test's mail with
 # deliver.sh into /srv/bp/out/<mta>/; collect moves the bounce that arrives there into the
 # fixtures under the case's name.
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=${HERE:-$(cd "$(dirname "$0")" && pwd)}
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=/srv/bp/out
 FIX=$ROOT/test/fixtures/bounces/producers
