@@ -13,7 +13,14 @@ const server = dns2.createServer({
     const name = q.name.toLowerCase().replace(/\.$/, '');
     if (name === 'nullmx.test') {
       if (q.type === Packet.TYPE.MX) {
-        response.answers.push({ name: q.name, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 300, priority: 0, exchange: '' });
+        response.answers.push({
+          name: q.name,
+          type: Packet.TYPE.MX,
+          class: Packet.CLASS.IN,
+          ttl: 300,
+          priority: 0,
+          exchange: '',
+        });
       }
     } else {
       response.header.rcode = 3;

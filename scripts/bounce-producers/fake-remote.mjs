@@ -55,7 +55,7 @@ const DATA = {
 };
 
 const local = (addr) => addr.replace(/^.*?<?([^<@>]*)@.*$/, '$1').toLowerCase();
-const addrOf = (arg) => (arg.match(/<([^>]*)>/) ?? [, arg.split(/[:\s]/)[1] ?? ''])[1];
+const addrOf = (arg) => arg.match(/<([^>]*)>/)?.[1] ?? arg.split(/[:\s]/)[1] ?? '';
 
 function session(sock, kind, { size } = {}) {
   const id = `${kind}#${Math.random().toString(36).slice(2, 7)}`;
@@ -114,8 +114,7 @@ function session(sock, kind, { size } = {}) {
       else if (verb === 'MAIL') {
         rcpts = [];
         const m = line.match(/SIZE=(\d+)/i);
-        if (size && m && Number(m[1]) > size)
-          say('552 5.3.4 Message size exceeds fixed limit');
+        if (size && m && Number(m[1]) > size) say('552 5.3.4 Message size exceeds fixed limit');
         else say('250 2.1.0 Ok');
       } else if (verb === 'RCPT') {
         const a = addrOf(line.slice(5));

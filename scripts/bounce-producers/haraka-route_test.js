@@ -1,3 +1,4 @@
+/* global exports, OK */
 // mxdoctor bounce producers: route the test domains to the fake remote on loopback
 // (sender.test too, so Haraka's bounces reach the remote's catcher).
 const ROUTES = {
@@ -8,9 +9,9 @@ const ROUTES = {
   'small.test': '127.0.0.30',
   'refused.test': '127.0.0.31',
   'sender.test': '127.0.0.26',
-}
+};
 exports.hook_get_mx = function (next, hmail, domain) {
-  const ip = ROUTES[String(domain).toLowerCase()]
-  if (!ip) return next()
-  next(OK, { priority: 0, exchange: ip, port: 2525 })
-}
+  const ip = ROUTES[String(domain).toLowerCase()];
+  if (!ip) return next();
+  next(OK, { priority: 0, exchange: ip, port: 2525 });
+};
