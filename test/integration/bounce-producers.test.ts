@@ -85,6 +85,16 @@ describe('bounces made by real MTAs (producers manifest)', () => {
     });
   }
 
+  it('Haraka: a recipient without a Diagnostic-Code takes the notice\'s "Failure Reason:" line, not its greeting', async () => {
+    const d = await diagnoseBounce(readFileSync(join(DIR, 'haraka', 'host-unknown-nxdomain.eml')));
+    assert.equal(
+      d.bounces[0]!.diagnostic,
+      'Error: Nowhere to deliver mail to for domain: no-such-domain.test',
+    );
+    const gaveUp = await diagnoseBounce(readFileSync(join(DIR, 'haraka', 'expired-connection-refused.eml')));
+    assert.equal(gaveUp.bounces[0]!.diagnostic, 'Error: Too many failures (Tried all MXs)');
+  });
+
   it('mxdoctor bounce FILE --json reads a producer bounce as the library does', async () => {
     const entry = MANIFEST.find((e) => e.file === 'courier/rcpt-unknown-and-full.eml');
     assert.ok(entry, 'the manifest lists courier/rcpt-unknown-and-full.eml');
