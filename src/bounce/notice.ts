@@ -93,20 +93,40 @@ function withoutTrailer(block: string): string {
   return m ? block.slice(0, m.index) : block;
 }
 
+/**
+ * A reason the notice labels as one, for a recipient whose own text says nothing: Haraka's
+ * template puts "Intended Recipients: <…>" and "Failure Reason: …" under qmail's greeting.
+ */
+const LABELLED_REASON = [/^[ \t]*failure reason:[ \t]*/i];
+
+function labelledReason(text: string): string | null {
+  const m = firstMatchingLine(text, LABELLED_REASON);
+  if (!m) return null;
+  const rest = text.slice(m.index + m.length);
+  const line = squash(rest.slice(0, rest.search(/[\r\n]|$/)));
+  return line || null;
+}
+
 export function diagnosticOf(block: string, notice: Notice, recipient: string): string {
   const own = notice.block(block);
-  const flat =
-    !own.flat || own.bare === recipient ? notice.block(notice.withoutBoilerplate, false).joined : own.joined;
+  const silent = !own.flat || own.bare === recipient;
+  const labelled = labelledReason(silent ? notice.text : block);
+  if (labelled) return labelled.slice(0, MAX_DIAGNOSTIC);
+  const flat = silent ? notice.block(notice.withoutBoilerplate, false).joined : own.joined;
   return (recipient ? withoutLeadingAddress(flat, recipient) : flat).slice(0, MAX_DIAGNOSTIC);
 }
 
-/** Drops the greeting lines most MTAs put before the reason. */
+/**
+ * Drops the greeting lines most MTAs put before the reason (qmail's, which Haraka copies, say
+ * "I'm afraid I wasn't able to deliver your message … to the following addresses. This is a
+ * permanent error; I've given up.").
+ */
 export function stripBoilerplate(notice: string): string {
   return notice
     .split(/\r?\n/)
     .filter(
       (l) =>
-        !/^(?:this is the (?:mail system|qmail-send program|postfix program)|i'?m sorry to have to inform you|for further assistance|if you do so, please include|delete your own text|the mail system|this message was created automatically|hi\. this is the)/i.test(
+        !/^(?:this is the (?:mail system|qmail-send program|postfix program)|i'?m sorry to have to inform you|for further assistance|if you do so, please include|delete your own text|the mail system|this message was created automatically|hi\. this is the|i'?m afraid i wasn'?t able to deliver your message|to the following addresses\.$|this is a permanent error; i'?ve given up)/i.test(
           l.trim(),
         ),
     )
