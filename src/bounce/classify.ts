@@ -63,6 +63,9 @@ const CONTEXT_FACTOR = 0.7;
  * Verdicts about a recipient that cannot be right when the refusal came at MAIL FROM, before
  * any recipient was named: there it was the envelope sender that was refused.
  */
+/** A connection actively refused or unroutable (not one that never answered). */
+const REFUSED_CONNECTION = /connection refused|no route to host|network (?:is )?(?:unreachable|down)/i;
+
 /** Reasons that say only that delivery is still pending or was given up, not why. */
 const QUEUE_WORDS: ReadonlySet<Reason> = new Set(['expired', 'system_error', 'unknown', 'delivered']);
 
@@ -156,6 +159,115 @@ function statusClass(input: ClassifyInput): number | null {
   return null;
 }
 
+interface Facts {
+  input: ClassifyInput;
+  action: string | null;
+  cls: number | null;
+  candidates: readonly Candidate[];
+}
+
+/** The stage of the SMTP conversation: what the refused command was about. */
+function byStage(best: Candidate, { input }: Facts): Candidate | null {
+  if (input.command === 'MAIL' && RECIPIENT_SHAPED.has(best.reason) && best.weight < W.exactPhrase) {
+    // Refused at MAIL FROM, before any recipient was named: the envelope sender was refused.
+    return { reason: 'rejected', weight: Math.max(best.weight, W.phrase), id: 'rule:refused_at_mail_from' };
+  }
+  if (input.afterBody && best.reason === 'user_unknown') {
+    // The recipient was accepted at RCPT and refused only once the message had been sent:
+    // whatever words the refusal uses, the mailbox exists and something judged the message.
+    return { reason: 'filtered', weight: best.weight, id: 'rule:user_unknown_after_message' };
+  }
+  if (
+    input.command === 'DATA' &&
+    best.reason === 'user_unknown' &&
+    !best.id.startsWith('status:') &&
+    best.weight < W.exactPhrase
+  ) {
+    // Answered at the DATA command without the end-of-data words: sendmail reports refused
+    // RCPTs there too, so only a vague user-unknown text without a status code counts as a filter.
+    return { reason: 'filtered', weight: best.weight, id: 'rule:user_unknown_after_data' };
+  }
+  if (
+    input.command === 'CONNECT' &&
+    best.weight < W.phrase &&
+    !['network_error', 'rate_limited'].includes(best.reason)
+  ) {
+    return { reason: 'blocked', weight: W.weakPhrase, id: 'rule:refused_at_greeting' };
+  }
+  return null;
+}
+
+function byStatusClass(best: Candidate, { input, cls }: Facts): Candidate | null {
+  // host_unknown needs a permanent answer; a temporary one is a DNS problem (RFC 3463 class 4).
+  if (best.reason === 'host_unknown' && cls === 4) {
+    return { reason: 'network_error', weight: best.weight, id: 'rule:temporary_dns_failure' };
+  }
+  // A quota refused under a policy status (X.7.x) is a sending quota — how much this sender
+  // may send — not a full mailbox (X.2.x).
+  if (best.reason === 'mailbox_full' && !best.id.startsWith('status:') && statusSubject(input) === 7) {
+    return { reason: 'rate_limited', weight: best.weight, id: 'rule:quota_under_policy_status' };
+  }
+  return null;
+}
+
+/**
+ * A final report about an answer that only said "later" — greylisting, or a temporary refusal
+ * whose status is about the remote system or the network (X.3.x, X.4.x) and whose words name
+ * no cause — is about the retries running out: the MTA gave up (RFC 3464 §2.3.3: "failed"
+ * with a 4.x.x status).
+ */
+function byGivingUp(best: Candidate, { input, action, cls, candidates }: Facts): Candidate | null {
+  if (action !== 'failed' || cls !== 4 || input.bareReply) return null;
+  if (best.id.endsWith(':generic.greylisting')) {
+    return { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_greylisting' };
+  }
+  const subject = statusSubject(input);
+  // Only the codes spoke (or the greeting rule read them): no words name a cause.
+  const onlyCodes = /^(?:code|status):/.test(best.id) || best.id === 'rule:refused_at_greeting';
+  const namesNoCause =
+    onlyCodes &&
+    (QUEUE_WORDS.has(best.reason) || best.reason === 'network_error' || best.reason === 'blocked') &&
+    !candidates.some((c) => /^(?:phrase|context):/.test(c.id) && c.weight >= W.weakPhrase);
+  if ((subject === 3 || subject === 4) && namesNoCause) {
+    return {
+      reason: 'expired',
+      weight: Math.max(best.weight, W.weakPhrase),
+      id: 'rule:gave_up_after_temporary_refusals',
+    };
+  }
+  return null;
+}
+
+/**
+ * Reports about the queue. Connections that never got a final answer leave the MTA retrying
+ * against the clock: a report about them is about the queue time running out — but only a
+ * report says so (a bare reply is one answer), and a delay notice about a refused connection
+ * is about the refusal (nothing has run out yet). A notice that the queue time ran out but
+ * names a cause beyond the connection (a blocklist, a DNS failure, a full mailbox) is about
+ * that cause, which is what its reader has to fix.
+ */
+function byQueueCause(best: Candidate, { input, action, candidates }: Facts): Candidate | null {
+  const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
+  const noAnswerOnly =
+    best.id.endsWith(':generic.connection') ||
+    best.id.endsWith(':haraka.tried_all_mx') ||
+    (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
+  const refusedWhileRetrying = action === 'delayed' && REFUSED_CONNECTION.test(input.diagnostic);
+  if (noAnswerOnly && noFinalAnswer && !input.bareReply && !refusedWhileRetrying) {
+    return { reason: 'expired', weight: best.weight, id: 'rule:gave_up_after_connection_failures' };
+  }
+  if (best.reason !== 'expired' || best.id.startsWith('rule:')) return null;
+  const cause = candidates.find(
+    (c) =>
+      !QUEUE_WORDS.has(c.reason) &&
+      c.weight >= W.phrase &&
+      !c.id.startsWith('code:') &&
+      !/^status:\d\.4\./.test(c.id) &&
+      !c.id.endsWith(':generic.connection'),
+  );
+  return cause ? { reason: cause.reason, weight: cause.weight, id: 'rule:expiry_names_its_cause' } : null;
+}
+
 export function classify(input: ClassifyInput): Classification {
   const action = input.action?.toLowerCase() ?? null;
   const cls = statusClass(input);
@@ -184,70 +296,15 @@ export function classify(input: ClassifyInput): Classification {
   const matched = candidates.map((c) => c.id);
   let best: Candidate = candidates[0] ?? { reason: 'unknown', weight: 0.1, id: 'rule:no_evidence' };
   const rules: string[] = [];
-  const refine = (reason: Reason, weight: number, id: string): void => {
-    best = { reason, weight, id };
-    rules.push(id);
-  };
-
-  // 1. The stage of the SMTP conversation: what the refused command was about.
-  if (input.command === 'MAIL' && RECIPIENT_SHAPED.has(best.reason) && best.weight < W.exactPhrase) {
-    // Refused at MAIL FROM, before any recipient was named: the envelope sender was refused.
-    refine('rejected', Math.max(best.weight, W.phrase), 'rule:refused_at_mail_from');
-  } else if (input.afterBody && best.reason === 'user_unknown') {
-    // The recipient was accepted at RCPT and refused only once the message had been sent:
-    // whatever words the refusal uses, the mailbox exists and something judged the message.
-    refine('filtered', best.weight, 'rule:user_unknown_after_message');
-  } else if (
-    input.command === 'DATA' &&
-    best.reason === 'user_unknown' &&
-    !best.id.startsWith('status:') &&
-    best.weight < W.exactPhrase
-  ) {
-    // Answered at the DATA command without the end-of-data words: sendmail reports refused
-    // RCPTs there too, so only a vague user-unknown text without a status code counts as a filter.
-    refine('filtered', best.weight, 'rule:user_unknown_after_data');
-  } else if (
-    input.command === 'CONNECT' &&
-    best.weight < W.phrase &&
-    !['network_error', 'rate_limited'].includes(best.reason)
-  ) {
-    refine('blocked', W.weakPhrase, 'rule:refused_at_greeting');
-  }
-
-  // 2. The status class: host_unknown needs a permanent answer; a temporary one is a DNS
-  // problem (RFC 3463 class 4).
-  if (best.reason === 'host_unknown' && cls === 4) {
-    refine('network_error', best.weight, 'rule:temporary_dns_failure');
-  }
-
-  // A quota refused under a policy status (X.7.x) is a sending quota — how much this sender
-  // may send — not a full mailbox (X.2.x).
-  if (best.reason === 'mailbox_full' && !best.id.startsWith('status:') && statusSubject(input) === 7) {
-    refine('rate_limited', best.weight, 'rule:quota_under_policy_status');
-  }
-
-  // 3. Reports about the queue. Connections that never got a final answer leave the MTA
-  // retrying against the clock: a report about them is about the queue time running out. A
-  // notice that the queue time ran out but names a cause beyond the connection (a blocklist,
-  // a DNS failure, a full mailbox) is a notice about that cause, which is what its reader has
-  // to fix.
-  const noFinalAnswer = input.replyCode === null || Math.floor(input.replyCode / 100) === 4;
-  const noAnswerOnly =
-    best.id.endsWith(':generic.connection') ||
-    (best.reason === 'network_error' && best.id.startsWith('status:4.4.'));
-  // Only a report says the MTA gave up or is still trying; a bare reply is one answer.
-  if (noAnswerOnly && noFinalAnswer && !input.bareReply) {
-    refine('expired', best.weight, 'rule:gave_up_after_connection_failures');
-  } else if (best.reason === 'expired' && !best.id.startsWith('rule:')) {
-    const cause = candidates.find(
-      (c) =>
-        !QUEUE_WORDS.has(c.reason) &&
-        c.weight >= W.phrase &&
-        !c.id.startsWith('code:') &&
-        !/^status:\d\.4\./.test(c.id) &&
-        !c.id.endsWith(':generic.connection'),
-    );
-    if (cause) refine(cause.reason, cause.weight, 'rule:expiry_names_its_cause');
+  const facts: Facts = { input, action, cls, candidates };
+  // Each refinement reads the winner so far and may replace it, in the order of the evidence:
+  // the SMTP stage, the status class, then what a report about the queue says.
+  for (const refine of [byStage, byStatusClass, byGivingUp, byQueueCause]) {
+    const next = refine(best, facts);
+    if (next) {
+      best = next;
+      rules.push(next.id);
+    }
   }
 
   // Confidence: the winner's weight, raised a little when independent evidence agrees and

@@ -395,8 +395,8 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     'generic.filtered',
     'filtered',
     W.phrase,
-    'Recipient-side filter refusals',
-    /\b(?:rejected|refused|blocked|discarded) by (?:the )?(?:recipient'?s?|user'?s?|content|header|mail)? ?(?:filter|rules?)\b|\bfiltered\b(?![\w.-]*@)|\bfilter(?:ing)? (?:rule|settings)\b|\brecipient (?:has )?(?:blocked|refused) (?:you|your|mail|messages|the sender)\b|\bsender (?:is )?blocked by (?:the )?recipient\b|\bblocked by (?:the )?(?:recipient|user)\b|\bdomain (?:is )?(?:blocked|rejected) by (?:the )?recipient\b/i,
+    'Recipient-side filter refusals; Sieve reject (RFC 5429) as Pigeonhole words it: "Your message to <…> was automatically rejected"',
+    /\bwas automatically rejected\b|\b(?:rejected|refused|blocked|discarded) by (?:the )?(?:recipient'?s?|user'?s?|content|header|mail)? ?(?:filter|rules?)\b|\bfiltered\b(?![\w.-]*@)|\bfilter(?:ing)? (?:rule|settings)\b|\brecipient (?:has )?(?:blocked|refused) (?:you|your|mail|messages|the sender)\b|\bsender (?:is )?blocked by (?:the )?recipient\b|\bblocked by (?:the )?(?:recipient|user)\b|\bdomain (?:is )?(?:blocked|rejected) by (?:the )?recipient\b/i,
   ),
 
   // --- suppressed --------------------------------------------------------------------------
@@ -457,11 +457,18 @@ export const PHRASE_RULES: readonly PhraseRule[] = [
     /\bnetwork (?:error|failure|problem)\b/i,
   ),
   rule(
+    'haraka.tried_all_mx',
+    'network_error',
+    W.exactPhrase,
+    'Haraka outbound: "Tried all MXs" when no MX host of the domain took a connection (its DSN pairs it with a misleading 5.1.2)',
+    /\btried all mxs?\b/i,
+  ),
+  rule(
     'generic.connection',
     'network_error',
     W.phrase,
     'Connection failures: Postfix "connect to … Connection refused/timed out", qmail "wasn\'t able to establish an SMTP connection", Gmail "did not accept our requests to connect"',
-    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?unreachable|no route to host|host (?:is )?(?:unreachable|down|not reachable)|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
+    /connection (?:refused|timed out|reset|closed|lost|dropped)|lost connection|conversation with .{0,80} timed out|timed out while|timeout (?:waiting|exceeded|while)|could not connect|couldn'?t connect|unable to connect|cannot connect|failed to connect|(?:wasn'?t|was not) able to establish an smtp connection|did not accept our requests to connect|network (?:is )?(?:unreachable|down)|no route to host|host (?:is )?(?:unreachable|down|not reachable)|socket error|connection (?:attempt )?failed|read error|broken pipe|no answer from host|server (?:not responding|is not responding|did not respond)/i,
   ),
 
   // --- system_full / system_error / mailer_error ------------------------------------------

@@ -130,6 +130,12 @@ export function buildRecord(f: RecordFacts): BounceRecord {
         derivedStatus: null,
       }
     : classify(input);
+  // A notice that calls itself a delay but says the delivery time has expired (OpenSMTPD's
+  // "Envelope expired", Action: delayed with 4.4.7) reports a message given up, not one still queued.
+  const reportedAction =
+    action === 'delayed' && c.reason === 'expired' && /^4\.4\.7$/.test(f.dsnStatus ?? remoteStatus ?? '')
+      ? 'failed'
+      : action;
   let status: string | null = null;
   let statusSource: BounceRecord['statusSource'] = 'none';
   if (remoteStatus) {
@@ -156,7 +162,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
   return {
     recipient: f.recipient,
     originalRecipient: f.originalRecipient,
-    action: f.forceReason ? null : (action ?? (c.permanent ? 'failed' : null)),
+    action: f.forceReason ? null : (reportedAction ?? (c.permanent ? 'failed' : null)),
     status,
     statusSource,
     replyCode,
