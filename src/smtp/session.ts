@@ -162,12 +162,19 @@ async function drive(
     const test = { from: plan.relay.from, to: plan.relay.to };
     tests.push({ test, set: (t) => (record.relay = t) });
   }
-  // With PIPELINING (RFC 2920) the RSET that ends the recipient test goes out with the
-  // transactions that follow it, in one group, and QUIT ends the last group (§3.1).
-  const rsetOwed =
-    plan.recipients.length > 0 && (await recipients(steps, pipelining, pipelining && tests.length > 0));
-  if (pipelining && tests.length > 0) await transactionGroup(steps, rsetOwed, tests);
-  else {
+  // With PIPELINING (RFC 2920: RSET, MAIL and RCPT may appear anywhere in a group) the
+  // recipient test, its RSET and the null-sender and relay transactions go out as one group,
+  // and their replies are read in order: one round trip for all of them. Only what depends on
+  // an answer — more random addresses when the first was accepted, recipients a server put
+  // off to another transaction — follows in a group of its own, which QUIT ends (§3.1).
+  if (pipelining && tests.length > 0 && plan.recipients.length > 0) {
+    const { followUp } = await recipients(steps, true, { trailing: groupCommands(true, tests) });
+    await transactionGroup(steps, true, tests, { sent: true });
+    if (followUp.length > 0) await recipients(steps, true, { batch: followUp });
+  } else if (pipelining && tests.length > 0) {
+    await transactionGroup(steps, false, tests, { sent: false });
+  } else {
+    if (plan.recipients.length > 0) await recipients(steps, pipelining, {});
     for (const { test, set } of tests) {
       set(test);
       await transaction(steps, test);
@@ -348,16 +355,34 @@ function answered(to: RcptPlan, reply: SmtpReply): RcptResult {
   };
 }
 
+interface RecipientsOptions {
+  /**
+   * Commands that go out in the same group as the first MAIL and RCPTs (pipelining only): the
+   * RSET that ends this transaction and the transactions after it. Their replies are the
+   * caller's to read; what would need another transaction is returned as `followUp`.
+   */
+  trailing?: SmtpCommand[];
+  /** The recipients to ask (default: the plan's). */
+  batch?: RcptPlan[];
+}
+
 /**
  * MAIL FROM and RCPT TO for every planned recipient (pipelined when offered; a new
  * transaction when the server limits recipients per transaction), then more random
- * addresses when the first was accepted, then RSET. Never DATA.
+ * addresses when the first was accepted, then RSET (with QUIT when pipelined and nothing
+ * follows). Never DATA.
  */
-async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean): Promise<boolean> {
+async function recipients(
+  steps: Steps,
+  pipelining: boolean,
+  options: RecipientsOptions,
+): Promise<{ followUp: RcptPlan[] }> {
   const { plan, record, pairing, command, read } = steps;
   const { envelopeMs } = plan.timeouts;
   const results: RcptResult[] = record.rcpts;
-  const pending = [...plan.recipients];
+  const pending = [...(options.batch ?? plan.recipients)];
+  const followUp: RcptPlan[] = [];
+  let trailing = pipelining ? options.trailing : undefined;
   const add = (result: RcptResult): void => {
     results.push(result);
     pairing.drawn(() => markRcptOutOfStep(result));
@@ -373,7 +398,11 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
       if (pipelining) {
         // RFC 2920: MAIL and RCPT may be sent as a group; replies come back in order.
         steps.send(
-          [{ verb: 'MAIL', from: plan.mailFrom }, ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to }))],
+          [
+            { verb: 'MAIL', from: plan.mailFrom },
+            ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to })),
+            ...(trailing ?? []),
+          ],
           'mail',
         );
         mailReply = await read('mail', envelopeMs);
@@ -405,7 +434,8 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
               phase: 'mail',
             }),
           );
-        return false;
+        // No transaction is open: nothing to RSET (what `trailing` sent is the caller's to read).
+        return { followUp };
       }
       for (const r of batch) {
         const reply = pipelining
@@ -425,12 +455,22 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
       }
       // Catch-all confidence: more random addresses, only when the first one was accepted.
       const random = results.find((x) => x.role === 'random');
-      if (random?.verdict === 'deliverable' && plan.extraRandom?.length) {
-        for (const to of plan.extraRandom) {
-          if (results.some((x) => x.to === to)) continue;
-          const reply = await command({ verb: 'RCPT', to }, 'rcpt', envelopeMs);
-          add(answered({ to, role: 'random' }, reply));
-        }
+      const extra =
+        random?.verdict === 'deliverable'
+          ? (plan.extraRandom ?? []).filter(
+              (to) => !results.some((x) => x.to === to) && !batch.some((b) => b.to === to),
+            )
+          : [];
+      if (trailing) {
+        // This transaction's RSET and what followed it are already on their way: whatever
+        // still needs asking goes in a transaction of its own, after them.
+        followUp.push(...retry, ...extra.map((to) => ({ to, role: 'random' as const })));
+        trailing = undefined;
+        return { followUp };
+      }
+      for (const to of extra) {
+        const reply = await command({ verb: 'RCPT', to }, 'rcpt', envelopeMs);
+        add(answered({ to, role: 'random' }, reply));
       }
       pending.push(...retry);
       if (retry.length > 0)
@@ -441,7 +481,7 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
   } catch (err) {
     // Whatever was not answered is unknown; the session itself ends here.
     const stop = err instanceof Stop ? err.probe : asProbeError(err, 'rcpt');
-    for (const r of plan.recipients) {
+    for (const r of options.batch ?? plan.recipients) {
       if (results.some((x) => x.to === r.to)) continue;
       results.push({
         to: r.to,
@@ -453,15 +493,30 @@ async function recipients(steps: Steps, pipelining: boolean, leaveRset: boolean)
     }
     throw err instanceof Stop ? err : new Stop(stop);
   }
-  // The caller sends it with what follows (pipelined).
-  if (leaveRset) return true;
+  await endTransaction(steps, pipelining);
+  return { followUp };
+}
+
+/** RSET after the recipient test; pipelined, QUIT ends the group and its reply is not waited for. */
+async function endTransaction(steps: Steps, pipelining: boolean): Promise<void> {
+  const { plan, read, command } = steps;
   if (pipelining) {
     // Nothing follows but QUIT: it ends the group (RFC 2920 §3.1), its reply is not waited for.
     steps.send([{ verb: 'RSET' }, { verb: 'QUIT' }], 'rset');
     steps.ending.quitSent = true;
     await read('rset', plan.timeouts.commandMs);
   } else await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
-  return false;
+}
+
+/** The commands of the null-sender and relay transactions, after the RSET that is owed. */
+function groupCommands(
+  rsetOwed: boolean,
+  tests: readonly { test: TransactionTest; set: (t: TransactionTest) => void }[],
+): SmtpCommand[] {
+  const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
+  for (const { test } of tests)
+    cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
+  return cmds;
 }
 
 /**
@@ -475,16 +530,15 @@ async function transactionGroup(
   steps: Steps,
   rsetOwed: boolean,
   tests: readonly { test: TransactionTest; set: (t: TransactionTest) => void }[],
+  { sent }: { sent: boolean },
 ): Promise<void> {
   const { plan, pairing, send, read, closing } = steps;
   const { envelopeMs, commandMs } = plan.timeouts;
-  const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
-  for (const { test } of tests)
-    cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
-  // QUIT ends the group (RFC 2920 §3.1); its reply is read while the connection closes.
-  cmds.push({ verb: 'QUIT' });
-  send(cmds, rsetOwed ? 'rset' : 'mail');
-  steps.ending.quitSent = true;
+  if (!sent) {
+    // QUIT ends the group (RFC 2920 §3.1); its reply is read while the connection closes.
+    send([...groupCommands(rsetOwed, tests), { verb: 'QUIT' }], rsetOwed ? 'rset' : 'mail');
+    steps.ending.quitSent = true;
+  }
   if (rsetOwed) await read('rset', commandMs);
   for (const { test, set } of tests) {
     const mark = (): void => {

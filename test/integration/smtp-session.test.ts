@@ -206,15 +206,18 @@ describe('SMTP session', () => {
     return lines.slice(lines.findIndex((l) => l.startsWith('C MAIL')));
   };
 
-  it('groups the null-sender and relay transactions with their RSETs, and QUIT ends the group, when PIPELINING is offered', async () => {
+  it('sends the recipient test, its RSET and the null-sender and relay transactions as one group when PIPELINING is offered, then QUIT', async () => {
     const r = await runSession(plan(4, tail));
+    assert.equal(r.rcpts[0]?.reply?.code, 250);
     assert.equal(r.nullSender?.rcptReply?.code, 250);
     assert.equal(r.relay?.rcptReply?.code, 250);
     await sessionClosed(r);
     const lines = envelope(r);
-    // After the recipient test's replies: one group of commands, then their replies in order.
-    const group = lines.slice(lines.indexOf('S 250 2.1.5 Ok') + 1);
-    assert.deepEqual(group.slice(0, 8), [
+    // One write of every command (RFC 2920 §3.1: RSET, MAIL and RCPT may appear anywhere in a
+    // group), then their nine replies in order, then QUIT on its own, not waited for.
+    assert.deepEqual(lines.slice(0, 9), [
+      'C MAIL FROM:<probe@mxdoctor.test>',
+      'C RCPT TO:<a@example.test>',
       'C RSET',
       'C MAIL FROM:<>',
       'C RCPT TO:<postmaster@example.test>',
@@ -222,12 +225,39 @@ describe('SMTP session', () => {
       'C MAIL FROM:<probe@mxdoctor.test>',
       'C RCPT TO:<someone@example.net>',
       'C RSET',
+    ]);
+    assert.ok(
+      lines.slice(9, 18).every((l) => l.startsWith('S 250 ')),
+      lines.join('\n'),
+    );
+    assert.deepEqual(lines.slice(18), ['C QUIT', 'S 221 2.0.0 Bye']);
+    assert.equal(r.quit, true);
+  });
+
+  it('asks a second random address in a transaction of its own when the first was accepted, after the group', async () => {
+    const r = await runSession(
+      plan(4, {
+        ...tail,
+        recipients: [...tail.recipients, { to: 'x1@example.test', role: 'random' as const }],
+        extraRandom: ['x2@example.test'],
+      }),
+    );
+    await sessionClosed(r);
+    assert.deepEqual(
+      r.rcpts.map((x) => `${x.to} ${x.verdict}`),
+      ['a@example.test deliverable', 'x1@example.test deliverable', 'x2@example.test deliverable'],
+    );
+    const lines = envelope(r).filter((l) => l.startsWith('C '));
+    // The follow-up transaction comes after the whole first group, and QUIT ends it.
+    assert.ok(
+      lines.indexOf('C RCPT TO:<someone@example.net>') < lines.indexOf('C RCPT TO:<x2@example.test>'),
+    );
+    assert.deepEqual(lines.slice(-4), [
+      'C MAIL FROM:<probe@mxdoctor.test>',
+      'C RCPT TO:<x2@example.test>',
+      'C RSET',
       'C QUIT',
     ]);
-    assert.equal(group.slice(8).length, 8, group.join('\n'));
-    assert.ok(group.slice(8).every((l) => l.startsWith('S ')));
-    assert.equal(group.at(-1), 'S 221 2.0.0 Bye');
-    assert.equal(r.quit, true);
   });
 
   it('sends RSET and QUIT as one group after the recipients when nothing else follows (PIPELINING)', async () => {
