@@ -13,7 +13,17 @@ import type { RcptResult, SessionRecord, TransactionTest } from './model.js';
 import { markRcptOutOfStep } from './pairing.js';
 import { announcedHostname, reportedClientAddress } from './reply.js';
 import type { SmtpReply } from './reply.js';
-import { Stop, asProbeError, closeAfterQuit, replyData, sessionClosed, stepsOf } from './steps.js';
+import {
+  Stop,
+  asProbeError,
+  closeAfterQuit,
+  endTransaction,
+  groupCommands,
+  openTransaction,
+  replyData,
+  sessionClosed,
+  stepsOf,
+} from './steps.js';
 import type { RcptPlan, SessionPlan, Steps } from './steps.js';
 
 export { sessionClosed } from './steps.js';
@@ -394,26 +404,7 @@ async function recipients(
       first = false;
       const batch = pending.splice(0, pending.length);
       const retry: RcptPlan[] = [];
-      let mailReply: SmtpReply;
-      if (pipelining) {
-        // RFC 2920: MAIL and RCPT may be sent as a group; replies come back in order.
-        steps.send(
-          [
-            { verb: 'MAIL', from: plan.mailFrom },
-            ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to })),
-            ...(trailing ?? []),
-          ],
-          'mail',
-        );
-        mailReply = await read('mail', envelopeMs);
-      } else {
-        mailReply = await command({ verb: 'MAIL', from: plan.mailFrom }, 'mail', envelopeMs);
-      }
-      const mail: NonNullable<SessionRecord['mail']> = { from: plan.mailFrom, reply: replyData(mailReply) };
-      record.mail = mail;
-      pairing.drawn(() => {
-        mail.outOfStep = true;
-      });
+      const mailReply = await openTransaction(steps, pipelining, batch, trailing);
       const refusal = classifyRefusalOfProbe(mailReply);
       if (refusal) {
         for (const r of batch) {
@@ -495,28 +486,6 @@ async function recipients(
   }
   await endTransaction(steps, pipelining);
   return { followUp };
-}
-
-/** RSET after the recipient test; pipelined, QUIT ends the group and its reply is not waited for. */
-async function endTransaction(steps: Steps, pipelining: boolean): Promise<void> {
-  const { plan, read, command } = steps;
-  if (pipelining) {
-    // Nothing follows but QUIT: it ends the group (RFC 2920 §3.1), its reply is not waited for.
-    steps.send([{ verb: 'RSET' }, { verb: 'QUIT' }], 'rset');
-    steps.ending.quitSent = true;
-    await read('rset', plan.timeouts.commandMs);
-  } else await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
-}
-
-/** The commands of the null-sender and relay transactions, after the RSET that is owed. */
-function groupCommands(
-  rsetOwed: boolean,
-  tests: readonly { test: TransactionTest; set: (t: TransactionTest) => void }[],
-): SmtpCommand[] {
-  const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
-  for (const { test } of tests)
-    cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
-  return cmds;
 }
 
 /**

@@ -2,7 +2,7 @@ import { ProbeError, describeError } from '../net/errors.js';
 import type { SocketFactory } from '../net/connect.js';
 import type { SmtpCommand } from './command.js';
 import type { ConnectionLimits, SmtpConnection } from './connection.js';
-import type { RcptRole, SessionRecord } from './model.js';
+import type { RcptRole, SessionRecord, TransactionTest } from './model.js';
 import { Pairing } from './pairing.js';
 import type { SmtpReply } from './reply.js';
 
@@ -172,4 +172,61 @@ export function stepsOf(
 
 export function commandText(cmd: SmtpCommand): string {
   return cmd.verb === 'MAIL' ? 'MAIL FROM' : cmd.verb === 'RCPT' ? 'RCPT TO' : cmd.verb;
+}
+
+/** RSET after the recipient test; pipelined, QUIT ends the group and its reply is not waited for. */
+export async function endTransaction(steps: Steps, pipelining: boolean): Promise<void> {
+  const { plan, read, command } = steps;
+  if (pipelining) {
+    // Nothing follows but QUIT: it ends the group (RFC 2920 §3.1), its reply is not waited for.
+    steps.send([{ verb: 'RSET' }, { verb: 'QUIT' }], 'rset');
+    steps.ending.quitSent = true;
+    await read('rset', plan.timeouts.commandMs);
+  } else await command({ verb: 'RSET' }, 'rset', plan.timeouts.commandMs);
+}
+
+/** The commands of the null-sender and relay transactions, after the RSET that is owed. */
+export function groupCommands(
+  rsetOwed: boolean,
+  tests: readonly { test: TransactionTest; set: (t: TransactionTest) => void }[],
+): SmtpCommand[] {
+  const cmds: SmtpCommand[] = rsetOwed ? [{ verb: 'RSET' }] : [];
+  for (const { test } of tests)
+    cmds.push({ verb: 'MAIL', from: test.from }, { verb: 'RCPT', to: test.to }, { verb: 'RSET' });
+  return cmds;
+}
+
+/**
+ * MAIL FROM for a batch of recipients: pipelined, with the batch's RCPTs and whatever trails
+ * them in one group; in lock step, alone. Returns MAIL's reply, recorded.
+ */
+export async function openTransaction(
+  steps: Steps,
+  pipelining: boolean,
+  batch: readonly RcptPlan[],
+  trailing: readonly SmtpCommand[] | undefined,
+): Promise<SmtpReply> {
+  const { plan, record, pairing, command, read } = steps;
+  const { envelopeMs } = plan.timeouts;
+  let mailReply: SmtpReply;
+  if (pipelining) {
+    // RFC 2920: MAIL and RCPT may be sent as a group; replies come back in order.
+    steps.send(
+      [
+        { verb: 'MAIL', from: plan.mailFrom },
+        ...batch.map((r) => ({ verb: 'RCPT' as const, to: r.to })),
+        ...(trailing ?? []),
+      ],
+      'mail',
+    );
+    mailReply = await read('mail', envelopeMs);
+  } else {
+    mailReply = await command({ verb: 'MAIL', from: plan.mailFrom }, 'mail', envelopeMs);
+  }
+  const mail: NonNullable<SessionRecord['mail']> = { from: plan.mailFrom, reply: replyData(mailReply) };
+  record.mail = mail;
+  pairing.drawn(() => {
+    mail.outOfStep = true;
+  });
+  return mailReply;
 }

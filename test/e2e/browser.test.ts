@@ -1,9 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, screenshot, skipWithoutChromium, watchPage } from '../support/browser.js';
 import { CHECKS_WITH_HOSTILE_BANNER, MARKUP, startTestService } from '../support/service.js';
 import type { TestService } from '../support/service.js';
 import { postfixDsn, received } from '../fixtures/bounce-messages.js';
@@ -15,14 +13,8 @@ import { ADMIN_TOKEN } from '../support/monitor.js';
  * downloaded browser). .ci/run installs chromium; elsewhere the test is skipped with a
  * message when /usr/bin/chromium is missing. MXDOCTOR_E2E_SCREENSHOTS=dir saves screenshots.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const inCi = Boolean(process.env.CI);
-const shots = process.env.MXDOCTOR_E2E_SCREENSHOTS;
-if (!available && !inCi)
-  console.log(`# browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
-describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missing` : false }, () => {
+describe('web UI in Chromium', { skip: skipWithoutChromium('browser test') }, () => {
   let t: TestService;
   let browser: Browser;
   before(async () => {
@@ -31,38 +23,15 @@ describe('web UI in Chromium', { skip: !available && !inCi ? `${CHROMIUM} missin
       zones: senderZones(),
       env: { MXDOCTOR_DNSBLS: 'zen.spamhaus.org', MXDOCTOR_ADMIN_TOKEN: ADMIN_TOKEN },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
-    if (shots) mkdirSync(shots, { recursive: true });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await t?.stop();
   });
 
-  const watch = (page: Page) => {
-    const problems: string[] = [];
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    return problems;
-  };
-  const shot = async (page: Page, name: string) => {
-    if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  };
+  const watch = watchPage;
+  const shot = screenshot;
 
   it('submits the form, shows live progress, then the verdict, findings and remote text as text', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });

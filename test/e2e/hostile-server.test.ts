@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium, skipWithoutChromium, watchPage } from '../support/browser.js';
 import { freePort, scriptedMta, startPlaybook } from '../support/smtp-fakes.js';
 import type { Playbook } from '../support/smtp-fakes.js';
 import { startTestService } from '../support/service.js';
@@ -13,15 +12,12 @@ import type { TestService } from '../support/service.js';
  * replies carry markup and script. The report page must show all of it as text — no element,
  * no dialog, no CSP violation — in Debian's Chromium.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const inCi = Boolean(process.env.CI);
 const IMG = '<img src=x onerror=alert(1)>';
 const SCRIPT = '<script>alert(2)</script>';
 
 describe(
   'web UI shows a hostile server as text',
-  { skip: !available && !inCi ? `${CHROMIUM} missing` : false },
+  { skip: skipWithoutChromium('hostile-server browser test') },
   () => {
     let t: TestService;
     let mx: Playbook;
@@ -45,16 +41,7 @@ describe(
         },
         env: { MXDOCTOR_SMTP_PORT: String(port), MXDOCTOR_SMTP_LEGACY_TLS: 'false' },
       });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();
@@ -64,15 +51,7 @@ describe(
 
     it('renders the banner, EHLO and RCPT replies as text', async () => {
       const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('dialog', (d) => {
-        problems.push(`dialog: ${d.message()}`);
-        void d.dismiss();
-      });
-      page.on('console', (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      const problems = watchPage(page);
       await page.goto(`${t.url}/`);
       await page.getByLabel('Domain or email address').fill('hostile.example.com');
       await page.getByRole('button', { name: 'Check' }).click();
