@@ -95,6 +95,8 @@ export class RedisAddressLimiter implements AddressLimiter {
   /** Wake-ups of the sessions of this process waiting for a slot, per address. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscribed = false;
+  /** The 'message' listener is added once, whatever the number of (re)subscriptions. */
+  private listening = false;
 
   constructor(
     private readonly redis: Redis,
@@ -111,14 +113,23 @@ export class RedisAddressLimiter implements AddressLimiter {
     const sub = this.options.subscriber;
     if (this.subscribed || !sub) return;
     this.subscribed = true;
-    sub.on('message', (channel: string, address: string) => {
-      if (channel === this.channel) this.wake(address);
-    });
-    sub.subscribe(this.channel).catch((err: unknown) => {
-      // Waiters still poll; the next wait tries again.
-      this.subscribed = false;
-      this.options.log?.warn({ err }, 'SMTP politeness: could not subscribe to slot releases; polling');
-    });
+    if (!this.listening) {
+      this.listening = true;
+      sub.on('message', (channel: string, address: string) => {
+        if (channel === this.channel) this.wake(address);
+      });
+    }
+    const go = (): void => {
+      sub.subscribe(this.channel).catch((err: unknown) => {
+        // Waiters still poll; the next wait tries again.
+        this.subscribed = false;
+        this.options.log?.warn({ err }, 'SMTP politeness: could not subscribe to slot releases; polling');
+      });
+    };
+    // SUBSCRIBE turns the connection to subscriber mode. Sent before ioredis's ready check
+    // (an INFO) has run, it makes that check fail and the subscription is lost: wait for ready.
+    if (sub.status === 'ready') go();
+    else sub.once('ready', go);
   }
 
   private wake(address: string): void {
