@@ -33,6 +33,9 @@ if (!corpusAvailable()) {
 
 const corpus = loadCorpus();
 const { grouped, plain, groups: perGroup, firesIn } = await scoreGrouped();
+// The same with the project's bounces from eight real MTAs as more groups (test/fixtures/bounces/producers).
+const wide = await scoreGrouped({ withProducers: true });
+const producerGroups = wide.groups.filter((g) => g.group.startsWith('producer-'));
 const owned = perGroup.reduce((n, g) => n + g.rulesOff.length, 0);
 
 const messages = corpus.files.size + corpus.notBounces.size;
@@ -65,6 +68,20 @@ const result = {
     rulesOff: g.rulesOff,
   })),
   confusion: grouped.confusion,
+  withProducers: {
+    groups: wide.groups.length,
+    grouped: {
+      reason: percent(wide.grouped.reason),
+      status: percent(wide.grouped.status),
+      hard: percent(wide.grouped.hard),
+      refused: refused(wide.grouped),
+    },
+    perGroup: producerGroups.map((g) => ({
+      group: g.group,
+      reasonGrouped: `${g.held.reason.right}/${g.held.reason.total}`,
+      rulesOff: g.rulesOff,
+    })),
+  },
 };
 
 if (asJson) {
@@ -78,6 +95,9 @@ if (asJson) {
   console.log(`  grouped (leave-one-group-out): ${pct(result.grouped)}`);
   console.log(`  plain (rules see every sample): ${pct(result.plain)}`);
   console.log(
+    `  grouped, with the real-MTA fixtures as ${producerGroups.length} more groups: ${pct(result.withProducers.grouped)}`,
+  );
+  console.log(
     `  ${result.phraseRules} phrase rules, ${result.rulesFiringOnCorpus} fire on the corpus, ${result.rulesOwnedByOneGroup} on one group only; ${result.msPerMessage} ms per message`,
   );
   console.log('\nPer group (reason right, plain → grouped; rules switched off):');
@@ -87,6 +107,10 @@ if (asJson) {
       `  ${g.group.padEnd(26)} ${g.reasonPlain.padStart(6)} → ${g.reasonGrouped.padEnd(6)}${changed}${g.rulesOff.length ? `  [${g.rulesOff.join(', ')}]` : ''}`,
     );
   }
+  for (const g of result.withProducers.perGroup)
+    console.log(
+      `  ${g.group.padEnd(26)}        ${g.reasonGrouped.padEnd(6)}${g.rulesOff.length ? `  [${g.rulesOff.join(', ')}]` : ''}`,
+    );
   console.log('\nGrouped run: wrong reasons (expected → got):');
   console.log(confusionText(grouped));
   if (process.argv.includes('-v')) {

@@ -57,6 +57,43 @@ export function loadExpected(): ExpectedRecord[] {
   return JSON.parse(readFileSync(join(CORPUS_DIR, 'expected.json'), 'utf8')) as ExpectedRecord[];
 }
 
+export const PRODUCERS_DIR = resolve(ROOT, 'test', 'fixtures', 'bounces', 'producers');
+
+interface ProducerCase {
+  file: string;
+  records: { reason: string; reasonAlso?: string[]; hard: boolean; status: string | null }[];
+}
+
+/**
+ * The project's own bounces from real MTAs (test/fixtures/bounces/producers, see its README),
+ * in the corpus's shape: files named `producers/<mta>/<case>.eml`, so each MTA is one more
+ * producer group in the grouped evaluation.
+ */
+export function loadProducers(): { expected: ExpectedRecord[]; files: Map<string, Buffer> } {
+  const cases = JSON.parse(readFileSync(join(PRODUCERS_DIR, 'manifest.json'), 'utf8')) as ProducerCase[];
+  const expected: ExpectedRecord[] = [];
+  const files = new Map<string, Buffer>();
+  for (const c of cases) {
+    const file = `producers/${c.file}`;
+    files.set(file, readFileSync(join(PRODUCERS_DIR, c.file)));
+    c.records.forEach((r, i) =>
+      expected.push({
+        file,
+        record: i + 1,
+        records: c.records.length,
+        status: r.status ?? '',
+        statusIsGuess: r.status === null,
+        replyCode: '',
+        reason: r.reason,
+        ...(r.reasonAlso ? { reasonAlso: r.reasonAlso } : {}),
+        hard: r.hard,
+        kind: 'bounce',
+      }),
+    );
+  }
+  return { expected, files };
+}
+
 /** Reads every corpus file once (so timing measures parsing, not the disk). */
 export function loadCorpus(): {
   expected: ExpectedRecord[];
@@ -230,6 +267,7 @@ export function emptyScore(): CorpusScore {
  * prefix ("emails/lhost-postfix-17.eml" → "lhost-postfix"). Only the evaluation reads names.
  */
 export function producerGroup(file: string): string {
+  if (file.startsWith('producers/')) return `producer-${file.split('/')[1]}`;
   const base = file.slice(file.lastIndexOf('/') + 1).replace(/\.eml$/, '');
   return base.replace(/-\d+$/, '');
 }
@@ -280,8 +318,14 @@ export interface GroupedScore {
  * which a producer nobody has seen would not have. Provenance is derived from a first pass
  * (fires = is among a record's evidence, winning or not), not declared.
  */
-export async function scoreGrouped(): Promise<GroupedScore> {
+export async function scoreGrouped(options: { withProducers?: boolean } = {}): Promise<GroupedScore> {
   const corpus = loadCorpus();
+  if (options.withProducers) {
+    // The real-MTA fixtures join as more groups; their expectations come from their manifest.
+    const producers = loadProducers();
+    corpus.expected.push(...producers.expected);
+    for (const [file, bytes] of producers.files) corpus.files.set(file, bytes);
+  }
   const members = new Map<string, Set<string>>();
   for (const e of corpus.expected) {
     const g = producerGroup(e.file);
