@@ -1,13 +1,14 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { checkServerIdentity, connect } from 'node:tls';
+import { checkServerIdentity } from 'node:tls';
 import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import type { DnsClient } from '../dns/client.js';
 import { connectAllowed } from '../net/address-guard.js';
-import { abortReason, withDeadline } from '../net/deadline.js';
+import { withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
+import { tlsTo } from '../net/https-get.js';
 import { FetchClock, FetchTimingSchema } from '../net/fetch-timing.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
@@ -75,45 +76,6 @@ function certSummary(cert: PeerCertificate): PolicyFetch['certificate'] {
   };
 }
 
-function tlsConnect(
-  address: string,
-  host: string,
-  port: number,
-  secureContext: SecureContext,
-  signal: AbortSignal,
-  clock: FetchClock,
-): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
-    // rejectUnauthorized: false so that we can report exactly why a certificate fails; the
-    // request is only sent after our own checks pass.
-    const socket = connect({
-      host: address,
-      port,
-      servername: host,
-      secureContext,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
-    });
-    socket.once('connect', () => clock.mark('connectedMs'));
-    const onAbort = (): void => {
-      socket.destroy();
-      reject(abortReason(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('secureConnect', () => {
-      clock.mark('secureMs');
-      signal.removeEventListener('abort', onAbort);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(err);
-    });
-  });
-}
-
 /** OpenSSL verification codes in words. */
 const CERT_ERRORS: Record<string, string> = {
   CERT_HAS_EXPIRED: 'it has expired',
@@ -138,7 +100,7 @@ async function fetchFrom(
 ): Promise<Attempt> {
   let socket: TLSSocket;
   try {
-    socket = await tlsConnect(address, host, port, secureContext, signal, clock);
+    socket = await tlsTo(address, host, port, secureContext, signal, clock);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = (err as { code?: string }).code ?? '';

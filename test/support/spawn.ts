@@ -89,6 +89,23 @@ export class MxdoctorProcess {
     });
   }
 
+  /**
+   * Resolves with the first match in what the process wrote to stderr. Stdout and stderr are
+   * separate pipes: a log line can arrive before text the process wrote to stderr first.
+   */
+  async waitForStderr(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.stderr);
+      if (m) return m;
+      if (performance.now() > until || this.child.exitCode !== null)
+        throw new Error(
+          `nothing matching ${pattern} on stderr within ${timeoutMs} ms; stderr:\n${this.stderr}`,
+        );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   kill(signal: NodeJS.Signals): void {
     if (this.child.exitCode === null) this.child.kill(signal);
   }

@@ -54,10 +54,9 @@ describe('first run: an admin token for a newcomer on loopback', { timeout: 120_
     try {
       await first.waitForLog(/listening on/);
       await first.waitForLog(/^generated an admin token/);
-      const link = new RegExp(
-        `${url.replace(/[.]/g, '\\.')}/monitors/signin\\?token=([A-Za-z0-9_-]{32})`,
-      ).exec(first.stderr);
-      assert.ok(link, `a sign-in link on the terminal: ${first.stderr}`);
+      const link = await first.waitForStderr(
+        new RegExp(`${url.replace(/[.]/g, '\\.')}/monitors/signin\\?token=([A-Za-z0-9_-]{32})`),
+      );
       token = link[1]!;
       const file = join(dataDir, 'admin-token');
       assert.equal(readFileSync(file, 'utf8').trim(), token);
