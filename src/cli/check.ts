@@ -309,6 +309,9 @@ Examples:
       // The check engine is loaded here, not at start-up: `mxdoctor check --help` and usage errors
       // need none of it.
       const { runCheck } = await import('../checks/run.js');
+      // The text formatter loads while the check waits on the network, not after it.
+      const formatter = flags.json || flags.nagios ? null : import('./format.js');
+      formatter?.catch(() => undefined);
       const report = await runCheck(parsed.domain, options, { config });
       if (flags.nagios) {
         const { formatNagios } = await import('./nagios.js');
@@ -320,7 +323,7 @@ Examples:
       if (flags.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       } else {
-        const { formatReport } = await import('./format.js');
+        const { formatReport } = await (formatter ?? import('./format.js'));
         process.stdout.write(
           formatReport(report, {
             color: colorEnabled(process.stdout),
