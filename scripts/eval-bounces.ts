@@ -63,7 +63,7 @@ const result = {
     group: g.group,
     files: g.files,
     records: g.held.records,
-    reasonPlain: `${g.plain.reason.right}/${g.plain.reason.total}`,
+    reasonPlain: `${g.plainReason.right}/${g.plainReason.total}`,
     reasonGrouped: `${g.held.reason.right}/${g.held.reason.total}`,
     rulesOff: g.rulesOff,
   })),

@@ -290,7 +290,7 @@ export function decodeText(bytes: Buffer, charset?: string): string {
   return decodeCharset(bytes, charset).text;
 }
 
-/** A crude but safe HTML-to-text for text attachments (the main body goes through mailparser). */
+/** A crude but safe HTML-to-text for HTML parts (the notice itself when it has no plain text, and text attachments). */
 function htmlToText(html: string): string {
   return withoutTags(withoutScripts(html).replace(/<br\s*\/?>|<\/(p|div|tr|li|h\d)>/gi, '\n'))
     .replace(/&nbsp;/g, ' ')
