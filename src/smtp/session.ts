@@ -392,7 +392,7 @@ async function recipients(
   const results: RcptResult[] = record.rcpts;
   const pending = [...(options.batch ?? plan.recipients)];
   const followUp: RcptPlan[] = [];
-  let trailing = pipelining ? options.trailing : undefined;
+  const trailing = pipelining ? options.trailing : undefined;
   const add = (result: RcptResult): void => {
     results.push(result);
     pairing.drawn(() => markRcptOutOfStep(result));
@@ -456,7 +456,7 @@ async function recipients(
         // This transaction's RSET and what followed it are already on their way: whatever
         // still needs asking goes in a transaction of its own, after them.
         followUp.push(...retry, ...extra.map((to) => ({ to, role: 'random' as const })));
-        trailing = undefined;
+        if (retry.length > 0) noteRetry(steps, retry.length);
         return { followUp };
       }
       for (const to of extra) {
@@ -464,10 +464,7 @@ async function recipients(
         add(answered({ to, role: 'random' }, reply));
       }
       pending.push(...retry);
-      if (retry.length > 0)
-        steps.conn.note(
-          `server limits recipients per transaction; asking ${retry.length} more in a new transaction`,
-        );
+      if (retry.length > 0) noteRetry(steps, retry.length);
     }
   } catch (err) {
     // Whatever was not answered is unknown; the session itself ends here.
@@ -486,6 +483,10 @@ async function recipients(
   }
   await endTransaction(steps, pipelining);
   return { followUp };
+}
+
+function noteRetry(steps: Steps, n: number): void {
+  steps.conn.note(`server limits recipients per transaction; asking ${n} more in a new transaction`);
 }
 
 /**
