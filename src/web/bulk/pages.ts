@@ -10,8 +10,8 @@ import type { Csrf } from '../security.js';
 import type { Views } from '../views.js';
 import { LIST_BODY_LIMIT, batchLinks } from './api.js';
 import type { BulkDeps } from './api.js';
-import { formParser } from './form.js';
-import type { ParsedForm } from './form.js';
+import { formParser } from '../form-body.js';
+import type { ParsedForm } from '../form-body.js';
 
 /**
  * The bulk pages: "Check many domains" (paste or upload a list → a batch page that refreshes

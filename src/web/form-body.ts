@@ -1,13 +1,15 @@
 import busboy from 'busboy';
 import express from 'express';
 import type { Request, RequestHandler } from 'express';
-import { HttpError } from '../errors.js';
+import { HttpError } from './errors.js';
 
 /**
- * The body of the batch and authentication forms: multipart/form-data (text fields and one
- * file upload) or application/x-www-form-urlencoded. Bounded: each field and the file up to
- * `maxBytes`, only the named fields; a request far beyond that is cut off. The parsed form
- * goes to req.body (the CSRF check reads `_csrf` there); what went over the limit is noted.
+ * The body of the web forms that take text and an upload (batches, authentications, bounces):
+ * multipart/form-data (text fields and one file; what browsers send for a form with a file
+ * input) or application/x-www-form-urlencoded. Bounded: each field and the file up to
+ * `maxBytes`, only the named fields, one file; a request far beyond that is cut off. The
+ * parsed form goes to req.body (the CSRF check reads `_csrf` there); what went over the limit
+ * is noted instead of failing, so the page can say which part.
  */
 export interface ParsedForm {
   fields: Record<string, string>;
@@ -18,7 +20,19 @@ export interface ParsedForm {
   _csrf?: string;
 }
 
-function multipart(req: Request, names: ReadonlySet<string>, maxBytes: number): Promise<ParsedForm> {
+export interface FormOptions {
+  /** What a 413 says when the request is far beyond the limit (after the first sentence). */
+  farTooLarge?: string;
+  /** The field an over-large URL-encoded body is blamed on (else the request fails with 413). */
+  overflowField?: string;
+}
+
+function multipart(
+  req: Request,
+  names: ReadonlySet<string>,
+  maxBytes: number,
+  options: FormOptions,
+): Promise<ParsedForm> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -47,9 +61,13 @@ function multipart(req: Request, names: ReadonlySet<string>, maxBytes: number): 
         req.off('data', onData);
         req.unpipe(bb);
         reject(
-          new HttpError(413, 'payload_too_large', 'The form is far larger than the size limit.', undefined, {
-            Connection: 'close',
-          }),
+          new HttpError(
+            413,
+            'payload_too_large',
+            `The form is far larger than the size limit.${options.farTooLarge ? ` ${options.farTooLarge}` : ''}`,
+            undefined,
+            { Connection: 'close' },
+          ),
         );
       }
     };
@@ -83,8 +101,13 @@ function multipart(req: Request, names: ReadonlySet<string>, maxBytes: number): 
   });
 }
 
-export function formParser(fieldNames: readonly string[], maxBytes: number): RequestHandler {
+export function formParser(
+  fieldNames: readonly string[],
+  maxBytes: number,
+  options: FormOptions = {},
+): RequestHandler {
   const names = new Set(fieldNames);
+  // URL encoding can triple the size of text (%XX); each field is checked after.
   const urlencoded = express.urlencoded({
     extended: false,
     limit: maxBytes * 3 + 4096,
@@ -92,18 +115,43 @@ export function formParser(fieldNames: readonly string[], maxBytes: number): Req
   });
   return (req, res, next) => {
     if (req.is('multipart/form-data')) {
-      multipart(req, names, maxBytes).then((form) => {
+      multipart(req, names, maxBytes, options).then((form) => {
         req.body = form;
         next();
       }, next);
       return;
     }
+    if (!req.is('application/x-www-form-urlencoded')) {
+      next(
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          'The form must be sent as multipart/form-data or application/x-www-form-urlencoded.',
+        ),
+      );
+      return;
+    }
     urlencoded(req, res, (err?: unknown) => {
-      if (err) return next(err);
+      if (err) {
+        if (options.overflowField && (err as { type?: string }).type === 'entity.too.large') {
+          req.body = { fields: {}, tooLarge: options.overflowField } satisfies ParsedForm;
+          return next();
+        }
+        return next(err);
+      }
       const raw = (req.body ?? {}) as Record<string, unknown>;
+      // A repeated name arrives as an array: its first value counts.
+      const text = (v: unknown): string | undefined =>
+        typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
       const form: ParsedForm = { fields: {} };
-      if (typeof raw._csrf === 'string') form._csrf = raw._csrf;
-      for (const name of names) if (typeof raw[name] === 'string') form.fields[name] = raw[name] as string;
+      const csrf = text(raw._csrf);
+      if (csrf !== undefined) form._csrf = csrf;
+      for (const name of names) {
+        const value = text(raw[name]);
+        if (value === undefined) continue;
+        form.fields[name] = value;
+        if (Buffer.byteLength(value, 'utf8') > maxBytes) form.tooLarge ??= name;
+      }
       req.body = form;
       next();
     });
