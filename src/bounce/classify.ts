@@ -148,12 +148,17 @@ function phraseHits(): (text: string) => boolean[] {
 const diagnosticPhrases = phraseHits();
 const contextPhrases = phraseHits();
 
+/** The enhanced status the classification reads first: the DSN's, else the first quoted. */
+function leadingStatus(input: ClassifyInput): ReturnType<typeof parseStatus> {
+  return parseStatus(input.status) ?? parseStatus(input.textStatuses[0]);
+}
+
 function statusSubject(input: ClassifyInput): number | null {
-  return (parseStatus(input.status) ?? parseStatus(input.textStatuses[0]))?.subject ?? null;
+  return leadingStatus(input)?.subject ?? null;
 }
 
 function statusClass(input: ClassifyInput): number | null {
-  const s = parseStatus(input.status) ?? parseStatus(input.textStatuses[0]);
+  const s = leadingStatus(input);
   if (s) return s.class;
   if (input.replyCode !== null) return Math.floor(input.replyCode / 100);
   return null;

@@ -133,7 +133,7 @@ export function buildRecord(f: RecordFacts): BounceRecord {
   // A notice that calls itself a delay but says the delivery time has expired (OpenSMTPD's
   // "Envelope expired", Action: delayed with 4.4.7) reports a message given up, not one still queued.
   const reportedAction =
-    action === 'delayed' && c.reason === 'expired' && /^4\.4\.7$/.test(f.dsnStatus ?? remoteStatus ?? '')
+    action === 'delayed' && c.reason === 'expired' && (f.dsnStatus ?? remoteStatus) === '4.4.7'
       ? 'failed'
       : action;
   let status: string | null = null;
