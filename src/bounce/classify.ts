@@ -1,5 +1,5 @@
 import type { Reason } from './model.js';
-import { PHRASE_RULES, phraseMatches } from './patterns.js';
+import { PHRASE_RULES, phraseReader } from './patterns.js';
 import type { SmtpCommand } from './reply.js';
 import { isHard } from './reasons.js';
 import { BASIC_RULES, STATUS_FOR_REASON, W, parseStatus, statusRule } from './status-codes.js';
@@ -139,9 +139,10 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
  * their diagnostic, so each is read once, not once per record.
  */
 function phraseHits(): (text: string) => boolean[] {
+  const read = phraseReader(PHRASE_RULES);
   let last: { text: string; hits: boolean[] } | null = null;
   return (text) => {
-    if (last?.text !== text) last = { text, hits: PHRASE_RULES.map((rule) => phraseMatches(rule, text)) };
+    if (last?.text !== text) last = { text, hits: read(text) };
     return last.hits;
   };
 }

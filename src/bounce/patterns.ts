@@ -1,9 +1,9 @@
-import { phraseMatches, wording } from '../smtp/wording.js';
+import { phraseMatches, phraseReader, wording } from '../smtp/wording.js';
 import type { SameLine, WordingPhrase } from '../smtp/wording.js';
 import type { Reason } from './model.js';
 import { W } from './status-codes.js';
 
-export { phraseMatches };
+export { phraseMatches, phraseReader };
 
 /**
  * Well-known phrases of receiving servers and MTAs, mapped to reasons: the reviewed

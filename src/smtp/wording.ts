@@ -14,6 +14,7 @@
  *
  * One table: the phrases are data, listed family by family.
  */
+import { LiteralScanner, requiredLiterals } from './literals.js';
 
 export type WordingFamily =
   /** The mailbox does not exist (user unknown, no such recipient, invalid address). */
@@ -433,9 +434,39 @@ export function phraseMatches(phrase: Pick<WordingPhrase, 're' | 'sameLine'>, te
   return phrase.re.test(text) || (phrase.sameLine?.some((s) => onSameLine(s, text)) ?? false);
 }
 
+type Phrase = Pick<WordingPhrase, 're' | 'sameLine'>;
+
+/**
+ * Which phrases of a table are in a text, for tables tried whole on every text. Most phrases
+ * do not apply to most replies: one pass over the text finds which phrases' required
+ * literals (literals.ts) it holds, and only those phrases' expressions run. The answer is
+ * the same as `phraseMatches` on each; the literal scanner is built on first use.
+ */
+export function phraseReader(phrases: readonly Phrase[]): (text: string) => boolean[] {
+  let screen: { scanner: LiteralScanner; always: Uint8Array } | undefined;
+  return (text) => {
+    screen ??= phraseScreen(phrases);
+    const found = screen.scanner.groupsIn(text);
+    return phrases.map((p, i) => (found[i] === 1 || screen!.always[i] === 1) && phraseMatches(p, text));
+  };
+}
+
+function phraseScreen(phrases: readonly Phrase[]): { scanner: LiteralScanner; always: Uint8Array } {
+  const literals: { text: string; group: number }[] = [];
+  const always = new Uint8Array(phrases.length);
+  phrases.forEach((p, group) => {
+    const own = [p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(requiredLiterals);
+    // A phrase with an expression whose literals are unknown is always tried.
+    if (own.some((l) => l === null)) always[group] = 1;
+    else for (const l of own) for (const text of l!) literals.push({ text, group });
+  });
+  return { scanner: new LiteralScanner(literals), always };
+}
+
+const familyReader = phraseReader(WORDING);
+
 /** The families whose wording the text holds. */
 export function familiesIn(text: string): Set<WordingFamily> {
-  const out = new Set<WordingFamily>();
-  for (const p of WORDING) if (!out.has(p.family) && phraseMatches(p, text)) out.add(p.family);
-  return out;
+  const hits = familyReader(text);
+  return new Set(WORDING.filter((_, i) => hits[i]).map((p) => p.family));
 }
