@@ -183,6 +183,14 @@ export class DnsClient {
       rcode: 'TIMEOUT',
       error: 'no resolver answered',
     };
+    try {
+      // A name that cannot go on the wire (a label over 63 octets, a character that is not one
+      // octet) is an answer about that name, asked of nobody: names come from untrusted text
+      // (a bounce's DKIM selector, a pasted host) as well as from users.
+      encodeQuery(0, name, type, options);
+    } catch (err) {
+      return { rcode: 'OTHER', error: `not asked: ${(err as Error).message}` };
+    }
     const tried = new Set<number>();
     const attempts = this.retries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {

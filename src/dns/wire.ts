@@ -69,6 +69,12 @@ export function encodeQuery(
   for (const label of labels) {
     if (label.length > 63)
       throw new Error(`Name encode: label "${label}" is ${label.length} octets (max 63)`);
+    // Names travel as octets: a name read from DNS keeps them as latin1 characters; anything
+    // above U+00FF would lose its high bits and ask about another name.
+    if ([...label].some((c) => c.charCodeAt(0) > 0xff))
+      throw new Error(
+        `Name encode: label "${label}" holds a character that is not one octet (give internationalised names as A-labels, xn--…)`,
+      );
     nameOctets += label.length + 1;
   }
   if (nameOctets > 255)

@@ -69,6 +69,18 @@ describe('DnsClient against a loopback resolver', () => {
     assert.equal(c.log[0]!.answers, 1);
   });
 
+  it('answers a name that cannot be put on the wire as data, asking nobody', async () => {
+    // Names come from untrusted text too: a bounce's DKIM selector, a pasted host name.
+    const c = client();
+    const long = await c.query(`${'s'.repeat(64)}._domainkey.example.org`, 'TXT');
+    assert.equal(long.rcode, 'OTHER');
+    assert.match(long.error ?? '', /^not asked: .*64 octets/);
+    const wide = await c.query('\u4e2d\u6587.example.org', 'A');
+    assert.equal(wide.rcode, 'OTHER');
+    assert.match(wide.error ?? '', /A-labels/);
+    assert.equal(c.log.length, 0);
+  });
+
   it('joins TXT character-strings without separators (RFC 7208 §3.3)', async () => {
     const a = await client().query('example.org', 'TXT');
     assert.deepEqual(a.records.map((r) => r.text).sort(), ['v=DKIM1; p=MIIBIjAN', 'v=spf1 -all']);

@@ -156,4 +156,12 @@ describe('DNS wire: queries', () => {
     assert.throws(() => encodeQuery(1, `${'x'.repeat(64)}.example`, 'A'), /label .* is 64 octets/);
     assert.throws(() => encodeQuery(1, Array(60).fill('abcd').join('.'), 'A'), /encodes to 301 octets/);
   });
+
+  it('refuses a character that is not one octet instead of asking about another name', () => {
+    // U+4E2D would have gone out as 0x2D ("-"): a question about a different name.
+    assert.throws(() => encodeQuery(1, '\u4e2d.example', 'A'), /not one octet .*A-labels/);
+    // Octets read from the wire (latin1) go back out unchanged.
+    const q = encodeQuery(1, 'caf\u00e9.example', 'A');
+    assert.deepEqual([...q.subarray(13, 17)], [0x63, 0x61, 0x66, 0xe9]);
+  });
 });
