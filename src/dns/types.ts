@@ -25,18 +25,21 @@ export type RrType = keyof typeof RR_TYPES;
 /**
  * The outcome of a query. Wire rcodes as named by RFC 1035/6895, plus TIMEOUT (no resolver
  * answered in time) and NETWORK_ERROR (no resolver could be reached or the answer was
- * unparseable) — both mean "could not determine", never "no record".
+ * unparseable) — both mean "could not determine", never "no record". OTHER is any other
+ * wire rcode, or a name that could not be asked at all.
  */
-export type DnsRcode =
-  | 'NOERROR'
-  | 'FORMERR'
-  | 'SERVFAIL'
-  | 'NXDOMAIN'
-  | 'NOTIMP'
-  | 'REFUSED'
-  | 'OTHER'
-  | 'TIMEOUT'
-  | 'NETWORK_ERROR';
+export const DNS_RCODES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'OTHER',
+  'TIMEOUT',
+  'NETWORK_ERROR',
+] as const;
+export type DnsRcode = (typeof DNS_RCODES)[number];
 
 interface RecordBase {
   /** Owner name, lower case, no trailing dot. */

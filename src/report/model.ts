@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DNS_RCODES } from '../dns/types.js';
 import { TimelineSchema } from './timeline.js';
 
 /**
@@ -45,17 +46,7 @@ export const DnsLogEntrySchema = z.object({
   type: z.string(),
   server: z.string(),
   transport: z.enum(['udp', 'tcp']),
-  rcode: z.enum([
-    'NOERROR',
-    'FORMERR',
-    'SERVFAIL',
-    'NXDOMAIN',
-    'NOTIMP',
-    'REFUSED',
-    'OTHER',
-    'TIMEOUT',
-    'NETWORK_ERROR',
-  ]),
+  rcode: z.enum(DNS_RCODES),
   answers: z.number().int(),
   ad: z.boolean(),
   ra: z
