@@ -172,12 +172,7 @@ export const CheckOptionsSchema = z.object({
 });
 export type CheckOptions = z.infer<typeof CheckOptionsSchema>;
 
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
-  verify: [],
-  dkimSelectors: [],
-  smtp: true,
-  greylistRetryMs: 0,
-};
+export { DEFAULT_CHECK_OPTIONS } from './check-options.js';
 
 /** Builds the report schema; `data` holds each check's own output, keyed by check name. */
 export function buildReportSchema(dataShape: Record<string, z.ZodType>) {
