@@ -60,22 +60,25 @@ const bundleInputs: Record<string, string[]> | undefined = existsSync(join(BUNDL
 let dir: string;
 let runs = 0;
 
-/** What a traced process loaded: project dependencies, and project modules (src/…, no extension). */
+/** What a traced process loaded: project dependencies, project modules (src/…, no extension), files. */
 interface Loaded {
   packages: Set<string>;
   modules: Set<string>;
+  files: string[];
 }
 
 /** Reads a tracer's file; modules inside the bundle's chunks count as loaded with their chunk. */
 function readTrace(trace: string): Loaded {
   const paths: string[] = [];
+  const files: string[] = [];
   for (const line of readFileSync(trace, 'utf8').split('\n')) {
     const where = line.slice(line.indexOf(' ') + 1);
     const path = where.startsWith('file:') ? fileURLToPath(where) : where;
+    files.push(path);
     const chunk = path.startsWith(BUNDLE + '/') ? bundleInputs?.[path.slice(BUNDLE.length + 1)] : undefined;
     paths.push(...(chunk ?? [path]));
   }
-  const loaded: Loaded = { packages: new Set(), modules: new Set() };
+  const loaded: Loaded = { packages: new Set(), modules: new Set(), files };
   for (const path of paths) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
     if (m && dependencies.includes(m[1]!)) loaded.packages.add(m[1]!);
@@ -296,6 +299,23 @@ describe('what the command line loads', () => {
       [],
     );
   });
+
+  it(
+    'bin/mxdoctor.js runs the one-shot commands from the bundle and the service from tsc’s output',
+    { skip: bundleInputs ? false : 'dist/cli/ is not built (npm run build)' },
+    async () => {
+      const fromBundle = (files: string[]) => files.some((f) => f.startsWith(BUNDLE + '/'));
+      const fromTsc = (files: string[]) => files.includes(join(ROOT, 'dist', 'src', 'cli', 'main.js'));
+      const check = await traced(['check', '--help'], {}, { compiled: true });
+      assert.equal(check.r.code, 0, check.r.stderr);
+      assert.ok(fromBundle(check.files) && !fromTsc(check.files), 'check runs from dist/cli/');
+      for (const service of ['serve', 'web', 'worker']) {
+        const { r, files } = await traced([service, '--help'], {}, { compiled: true });
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(fromTsc(files) && !fromBundle(files), `${service} runs from dist/src/`);
+      }
+    },
+  );
 
   it(
     'the bundle holds none of the service',
