@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_CHECK_OPTIONS as DEFAULTS } from './check-options.js';
 import { TimelineSchema } from './timeline.js';
 
 /**
@@ -172,7 +173,7 @@ export const CheckOptionsSchema = z.object({
 });
 export type CheckOptions = z.infer<typeof CheckOptionsSchema>;
 
-export { DEFAULT_CHECK_OPTIONS } from './check-options.js';
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = DEFAULTS;
 
 /** Builds the report schema; `data` holds each check's own output, keyed by check name. */
 export function buildReportSchema(dataShape: Record<string, z.ZodType>) {
