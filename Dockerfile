@@ -12,6 +12,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
+COPY scripts/bundle-cli.mjs ./scripts/bundle-cli.mjs
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime

@@ -1,5 +1,6 @@
-// Start-up of the compiled CLI (dist/, built by `npm run bench`): `mxdoctor --version` and
-// `mxdoctor check --no-smtp` of a small fixture domain, beside a bare `node -e 0`. The
+// Start-up of the compiled CLI (dist/, built by `npm run bench`): `mxdoctor --version`,
+// `mxdoctor check --no-smtp` of a small fixture domain and `mxdoctor bounce` of one message
+// (--json --no-followup: parsing and classifying, no network), beside a bare `node -e 0`. The
 // commands run in turn, round after round, so that a load change on the machine hits them
 // alike; the median wall time and the mean CPU time (user + system, from the kernel's account
 // of reaped children) are printed. CPU time is the steadier figure on a busy machine.
@@ -68,6 +69,12 @@ const checkArgs = [
   '--dnsbl',
   'bl.startup.test',
 ];
+const bounceArgs = [
+  'bounce',
+  join(ROOT, 'test', 'fixtures', 'bounces', 'postfix-starttls-required.eml'),
+  '--json',
+  '--no-followup',
+];
 const roots: [string, string][] = [['', ROOT]];
 if (process.env.BASELINE) roots.unshift(['baseline ', process.env.BASELINE]);
 const subjects: Subject[] = [{ name: 'node -e 0', argv: ['-e', '0'], wall: [], cpu: [] }];
@@ -75,6 +82,12 @@ for (const [label, root] of roots) {
   const bin = join(root, 'bin', 'mxdoctor.js');
   subjects.push({ name: `${label}mxdoctor --version`, argv: [bin, '--version'], wall: [], cpu: [] });
   subjects.push({ name: `${label}mxdoctor check --no-smtp`, argv: [bin, ...checkArgs], wall: [], cpu: [] });
+  subjects.push({
+    name: `${label}mxdoctor bounce (one file)`,
+    argv: [bin, ...bounceArgs],
+    wall: [],
+    cpu: [],
+  });
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

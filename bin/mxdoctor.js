@@ -1,16 +1,32 @@
 #!/usr/bin/env node
-// The `mxdoctor` command. Runs the compiled CLI from dist/ (built by `npm ci` through the
-// `prepare` script, or `npm run build`); runs the TypeScript sources through tsx when dist/
-// is absent or MXDOCTOR_FROM_SOURCE=1 (development and tests).
-import { existsSync } from 'node:fs';
+// The `mxdoctor` command. Runs the compiled CLI (built by `npm ci` through the `prepare`
+// script, or `npm run build`): the bundle in dist/cli/ for the one-shot commands, whose
+// start-up is much of their run (scripts/bundle-cli.mjs says why), and tsc's output in
+// dist/src/ for the service (serve, web, worker) and when the bundle is missing or older than
+// it (a build by tsc alone). Runs the TypeScript sources through tsx when dist/ is absent or
+// MXDOCTOR_FROM_SOURCE=1 (development and tests).
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
+const bundle = join(root, 'dist', 'cli', 'main.js');
+// The command is the first argument that is not an option (as src/cli/main.ts reads it).
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const service = command === 'serve' || command === 'web' || command === 'worker';
 
-if (existsSync(compiled) && process.env.MXDOCTOR_FROM_SOURCE !== '1') {
-  await import(pathToFileURL(compiled).href);
+/** The bundle, when it was built with or after tsc's output (never a stale one). */
+function freshBundle() {
+  try {
+    return statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+if (process.env.MXDOCTOR_FROM_SOURCE !== '1' && existsSync(compiled)) {
+  await import(pathToFileURL(!service && freshBundle() ? bundle : compiled).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -4,16 +4,12 @@ import type { DnsCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { deadline, raceSignal } from '../net/deadline.js';
-import { describeError } from '../net/errors.js';
-import { SCHEMA_VERSION } from '../report/model.js';
-import type { CheckOptions, Finding, Report } from '../report/model.js';
-import { scoreFindings } from '../report/grade.js';
-import { countStatuses, verdictOf } from '../report/score.js';
-import { version } from '../version.js';
-import { CORE, inputFinding, resolverFinding } from './core.js';
+import type { CheckOptions, Report } from '../report/model.js';
 import { lookUpMx } from '../mx/lookups.js';
-import { timelineOf } from './timeline.js';
-import type { Check, CheckContext, CheckData, CheckName, CheckServices, ProgressUpdate } from './types.js';
+import type * as Assembly from './assemble.js';
+import { dataOf } from './outcome.js';
+import type { Outcome } from './outcome.js';
+import type { Check, CheckContext, CheckName, CheckServices, ProgressUpdate } from './types.js';
 
 /**
  * The check pipeline: runs every enabled check as soon as the checks it depends on have
@@ -34,8 +30,6 @@ export interface RunDeps {
   dnsCache?: DnsCache;
 }
 
-type Outcome = { ok: true; data: unknown; findings: Finding[] } | { ok: false; findings: Finding[] };
-
 /** What every check of one run shares. */
 interface Run {
   domain: NormalizedDomain;
@@ -49,6 +43,7 @@ interface Run {
   /** The caller's own signal: when it aborts, runCheck rejects. */
   caller: AbortSignal | undefined;
   progress: Progress;
+  assemble: Assemble;
 }
 
 export async function runCheck(
@@ -68,9 +63,11 @@ export async function runCheck(
     cache: deps.dnsCache ?? new CheckCache(),
     signal: overall.signal,
   });
-  const checks = (deps.checks ?? (await allChecks(dns, domain, overall.signal))).filter(
-    (c) => c.enabled?.(options, config) ?? true,
-  );
+  const [registered, assemble] = await Promise.all([
+    deps.checks ?? allChecks(dns, domain, overall.signal),
+    loadAssemble(),
+  ]);
+  const checks = registered.filter((c) => c.enabled?.(options, config) ?? true);
   const run: Run = {
     domain,
     options,
@@ -81,6 +78,7 @@ export async function runCheck(
     overall: overall.signal,
     caller: deps.signal,
     progress: new Progress(checks, deps.onProgress),
+    assemble,
   };
 
   // Create every check's promise before any starts, so dependencies resolve in any order.
@@ -110,58 +108,30 @@ export async function runCheck(
     overall.dispose();
   }
 
-  const findings: Finding[] = [
-    inputFinding(domain),
-    resolverFinding(dns.log, resolverNames(config), config.dns.resolversSource),
-  ];
-  const data: Record<string, unknown> = {};
-  const byName = new Map<string, Outcome>();
-  checks.forEach((check, i) => {
-    const outcome = settled[i];
-    if (!outcome) return;
-    byName.set(check.name, outcome);
-    findings.push(...outcome.findings);
-    // The MX set is the report's own field, not a check's data.
-    if (outcome.ok && outcome.data !== undefined && check.name !== 'mx') data[check.name] = outcome.data;
-  });
-  const mx = dataOf(byName, 'mx') ?? { kind: 'error', hosts: [] };
   const finishedAt = now();
   deps.onProgress?.({ step: 'done', message: 'Report ready', percent: 100 });
-  const durationMs = Math.round(performance.now() - t0);
-
-  const report: Report = {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: 'mxdoctor', version: version() },
-    domain: { input: domain.input, ascii: domain.ascii, unicode: domain.unicode },
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs,
-    verdict: verdictOf(findings),
-    complete: !findings.some((f) => f.status === 'error'),
-    counts: countStatuses(findings),
-    score: scoreFindings(findings),
+  return assemble.assembleReport({
+    domain,
     options,
-    resolvers: resolverNames(config),
-    mx,
-    checks: findings,
-    data,
+    config,
     dnsLog: dns.log,
-    timeline: timelineOf(
-      { smtp: dataOf(byName, 'smtp'), mta_sts: dataOf(byName, 'mta_sts'), bimi: dataOf(byName, 'bimi') },
-      { wallStartMs, totalMs: durationMs, dnsLog: dns.log },
-    ),
-  };
-  // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
-  return JSON.parse(JSON.stringify(report)) as Report;
+    startedAt,
+    finishedAt,
+    durationMs: Math.round(performance.now() - t0),
+    wallStartMs,
+    checks,
+    outcomes: settled,
+  });
 }
 
 let registry: Promise<readonly Check[]> | null = null;
 
 /**
- * Every check, loaded on first use: the check modules take a process about 150 ms to load, so
- * a CLI check would otherwise spend them before its first DNS query. Meanwhile the MX check's
- * own questions go out through the run's resolver (its cache hands the answers to the MX check
- * and its log keeps them); once the modules are in memory, nothing waits.
+ * Every check, loaded on first use, beside the report's assembly (loadAssemble): they take a
+ * process tens of milliseconds to load (about 40 from the CLI’s bundle, twice that from
+ * dist/src/), which a CLI check would otherwise spend before its first DNS query. Meanwhile
+ * the MX check's own questions go out through the run's resolver (its cache hands the answers
+ * to the MX check and its log keeps them); once the modules are in memory, nothing waits.
  */
 async function allChecks(
   dns: DnsClient,
@@ -178,10 +148,16 @@ async function allChecks(
   return registry;
 }
 
-function resolverNames(config: Config): string[] {
-  return config.dns.resolvers.map((r) =>
-    r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
-  );
+type Assemble = typeof Assembly;
+let assembleModule: Promise<Assemble> | null = null;
+
+/** The report's assembly (src/checks/assemble.ts), loaded on first use beside the checks. */
+function loadAssemble(): Promise<Assemble> {
+  if (!assembleModule) {
+    assembleModule = import('./assemble.js');
+    assembleModule.catch(() => (assembleModule = null));
+  }
+  return assembleModule;
 }
 
 /**
@@ -191,18 +167,6 @@ function resolverNames(config: Config): string[] {
 function upstreamOf(check: Check, enabled: ReadonlySet<string>): { hard: CheckName[]; soft: CheckName[] } {
   const hard = (check.dependsOn ?? []).filter((d) => enabled.has(d));
   return { hard, soft: (check.uses ?? []).filter((d) => enabled.has(d) && !hard.includes(d)) };
-}
-
-/**
- * The data a finished check returned, typed by its name. The one place where data stored by
- * name meets its type: `defineCheck` holds every registered check to its CheckData entry.
- */
-function dataOf<K extends CheckName>(
-  outcomes: ReadonlyMap<string, Outcome>,
-  name: K,
-): CheckData[K] | undefined {
-  const o = outcomes.get(name);
-  return o?.ok ? (o.data as CheckData[K] | undefined) : undefined;
 }
 
 /**
@@ -219,16 +183,7 @@ async function runOne(
   const failedDeps = (check.dependsOn ?? []).filter((d) => upstream.get(d)?.ok === false);
   if (failedDeps.length > 0) {
     progress.finished(check);
-    return {
-      ok: false,
-      findings: [
-        CORE.make('pipeline.dependency_failed', 'error', {
-          title: `${check.title}: not run`,
-          summary: `${check.title} was not run because ${failedDeps.join(', ')} failed.`,
-          details: { check: check.name, dependencies: failedDeps },
-        }),
-      ],
-    };
+    return { ok: false, findings: [run.assemble.dependencyFailedFinding(check, failedDeps)] };
   }
   let joined = false;
   const ctx: CheckContext = {
@@ -260,24 +215,8 @@ async function runOne(
   } catch (err) {
     progress.finished(check);
     if (run.caller?.aborted) throw err;
-    return { ok: false, findings: [failureFinding(check, err, overall.aborted, config)] };
+    return { ok: false, findings: [run.assemble.failureFinding(check, err, overall.aborted, config)] };
   }
-}
-
-/** Why a check has no findings: it overran the overall deadline, or it threw. */
-function failureFinding(check: Check, err: unknown, timedOut: boolean, config: Config): Finding {
-  if (timedOut)
-    return CORE.make('pipeline.deadline', 'error', {
-      title: `${check.title}: timed out`,
-      summary: `${check.title} did not finish within the overall deadline of ${Math.round(config.check.deadlineMs / 1000)} s; its results are missing.`,
-      remedy: `Run the check again with a longer deadline (--timeout or MXDOCTOR_CHECK_DEADLINE).`,
-      details: { check: check.name, deadlineMs: config.check.deadlineMs },
-    });
-  return CORE.make('pipeline.check_error', 'error', {
-    title: `${check.title}: could not complete`,
-    summary: `${check.title} stopped with an error: ${describeError(err)}. Other checks are unaffected.`,
-    details: { check: check.name, error: describeError(err) },
-  });
 }
 
 /**

@@ -1,10 +1,10 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
-import { colorEnabled, loadConfig } from '../config/index.js';
 import type { ConfigOverrides } from '../config/index.js';
-import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './check.js';
-import type { EngineFlags } from './check.js';
+import { colorEnabled } from '../config/environment.js';
+import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './engine-flags.js';
+import type { EngineFlags } from './engine-flags.js';
 import { EXIT, UsageError } from './errors.js';
 
 interface BounceFlags extends EngineFlags {
@@ -158,6 +158,8 @@ Examples:
         ...engineOverrides(flags),
         dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
       };
+      // Loaded only now, like the parser: `mxdoctor bounce --help` and usage errors need neither.
+      const { loadConfig } = await import('../config/index.js');
       const config = loadConfig(undefined, overrides);
       if (flags.mailbox || files.length > 1 || (await isFolder(files[0]))) {
         if (files.filter((f) => f === '-').length > 1)
@@ -182,10 +184,13 @@ Examples:
       }
       const file = files[0];
       let diagnosis;
+      // The parser loads while the input is read, not at start-up: the MIME parser would cost
+      // every other command its start time.
+      const parser = import('../bounce/index.js');
+      parser.catch(() => undefined);
       try {
         const input = await readInput(file, config.bounce.maxBytes);
-        // Loaded here, not at start-up: the MIME parser costs every other command its start time.
-        const { diagnoseBounce } = await import('../bounce/index.js');
+        const { diagnoseBounce } = await parser;
         diagnosis = await diagnoseBounce(input, { maxBytes: config.bounce.maxBytes });
       } catch (err) {
         if (err instanceof BounceInputError) throw new UsageError(err.message);

@@ -1,48 +1,15 @@
 import type { Command } from 'commander';
-import { colorEnabled, loadConfig, parseDuration, parseResolver, parseZoneList } from '../config/index.js';
-import { isValidSelector } from '../dkim/check.js';
-import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
+import { colorEnabled } from '../config/environment.js';
+import { isValidSelector } from '../dkim/record.js';
 import { parseVerifyAddress } from '../input/address.js';
 import { normalizeDomain } from '../input/domain.js';
 import type { NormalizedDomain } from '../input/domain.js';
-import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
+import { DEFAULT_CHECK_OPTIONS } from '../report/check-options.js';
 import type { CheckOptions } from '../report/model.js';
+import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './engine-flags.js';
+import type { EngineFlags } from './engine-flags.js';
 import { EXIT, UsageError } from './errors.js';
 import { DEFAULT_CONCURRENCY, concurrencyFlag } from './list-flags.js';
-
-/** The flags that set how the check engine talks to DNS and SMTP servers (check and bounce). */
-export interface EngineFlags {
-  resolver?: ResolverAddress[];
-  allowPrivate?: boolean;
-  timeout?: number;
-  dnsTimeout?: number;
-  port?: number;
-  helo?: string;
-  mailFrom?: string;
-  caFile?: string;
-  smtpProxy?: string;
-}
-
-/** Configuration overrides from the engine flags; the rest comes from the environment. */
-export function engineOverrides(flags: EngineFlags): ConfigOverrides {
-  return {
-    dns: {
-      ...(flags.resolver ? { resolvers: flags.resolver, resolversSource: '--resolver' } : {}),
-      ...(flags.dnsTimeout !== undefined ? { timeoutMs: flags.dnsTimeout } : {}),
-    },
-    net: flags.allowPrivate ? { allowPrivate: true } : {},
-    check: flags.timeout !== undefined ? { deadlineMs: flags.timeout } : {},
-    smtp: {
-      ...(flags.port !== undefined ? { port: flags.port } : {}),
-      ...(flags.smtpProxy !== undefined ? { proxy: flags.smtpProxy.trim() } : {}),
-    },
-    probe: {
-      ...(flags.helo !== undefined ? { ehloName: flags.helo.trim() } : {}),
-      ...(flags.mailFrom !== undefined ? { mailFrom: flags.mailFrom.trim() } : {}),
-    },
-    tls: flags.caFile !== undefined ? { caFile: flags.caFile } : {},
-  };
-}
 
 interface CheckFlags extends EngineFlags {
   json?: boolean;
@@ -80,17 +47,6 @@ function collectSelector(value: string, previous: string[] = []): string[] {
   return [...previous, s];
 }
 
-export function collectDnsbl(value: string, previous: string[] = []): string[] {
-  // parseZoneList reads "off" as no zones, which for a flag would silently mean the default list.
-  if (/^\s*(off|none|-)\s*$/i.test(value))
-    throw new UsageError('--dnsbl names blocklist zones to use; to query none, set MXDOCTOR_DNSBLS=off');
-  try {
-    return [...previous, ...parseZoneList(value, '--dnsbl')];
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -106,31 +62,6 @@ export function normalizeVerify(addresses: readonly string[], domain: Normalized
   if (out.length > 50)
     throw new UsageError(`--verify was given ${out.length} times; at most 50 addresses per check`);
   return out;
-}
-
-export function collectResolver(value: string, previous: ResolverAddress[] = []): ResolverAddress[] {
-  try {
-    return [...previous, parseResolver(value, '--resolver')];
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-export function durationFlag(flag: string) {
-  return (value: string): number => {
-    try {
-      return parseDuration(value, flag);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  };
-}
-
-export function portFlag(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new UsageError(`--port ${JSON.stringify(value)} must be a port number from 1 to 65535`);
-  }
-  return Number(value);
 }
 
 // Long on purpose: the declaration of one commander command — its options, help text and
@@ -259,6 +190,7 @@ Examples:
           throw new UsageError(
             '--verify names addresses of one domain; use "mxdoctor verify --file" for lists',
           );
+        const { loadConfig } = await import('../config/index.js');
         const config = loadConfig(undefined, engineOverrides(flags));
         const greylistRetryMs = flags.greylistRetry ?? config.smtp.greylistRetryMs;
         if (greylistRetryMs > 0 && flags.timeout === undefined) config.check.deadlineMs += greylistRetryMs;
@@ -292,6 +224,12 @@ Examples:
         throw new UsageError('--concurrency, --unordered and --csv go with --file');
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
+      // The configuration (with zod) and the check engine load only now: `mxdoctor check --help`
+      // and usage errors need neither. The engine's own module is small: it sends the first DNS
+      // query before it loads the checks (src/checks/run.ts).
+      const engine = import('../checks/run.js');
+      engine.catch(() => undefined);
+      const { loadConfig } = await import('../config/index.js');
       const config = loadConfig(undefined, engineOverrides(flags));
       const greylistRetryMs = flags.greylistRetry ?? config.smtp.greylistRetryMs;
       // The retry waits inside the check: give the deadline that much more, unless set explicitly.
@@ -306,13 +244,12 @@ Examples:
         ...(flags.tls === 'deep' ? { tls: 'deep' as const } : {}),
         ...(flags.submission ? { submission: true } : {}),
       };
-      // The check engine is loaded here, not at start-up: `mxdoctor check --help` and usage errors
-      // need none of it.
-      const { runCheck } = await import('../checks/run.js');
+      const { runCheck } = await engine;
+      const running = runCheck(parsed.domain, options, { config });
       // The text formatter loads while the check waits on the network, not after it.
       const formatter = flags.json || flags.nagios ? null : import('./format.js');
       formatter?.catch(() => undefined);
-      const report = await runCheck(parsed.domain, options, { config });
+      const report = await running;
       if (flags.nagios) {
         const { formatNagios } = await import('./nagios.js');
         const out = formatNagios(report, new Date());

@@ -6,8 +6,8 @@ import { analyseInbound } from '../inbound/analyse.js';
 import type { Delivery } from '../inbound/model.js';
 import { startReceiver } from '../inbound/receiver.js';
 import { receiverSettings } from '../inbound/setup.js';
-import { collectResolver, durationFlag, engineOverrides } from './check.js';
-import type { EngineFlags } from './check.js';
+import { collectResolver, durationFlag, engineOverrides } from './engine-flags.js';
+import type { EngineFlags } from './engine-flags.js';
 import { EXIT, UsageError } from './errors.js';
 import { formatInbound } from './format-inbound.js';
 

@@ -92,8 +92,8 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
       if (err.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    // The configuration module is loaded by every command that can throw its error.
-    const { ConfigError } = await import('../config/index.js');
+    // The error class alone, not the configuration's declarations (and zod) behind it.
+    const { ConfigError } = await import('../config/parse.js');
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`mxdoctor: ${err.message}\n`);
       return EXIT.usage;

@@ -251,13 +251,6 @@ export function evaluateDkim(domain: string, data: DkimData, userSelectors: stri
   return findings;
 }
 
-const SELECTOR = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
-
-/** Whether a selector is a valid DNS name part (RFC 6376 §3.1). */
-export function isValidSelector(s: string): boolean {
-  return s.length <= 200 && SELECTOR.test(s);
-}
-
 declare module '../checks/types.js' {
   interface CheckData {
     dkim: DkimData;

@@ -105,3 +105,10 @@ function splitColon(value: string | undefined): string[] {
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
 }
+
+const SELECTOR = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+
+/** Whether a selector is a valid DNS name part (RFC 6376 §3.1). */
+export function isValidSelector(s: string): boolean {
+  return s.length <= 200 && SELECTOR.test(s);
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DNS_RCODES } from '../dns/types.js';
+import { DEFAULT_CHECK_OPTIONS as DEFAULTS } from './check-options.js';
 import { TimelineSchema } from './timeline.js';
 
 /**
@@ -163,12 +164,7 @@ export const CheckOptionsSchema = z.object({
 });
 export type CheckOptions = z.infer<typeof CheckOptionsSchema>;
 
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
-  verify: [],
-  dkimSelectors: [],
-  smtp: true,
-  greylistRetryMs: 0,
-};
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = DEFAULTS;
 
 /** Builds the report schema; `data` holds each check's own output, keyed by check name. */
 export function buildReportSchema(dataShape: Record<string, z.ZodType>) {

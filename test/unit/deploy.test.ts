@@ -138,6 +138,12 @@ describe('Dockerfile', () => {
       include: string[];
     };
     for (const dir of build.include) assert.match(stages[0]!, new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
+    // The scripts `npm run build` runs besides tsc (the CLI bundle) are build inputs too.
+    const scripts = [...(pkg.scripts.build ?? '').matchAll(/\bnode (scripts\/\S+)/g)].map((m) => m[1]!);
+    for (const file of scripts) {
+      assert.match(stages[0]!, new RegExp(`^COPY ${file} \\./${file}$`, 'm'));
+      assert.ok(existsSync(join(ROOT, file)), file);
+    }
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const path of ['node_modules', 'dist', 'data'])
       assert.ok(ignored.includes(path), `.dockerignore has ${path}`);
