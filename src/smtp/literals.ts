@@ -22,21 +22,20 @@ export function requiredLiterals(re: RegExp): readonly string[] | null {
   try {
     const reader = new Reader(re.source);
     const found = reader.alternation();
-    return reader.done() && found ? [...found] : null;
+    return reader.done() && found ? [...new Set(found.literals)] : null;
   } catch {
     return null;
   }
 }
 
-/** A set of strings one of which a match contains, or null for none known. */
-type Required = ReadonlySet<string> | null;
+/** Strings one of which a match contains (and the length of the shortest), or null for none known. */
+type Required = { literals: readonly string[]; shortest: number } | null;
 
 /** The more selective of two requirements: the one whose shortest literal is longest. */
 function stronger(a: Required, b: Required): Required {
   if (!a) return b;
   if (!b) return a;
-  const shortest = (s: ReadonlySet<string>): number => Math.min(...[...s].map((x) => x.length));
-  return shortest(b) > shortest(a) ? b : a;
+  return b.shortest > a.shortest ? b : a;
 }
 
 /** Escapes that stand for one literal character (anything else after `\` is a class or an assertion). */
@@ -58,12 +57,9 @@ class Reader {
       alternatives.push(this.sequence());
     }
     if (alternatives.length === 1) return alternatives[0]!;
-    const union = new Set<string>();
-    for (const a of alternatives) {
-      if (!a) return null;
-      for (const s of a) union.add(s);
-    }
-    return union;
+    if (alternatives.some((a) => a === null)) return null;
+    const all = alternatives as NonNullable<Required>[];
+    return { literals: all.flatMap((a) => a.literals), shortest: Math.min(...all.map((a) => a.shortest)) };
   }
 
   /** The atoms of one alternative: the strongest requirement among its literal runs and groups. */
@@ -71,7 +67,7 @@ class Reader {
     let run = '';
     let best: Required = null;
     const endRun = (): void => {
-      if (run) best = stronger(best, new Set([run]));
+      if (run) best = stronger(best, { literals: [run], shortest: run.length });
       run = '';
     };
     while (this.at < this.src.length && this.src[this.at] !== '|' && this.src[this.at] !== ')') {
@@ -169,74 +165,93 @@ class Reader {
 }
 
 /**
- * Finds which of many literals occur in a text in one pass (an Aho–Corasick automaton, built
- * once): each literal belongs to a group (a phrase), and `groupsIn` says which groups have at
- * least one literal in the text. Literals are lower-case ASCII; the text's ASCII letters are
- * compared lower-cased and any other character ends every partial match (no literal holds one).
+ * Finds which of many literals occur in a text in one pass (an Aho–Corasick automaton): each
+ * literal belongs to a group (a phrase), and `groupsIn` says which groups have at least one
+ * literal in the text. Literals are lower-case ASCII; the text's ASCII letters are compared
+ * lower-cased and any other character ends every partial match (no literal holds one).
+ *
+ * Built in time linear in the literals' length: the trie and its failure links only. A
+ * transition the trie lacks is worked out along the failure links the first time a text needs
+ * it and kept in the table, so a one-off run (one bounce from the command line) does not pay
+ * for the whole state × character table, and a long one soon has every transition it uses.
  */
 export class LiteralScanner {
   /** Column of each ASCII character that occurs in some literal (0: any other character). */
   private readonly column = new Uint8Array(128);
   private readonly width: number;
-  /** The automaton's transitions, state × column (a complete table: no failure links to follow). */
+  /** Transitions, state × column: the trie's edges, and the others once worked out; -1 unknown. */
   private readonly next: Int32Array;
+  private readonly fail: Int32Array;
   /** The groups each state completes a literal of, its failure chain's included. */
   private readonly output: (readonly number[] | undefined)[];
   private readonly groups: number;
 
   constructor(literals: readonly { text: string; group: number }[]) {
     let width = 1;
+    let length = 0;
     for (const { text } of literals) {
       for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
         if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) throw new Error(`literal ${text} is not lower-case ASCII`);
         if (!this.column[c]) this.column[c] = width++;
       }
+      length += text.length;
     }
     for (let c = 0x41; c <= 0x5a; c++) this.column[c] = this.column[c + 0x20]!;
     this.width = width;
     this.groups = literals.reduce((n, l) => Math.max(n, l.group + 1), 0);
 
-    // The trie.
-    const trie: number[][] = [new Array<number>(width).fill(-1)];
-    const ends: Set<number>[] = [new Set()];
+    // The trie: at most one state per literal character, and the root.
+    const next = new Int32Array((length + 1) * width).fill(-1);
+    const children: number[][] = [[]];
+    const ends: number[][] = [[]];
     for (const { text, group } of literals) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {
         const col = this.column[text.charCodeAt(i)]!;
-        if (trie[s]![col] === -1) {
-          trie[s]![col] = trie.length;
-          trie.push(new Array<number>(width).fill(-1));
-          ends.push(new Set());
+        let t = next[s * width + col]!;
+        if (t === -1) {
+          t = children.length;
+          next[s * width + col] = t;
+          children[s]!.push(col);
+          children.push([]);
+          ends.push([]);
         }
-        s = trie[s]![col]!;
+        s = t;
       }
-      ends[s]!.add(group);
+      ends[s]!.push(group);
     }
-    // Failure links, breadth first, turned into a complete transition table.
-    const next = new Int32Array(trie.length * width);
-    const fail = new Int32Array(trie.length);
-    const queue: number[] = [];
-    for (let col = 0; col < width; col++) {
-      const t = col === 0 ? -1 : trie[0]![col]!;
-      next[col] = t === -1 ? 0 : t;
-      if (t > 0) queue.push(t);
-    }
+    // The root goes back to itself on every character that starts no literal.
+    for (let col = 0; col < width; col++) if (next[col] === -1) next[col] = 0;
+    this.next = next;
+    this.fail = new Int32Array(children.length);
+    // Failure links breadth first: a state's longest proper suffix that is also in the trie.
+    const output: (number[] | undefined)[] = [undefined];
+    const queue = [0];
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q]!;
-      for (const g of ends[fail[s]!]!) ends[s]!.add(g);
-      for (let col = 0; col < width; col++) {
-        const t = col === 0 ? -1 : trie[s]![col]!;
-        if (t === -1) next[s * width + col] = next[fail[s]! * width + col]!;
-        else {
-          next[s * width + col] = t;
-          fail[t] = next[fail[s]! * width + col]!;
-          queue.push(t);
-        }
+      for (const col of children[s]!) {
+        const t = next[s * width + col]!;
+        const f = s === 0 ? 0 : this.step(this.fail[s]!, col);
+        this.fail[t] = f;
+        const own = ends[t]!;
+        const inherited = output[f];
+        output[t] = own.length ? (inherited ? [...own, ...inherited] : own) : inherited;
+        queue.push(t);
       }
     }
-    this.next = next;
-    this.output = ends.map((e) => (e.size ? [...e] : undefined));
+    this.output = output;
+  }
+
+  /** The state after `col` from `s`, worked out along the failure links and kept when unknown. */
+  private step(s: number, col: number): number {
+    const at = s * this.width + col;
+    let t = this.next[at]!;
+    if (t === -1) {
+      t = this.step(this.fail[s]!, col);
+      this.next[at] = t;
+    }
+    return t;
   }
 
   /** For each group, whether one of its literals is in the text. */
@@ -246,7 +261,9 @@ export class LiteralScanner {
     let s = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      s = next[s * width + (c < 0x80 ? column[c]! : 0)]!;
+      const col = c < 0x80 ? column[c]! : 0;
+      const t = next[s * width + col]!;
+      s = t === -1 ? this.step(s, col) : t;
       const out = output[s];
       if (out) for (const g of out) found[g] = 1;
     }
