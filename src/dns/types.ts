@@ -1,3 +1,7 @@
+import { DNS_RCODES } from '../report/rcodes.js';
+
+export { DNS_RCODES };
+
 /**
  * DNS data as mxdoctor's checks see it: plain, serialisable records and answers whose
  * outcome (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, TIMEOUT…) is data, never an exception.
@@ -22,23 +26,7 @@ export const RR_TYPES = {
 
 export type RrType = keyof typeof RR_TYPES;
 
-/**
- * The outcome of a query. Wire rcodes as named by RFC 1035/6895, plus TIMEOUT (no resolver
- * answered in time) and NETWORK_ERROR (no resolver could be reached or the answer was
- * unparseable) — both mean "could not determine", never "no record". OTHER is any other
- * wire rcode, or a name that could not be asked at all.
- */
-export const DNS_RCODES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'OTHER',
-  'TIMEOUT',
-  'NETWORK_ERROR',
-] as const;
+/** The outcome of a query (the report's list, which its schema publishes). */
 export type DnsRcode = (typeof DNS_RCODES)[number];
 
 interface RecordBase {

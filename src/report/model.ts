@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DNS_RCODES } from '../dns/types.js';
+import { DNS_RCODES } from './rcodes.js';
 import { DEFAULT_CHECK_OPTIONS as DEFAULTS } from './check-options.js';
 import { TimelineSchema } from './timeline.js';
 
