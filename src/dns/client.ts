@@ -3,7 +3,7 @@ import { abortReason } from '../net/deadline.js';
 import { isProbeError, describeError } from '../net/errors.js';
 import { CheckCache } from './cache.js';
 import type { DnsCache } from './cache.js';
-import { acquireSlot } from './inflight.js';
+import { acquireSlot, admit } from './inflight.js';
 import { tcpExchange, udpExchange } from './transport.js';
 import type { ServerAddress } from './transport.js';
 import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
@@ -47,15 +47,14 @@ export function dnsClientSettings(dns: {
   };
 }
 
-/** The in-flight gate (src/dns/inflight.ts) of queries being resolved, across resolvers. */
-const ADMISSION = 'queries being resolved';
-
 /** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
 const MAX_CNAME_HOPS = 10;
 
 export class DnsClient {
   readonly servers: ServerAddress[];
   readonly log: DnsLogEntry[];
+  /** "ip:port" of each server, for the log and answers. */
+  private readonly serverTexts: string[];
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly cache: DnsCache;
@@ -67,6 +66,9 @@ export class DnsClient {
   constructor(options: DnsClientOptions) {
     if (options.servers.length === 0) throw new Error('DnsClient needs at least one resolver');
     this.servers = options.servers;
+    this.serverTexts = options.servers.map((s) =>
+      s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`,
+    );
     this.timeoutMs = options.timeoutMs;
     this.retries = options.retries;
     this.cache = options.cache ?? new CheckCache();
@@ -82,28 +84,18 @@ export class DnsClient {
     options: QueryOptions = {},
   ): Promise<DnsAnswer<RecordOf<T>>> {
     const qname = canonical(name);
-    const key = `${qname}|${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`;
-    const cached = this.cache.get(key);
+    const kind =
+      options.checkingDisabled || options.dnssecOk
+        ? `${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`
+        : type;
+    const cached = this.cache.get(qname, kind);
     if (cached) return cached as Promise<DnsAnswer<RecordOf<T>>>;
-    const pending = this.admitted(() => this.resolve(qname, type, options));
-    this.cache.set(key, pending as Promise<DnsAnswer>);
+    // At most 4 × maxInFlight queries are being resolved at once in this process; the others
+    // wait their turn in src/dns/inflight.ts's queue. A query whose check was aborted
+    // meanwhile fails as soon as it is admitted.
+    const pending = admit(this.maxInFlight * 4, () => this.resolve(qname, type, options));
+    this.cache.set(qname, kind, pending as Promise<DnsAnswer>);
     return pending;
-  }
-
-  /**
-   * At most 4 × maxInFlight queries are being resolved at once in this process; the others
-   * wait their turn as a queued callback, not as a chain of suspended calls with their
-   * signals and log entries: 500 checks starting together ask ~40,000 questions, and those
-   * waiting for a slot held ~9 KB each (issue 14 P4). A query whose check was aborted
-   * meanwhile fails as soon as it is admitted.
-   */
-  private async admitted<T>(resolve: () => Promise<T>): Promise<T> {
-    const release = await acquireSlot(ADMISSION, this.maxInFlight * 4);
-    try {
-      return await resolve();
-    } finally {
-      release();
-    }
   }
 
   /** A and AAAA of a host, asked concurrently. */
@@ -151,19 +143,19 @@ export class DnsClient {
         hop >= MAX_CNAME_HOPS ||
         visited.has(walked.end);
       if (done) {
-        const answer: DnsAnswer<RecordOf<T>> = {
-          name: qname,
-          type,
-          rcode: message.rcode,
-          records: walked.records as RecordOf<T>[],
-          cnameChain: chain,
-          ad,
-          ms: Math.round(performance.now() - started),
-          ...(exchange.server ? { server: exchange.server } : {}),
-        };
+        // Built whole (no property added afterwards) and with its records in an array of
+        // their number: a check keeps every answer in its cache while it runs.
+        const records = (walked.records.length ? walked.records.slice() : walked.records) as RecordOf<T>[];
+        const ms = Math.round(performance.now() - started);
         const ttl = answerTtl(walked.records, walked.cnames, message);
-        if (ttl !== undefined) answer.ttl = ttl;
-        return answer;
+        const server = exchange.server;
+        if (server === undefined)
+          return ttl === undefined
+            ? { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms }
+            : { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, ttl };
+        return ttl === undefined
+          ? { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, server }
+          : { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, server, ttl };
       }
       // The resolver (or an authoritative-only server) gave us the CNAME but not its
       // target's data: ask for the target ourselves.
@@ -189,9 +181,7 @@ export class DnsClient {
       if (signal?.aborted) throw abortReason(signal);
       const index = this.next++ % this.servers.length;
       const server = this.servers[index]!;
-      const serverText = server.host.includes(':')
-        ? `[${server.host}]:${server.port}`
-        : `${server.host}:${server.port}`;
+      const serverText = this.serverTexts[index]!;
       const result = await this.attempt(server, serverText, name, type, options, signal);
       if (result.message) {
         const rc = result.message.rcode;
@@ -223,18 +213,8 @@ export class DnsClient {
     for (const transport of ['udp', 'tcp'] as const) {
       const release = await acquireSlot(serverText, this.maxInFlight, signal);
       const t0 = performance.now();
-      const entry: DnsLogEntry = {
-        name,
-        type,
-        server: serverText,
-        transport,
-        rcode: 'TIMEOUT',
-        answers: 0,
-        ad: false,
-        truncated: false,
-        ms: 0,
-        atMs: Math.round(t0 - this.startedAt),
-      };
+      // The log entry is written once, with all its fields, when the exchange has ended.
+      const atMs = Math.round(t0 - this.startedAt);
       try {
         const raw =
           transport === 'udp'
@@ -247,36 +227,53 @@ export class DnsClient {
         if (message.questionType !== undefined && typeName(message.questionType) !== type) {
           throw new Error(`answer is for type ${typeName(message.questionType)}, not ${type}`);
         }
-        Object.assign(entry, {
+        this.log.push({
+          name,
+          type,
+          server: serverText,
+          transport,
           rcode: message.rcode,
           answers: message.answers.length,
           ad: message.ad,
-          ra: message.ra,
           truncated: message.truncated,
           ms: Math.round(performance.now() - t0),
+          atMs,
+          ra: message.ra,
         });
-        this.log.push(entry);
         // RFC 7766 §5: a truncated UDP answer is retried over TCP.
         if (transport === 'udp' && message.truncated) continue;
         return { message, rcode: message.rcode, error: '' };
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
-        const timeout = isProbeError(err, 'ETIMEDOUT');
-        Object.assign(entry, {
-          rcode: timeout ? 'TIMEOUT' : 'NETWORK_ERROR',
+        const rcode = isProbeError(err, 'ETIMEDOUT') ? 'TIMEOUT' : 'NETWORK_ERROR';
+        const error = describeError(err);
+        this.log.push({
+          name,
+          type,
+          server: serverText,
+          transport,
+          rcode,
+          answers: 0,
+          ad: false,
+          truncated: false,
           ms: Math.round(performance.now() - t0),
-          error: describeError(err),
+          atMs,
+          error,
         });
-        this.log.push(entry);
-        return { rcode: entry.rcode, error: entry.error ?? '' };
+        return { rcode, error };
       }
     }
     return { rcode: 'NETWORK_ERROR', error: 'unreachable' };
   }
 }
 
+/**
+ * Checks pass their own deadline, which is most often the client's signal already: no
+ * combined signal then. Each AbortSignal.any() is kept (as a WeakRef) by its sources until
+ * they abort, so one per query would pile up for the whole check (issue 14 P4).
+ */
 function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (!a) return b;
+  if (!a || a === b) return b;
   if (!b) return a;
   return AbortSignal.any([a, b]);
 }
