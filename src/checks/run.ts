@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import type { DnsCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
+import { whenRoom } from '../dns/inflight.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { deadline, raceSignal } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
@@ -63,6 +64,17 @@ export async function runCheck(
   // The wall clock (not `now`, which callers may fix) places sessions and fetches on the timeline.
   const wallStartMs = Date.now();
   const overall = deadline(deps.signal, config.check.deadlineMs, 'domain check');
+  // A check asks most of its questions as it starts: while the process's DNS queue is long,
+  // it waits here as one small record rather than adding ~80 waiting questions to it. The
+  // wait counts against the deadline; a caller's abort ends it.
+  try {
+    await whenRoom(overall.signal);
+  } catch (err) {
+    if (deps.signal?.aborted) {
+      overall.dispose();
+      throw err;
+    }
+  }
   const dns = new DnsClient({
     ...dnsClientSettings(config.dns),
     cache: deps.dnsCache ?? new CheckCache(),
