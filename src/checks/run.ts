@@ -121,6 +121,7 @@ export async function runCheck(
   } finally {
     overall.dispose();
   }
+  await reportTurn();
 
   const findings: Finding[] = [
     inputFinding(domain),
@@ -165,6 +166,41 @@ export async function runCheck(
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
   return JSON.parse(JSON.stringify(report)) as Report;
+}
+
+/**
+ * Reports assembled per turn of the event loop, at most. Checks that share a deadline (a
+ * worker's flood of tarpits, started together) end in the same instant: assembled back to
+ * back, hundreds of reports and their JSON existed at once while their writes to Redis
+ * waited behind the assembly of the others. Paced, the reports of one turn are on their
+ * way before the next are built; the same CPU is spent in the same order (issue 14 P4).
+ */
+const REPORTS_PER_TURN = 4;
+let reportsThisTurn = 0;
+const waitingForTurn: (() => void)[] = [];
+let turnScheduled = false;
+
+function reportTurn(): Promise<void> {
+  scheduleTurn();
+  if (waitingForTurn.length === 0 && reportsThisTurn < REPORTS_PER_TURN) {
+    reportsThisTurn++;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => waitingForTurn.push(resolve));
+}
+
+function scheduleTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(() => {
+    turnScheduled = false;
+    reportsThisTurn = 0;
+    while (reportsThisTurn < REPORTS_PER_TURN && waitingForTurn.length > 0) {
+      reportsThisTurn++;
+      waitingForTurn.shift()!();
+    }
+    if (waitingForTurn.length > 0) scheduleTurn();
+  });
 }
 
 let registry: Promise<readonly Check[]> | null = null;
