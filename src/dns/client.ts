@@ -50,6 +50,16 @@ export function dnsClientSettings(dns: {
 /** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
 const MAX_CNAME_HOPS = 10;
 
+/**
+ * The records and CNAME chain of an answer that has none: one frozen array for all of them.
+ * A check keeps every answer while it runs (most are NXDOMAIN or NODATA), and two empty
+ * arrays each were a tenth of what a waiting check held (issue 14 P4). Answers are read-only.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** UDP first, then TCP when the answer is truncated (RFC 7766 §5). */
+const TRANSPORTS = ['udp', 'tcp'] as const;
+
 export class DnsClient {
   readonly servers: ServerAddress[];
   readonly log: DnsLogEntry[];
@@ -113,10 +123,11 @@ export class DnsClient {
     options: QueryOptions,
   ): Promise<DnsAnswer<RecordOf<T>>> {
     const started = performance.now();
-    const chain: string[] = [];
+    let chain: string[] = NONE;
     let current = qname;
     let ad = true;
-    const visited = new Set([qname]);
+    // Names already asked in this chain; only a CNAME chain needs it.
+    let visited: Set<string> | undefined;
     for (let hop = 0; ; hop++) {
       const exchange = await this.exchange(current, type, options);
       if (!exchange.message) {
@@ -124,7 +135,7 @@ export class DnsClient {
           name: qname,
           type,
           rcode: exchange.rcode,
-          records: [],
+          records: NONE,
           cnameChain: chain,
           ad: false,
           ms: Math.round(performance.now() - started),
@@ -135,17 +146,18 @@ export class DnsClient {
       const message = exchange.message;
       ad = ad && message.ad;
       const walked = followChain(current, type, message.answers);
-      chain.push(...walked.chain);
+      if (walked.chain.length > 0) chain = [...chain, ...walked.chain];
       const done =
         walked.records.length > 0 ||
         walked.chain.length === 0 ||
         message.rcode !== 'NOERROR' ||
         hop >= MAX_CNAME_HOPS ||
-        visited.has(walked.end);
+        walked.end === qname ||
+        visited?.has(walked.end) === true;
       if (done) {
         // Built whole (no property added afterwards) and with its records in an array of
         // their number: a check keeps every answer in its cache while it runs.
-        const records = (walked.records.length ? walked.records.slice() : walked.records) as RecordOf<T>[];
+        const records = (walked.records.length ? walked.records.slice() : NONE) as RecordOf<T>[];
         const ms = Math.round(performance.now() - started);
         const ttl = answerTtl(walked.records, walked.cnames, message);
         const server = exchange.server;
@@ -160,7 +172,7 @@ export class DnsClient {
       // The resolver (or an authoritative-only server) gave us the CNAME but not its
       // target's data: ask for the target ourselves.
       current = walked.end;
-      visited.add(current);
+      (visited ??= new Set()).add(current);
     }
   }
 
@@ -171,11 +183,10 @@ export class DnsClient {
     options: QueryOptions,
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string }> {
     const signal = combine(this.signal, options.signal);
-    let lastFailure: { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } = {
-      rcode: 'TIMEOUT',
-      error: 'no resolver answered',
-    };
-    const tried = new Set<number>();
+    let lastFailure:
+      { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } | undefined;
+    // Resolvers that failed this question (by index), once one has.
+    let tried: Set<number> | undefined;
     const attempts = this.retries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
@@ -187,17 +198,17 @@ export class DnsClient {
         const rc = result.message.rcode;
         // SERVFAIL/REFUSED from one resolver: another may do better (a stub's usual
         // behaviour); give up once each resolver has said so.
-        if ((rc === 'SERVFAIL' || rc === 'REFUSED') && tried.size + 1 < this.servers.length) {
-          tried.add(index);
+        if ((rc === 'SERVFAIL' || rc === 'REFUSED') && (tried?.size ?? 0) + 1 < this.servers.length) {
+          (tried ??= new Set()).add(index);
           lastFailure = { message: result.message, rcode: rc, server: serverText };
           continue;
         }
         return { message: result.message, rcode: rc, server: serverText };
       }
-      tried.add(index);
+      (tried ??= new Set()).add(index);
       lastFailure = { rcode: result.rcode, server: serverText, error: result.error };
     }
-    return lastFailure;
+    return lastFailure ?? { rcode: 'TIMEOUT', error: 'no resolver answered' };
   }
 
   private async attempt(
@@ -210,16 +221,20 @@ export class DnsClient {
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; error: string }> {
     const id = randomInt(0x10000);
     const query = encodeQuery(id, name, type, options);
-    for (const transport of ['udp', 'tcp'] as const) {
+    for (const transport of TRANSPORTS) {
       const release = await acquireSlot(serverText, this.maxInFlight, signal);
       const t0 = performance.now();
       // The log entry is written once, with all its fields, when the exchange has ended.
       const atMs = Math.round(t0 - this.startedAt);
       try {
-        const raw =
-          transport === 'udp'
-            ? await udpExchange(server, query, id, this.timeoutMs, signal).finally(release)
-            : await tcpExchange(server, query, this.timeoutMs, signal).finally(release);
+        let raw: Buffer;
+        try {
+          raw = await (transport === 'udp'
+            ? udpExchange(server, query, id, this.timeoutMs, signal)
+            : tcpExchange(server, query, this.timeoutMs, signal));
+        } finally {
+          release();
+        }
         const message = decodeResponse(raw);
         if (message.questionName !== undefined && message.questionName !== name) {
           throw new Error(`answer is for ${message.questionName}, not ${name}`);
