@@ -4,7 +4,7 @@ import type { DnsCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { whenRoom } from '../dns/inflight.js';
 import type { NormalizedDomain } from '../input/domain.js';
-import { deadline, raceSignal } from '../net/deadline.js';
+import { deadline, raceSignal, throwIfAborted } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { SCHEMA_VERSION } from '../report/model.js';
 import type { CheckOptions, Finding, Report } from '../report/model.js';
@@ -101,16 +101,11 @@ export async function runCheck(
   const started = checks.map((check) => {
     const outcome = (async () => {
       await Promise.resolve();
-      const upstream = new Map<string, Outcome>();
-      const waitFor = async (deps: readonly CheckName[]): Promise<void> => {
-        for (const dep of deps) {
-          const o = await outcomes.get(dep);
-          if (o) upstream.set(dep, o);
-        }
-      };
       const { hard, soft } = upstreamOf(check, names);
-      await waitFor(hard);
-      return runOne(check, upstream, () => waitFor(soft), run);
+      if (!hard.length && !soft.length) return runOne(check, NO_UPSTREAM, noJoin, run);
+      const upstream = new Map<string, Outcome>();
+      if (hard.length) await collect(hard, outcomes, upstream);
+      return runOne(check, upstream, () => collect(soft, outcomes, upstream), run);
     })();
     outcomes.set(check.name, outcome);
     return outcome;
@@ -232,6 +227,22 @@ function resolverNames(config: Config): string[] {
   );
 }
 
+/** The upstream of a check that has neither `dependsOn` nor `uses`, and its join. */
+const NO_UPSTREAM: ReadonlyMap<string, Outcome> = new Map();
+const noJoin = (): Promise<void> => Promise.resolve();
+
+/** Waits for the outcomes of `deps` (which never reject unless the caller aborted) and keeps them. */
+async function collect(
+  deps: readonly CheckName[],
+  outcomes: ReadonlyMap<string, Promise<Outcome>>,
+  into: Map<string, Outcome>,
+): Promise<void> {
+  for (const dep of deps) {
+    const o = await outcomes.get(dep);
+    if (o) into.set(dep, o);
+  }
+}
+
 /**
  * The checks whose outcome this one waits for: what it depends on (before it starts), and
  * what it uses (when enabled; before `run`, after `gather`).
@@ -299,7 +310,11 @@ async function runOne(
   progress.emit(check.name, `${check.title}…`);
   try {
     const gathered = check.gather ? await raceSignal(check.gather(ctx), overall) : undefined;
-    await raceSignal(join(), overall);
+    // Not raced against the deadline: what it waits for is, and settles as soon as it fires.
+    // A check waiting here for the SMTP probe (a tarpit: minutes) holds no listener on the
+    // run's signal meanwhile.
+    await join();
+    throwIfAborted(overall);
     joined = true;
     const result = await raceSignal(check.run(ctx, gathered), overall);
     progress.finished(check);
