@@ -118,9 +118,10 @@ export async function runCheck(
   }
   await reportTurn();
 
+  const dnsLog = dns.log;
   const findings: Finding[] = [
     inputFinding(domain),
-    resolverFinding(dns.log, resolverNames(config), config.dns.resolversSource),
+    resolverFinding(dnsLog, resolverNames(config), config.dns.resolversSource),
   ];
   const data: Record<string, unknown> = {};
   const byName = new Map<string, Outcome>();
@@ -153,10 +154,10 @@ export async function runCheck(
     mx,
     checks: findings,
     data,
-    dnsLog: dns.log,
+    dnsLog,
     timeline: timelineOf(
       { smtp: dataOf(byName, 'smtp'), mta_sts: dataOf(byName, 'mta_sts'), bimi: dataOf(byName, 'bimi') },
-      { wallStartMs, totalMs: durationMs, dnsLog: dns.log },
+      { wallStartMs, totalMs: durationMs, dnsLog },
     ),
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).

@@ -7,6 +7,7 @@ import { acquireSlot, admit } from './inflight.js';
 import { tcpExchange, udpExchange } from './transport.js';
 import type { ServerAddress } from './transport.js';
 import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
+import { WireLog } from './wire-log.js';
 import type { DecodedMessage } from './wire.js';
 import type { DnsAnswer, DnsLogEntry, DnsRcode, DnsRecord, QueryOptions, RecordOf, RrType } from './types.js';
 
@@ -24,8 +25,6 @@ export interface DnsClientOptions {
   /** Further attempts after the first, on timeout or network error. */
   retries: number;
   cache?: DnsCache;
-  /** Where wire exchanges are logged; a fresh array by default. */
-  log?: DnsLogEntry[];
   /** Signal applied to every query (e.g. the check's deadline), combined with per-call ones. */
   signal?: AbortSignal;
   /** Most queries in flight to one resolver across this process (default 64). */
@@ -62,7 +61,7 @@ const TRANSPORTS = ['udp', 'tcp'] as const;
 
 export class DnsClient {
   readonly servers: ServerAddress[];
-  readonly log: DnsLogEntry[];
+  private readonly wire = new WireLog();
   /** "ip:port" of each server, for the log and answers. */
   private readonly serverTexts: string[];
   private readonly timeoutMs: number;
@@ -82,9 +81,13 @@ export class DnsClient {
     this.timeoutMs = options.timeoutMs;
     this.retries = options.retries;
     this.cache = options.cache ?? new CheckCache();
-    this.log = options.log ?? [];
     this.signal = options.signal;
     this.maxInFlight = options.maxInFlight ?? 64;
+  }
+
+  /** Every exchange on the wire so far, in order (built on each read: read it once). */
+  get log(): DnsLogEntry[] {
+    return this.wire.entries(this.serverTexts);
   }
 
   /** Queries `name` for `type`. Never rejects for DNS outcomes; rejects when aborted. */
@@ -191,9 +194,8 @@ export class DnsClient {
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
       const index = this.next++ % this.servers.length;
-      const server = this.servers[index]!;
       const serverText = this.serverTexts[index]!;
-      const result = await this.attempt(server, serverText, name, type, options, signal);
+      const result = await this.attempt(index, name, type, options, signal);
       if (result.message) {
         const rc = result.message.rcode;
         // SERVFAIL/REFUSED from one resolver: another may do better (a stub's usual
@@ -212,13 +214,14 @@ export class DnsClient {
   }
 
   private async attempt(
-    server: ServerAddress,
-    serverText: string,
+    index: number,
     name: string,
     type: RrType,
     options: QueryOptions,
     signal: AbortSignal | undefined,
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; error: string }> {
+    const server = this.servers[index]!;
+    const serverText = this.serverTexts[index]!;
     const id = randomInt(0x10000);
     const query = encodeQuery(id, name, type, options);
     for (const transport of TRANSPORTS) {
@@ -242,10 +245,10 @@ export class DnsClient {
         if (message.questionType !== undefined && typeName(message.questionType) !== type) {
           throw new Error(`answer is for type ${typeName(message.questionType)}, not ${type}`);
         }
-        this.log.push({
+        this.wire.push({
           name,
           type,
-          server: serverText,
+          server: index,
           transport,
           rcode: message.rcode,
           answers: message.answers.length,
@@ -262,10 +265,10 @@ export class DnsClient {
         if (signal?.aborted) throw abortReason(signal);
         const rcode = isProbeError(err, 'ETIMEDOUT') ? 'TIMEOUT' : 'NETWORK_ERROR';
         const error = describeError(err);
-        this.log.push({
+        this.wire.push({
           name,
           type,
-          server: serverText,
+          server: index,
           transport,
           rcode,
           answers: 0,
