@@ -291,7 +291,8 @@ export const dkimCheck = defineCheck({
     // One query promise per selector, not a suspended lookup call each: under load the
     // questions wait in the process's DNS queue, and 500 checks × 45 selectors of waiting
     // calls were most of a worker's memory (issue 14 P4).
-    const options = { signal: ctx.signal };
+    // No other check asks for a selector's key: its answer need not be kept for the run.
+    const options = { signal: ctx.signal, once: true };
     const keys = await Promise.all(
       asked.map((selector) => {
         const name = dkimKeyName(selector, domain);

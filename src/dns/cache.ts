@@ -11,8 +11,12 @@ import type { DnsAnswer } from './types.js';
  */
 export interface DnsCache {
   get(name: string, kind: string): Promise<DnsAnswer> | undefined;
-  /** Stores a pending answer; the cache learns the TTL when it settles. */
-  set(name: string, kind: string, answer: Promise<DnsAnswer>): void;
+  /**
+   * Stores a pending answer; the cache learns the TTL when it settles. `keep` false: the
+   * client will not ask this again (QueryOptions.once), so a cache of that client alone may
+   * forget the answer once settled; identical questions asked meanwhile still share it.
+   */
+  set(name: string, kind: string, answer: Promise<DnsAnswer>, keep?: boolean): void;
 }
 
 /**
@@ -30,14 +34,16 @@ export class CheckCache implements DnsCache {
     return entry instanceof Promise ? entry : Promise.resolve(entry);
   }
 
-  set(name: string, kind: string, answer: Promise<DnsAnswer>): void {
+  set(name: string, kind: string, answer: Promise<DnsAnswer>, keep = true): void {
     let entries = this.kinds.get(kind);
     if (!entries) this.kinds.set(kind, (entries = new Map()));
     const map = entries;
     map.set(name, answer);
     answer.then(
       (settled) => {
-        if (map.get(name) === answer) map.set(name, settled);
+        if (map.get(name) !== answer) return;
+        if (keep) map.set(name, settled);
+        else map.delete(name);
       },
       // A rejected promise (an aborted query) must not poison later lookups.
       () => {
@@ -82,6 +88,7 @@ export class TtlCache implements DnsCache {
     return entry.answer;
   }
 
+  // Shared across clients: other checks may ask the same within the TTL, so `keep` is moot.
   set(name: string, kind: string, answer: Promise<DnsAnswer>): void {
     const key = `${kind} ${name}`;
     // While pending, keep it for in-flight dedupe; fix the expiry once it settles.

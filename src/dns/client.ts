@@ -107,7 +107,7 @@ export class DnsClient {
     // wait their turn in src/dns/inflight.ts's queue. A query whose check was aborted
     // meanwhile fails as soon as it is admitted.
     const pending = admit(this.maxInFlight * 4, () => this.resolve(qname, type, options));
-    this.cache.set(qname, kind, pending as Promise<DnsAnswer>);
+    this.cache.set(qname, kind, pending as Promise<DnsAnswer>, !options.once);
     return pending;
   }
 

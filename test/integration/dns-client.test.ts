@@ -174,6 +174,21 @@ describe('DnsClient against a loopback resolver', () => {
     assert.ok(results.every((r) => r === results[0]));
   });
 
+  it('shares a question asked `once` while it is awaited and does not keep its answer', async () => {
+    const c = client();
+    const before = dns.queries.length;
+    const [a, b] = await Promise.all([
+      c.query('example.org', 'TXT', { once: true }),
+      c.query('example.org', 'TXT', { once: true }),
+    ]);
+    assert.equal(a, b);
+    assert.equal(dns.queries.length - before, 1);
+    await c.query('example.org', 'TXT');
+    assert.equal(dns.queries.length - before, 2, 'asked again: the first answer was not kept');
+    await c.query('example.org', 'TXT', { once: true });
+    assert.equal(dns.queries.length - before, 2, 'a kept answer serves a once-question too');
+  });
+
   it('honours an AbortSignal at once', async () => {
     const c = client([dns], { timeoutMs: 10_000 });
     const controller = new AbortController();
