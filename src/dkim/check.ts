@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDkimKey } from './record.js';
 import type { Finding } from '../report/model.js';
-import type { Resolver } from '../dns/types.js';
+import type { DnsAnswer, Resolver, TxtRecord } from '../dns/types.js';
 import { defineFindings, list } from '../checks/findings.js';
 import { defineCheck } from '../checks/types.js';
 
@@ -110,16 +110,30 @@ export async function lookupDkimKey(
   selector: string,
   options: { signal?: AbortSignal; source?: 'user' | 'common' } = {},
 ): Promise<DkimKey> {
-  const name = `${selector}._domainkey.${domain}`;
+  const name = dkimKeyName(selector, domain);
   const answer = await resolver.query(name, 'TXT', options.signal ? { signal: options.signal } : {});
-  // A TXT at the selector that is not a key (e.g. an SPF record or "o=~") is not a key.
+  return dkimKeyFrom(answer, selector, name, options.source ?? 'user');
+}
+
+/** Where the key of a selector is published (RFC 6376 §3.6.2.1). */
+export function dkimKeyName(selector: string, domain: string): string {
+  return `${selector}._domainkey.${domain}`;
+}
+
+/** The DKIM key (or its absence) in the TXT answer for one selector. Pure. */
+export function dkimKeyFrom(
+  answer: DnsAnswer<TxtRecord>,
+  selector: string,
+  name: string,
+  source: 'user' | 'common',
+): DkimKey {
   const records = answer.records
     .map((r) => r.text)
     .filter((t) => /(^|;)\s*p\s*=/.test(t) || /^v\s*=\s*DKIM1/i.test(t));
   const key: DkimKey = {
     selector,
     name,
-    source: options.source ?? 'user',
+    source,
     rcode: answer.rcode,
     cnameChain: answer.cnameChain,
     records,
@@ -267,15 +281,22 @@ export const dkimCheck = defineCheck({
     const user = [...new Set(ctx.options.dkimSelectors.map((s) => s.toLowerCase()))];
     const asked = [...new Set([...user, ...COMMON_DKIM_SELECTORS])];
     let done = 0;
+    // One query promise per selector, not a suspended lookup call each: under load the
+    // questions wait in the process's DNS queue, and 500 checks × 45 selectors of waiting
+    // calls were most of a worker's memory (issue 14 P4).
+    // No other check asks for a selector's key: its answer need not be kept for the run.
+    const options = { signal: ctx.signal, once: true };
     const keys = await Promise.all(
-      asked.map(async (selector) => {
-        const key = await lookupDkimKey(ctx.dns, domain, selector, {
-          signal: ctx.signal,
-          source: user.includes(selector) ? 'user' : 'common',
+      asked.map((selector) => {
+        const name = dkimKeyName(selector, domain);
+        return ctx.dns.query(name, 'TXT', options).then((answer) => {
+          done++;
+          ctx.progress(`DKIM selector ${selector}`, done / asked.length, {
+            index: done,
+            total: asked.length,
+          });
+          return dkimKeyFrom(answer, selector, name, user.includes(selector) ? 'user' : 'common');
         });
-        done++;
-        ctx.progress(`DKIM selector ${selector}`, done / asked.length, { index: done, total: asked.length });
-        return key;
       }),
     );
     const failed = (k: DkimKey) => k.rcode !== 'NOERROR' && k.rcode !== 'NXDOMAIN';

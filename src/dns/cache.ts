@@ -5,22 +5,51 @@ import type { DnsAnswer } from './types.js';
  * through a DnsCache. The default, CheckCache, lives as long as one check and ignores TTLs
  * (a check must see one consistent view of DNS). TtlCache honours TTLs and a size bound, so
  * one instance can be shared across checks by a long-running worker.
+ *
+ * Entries are keyed by the canonical name and a kind: the type, with the query's flags when
+ * it has any ("A", "DNSKEY|cd|do").
  */
 export interface DnsCache {
-  get(key: string): Promise<DnsAnswer> | undefined;
-  /** Stores a pending answer; the cache learns the TTL when it settles. */
-  set(key: string, answer: Promise<DnsAnswer>): void;
+  get(name: string, kind: string): Promise<DnsAnswer> | undefined;
+  /**
+   * Stores a pending answer; the cache learns the TTL when it settles. `keep` false: the
+   * client will not ask this again (QueryOptions.once), so a cache of that client alone may
+   * forget the answer once settled; identical questions asked meanwhile still share it.
+   */
+  set(name: string, kind: string, answer: Promise<DnsAnswer>, keep?: boolean): void;
 }
 
+/**
+ * A check's answers, for as long as the check runs. A check that waits on a slow SMTP
+ * server holds them for minutes, so each entry is small: one map per kind keyed by the name
+ * the answer holds anyway (no key string of its own), and the answer itself once it settled
+ * rather than its promise (issue 14 P4).
+ */
 export class CheckCache implements DnsCache {
-  private readonly entries = new Map<string, Promise<DnsAnswer>>();
-  get(key: string): Promise<DnsAnswer> | undefined {
-    return this.entries.get(key);
+  private readonly kinds = new Map<string, Map<string, DnsAnswer | Promise<DnsAnswer>>>();
+
+  get(name: string, kind: string): Promise<DnsAnswer> | undefined {
+    const entry = this.kinds.get(kind)?.get(name);
+    if (entry === undefined) return undefined;
+    return entry instanceof Promise ? entry : Promise.resolve(entry);
   }
-  set(key: string, answer: Promise<DnsAnswer>): void {
-    this.entries.set(key, answer);
-    // A rejected promise (an aborted query) must not poison later lookups.
-    answer.catch(() => this.entries.delete(key));
+
+  set(name: string, kind: string, answer: Promise<DnsAnswer>, keep = true): void {
+    let entries = this.kinds.get(kind);
+    if (!entries) this.kinds.set(kind, (entries = new Map()));
+    const map = entries;
+    map.set(name, answer);
+    answer.then(
+      (settled) => {
+        if (map.get(name) !== answer) return;
+        if (keep) map.set(name, settled);
+        else map.delete(name);
+      },
+      // A rejected promise (an aborted query) must not poison later lookups.
+      () => {
+        if (map.get(name) === answer) map.delete(name);
+      },
+    );
   }
 }
 
@@ -48,7 +77,8 @@ export class TtlCache implements DnsCache {
     this.now = options.now ?? Date.now;
   }
 
-  get(key: string): Promise<DnsAnswer> | undefined {
+  get(name: string, kind: string): Promise<DnsAnswer> | undefined {
+    const key = `${kind} ${name}`;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -58,7 +88,9 @@ export class TtlCache implements DnsCache {
     return entry.answer;
   }
 
-  set(key: string, answer: Promise<DnsAnswer>): void {
+  // Shared across clients: other checks may ask the same within the TTL, so `keep` is moot.
+  set(name: string, kind: string, answer: Promise<DnsAnswer>): void {
+    const key = `${kind} ${name}`;
     // While pending, keep it for in-flight dedupe; fix the expiry once it settles.
     const entry = { answer, expiresAt: Number.POSITIVE_INFINITY };
     this.entries.set(key, entry);

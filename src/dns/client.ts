@@ -3,10 +3,11 @@ import { abortReason } from '../net/deadline.js';
 import { isProbeError, describeError } from '../net/errors.js';
 import { CheckCache } from './cache.js';
 import type { DnsCache } from './cache.js';
-import { acquireSlot } from './inflight.js';
+import { acquireSlot, admit } from './inflight.js';
 import { tcpExchange, udpExchange } from './transport.js';
 import type { ServerAddress } from './transport.js';
 import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
+import { WireLog } from './wire-log.js';
 import type { DecodedMessage } from './wire.js';
 import type { DnsAnswer, DnsLogEntry, DnsRcode, DnsRecord, QueryOptions, RecordOf, RrType } from './types.js';
 
@@ -24,8 +25,6 @@ export interface DnsClientOptions {
   /** Further attempts after the first, on timeout or network error. */
   retries: number;
   cache?: DnsCache;
-  /** Where wire exchanges are logged; a fresh array by default. */
-  log?: DnsLogEntry[];
   /** Signal applied to every query (e.g. the check's deadline), combined with per-call ones. */
   signal?: AbortSignal;
   /** Most queries in flight to one resolver across this process (default 64). */
@@ -47,15 +46,24 @@ export function dnsClientSettings(dns: {
   };
 }
 
-/** The in-flight gate (src/dns/inflight.ts) of queries being resolved, across resolvers. */
-const ADMISSION = 'queries being resolved';
-
 /** RFC 1034 §3.6.2 gives no limit; resolvers use 8–16. */
 const MAX_CNAME_HOPS = 10;
 
+/**
+ * The records and CNAME chain of an answer that has none: one frozen array for all of them.
+ * A check keeps every answer while it runs (most are NXDOMAIN or NODATA), and two empty
+ * arrays each were a tenth of what a waiting check held (issue 14 P4). Answers are read-only.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** UDP first, then TCP when the answer is truncated (RFC 7766 §5). */
+const TRANSPORTS = ['udp', 'tcp'] as const;
+
 export class DnsClient {
   readonly servers: ServerAddress[];
-  readonly log: DnsLogEntry[];
+  private readonly wire = new WireLog();
+  /** "ip:port" of each server, for the log and answers. */
+  private readonly serverTexts: string[];
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly cache: DnsCache;
@@ -67,12 +75,19 @@ export class DnsClient {
   constructor(options: DnsClientOptions) {
     if (options.servers.length === 0) throw new Error('DnsClient needs at least one resolver');
     this.servers = options.servers;
+    this.serverTexts = options.servers.map((s) =>
+      s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`,
+    );
     this.timeoutMs = options.timeoutMs;
     this.retries = options.retries;
     this.cache = options.cache ?? new CheckCache();
-    this.log = options.log ?? [];
     this.signal = options.signal;
     this.maxInFlight = options.maxInFlight ?? 64;
+  }
+
+  /** Every exchange on the wire so far, in order (built on each read: read it once). */
+  get log(): DnsLogEntry[] {
+    return this.wire.entries(this.serverTexts);
   }
 
   /** Queries `name` for `type`. Never rejects for DNS outcomes; rejects when aborted. */
@@ -82,28 +97,18 @@ export class DnsClient {
     options: QueryOptions = {},
   ): Promise<DnsAnswer<RecordOf<T>>> {
     const qname = canonical(name);
-    const key = `${qname}|${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`;
-    const cached = this.cache.get(key);
+    const kind =
+      options.checkingDisabled || options.dnssecOk
+        ? `${type}|${options.checkingDisabled ? 'cd' : ''}|${options.dnssecOk ? 'do' : ''}`
+        : type;
+    const cached = this.cache.get(qname, kind);
     if (cached) return cached as Promise<DnsAnswer<RecordOf<T>>>;
-    const pending = this.admitted(() => this.resolve(qname, type, options));
-    this.cache.set(key, pending as Promise<DnsAnswer>);
+    // At most 4 × maxInFlight queries are being resolved at once in this process; the others
+    // wait their turn in src/dns/inflight.ts's queue. A query whose check was aborted
+    // meanwhile fails as soon as it is admitted.
+    const pending = admit(this.maxInFlight * 4, () => this.resolve(qname, type, options));
+    this.cache.set(qname, kind, pending as Promise<DnsAnswer>, !options.once);
     return pending;
-  }
-
-  /**
-   * At most 4 × maxInFlight queries are being resolved at once in this process; the others
-   * wait their turn as a queued callback, not as a chain of suspended calls with their
-   * signals and log entries: 500 checks starting together ask ~40,000 questions, and those
-   * waiting for a slot held ~9 KB each (issue 14 P4). A query whose check was aborted
-   * meanwhile fails as soon as it is admitted.
-   */
-  private async admitted<T>(resolve: () => Promise<T>): Promise<T> {
-    const release = await acquireSlot(ADMISSION, this.maxInFlight * 4);
-    try {
-      return await resolve();
-    } finally {
-      release();
-    }
   }
 
   /** A and AAAA of a host, asked concurrently. */
@@ -121,10 +126,11 @@ export class DnsClient {
     options: QueryOptions,
   ): Promise<DnsAnswer<RecordOf<T>>> {
     const started = performance.now();
-    const chain: string[] = [];
+    let chain: string[] = NONE;
     let current = qname;
     let ad = true;
-    const visited = new Set([qname]);
+    // Names already asked in this chain; only a CNAME chain needs it.
+    let visited: Set<string> | undefined;
     for (let hop = 0; ; hop++) {
       const exchange = await this.exchange(current, type, options);
       if (!exchange.message) {
@@ -132,7 +138,7 @@ export class DnsClient {
           name: qname,
           type,
           rcode: exchange.rcode,
-          records: [],
+          records: NONE,
           cnameChain: chain,
           ad: false,
           ms: Math.round(performance.now() - started),
@@ -143,32 +149,33 @@ export class DnsClient {
       const message = exchange.message;
       ad = ad && message.ad;
       const walked = followChain(current, type, message.answers);
-      chain.push(...walked.chain);
+      if (walked.chain.length > 0) chain = [...chain, ...walked.chain];
       const done =
         walked.records.length > 0 ||
         walked.chain.length === 0 ||
         message.rcode !== 'NOERROR' ||
         hop >= MAX_CNAME_HOPS ||
-        visited.has(walked.end);
+        walked.end === qname ||
+        visited?.has(walked.end) === true;
       if (done) {
-        const answer: DnsAnswer<RecordOf<T>> = {
-          name: qname,
-          type,
-          rcode: message.rcode,
-          records: walked.records as RecordOf<T>[],
-          cnameChain: chain,
-          ad,
-          ms: Math.round(performance.now() - started),
-          ...(exchange.server ? { server: exchange.server } : {}),
-        };
+        // Built whole (no property added afterwards) and with its records in an array of
+        // their number: a check keeps every answer in its cache while it runs.
+        const records = (walked.records.length ? walked.records.slice() : NONE) as RecordOf<T>[];
+        const ms = Math.round(performance.now() - started);
         const ttl = answerTtl(walked.records, walked.cnames, message);
-        if (ttl !== undefined) answer.ttl = ttl;
-        return answer;
+        const server = exchange.server;
+        if (server === undefined)
+          return ttl === undefined
+            ? { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms }
+            : { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, ttl };
+        return ttl === undefined
+          ? { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, server }
+          : { name: qname, type, rcode: message.rcode, records, cnameChain: chain, ad, ms, server, ttl };
       }
       // The resolver (or an authoritative-only server) gave us the CNAME but not its
       // target's data: ask for the target ourselves.
       current = walked.end;
-      visited.add(current);
+      (visited ??= new Set()).add(current);
     }
   }
 
@@ -179,10 +186,10 @@ export class DnsClient {
     options: QueryOptions,
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string }> {
     const signal = combine(this.signal, options.signal);
-    let lastFailure: { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } = {
-      rcode: 'TIMEOUT',
-      error: 'no resolver answered',
-    };
+    let lastFailure:
+      { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } | undefined;
+    // Resolvers that failed this question (by index), once one has.
+    let tried: Set<number> | undefined;
     try {
       // A name that cannot go on the wire (a label over 63 octets, a character that is not one
       // octet) is an answer about that name, asked of nobody: names come from untrusted text
@@ -191,63 +198,54 @@ export class DnsClient {
     } catch (err) {
       return { rcode: 'OTHER', error: `not asked: ${(err as Error).message}` };
     }
-    const tried = new Set<number>();
     const attempts = this.retries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
       const index = this.next++ % this.servers.length;
-      const server = this.servers[index]!;
-      const serverText = server.host.includes(':')
-        ? `[${server.host}]:${server.port}`
-        : `${server.host}:${server.port}`;
-      const result = await this.attempt(server, serverText, name, type, options, signal);
+      const serverText = this.serverTexts[index]!;
+      const result = await this.attempt(index, name, type, options, signal);
       if (result.message) {
         const rc = result.message.rcode;
         // SERVFAIL/REFUSED from one resolver: another may do better (a stub's usual
         // behaviour); give up once each resolver has said so.
-        if ((rc === 'SERVFAIL' || rc === 'REFUSED') && tried.size + 1 < this.servers.length) {
-          tried.add(index);
+        if ((rc === 'SERVFAIL' || rc === 'REFUSED') && (tried?.size ?? 0) + 1 < this.servers.length) {
+          (tried ??= new Set()).add(index);
           lastFailure = { message: result.message, rcode: rc, server: serverText };
           continue;
         }
         return { message: result.message, rcode: rc, server: serverText };
       }
-      tried.add(index);
+      (tried ??= new Set()).add(index);
       lastFailure = { rcode: result.rcode, server: serverText, error: result.error };
     }
-    return lastFailure;
+    return lastFailure ?? { rcode: 'TIMEOUT', error: 'no resolver answered' };
   }
 
   private async attempt(
-    server: ServerAddress,
-    serverText: string,
+    index: number,
     name: string,
     type: RrType,
     options: QueryOptions,
     signal: AbortSignal | undefined,
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; error: string }> {
+    const server = this.servers[index]!;
+    const serverText = this.serverTexts[index]!;
     const id = randomInt(0x10000);
     const query = encodeQuery(id, name, type, options);
-    for (const transport of ['udp', 'tcp'] as const) {
+    for (const transport of TRANSPORTS) {
       const release = await acquireSlot(serverText, this.maxInFlight, signal);
       const t0 = performance.now();
-      const entry: DnsLogEntry = {
-        name,
-        type,
-        server: serverText,
-        transport,
-        rcode: 'TIMEOUT',
-        answers: 0,
-        ad: false,
-        truncated: false,
-        ms: 0,
-        atMs: Math.round(t0 - this.startedAt),
-      };
+      // The log entry is written once, with all its fields, when the exchange has ended.
+      const atMs = Math.round(t0 - this.startedAt);
       try {
-        const raw =
-          transport === 'udp'
-            ? await udpExchange(server, query, id, this.timeoutMs, signal).finally(release)
-            : await tcpExchange(server, query, this.timeoutMs, signal).finally(release);
+        let raw: Buffer;
+        try {
+          raw = await (transport === 'udp'
+            ? udpExchange(server, query, id, this.timeoutMs, signal)
+            : tcpExchange(server, query, this.timeoutMs, signal));
+        } finally {
+          release();
+        }
         const message = decodeResponse(raw);
         if (message.questionName !== undefined && message.questionName !== name) {
           throw new Error(`answer is for ${message.questionName}, not ${name}`);
@@ -255,36 +253,53 @@ export class DnsClient {
         if (message.questionType !== undefined && typeName(message.questionType) !== type) {
           throw new Error(`answer is for type ${typeName(message.questionType)}, not ${type}`);
         }
-        Object.assign(entry, {
+        this.wire.push({
+          name,
+          type,
+          server: index,
+          transport,
           rcode: message.rcode,
           answers: message.answers.length,
           ad: message.ad,
-          ra: message.ra,
           truncated: message.truncated,
           ms: Math.round(performance.now() - t0),
+          atMs,
+          ra: message.ra,
         });
-        this.log.push(entry);
         // RFC 7766 §5: a truncated UDP answer is retried over TCP.
         if (transport === 'udp' && message.truncated) continue;
         return { message, rcode: message.rcode, error: '' };
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
-        const timeout = isProbeError(err, 'ETIMEDOUT');
-        Object.assign(entry, {
-          rcode: timeout ? 'TIMEOUT' : 'NETWORK_ERROR',
+        const rcode = isProbeError(err, 'ETIMEDOUT') ? 'TIMEOUT' : 'NETWORK_ERROR';
+        const error = describeError(err);
+        this.wire.push({
+          name,
+          type,
+          server: index,
+          transport,
+          rcode,
+          answers: 0,
+          ad: false,
+          truncated: false,
           ms: Math.round(performance.now() - t0),
-          error: describeError(err),
+          atMs,
+          error,
         });
-        this.log.push(entry);
-        return { rcode: entry.rcode, error: entry.error ?? '' };
+        return { rcode, error };
       }
     }
     return { rcode: 'NETWORK_ERROR', error: 'unreachable' };
   }
 }
 
+/**
+ * Checks pass their own deadline, which is most often the client's signal already: no
+ * combined signal then. Each AbortSignal.any() is kept (as a WeakRef) by its sources until
+ * they abort, so one per query would pile up for the whole check (issue 14 P4).
+ */
 function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (!a) return b;
+  if (!a || a === b) return b;
   if (!b) return a;
   return AbortSignal.any([a, b]);
 }

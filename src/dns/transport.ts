@@ -1,4 +1,7 @@
 import { createSocket } from 'node:dgram';
+import type { SocketOptions } from 'node:dgram';
+import { lookup } from 'node:dns';
+import type { LookupOneOptions } from 'node:dns';
 import { connect } from 'node:net';
 import { isIP } from 'node:net';
 import { abortReason } from '../net/deadline.js';
@@ -57,7 +60,7 @@ export function udpExchange(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
-    const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+    const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
     const finish = exchange<Buffer>(
       `UDP answer from ${server.host}:${server.port}`,
       timeoutMs,
@@ -81,6 +84,25 @@ export function udpExchange(
     });
   });
 }
+
+/**
+ * The socket's address lookup (binding to the wildcard address, sending to the resolver):
+ * resolvers are IP addresses, answered at once. dgram's default, dns.lookup, answers even an
+ * address on the next tick, so each exchange queued its send until the socket had bound —
+ * a third of the garbage of a query on the wire (issue 14 P4). Names still go to dns.lookup.
+ */
+const literalLookup = ((
+  address: string,
+  options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void => {
+  const family = isIP(address);
+  if (family === 0) {
+    lookup(address, options as LookupOneOptions, callback);
+    return;
+  }
+  callback(null, address, family);
+}) as SocketOptions['lookup'];
 
 function normalizeHost(h: string): string {
   return h.replace(/^::ffff:/, '').toLowerCase();

@@ -176,6 +176,12 @@ export interface QueryOptions {
   checkingDisabled?: boolean;
   /** Set the EDNS DO bit so that RRSIGs are returned. */
   dnssecOk?: boolean;
+  /**
+   * The caller is the only one to ask this question in the client's life (a DKIM selector, a
+   * blocklist zone): the answer is shared while it is awaited, not kept once it came. A
+   * domain check holds its cache for as long as it runs, minutes behind a tarpit (issue 14 P4).
+   */
+  once?: boolean;
 }
 
 export interface DnsLogEntry {

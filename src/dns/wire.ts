@@ -149,26 +149,30 @@ export function convertResource(r: RawResource): DnsRecord | undefined {
 }
 
 function convertFields(r: RawResource): DnsRecord | undefined {
-  const base = { name: canonical(String(r.name ?? '')), ttl: Number(r.ttl ?? 0) };
+  // Object literals without a spread: records are kept for a whole check (in its DNS cache),
+  // and a spread of shared fields gave each one out-of-object properties (issue 14 P4).
+  const name = canonical(String(r.name ?? ''));
+  const ttl = Number(r.ttl ?? 0);
   const str = (v: unknown): string => canonical(typeof v === 'string' ? v : '');
   switch (r.type) {
     case RR_TYPES.A:
-      return { ...base, type: 'A', address: String(r.address) };
+      return { name, ttl, type: 'A', address: String(r.address) };
     case RR_TYPES.AAAA:
-      return { ...base, type: 'AAAA', address: String(r.address) };
+      return { name, ttl, type: 'AAAA', address: String(r.address) };
     case RR_TYPES.MX:
-      return { ...base, type: 'MX', preference: Number(r.priority), exchange: str(r.exchange) };
+      return { name, ttl, type: 'MX', preference: Number(r.priority), exchange: str(r.exchange) };
     case RR_TYPES.TXT:
-      return { ...base, type: 'TXT', text: Array.isArray(r.data) ? r.data.join('') : String(r.data ?? '') };
+      return { name, ttl, type: 'TXT', text: Array.isArray(r.data) ? r.data.join('') : String(r.data ?? '') };
     case RR_TYPES.CNAME:
-      return { ...base, type: 'CNAME', target: str(r.domain) };
+      return { name, ttl, type: 'CNAME', target: str(r.domain) };
     case RR_TYPES.PTR:
-      return { ...base, type: 'PTR', target: str(r.domain) };
+      return { name, ttl, type: 'PTR', target: str(r.domain) };
     case RR_TYPES.NS:
-      return { ...base, type: 'NS', target: str(r.ns) };
+      return { name, ttl, type: 'NS', target: str(r.ns) };
     case RR_TYPES.SOA:
       return {
-        ...base,
+        name,
+        ttl,
         type: 'SOA',
         primary: str(r.primary),
         admin: str(r.admin),
@@ -180,7 +184,8 @@ function convertFields(r: RawResource): DnsRecord | undefined {
       };
     case RR_TYPES.SRV:
       return {
-        ...base,
+        name,
+        ttl,
         type: 'SRV',
         priority: Number(r.priority),
         weight: Number(r.weight),
@@ -188,10 +193,11 @@ function convertFields(r: RawResource): DnsRecord | undefined {
         target: str(r.target),
       };
     case RR_TYPES.CAA:
-      return { ...base, type: 'CAA', flags: Number(r.flags), tag: String(r.tag), value: String(r.value) };
+      return { name, ttl, type: 'CAA', flags: Number(r.flags), tag: String(r.tag), value: String(r.value) };
     case RR_TYPES.DNSKEY:
       return {
-        ...base,
+        name,
+        ttl,
         type: 'DNSKEY',
         flags: Number(r.flags),
         protocol: Number(r.protocol),
@@ -204,9 +210,10 @@ function convertFields(r: RawResource): DnsRecord | undefined {
       // algorithm, labels, original TTL, expiration, inception, key tag, signer (never compressed).
       const data = Buffer.isBuffer(r.data) ? r.data : Buffer.alloc(0);
       const signer = data.length > 18 ? uncompressedName(data, 18) : undefined;
-      if (signer === undefined) return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
+      if (signer === undefined) return { name, ttl, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
       return {
-        ...base,
+        name,
+        ttl,
         type: 'RRSIG',
         typeCovered: data.readUInt16BE(0),
         algorithm: data[2]!,
@@ -216,9 +223,10 @@ function convertFields(r: RawResource): DnsRecord | undefined {
     }
     case RR_TYPES.TLSA: {
       const data = Buffer.isBuffer(r.data) ? r.data : Buffer.alloc(0);
-      if (data.length < 3) return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
+      if (data.length < 3) return { name, ttl, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
       return {
-        ...base,
+        name,
+        ttl,
         type: 'TLSA',
         usage: data[0]!,
         selector: data[1]!,
@@ -228,9 +236,10 @@ function convertFields(r: RawResource): DnsRecord | undefined {
     }
     case RR_TYPES.DS: {
       const data = Buffer.isBuffer(r.data) ? r.data : Buffer.alloc(0);
-      if (data.length < 4) return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
+      if (data.length < 4) return { name, ttl, type: 'UNKNOWN', typeCode: r.type, data: hex(data) };
       return {
-        ...base,
+        name,
+        ttl,
         type: 'DS',
         keyTag: data.readUInt16BE(0),
         algorithm: data[2]!,
@@ -241,7 +250,7 @@ function convertFields(r: RawResource): DnsRecord | undefined {
     case 41: // OPT
       return undefined;
     default:
-      return { ...base, type: 'UNKNOWN', typeCode: r.type, data: hex(r.data) };
+      return { name, ttl, type: 'UNKNOWN', typeCode: r.type, data: hex(r.data) };
   }
 }
 
@@ -330,6 +339,15 @@ function octetReader(buffer: Buffer): Reader {
         reader.offset = at + 32;
         return buffer.readUInt32BE(octet);
       }
+    }
+    // The header's flags and RCODE (1- and 4-bit fields): bit by bit from the octets, where
+    // dns2 builds arrays of bits for each (~2 KB of garbage per message, issue 14 P4).
+    if (size < 8 && at + size <= buffer.length * 8) {
+      let value = 0;
+      for (let bit = at; bit < at + size; bit++)
+        value = (value << 1) | ((buffer[bit >>> 3]! >> (7 - (bit & 7))) & 1);
+      reader.offset = at + size;
+      return value;
     }
     return bitwise(size);
   };

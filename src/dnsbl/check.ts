@@ -158,14 +158,15 @@ export const dnsblCheck = defineCheck({
     const unique = [...new Map(targets.map((t) => [t.address, t])).values()].slice(0, MAX_ADDRESSES);
     const allowPrivate = ctx.config.net.allowPrivate;
     const listable = unique.filter((t) => isListable(t.address, allowPrivate));
+    // Each of these questions is asked once in the run: the resolver need not keep the answers.
     const brokenZones = listable.length
-      ? await selfTestZones(ctx.dns, zones, { signal: ctx.signal })
+      ? await selfTestZones(ctx.dns, zones, { signal: ctx.signal, once: true })
       : new Map();
     let done = 0;
     const addresses = await Promise.all(
       unique.map(async (t) => {
         const results = isListable(t.address, allowPrivate)
-          ? await dnsblLookup(ctx.dns, t.address, zones, { signal: ctx.signal, brokenZones })
+          ? await dnsblLookup(ctx.dns, t.address, zones, { signal: ctx.signal, brokenZones, once: true })
           : [];
         done++;
         ctx.progress(`blocklists for ${t.address}`, done / (unique.length + 1), {
@@ -177,6 +178,7 @@ export const dnsblCheck = defineCheck({
     );
     const domain = await domainBlocklistLookup(ctx.dns, ctx.domain.ascii, domainZones, {
       signal: ctx.signal,
+      once: true,
     });
     const data: DnsblData = {
       zones,

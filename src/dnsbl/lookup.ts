@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { classifyAddress, connectAllowed } from '../net/address-guard.js';
 import { expandIpv6 } from '../spf/record.js';
-import type { Resolver } from '../dns/types.js';
+import type { QueryOptions, Resolver } from '../dns/types.js';
 
 /**
  * DNS blocklist lookups (RFC 5782): an IP address reversed (IPv4 octets, IPv6 nibbles) under
@@ -184,7 +184,7 @@ async function lookupOne(
   resolver: Resolver,
   name: string,
   zone: string,
-  signal: AbortSignal | undefined,
+  query: QueryOptions,
 ): Promise<BlocklistResult> {
   const list = knownList(zone);
   const base: BlocklistResult = {
@@ -195,8 +195,7 @@ async function lookupOne(
     codes: [],
   };
   if (list?.removal) base.removal = list.removal;
-  const opts = signal ? { signal } : {};
-  const a = await resolver.query(name, 'A', opts);
+  const a = await resolver.query(name, 'A', query);
   if (a.rcode === 'NXDOMAIN' || (a.rcode === 'NOERROR' && a.records.length === 0)) return base;
   if (a.rcode !== 'NOERROR') {
     return { ...base, status: 'error', error: `${a.rcode} from the resolver` };
@@ -207,7 +206,7 @@ async function lookupOne(
   if (verdict.meaning) result.meaning = verdict.meaning;
   if (verdict.error) result.error = verdict.error;
   if (verdict.status === 'listed') {
-    const txt = await resolver.query(name, 'TXT', opts);
+    const txt = await resolver.query(name, 'TXT', query);
     const reason = txt.records.map((r) => r.text).join(' | ');
     if (reason) result.reason = reason.slice(0, 500);
   }
@@ -224,9 +223,10 @@ export async function dnsblLookup(
   resolver: Resolver,
   address: string,
   zones: string[],
-  options: { signal?: AbortSignal; brokenZones?: Map<string, string> } = {},
+  options: { signal?: AbortSignal; brokenZones?: Map<string, string>; once?: boolean } = {},
 ): Promise<BlocklistResult[]> {
   const v6 = !isIPv4(address);
+  const query = queryOptions(options);
   return Promise.all(
     zones.map(async (zone) => {
       const list = knownList(zone);
@@ -244,7 +244,7 @@ export async function dnsblLookup(
           codes: [],
           error: broken,
         };
-      return lookupOne(resolver, name, zone, options.signal);
+      return lookupOne(resolver, name, zone, query);
     }),
   );
 }
@@ -253,17 +253,14 @@ export async function dnsblLookup(
 export async function selfTestZones(
   resolver: Resolver,
   zones: string[],
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; once?: boolean } = {},
 ): Promise<Map<string, string>> {
   const broken = new Map<string, string>();
+  const query = queryOptions(options);
   await Promise.all(
     zones.map(async (zone) => {
       if (knownList(zone)?.kind === 'domain') return;
-      const a = await resolver.query(
-        dnsblQueryName('127.0.0.1', zone),
-        'A',
-        options.signal ? { signal: options.signal } : {},
-      );
+      const a = await resolver.query(dnsblQueryName('127.0.0.1', zone), 'A', query);
       if (a.rcode === 'NOERROR' && a.records.length > 0) {
         const code = a.records[0]!.address;
         const known = knownList(zone)?.errorCodes[code];
@@ -283,9 +280,21 @@ export async function domainBlocklistLookup(
   resolver: Resolver,
   domain: string,
   zones: string[],
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; once?: boolean } = {},
 ): Promise<BlocklistResult[]> {
-  return Promise.all(zones.map((zone) => lookupOne(resolver, `${domain}.${zone}`, zone, options.signal)));
+  const query = queryOptions(options);
+  return Promise.all(zones.map((zone) => lookupOne(resolver, `${domain}.${zone}`, zone, query)));
+}
+
+/**
+ * The query options of the lookups: `once` when the caller (a domain check) asks each of
+ * these questions once in its resolver's life, so its cache need not keep the answers.
+ */
+function queryOptions(options: { signal?: AbortSignal; once?: boolean }): QueryOptions {
+  return {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.once ? { once: true } : {}),
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsClient } from '../../src/dns/client.js';
 import { TtlCache } from '../../src/dns/cache.js';
-import { inflightStats } from '../../src/dns/inflight.js';
+import { ROOM_MARK, admissionStats, inflightStats, whenRoom } from '../../src/dns/inflight.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 
@@ -186,6 +186,21 @@ describe('DnsClient against a loopback resolver', () => {
     assert.ok(results.every((r) => r === results[0]));
   });
 
+  it('shares a question asked `once` while it is awaited and does not keep its answer', async () => {
+    const c = client();
+    const before = dns.queries.length;
+    const [a, b] = await Promise.all([
+      c.query('example.org', 'TXT', { once: true }),
+      c.query('example.org', 'TXT', { once: true }),
+    ]);
+    assert.equal(a, b);
+    assert.equal(dns.queries.length - before, 1);
+    await c.query('example.org', 'TXT');
+    assert.equal(dns.queries.length - before, 2, 'asked again: the first answer was not kept');
+    await c.query('example.org', 'TXT', { once: true });
+    assert.equal(dns.queries.length - before, 2, 'a kept answer serves a once-question too');
+  });
+
   it('honours an AbortSignal at once', async () => {
     const c = client([dns], { timeoutMs: 10_000 });
     const controller = new AbortController();
@@ -196,6 +211,50 @@ describe('DnsClient against a loopback resolver', () => {
       /cancelled by test/,
     );
     assert.ok(performance.now() - t0 < 1000);
+  });
+
+  it('resolves at most 4 × maxInFlight queries at once in the process; the rest queue in order and none leaks', async () => {
+    // Twelve slow queries through an admission of four: four are being resolved, eight
+    // wait as queued records, and they are sent in the order they were asked.
+    const c = client([dns], { maxInFlight: 1, timeoutMs: 1000, retries: 0 });
+    const before = dns.queries.length;
+    const all = Promise.all(
+      Array.from({ length: 12 }, (_, i) => c.query(`queued${i % 9}-${i}.example.org`, 'A')),
+    );
+    assert.deepEqual(admissionStats(), { active: 4, waiting: 8, waitingForRoom: 0 });
+    const answers = await all;
+    assert.deepEqual(new Set(answers.map((a) => a.rcode)), new Set(['NXDOMAIN']));
+    assert.deepEqual(
+      dns.queries.slice(before).map((q) => q.name),
+      Array.from({ length: 12 }, (_, i) => `queued${i % 9}-${i}.example.org`),
+    );
+    assert.deepEqual(admissionStats(), { active: 0, waiting: 0, waitingForRoom: 0 });
+  });
+
+  it('keeps new work waiting while the process has more than ROOM_MARK questions queued', async () => {
+    const c = client([dns], { maxInFlight: 1, timeoutMs: 1000, retries: 0 });
+    const asked = Array.from({ length: ROOM_MARK + 40 }, (_, i) => c.query(`room${i}.example.org`, 'A'));
+    const waitingAtGrant: number[] = [];
+    const first = whenRoom(new AbortController().signal).then(() => {
+      waitingAtGrant.push(admissionStats().waiting);
+    });
+    // A second caller waits behind the first, and one that gives up leaves the line.
+    const second = whenRoom(new AbortController().signal).then(() => {
+      waitingAtGrant.push(admissionStats().waiting);
+    });
+    const leaving = new AbortController();
+    const left = assert.rejects(whenRoom(leaving.signal), /gave up/);
+    assert.equal(admissionStats().waitingForRoom, 3);
+    leaving.abort(new Error('gave up'));
+    await left;
+    assert.equal(admissionStats().waitingForRoom, 2);
+    await Promise.all([first, second, ...asked]);
+    assert.equal(waitingAtGrant.length, 2);
+    assert.ok(
+      waitingAtGrant.every((n) => n < ROOM_MARK),
+      `granted with ${waitingAtGrant.join(', ')} queued`,
+    );
+    assert.deepEqual(admissionStats(), { active: 0, waiting: 0, waitingForRoom: 0 });
   });
 
   it('shares answers across clients through a TtlCache until they expire', async () => {

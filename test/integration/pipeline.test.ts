@@ -89,6 +89,38 @@ describe('check pipeline', () => {
     assert.ok(report.checks.some((x) => x.id === 'mx.records' && x.status === 'pass'));
   });
 
+  it('ends a check that waits for a check it uses at the deadline, without running it', async () => {
+    let ran = false;
+    const stuck: Check = {
+      name: 'smtp',
+      title: 'SMTP',
+      findings: [],
+      run: () => new Promise(() => {}), // a tarpit that ignores the signal
+    };
+    const waiting: Check<unknown, string> = {
+      name: 'waiting',
+      title: 'Waiting',
+      uses: ['smtp'],
+      findings: [],
+      gather: async () => 'gathered',
+      run: async () => {
+        ran = true;
+        return { findings: [] };
+      },
+    };
+    const t0 = performance.now();
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(300),
+      checks: [stuck, waiting as Check],
+    });
+    assert.ok(performance.now() - t0 < 2000);
+    assert.equal(ran, false);
+    assert.deepEqual(
+      report.checks.filter((f) => f.id === 'pipeline.deadline').map((f) => f.title),
+      ['SMTP: timed out', 'Waiting: timed out'],
+    );
+  });
+
   it('skips checks whose dependency failed', async () => {
     const failing: Check = {
       name: 'mx',
