@@ -33,6 +33,12 @@ export interface RunDeps {
   now?: () => Date;
   /** Share answers across checks (a TtlCache); defaults to a cache for this run only. */
   dnsCache?: DnsCache;
+  /**
+   * Awaited once every check has settled, before the report is assembled: a caller that
+   * stores reports (the worker) bounds how many exist at once. @defaultValue at most 4 per
+   * turn of the event loop
+   */
+  beforeReport?: () => Promise<void>;
 }
 
 type Outcome = { ok: true; data: unknown; findings: Finding[] } | { ok: false; findings: Finding[] };
@@ -116,7 +122,7 @@ export async function runCheck(
   } finally {
     overall.dispose();
   }
-  await reportTurn();
+  await (deps.beforeReport ?? reportTurn)();
 
   const dnsLog = dns.log;
   const findings: Finding[] = [
