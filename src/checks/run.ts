@@ -29,6 +29,12 @@ export interface RunDeps {
   now?: () => Date;
   /** Share answers across checks (a TtlCache); defaults to a cache for this run only. */
   dnsCache?: DnsCache;
+  /**
+   * Awaited once every check has settled, before the report is assembled: a caller that
+   * stores reports (the worker) bounds how many exist at once. @defaultValue at most 4 per
+   * turn of the event loop
+   */
+  beforeReport?: () => Promise<void>;
 }
 
 /** What every check of one run shares. */
@@ -114,7 +120,7 @@ export async function runCheck(
   } finally {
     overall.dispose();
   }
-  await reportTurn();
+  await (deps.beforeReport ?? reportTurn)();
 
   const finishedAt = now();
   deps.onProgress?.({ step: 'done', message: 'Report ready', percent: 100 });

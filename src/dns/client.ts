@@ -103,10 +103,10 @@ export class DnsClient {
         : type;
     const cached = this.cache.get(qname, kind);
     if (cached) return cached as Promise<DnsAnswer<RecordOf<T>>>;
-    // At most 4 × maxInFlight queries are being resolved at once in this process; the others
-    // wait their turn in src/dns/inflight.ts's queue. A query whose check was aborted
-    // meanwhile fails as soon as it is admitted.
-    const pending = admit(this.maxInFlight * 4, () => this.resolve(qname, type, options));
+    // At most as many queries are being resolved at once in this process as its resolvers
+    // take in flight; the others wait their turn in src/dns/inflight.ts's queue, as a record
+    // each. A query whose check was aborted meanwhile fails as soon as it is admitted.
+    const pending = admit(this.maxInFlight * this.servers.length, () => this.resolve(qname, type, options));
     this.cache.set(qname, kind, pending as Promise<DnsAnswer>, !options.once);
     return pending;
   }

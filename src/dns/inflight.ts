@@ -137,10 +137,12 @@ export function admissionStats(): { active: number; waiting: number; waitingForR
  * them all to the old generation before they were answered. Work that waits here is one
  * small record instead, and starts when the queue has drained below this mark: the same
  * questions are asked at the same rate, only fewer of them wait at once. The mark is the
- * default admission (4 × 64 in flight): a question waits about as long as one is resolved.
- * With 1024 the worker of `npm run bench tarpit` peaked ~45 MB higher (issue 14 P4).
+ * default admission (64 in flight to one resolver): a question waits about as long as one
+ * is resolved, too short for the collector to promote it. In the worker of `npm run bench
+ * tarpit`, 1024 left ~45 MB more in the old generation than 256, and 256 ~20 MB more than 64
+ * with the admission of one resolver (issue 14 P4).
  */
-export const ROOM_MARK = 256;
+export const ROOM_MARK = 64;
 
 const roomWaiters: { grant: () => void }[] = [];
 

@@ -170,7 +170,9 @@ describe('DnsClient against a loopback resolver', () => {
     const t0 = performance.now();
     const all = Promise.all(Array.from({ length: 9 }, (_, i) => c.query(`queued${i}.example.org`, 'A')));
     await new Promise((r) => setTimeout(r, 80));
-    assert.deepEqual(inflightStats()[`127.0.0.1:${dns.port}`], { active: 3, waiting: 6 });
+    // Three on the wire; the other six wait their turn in the process's admission queue.
+    assert.deepEqual(inflightStats()[`127.0.0.1:${dns.port}`], { active: 3, waiting: 0 });
+    assert.deepEqual(admissionStats(), { active: 3, waiting: 6, waitingForRoom: 0 });
     const answers = await all;
     assert.ok(performance.now() - t0 >= 580, 'three waves of 200 ms');
     assert.deepEqual(new Set(answers.map((a) => a.rcode)), new Set(['NXDOMAIN']));
@@ -213,10 +215,11 @@ describe('DnsClient against a loopback resolver', () => {
     assert.ok(performance.now() - t0 < 1000);
   });
 
-  it('resolves at most 4 × maxInFlight queries at once in the process; the rest queue in order and none leaks', async () => {
-    // Twelve slow queries through an admission of four: four are being resolved, eight
-    // wait as queued records, and they are sent in the order they were asked.
-    const c = client([dns], { maxInFlight: 1, timeoutMs: 1000, retries: 0 });
+  it('resolves at most maxInFlight × resolvers queries at once in the process; the rest queue in order and none leaks', async () => {
+    // Twelve queries through an admission of four (two resolvers, two in flight each): four
+    // are being resolved, eight wait as queued records, and they are sent in the order they
+    // were asked.
+    const c = client([dns, dns], { maxInFlight: 2, timeoutMs: 1000, retries: 0 });
     const before = dns.queries.length;
     const all = Promise.all(
       Array.from({ length: 12 }, (_, i) => c.query(`queued${i % 9}-${i}.example.org`, 'A')),
