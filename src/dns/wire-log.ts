@@ -1,4 +1,4 @@
-import { RR_TYPES } from './types.js';
+import { DNS_RCODES, RR_TYPES } from './types.js';
 import type { DnsLogEntry, DnsRcode, RrType } from './types.js';
 
 /**
@@ -27,17 +27,7 @@ export interface WireExchange {
 }
 
 const TYPES = Object.keys(RR_TYPES) as RrType[];
-const RCODES: readonly DnsRcode[] = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'OTHER',
-  'TIMEOUT',
-  'NETWORK_ERROR',
-];
+const RCODES: readonly DnsRcode[] = DNS_RCODES;
 
 // Bits of an entry's flags word.
 const TYPE_BITS = 4; // 14 types

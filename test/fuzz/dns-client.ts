@@ -5,7 +5,7 @@ import type { Server, Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { DnsClient } from '../../src/dns/client.js';
-import { RR_TYPES } from '../../src/dns/types.js';
+import { DNS_RCODES, RR_TYPES } from '../../src/dns/types.js';
 import type { RrType } from '../../src/dns/types.js';
 import { erase, violation, withinBudget } from './harness.js';
 import type { FuzzTarget } from './harness.js';
@@ -29,17 +29,7 @@ const RETRIES = 1;
 /** MAX_CNAME_HOPS + 1 exchanges, each up to (retries + 1) attempts of UDP then TCP. */
 const WORST_MS = 11 * (RETRIES + 1) * 2 * TIMEOUT_MS;
 const BUDGET_MS = WORST_MS + 1000;
-const RCODES = new Set([
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'OTHER',
-  'TIMEOUT',
-  'NETWORK_ERROR',
-]);
+const RCODES = new Set<string>(DNS_RCODES);
 const TYPES: RrType[] = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'SOA', 'NS', 'PTR', 'CAA', 'DS'];
 
 export interface ResolverRecipe {

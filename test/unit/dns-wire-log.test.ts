@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WireLog } from '../../src/dns/wire-log.js';
+import { DNS_RCODES } from '../../src/dns/types.js';
 
 describe('DNS wire log', () => {
   it('gives back every exchange as it was logged, fields in the order reports have always had', () => {
@@ -110,17 +111,7 @@ describe('DNS wire log', () => {
       'TLSA',
       'CAA',
     ] as const;
-    const rcodes = [
-      'NOERROR',
-      'FORMERR',
-      'SERVFAIL',
-      'NXDOMAIN',
-      'NOTIMP',
-      'REFUSED',
-      'OTHER',
-      'TIMEOUT',
-      'NETWORK_ERROR',
-    ] as const;
+    const rcodes = DNS_RCODES;
     types.forEach((type, i) =>
       log.push({
         name: `n${i}`,
