@@ -34,6 +34,8 @@ export interface SettledRun {
   wallStartMs: number;
   checks: readonly Check[];
   outcomes: readonly Outcome[];
+  /** Return plain data, a JSON round trip of what was assembled (RunDeps.plain). */
+  plain: boolean;
 }
 
 export function assembleReport(run: SettledRun): Report {
@@ -75,7 +77,7 @@ export function assembleReport(run: SettledRun): Report {
     ),
   };
   // Guarantee plain, serialisable data (BullMQ and Redis will stringify it anyway).
-  return JSON.parse(JSON.stringify(report)) as Report;
+  return run.plain ? (JSON.parse(JSON.stringify(report)) as Report) : report;
 }
 
 function resolverNames(config: Config): string[] {

@@ -35,6 +35,13 @@ export interface RunDeps {
    * turn of the event loop
    */
   beforeReport?: () => Promise<void>;
+  /**
+   * Return the report as plain data, a JSON round trip of what was assembled. A caller that
+   * serialises the report itself (the worker stores it as JSON) saves that copy: ~130 KB of
+   * garbage per report, hundreds of them in the second a flood of checks reaches its
+   * deadline (issue 14 P4). @defaultValue true
+   */
+  plain?: boolean;
 }
 
 /** What every check of one run shares. */
@@ -135,6 +142,7 @@ export async function runCheck(
     wallStartMs,
     checks,
     outcomes: settled,
+    plain: deps.plain !== false,
   });
 }
 

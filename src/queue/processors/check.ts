@@ -74,6 +74,8 @@ export async function processCheck(
       beforeReport: async () => {
         finished = await finishing.acquire();
       },
+      // The report is stored as JSON (saveOnce) and otherwise only read here.
+      plain: false,
     });
   } catch (err) {
     finished?.();
