@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { serverText } from '../dns/transport.js';
 import type { DnsLogEntry } from '../dns/types.js';
 import type { NormalizedDomain } from '../input/domain.js';
 import { describeError } from '../net/errors.js';
@@ -81,9 +82,7 @@ export function assembleReport(run: SettledRun): Report {
 }
 
 function resolverNames(config: Config): string[] {
-  return config.dns.resolvers.map((r) =>
-    r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
-  );
+  return config.dns.resolvers.map(serverText);
 }
 
 /** Why a check was not run: checks it depends on failed. */

@@ -4,7 +4,7 @@ import { isProbeError, describeError } from '../net/errors.js';
 import { CheckCache } from './cache.js';
 import type { DnsCache } from './cache.js';
 import { acquireSlot, admit } from './inflight.js';
-import { tcpExchange, udpExchange } from './transport.js';
+import { serverText, tcpExchange, udpExchange } from './transport.js';
 import type { ServerAddress } from './transport.js';
 import { canonical, decodeResponse, encodeQuery, typeName } from './wire.js';
 import { WireLog } from './wire-log.js';
@@ -75,9 +75,7 @@ export class DnsClient {
   constructor(options: DnsClientOptions) {
     if (options.servers.length === 0) throw new Error('DnsClient needs at least one resolver');
     this.servers = options.servers;
-    this.serverTexts = options.servers.map((s) =>
-      s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`,
-    );
+    this.serverTexts = options.servers.map(serverText);
     this.timeoutMs = options.timeoutMs;
     this.retries = options.retries;
     this.cache = options.cache ?? new CheckCache();
@@ -190,12 +188,14 @@ export class DnsClient {
       { message?: DecodedMessage; rcode: DnsRcode; server?: string; error?: string } | undefined;
     // Resolvers that failed this question (by index), once one has.
     let tried: Set<number> | undefined;
+    // The question's bytes, written once; each attempt gives it an ID of its own.
+    let query: Buffer;
     try {
+      query = encodeQuery(0, name, type, options);
+    } catch (err) {
       // A name that cannot go on the wire (a label over 63 octets, a character that is not one
       // octet) is an answer about that name, asked of nobody: names come from untrusted text
       // (a bounce's DKIM selector, a pasted host) as well as from users.
-      encodeQuery(0, name, type, options);
-    } catch (err) {
       return { rcode: 'OTHER', error: `not asked: ${(err as Error).message}` };
     }
     const attempts = this.retries + 1;
@@ -203,7 +203,7 @@ export class DnsClient {
       if (signal?.aborted) throw abortReason(signal);
       const index = this.next++ % this.servers.length;
       const serverText = this.serverTexts[index]!;
-      const result = await this.attempt(index, name, type, options, signal);
+      const result = await this.attempt(index, name, type, query, signal);
       if (result.message) {
         const rc = result.message.rcode;
         // SERVFAIL/REFUSED from one resolver: another may do better (a stub's usual
@@ -225,13 +225,14 @@ export class DnsClient {
     index: number,
     name: string,
     type: RrType,
-    options: QueryOptions,
+    query: Buffer,
     signal: AbortSignal | undefined,
   ): Promise<{ message?: DecodedMessage; rcode: DnsRcode; error: string }> {
     const server = this.servers[index]!;
     const serverText = this.serverTexts[index]!;
+    // A fresh ID per attempt (RFC 5452 §9.2): the previous attempt's bytes are already sent.
     const id = randomInt(0x10000);
-    const query = encodeQuery(id, name, type, options);
+    query.writeUInt16BE(id, 0);
     for (const transport of TRANSPORTS) {
       const release = await acquireSlot(serverText, this.maxInFlight, signal);
       const t0 = performance.now();

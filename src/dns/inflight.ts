@@ -15,7 +15,11 @@ interface Gate {
 
 const gates = new Map<string, Gate>();
 
-/** Resolves with a release function once fewer than `limit` queries are in flight to `key`. */
+/**
+ * Resolves with a release function once fewer than `limit` holders of `key` are active: a
+ * process-wide gate per key (the DNS client's key is the resolver; the check processor's,
+ * its reports being stored).
+ */
 export function acquireSlot(key: string, limit: number, signal?: AbortSignal): Promise<() => void> {
   let gate = gates.get(key);
   if (!gate) {

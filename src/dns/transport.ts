@@ -17,6 +17,11 @@ export interface ServerAddress {
   port: number;
 }
 
+/** A server as logs and reports name it: "ip:port", an IPv6 address in brackets. */
+export function serverText(server: ServerAddress): string {
+  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
 /** Largest DNS message (RFC 1035 §4.2.2: the TCP length prefix is 16 bits). */
 const MAX_MESSAGE = 65_535;
 

@@ -71,7 +71,7 @@ export function encodeQuery(
       throw new Error(`Name encode: label "${label}" is ${label.length} octets (max 63)`);
     // Names travel as octets: a name read from DNS keeps them as latin1 characters; anything
     // above U+00FF would lose its high bits and ask about another name.
-    if ([...label].some((c) => c.charCodeAt(0) > 0xff))
+    if (/[\u0100-\uffff]/.test(label))
       throw new Error(
         `Name encode: label "${label}" holds a character that is not one octet (give internationalised names as A-labels, xn--…)`,
       );

@@ -1,8 +1,9 @@
 /**
  * Required literals of a regular expression: a few lower-case ASCII strings of which every match
  * contains at least one. A text whose lower-case form holds none of them cannot match, so the
- * expression need not run: `includes` over a text is several times cheaper than running an
- * expression of many alternatives over it, and most phrase rules do not apply to most replies.
+ * expression need not run: one pass of LiteralScanner (below) over a text finds the literals
+ * of a whole table of phrases for less than running a few of their expressions, and most
+ * phrase rules do not apply to most replies.
  *
  * The reading is conservative. Anything it does not understand yields null (no filter), and
  * only what a match must contain is kept:

@@ -5,6 +5,7 @@ import { runCheck } from '../../checks/run.js';
 import type { Check, CheckServices } from '../../checks/types.js';
 import type { Report } from '../../report/model.js';
 import type { ReportStore } from '../../store/reports.js';
+import { acquireSlot } from '../../dns/inflight.js';
 import { CheckJobDataSchema } from '../jobs/check.js';
 import type { CheckJob, CheckJobData, CheckJobResult, Dedupe } from '../jobs/check.js';
 import { enqueueReprobe, planReprobe } from '../jobs/reprobe.js';
@@ -72,7 +73,7 @@ export async function processCheck(
       signal,
       onProgress: (u) => progress.push(u),
       beforeReport: async () => {
-        finished = await finishing.acquire();
+        finished = await acquireSlot(FINISHING, FINISHING_AT_ONCE);
       },
       // The report is stored as JSON (saveOnce) and otherwise only read here.
       plain: false,
@@ -100,26 +101,7 @@ export async function processCheck(
  * waits here holds only what it gathered.
  */
 const FINISHING_AT_ONCE = 8;
-const finishing = {
-  active: 0,
-  waiting: [] as (() => void)[],
-  /** Resolves with the release of a slot (a finishing check hands its slot to the next). */
-  acquire(): Promise<() => void> {
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      const next = finishing.waiting.shift();
-      if (next) next();
-      else finishing.active--;
-    };
-    if (finishing.active < FINISHING_AT_ONCE) {
-      finishing.active++;
-      return Promise.resolve(release);
-    }
-    return new Promise((resolve) => finishing.waiting.push(() => resolve(release)));
-  },
-};
+const FINISHING = 'reports being assembled and stored';
 
 /** Stores the report and what goes with it; the check's finishing slot is held meanwhile. */
 async function finish(
