@@ -8,7 +8,9 @@
  * and wired into a process by src/server/start.ts.
  */
 import { loadConfig } from '../src/config/index.js';
+import { tuneHeapForChecks } from '../src/server/heap.js';
 import { startService } from '../src/server/start.js';
 
 const service = await startService({ mode: 'worker', config: loadConfig(), handleSignals: true });
+tuneHeapForChecks(service.log);
 await service.stopped;

@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CHECK_PROCESS_NODE_FLAGS } from '../../src/server/heap.js';
 import { ROOT } from '../../test/support/cli.js';
 import { TEST_REDIS_URL } from '../../test/support/redis.js';
 
@@ -62,6 +63,8 @@ export async function startWorkerProcess(
     '--import',
     FENCE,
     ...(compiled ? [] : ['--import', 'tsx']),
+    // As `npm run worker` starts it; BENCH_WORKER_HEAP=default measures V8's defaults instead.
+    ...(process.env.BENCH_WORKER_HEAP === 'default' ? [] : CHECK_PROCESS_NODE_FLAGS),
     ...(options.nodeArgs ?? []),
     // Extra node options for investigations, e.g. --heapsnapshot-signal=SIGUSR2 or --cpu-prof.
     ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),

@@ -12,6 +12,7 @@ async function run(mode: ServiceMode): Promise<void> {
   const config = loadConfig();
   const { startService } = await import('../server/start.js');
   const service = await startService({ mode, config, handleSignals: true, firstRun: true });
+  if (mode !== 'web') (await import('../server/heap.js')).tuneHeapForChecks(service.log);
   await service.stopped;
   // Stopped means every job is finished or back in the queue and every connection of ours is
   // closed. What may still be open belongs to work that was abandoned at the end of the grace

@@ -17,18 +17,26 @@ export class MxdoctorProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: { pattern: RegExp; resolve: (line: Record<string, unknown>) => void }[] = [];
 
-  constructor(args: string[], env: Record<string, string>, options: { fromSource?: boolean } = {}) {
-    this.child = spawn(process.execPath, [join(ROOT, 'bin', 'mxdoctor.js'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        NODE_OPTIONS: `--import=${FENCE}`,
-        ...(options.fromSource === false ? {} : { MXDOCTOR_FROM_SOURCE: '1' }),
-        ...env,
+  constructor(
+    args: string[],
+    env: Record<string, string>,
+    options: { fromSource?: boolean; nodeArgs?: readonly string[] } = {},
+  ) {
+    this.child = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), join(ROOT, 'bin', 'mxdoctor.js'), ...args],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          NODE_OPTIONS: `--import=${FENCE}`,
+          ...(options.fromSource === false ? {} : { MXDOCTOR_FROM_SOURCE: '1' }),
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.check();

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SETTINGS } from '../../src/config/index.js';
+import { CHECK_PROCESS_NODE_FLAGS } from '../../src/server/heap.js';
 import { ROOT, runMxdoctor } from '../support/cli.js';
 
 /**
@@ -45,14 +46,21 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(redis.healthcheck?.test, ['CMD', 'redis-cli', 'ping']);
   });
 
-  for (const [name, role] of [
-    ['web', 'web'],
-    ['worker', 'worker'],
+  // A process that runs checks starts node with the heap settings of src/server/heap.ts.
+  const node = (runsChecks: boolean) => ['node', ...(runsChecks ? CHECK_PROCESS_NODE_FLAGS : [])];
+  for (const [name, role, runsChecks] of [
+    ['web', 'web', false],
+    ['worker', 'worker', true],
   ] as const) {
     it(`runs the ${name} with the real start command, after Redis is healthy`, () => {
       const s = compose.services[name]!;
       assert.deepEqual(s.command, [role]);
-      assert.equal(pkg.scripts[role], `node bin/mxdoctor.js ${role}`, `npm run ${role} is the same command`);
+      assert.deepEqual(s.entrypoint ?? ['node', 'bin/mxdoctor.js'], [...node(runsChecks), 'bin/mxdoctor.js']);
+      assert.equal(
+        pkg.scripts[role],
+        [...node(runsChecks), 'bin/mxdoctor.js', role].join(' '),
+        `npm run ${role} is the same command`,
+      );
       assert.equal(s.environment?.REDIS_URL, 'redis://redis:6379');
       assert.equal(s.depends_on?.redis?.condition, 'service_healthy');
       assert.ok(s.healthcheck?.test.join(' ').includes('/readyz'));
@@ -104,7 +112,7 @@ describe('docker-compose.yml', () => {
     const help = await runMxdoctor(['--help']);
     for (const command of ['serve', 'web', 'worker', 'check'])
       assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
-    assert.equal(pkg.scripts.start, 'node bin/mxdoctor.js serve');
+    assert.equal(pkg.scripts.start, [...node(true), 'bin/mxdoctor.js', 'serve'].join(' '));
   });
 });
 

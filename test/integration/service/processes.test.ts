@@ -10,6 +10,7 @@ import { TEST_REDIS_URL, cleanPrefix, connectTestRedis, testPrefix } from '../..
 import { startTestService, unusedPort, waitForCheck } from '../../support/service.js';
 import type { TestService } from '../../support/service.js';
 import { MxdoctorProcess } from '../../support/spawn.js';
+import { CHECK_PROCESS_NODE_FLAGS } from '../../../src/server/heap.js';
 import { REDIS_SERVER } from '../../support/redis-server.js';
 
 /**
@@ -66,6 +67,8 @@ describe('service processes', { timeout: 240_000 }, () => {
     let second: MxdoctorProcess | undefined;
     try {
       await first.waitForLog(/^worker started/);
+      // Started as `node bin/mxdoctor.js worker`, without the V8 settings npm run worker passes.
+      await first.waitForLog(/^node started without --max-semi-space-size=4: /);
       const id = await submitSlow(web);
       await first.waitForLog(/^check started$/);
       await waitActive(web, id);
@@ -73,10 +76,14 @@ describe('service processes', { timeout: 240_000 }, () => {
       assert.equal((await first.exited).signal, 'SIGKILL');
       assert.ok(!first.lines().some((l) => l.msg === 'check finished'), 'killed before it finished');
 
-      second = new MxdoctorProcess(['worker'], env);
+      second = new MxdoctorProcess(['worker'], env, { nodeArgs: CHECK_PROCESS_NODE_FLAGS });
       const done = await waitForCheck(web.url, id, 40_000);
       assert.equal(done.status, 'completed');
       await second.waitForLog(/^check finished$/);
+      assert.ok(
+        !second.lines().some((l) => /^node started without/.test(String(l.msg))),
+        'started with the settings',
+      );
       const stalled = second.lines().find((l) => /^check stalled/.test(String(l.msg)));
       assert.equal(stalled?.jobId, id, 'the second worker recovered the stalled job');
       const history = (await (await fetch(`${web.url}/api/v1/domains/slow.example.com/checks`)).json()) as {
