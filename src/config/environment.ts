@@ -21,3 +21,8 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: Env = process.env
 export function executablePath(env: Env = process.env): string {
   return env.PATH ?? '';
 }
+
+/** NODE_OPTIONS: the node flags this process was started with besides its command line. */
+export function nodeOptions(env: Env = process.env): string[] {
+  return (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+}

@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
+import { nodeOptions } from '../config/environment.js';
 
 /**
  * V8's heap settings for a process that runs checks (`mxdoctor worker`, `mxdoctor serve`).
@@ -25,7 +26,7 @@ const OLD_GENERATION_GROWTH = '--heap-growing-percent=20';
 /** Applies the run-time settings and logs when the start-up ones are missing. */
 export function tuneHeapForChecks(log: Logger): void {
   setFlagsFromString(OLD_GENERATION_GROWTH);
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const given = [...process.execArgv, ...nodeOptions()];
   const missing = CHECK_PROCESS_NODE_FLAGS.filter((flag) => !given.includes(flag));
   if (missing.length > 0)
     log.info(
