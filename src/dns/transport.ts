@@ -67,7 +67,7 @@ export function udpExchange(
     if (signal?.aborted) return reject(abortReason(signal));
     const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
     const finish = exchange<Buffer>(
-      `UDP answer from ${server.host}:${server.port}`,
+      `UDP answer from ${serverText(server)}`,
       timeoutMs,
       signal,
       () => socket.close(),

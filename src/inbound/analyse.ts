@@ -3,6 +3,7 @@ import type { ProgressUpdate } from '../checks/types.js';
 import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
+import { serverText } from '../dns/transport.js';
 import { deadline } from '../net/deadline.js';
 import type { Finding } from '../report/model.js';
 import { countStatuses, verdictOf } from '../report/score.js';
@@ -155,7 +156,7 @@ export async function analyseInbound(input: AnalyseInput, deps: AnalyseDeps): Pr
       ...('data' in spam ? { spam: spam.data } : {}),
       ...(link ? { domainCheck: link } : {}),
       checks: findings,
-      resolvers: config.dns.resolvers.map((r) => `${r.host}:${r.port}`),
+      resolvers: config.dns.resolvers.map(serverText),
       dnsLog: dns.log,
     };
     return JSON.parse(JSON.stringify(report)) as InboundReport;
