@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import type { DnsCache } from '../dns/cache.js';
@@ -60,6 +61,9 @@ interface Run {
   assemble: Assemble;
 }
 
+/** Listeners on a check's signal besides its DNS questions': sessions, fetches, the pipeline. */
+const CHECK_SIGNAL_OTHER_LISTENERS = 64;
+
 export async function runCheck(
   domain: NormalizedDomain,
   options: CheckOptions,
@@ -72,6 +76,14 @@ export async function runCheck(
   // The wall clock (not `now`, which callers may fix) places sessions and fetches on the timeline.
   const wallStartMs = Date.now();
   const overall = deadline(deps.signal, config.check.deadlineMs, 'domain check');
+  // Everything the check does listens to this one signal: each DNS question while it waits
+  // for a slot or its answer (up to the process's questions in flight, src/dns/inflight.ts),
+  // each SMTP session and fetch. So many listeners are the design, not a leak; the bound
+  // keeps Node's leak warning for a real one.
+  setMaxListeners(
+    2 * config.dns.maxInFlight * config.dns.resolvers.length + CHECK_SIGNAL_OTHER_LISTENERS,
+    overall.signal,
+  );
   // A check asks most of its questions as it starts: while the process's DNS queue is long,
   // it waits here as one small record rather than adding ~80 waiting questions to it. The
   // wait counts against the deadline; a caller's abort ends it.

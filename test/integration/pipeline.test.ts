@@ -244,6 +244,41 @@ describe('check pipeline', () => {
     assert.equal(updates.at(-1)!.percent, 100);
   });
 
+  it('lets a check ask a hundred questions at once without a listener-leak warning', async () => {
+    // A real check asks ~90 questions as it starts (DKIM selectors, DNSBL zones): each one
+    // listens to the check's signal while it waits for a slot or its answer. That is by
+    // design, not a leak, and must not print Node's MaxListenersExceededWarning per check.
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const names = Array.from({ length: 100 }, (_, i) => `s${i}._domainkey.two-mx.example.com`);
+    let answered = 0;
+    const fanOut: Check = {
+      name: 'fan-out',
+      title: 'Fan-out',
+      findings: [],
+      run: async (ctx) => {
+        const answers = await Promise.all(names.map((n) => ctx.dns.query(n, 'TXT')));
+        answered = answers.filter((a) => a.rcode === 'NXDOMAIN' || a.rcode === 'NOERROR').length;
+        return { findings: [] };
+      },
+    };
+    try {
+      await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+        config: config(),
+        checks: [fanOut],
+      });
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.equal(answered, names.length);
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
+  });
+
   it('rejects when the caller cancels', async () => {
     const controller = new AbortController();
     const slow: Check = {
