@@ -288,6 +288,16 @@ export function starttlsInDoubt(main: SessionRecord): boolean {
   return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
 }
 
+/**
+ * What the legacy-TLS session of an address showed, when it counts: only when the main
+ * session's EHLO reply offered STARTTLS. The legacy session starts before that is known (at the
+ * main session's greeting); on a server that does not offer STARTTLS, or when the main session
+ * never got that far, it is only a transcript.
+ */
+export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionRecord['legacy'] {
+  return p.main.ehlo?.capabilities?.starttls === true ? p.legacy?.legacy : undefined;
+}
+
 /** Builds the TLS observation of a session from its handshake and presented chain. */
 export function observeTls(
   main: SessionRecord,
@@ -459,9 +469,11 @@ async function probeAddressWith(
   }
 
   // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the
-  // per-address limit: it starts as soon as the main session's EHLO reply offers STARTTLS (the
-  // condition for trying it at all), while the main session's STARTTLS is on its way, not after
-  // the main session has ended.
+  // per-address limit: it starts as soon as the main session's greeting has arrived, so that
+  // its own connect, greeting, EHLO and STARTTLS overlap the main session's instead of
+  // following them. Whether the server offers STARTTLS is not known yet: the legacy session
+  // asks its own EHLO and says QUIT when STARTTLS is not offered, and the evaluation judges
+  // it only when the main session saw STARTTLS offered (legacyJudged).
   let legacy: Promise<SessionRecord> | undefined;
   const startLegacy = (): void => {
     if (legacy || !settings.legacyTls || signal.aborted) return;
@@ -469,7 +481,7 @@ async function probeAddressWith(
     // Awaited below; never left to reject unobserved meanwhile.
     legacy.catch(() => undefined);
   };
-  const main = await run({ ...withTests('probe', true), onStarttlsOffered: startLegacy });
+  const main = await run({ ...withTests('probe', true), onGreeted: startLegacy });
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
   // The reconnect is the next session after the main one, as a sender's would be.
