@@ -11,6 +11,7 @@ import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
+import { prepareWhileConnecting } from './prepare.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
 /**
@@ -289,10 +290,9 @@ export function starttlsInDoubt(main: SessionRecord): boolean {
 }
 
 /**
- * What the legacy-TLS session of an address showed, when it counts: only when the main
- * session's EHLO reply offered STARTTLS. The legacy session starts before that is known (at the
- * main session's greeting); on a server that does not offer STARTTLS, or when the main session
- * never got that far, it is only a transcript.
+ * What the legacy-TLS session showed, when it counts: when the main session's EHLO offered
+ * STARTTLS. It starts before that is known (at the main session's greeting); otherwise it is
+ * only a transcript.
  */
 export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionRecord['legacy'] {
   return p.main.ehlo?.capabilities?.starttls === true ? p.legacy?.legacy : undefined;
@@ -468,12 +468,10 @@ async function probeAddressWith(
     return result;
   }
 
-  // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the
-  // per-address limit: it starts as soon as the main session's greeting has arrived, so that
-  // its own connect, greeting, EHLO and STARTTLS overlap the main session's instead of
-  // following them. Whether the server offers STARTTLS is not known yet: the legacy session
-  // asks its own EHLO and says QUIT when STARTTLS is not offered, and the evaluation judges
-  // it only when the main session saw STARTTLS offered (legacyJudged).
+  // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the per-address
+  // limit, from the main session's greeting on. STARTTLS is not known to be offered yet: the
+  // legacy session says its own EHLO (QUIT without STARTTLS), and counts only if the main
+  // session saw STARTTLS offered (legacyJudged).
   let legacy: Promise<SessionRecord> | undefined;
   const startLegacy = (): void => {
     if (legacy || !settings.legacyTls || signal.aborted) return;
@@ -561,6 +559,7 @@ export interface DomainProbe {
 export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe> {
   const { targets, skipped } = selectTargets(input.mx, input.settings);
   let done = 0;
+  if (targets.length > 0) prepareWhileConnecting(input.config);
   const probes = await Promise.all(
     targets.map(async (target) => {
       const p = await probeAddress({
