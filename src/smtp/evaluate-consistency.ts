@@ -3,7 +3,7 @@ import type { Finding } from '../report/model.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SmtpFacts } from './evaluate-facts.js';
 import type { CatchAllState } from './evaluate-recipients.js';
-import { recipientSession } from './probe.js';
+import { legacyJudged, recipientSession } from './probe.js';
 import type { AddressProbe } from './probe.js';
 
 /**
@@ -86,8 +86,8 @@ const COMPARISONS: Comparison[] = [
   },
   // Legacy protocols.
   (reached) => {
-    const legacyOn = reached.filter((p) => p.legacy?.legacy?.accepted);
-    const legacyOff = reached.filter((p) => p.legacy?.legacy && !p.legacy.legacy.accepted);
+    const legacyOn = reached.filter((p) => legacyJudged(p)?.accepted === true);
+    const legacyOff = reached.filter((p) => legacyJudged(p)?.accepted === false);
     if (!legacyOn.length || !legacyOff.length) return {};
     return {
       problems: [

@@ -11,6 +11,7 @@ import {
 import type { CertFacts } from '../tls/model.js';
 import { addressEmitter, stopReason } from './evaluate-facts.js';
 import type { Emit, SmtpFacts } from './evaluate-facts.js';
+import { legacyJudged } from './probe.js';
 import type { AddressProbe } from './probe.js';
 
 /**
@@ -83,7 +84,7 @@ export function tlsFindings(p: AddressProbe, facts: SmtpFacts): Finding[] {
 /** tls.version: what the handshake negotiated, or that only TLS 1.0/1.1 works. */
 function versionFinding(p: AddressProbe, emit: Emit<Id>): void {
   const hs = p.main.starttls?.handshake;
-  const legacy = p.legacy?.legacy;
+  const legacy = legacyJudged(p);
   const legacyProtocol = legacy?.accepted ? legacy.protocol : undefined;
   if (hs) {
     const fs = hs.protocol === 'TLSv1.3' || /^(ECDHE|DHE|EDH)-/.test(hs.cipher);
@@ -119,11 +120,14 @@ function versionFinding(p: AddressProbe, emit: Emit<Id>): void {
   }
 }
 
-/** tls.legacy_protocols: the separate handshake limited to TLS 1.0/1.1. */
+/**
+ * tls.legacy_protocols: the separate handshake limited to TLS 1.0/1.1, judged only where the
+ * main session saw STARTTLS offered (the legacy session starts before that is known).
+ */
 function legacyFinding(p: AddressProbe, facts: SmtpFacts, emit: Emit<Id>): void {
   const hs = p.main.starttls?.handshake;
-  const legacy = p.legacy?.legacy;
-  if (p.legacy && facts.legacyTlsProbe) {
+  const legacy = legacyJudged(p);
+  if (p.legacy && facts.legacyTlsProbe && p.main.ehlo?.capabilities?.starttls === true) {
     if (legacy?.accepted)
       emit(
         'tls.legacy_protocols',

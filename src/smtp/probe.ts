@@ -11,6 +11,7 @@ import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
+import { prepareWhileConnecting } from './prepare.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
 /**
@@ -288,6 +289,15 @@ export function starttlsInDoubt(main: SessionRecord): boolean {
   return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
 }
 
+/**
+ * What the legacy-TLS session showed, when it counts: when the main session's EHLO offered
+ * STARTTLS. It starts before that is known (at the main session's greeting); otherwise it is
+ * only a transcript.
+ */
+export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionRecord['legacy'] {
+  return p.main.ehlo?.capabilities?.starttls === true ? p.legacy?.legacy : undefined;
+}
+
 /** Builds the TLS observation of a session from its handshake and presented chain. */
 export function observeTls(
   main: SessionRecord,
@@ -458,10 +468,10 @@ async function probeAddressWith(
     return result;
   }
 
-  // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the
-  // per-address limit: it starts as soon as the main session's EHLO reply offers STARTTLS (the
-  // condition for trying it at all), while the main session's STARTTLS is on its way, not after
-  // the main session has ended.
+  // The legacy-TLS handshake (TLS ≤ 1.1) runs beside the main session, within the per-address
+  // limit, from the main session's greeting on. STARTTLS is not known to be offered yet: the
+  // legacy session says its own EHLO (QUIT without STARTTLS), and counts only if the main
+  // session saw STARTTLS offered (legacyJudged).
   let legacy: Promise<SessionRecord> | undefined;
   const startLegacy = (): void => {
     if (legacy || !settings.legacyTls || signal.aborted) return;
@@ -469,7 +479,7 @@ async function probeAddressWith(
     // Awaited below; never left to reject unobserved meanwhile.
     legacy.catch(() => undefined);
   };
-  const main = await run({ ...withTests('probe', true), onStarttlsOffered: startLegacy });
+  const main = await run({ ...withTests('probe', true), onGreeted: startLegacy });
   const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
   const result: AddressProbe = { ...target, main, tls };
   // The reconnect is the next session after the main one, as a sender's would be.
@@ -549,6 +559,7 @@ export interface DomainProbe {
 export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe> {
   const { targets, skipped } = selectTargets(input.mx, input.settings);
   let done = 0;
+  if (targets.length > 0) prepareWhileConnecting(input.config);
   const probes = await Promise.all(
     targets.map(async (target) => {
       const p = await probeAddress({

@@ -155,6 +155,7 @@ async function drive(
 ): Promise<void> {
   const steps = stepsOf(conn, plan, record, ending);
   if (!(await greeting(steps))) return;
+  plan.onGreeted?.();
   const hello = await ehlo(steps);
   if (!hello) return;
   const upgraded = await starttls(steps, hello.caps);
@@ -262,7 +263,6 @@ async function starttls(
     quit(steps);
     return false;
   }
-  plan.onStarttlsOffered?.();
   const reply = await command({ verb: 'STARTTLS' }, 'starttls', plan.timeouts.commandMs);
   const tls: NonNullable<SessionRecord['starttls']> = { reply: replyData(reply) };
   record.starttls = tls;

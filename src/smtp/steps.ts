@@ -44,12 +44,12 @@ export interface SessionPlan {
   /** Further random addresses, asked only when the first random one was accepted. */
   extraRandom?: string[];
   /**
-   * Called once when the server has offered STARTTLS in its EHLO reply, as this session asks
-   * for it: from then on the probe knows that a legacy-TLS session is worth opening, and opens
-   * it beside this one (the main session is connected and greeted first, so a server that
-   * takes one connection per client refuses the second, not the main one).
+   * Called once when the server's 220 greeting has arrived, before EHLO: the probe opens its
+   * legacy-TLS session beside this one then (this session is connected and greeted first, so
+   * a server that takes one connection per client refuses the second, not this one; a tarpit
+   * that never finishes its greeting gets no second connection).
    */
-  onStarttlsOffered?: () => void;
+  onGreeted?: () => void;
   /** RCPT target of the null-sender test (MAIL FROM:<>). */
   nullSenderTo?: string;
   /** The open-relay test: a foreign sender and a recipient in a domain the server does not serve. */
