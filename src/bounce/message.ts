@@ -9,7 +9,7 @@ import { addressesIn, extractRecipients, splitReturned } from './ndr.js';
 import type { TextRecipient } from './ndr.js';
 import { Notice, diagnosticOf } from './notice.js';
 import { buildOriginal, isoDate } from './original.js';
-import { PHRASE_RULES, phraseMatches } from './patterns.js';
+import { PHRASE_RULES, anyPhrase } from './patterns.js';
 import { MAX_RECORDS, blankFacts, buildRecord, finish } from './record.js';
 import { squash } from './reply.js';
 import { sesNotification } from './ses.js';
@@ -30,6 +30,9 @@ const AUTO_REPLY_SUBJECT =
   /^\s*(?:auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|réponse)|auto:|autoreply|out of (?:the )?office|ooo\b|vacation|away from|abwesen|absence|réponse automatique|risposta automatica|respuesta automática|自動応答|自動返信|不在)/i;
 const DELAY_TEXT =
   /\b(?:delayed|has been delayed|delivery (?:is )?delayed|will (?:continue|keep|be) (?:trying|retried|retrying)|will retry|still trying|not yet been delivered|warning: could not send message for past|delivery attempts will continue|this is a warning|temporary failure.{0,40}will)/i;
+
+/** Whether a phrase rule is in a pasted text (screened by the rules' literals, as the classifier reads them). */
+const anyRefusalPhrase = anyPhrase(PHRASE_RULES);
 
 export function fromMessage(view: MessageView): Diagnosis {
   const h = view.headers;
@@ -107,8 +110,7 @@ export function fromMessage(view: MessageView): Diagnosis {
   // (Pasted text only: running every phrase rule over a whole message's notice was wasted work.)
   const pasted = view.headers.length === 0;
   const errorLike = (): boolean =>
-    /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) ||
-    PHRASE_RULES.some((r) => phraseMatches(r, notice));
+    /\b[45]\.\d{1,3}\.\d{1,3}\b|(?:^|\s)[45][0-5]\d[ -]/.test(notice) || anyRefusalPhrase(notice);
   const usable = pasted
     ? textRecipients.length > 0 || errorLike()
     : bounceSignals >= 2 || (bounceSignals >= 1 && textRecipients.length > 0 && /\b[245]\d\d\b/.test(notice));

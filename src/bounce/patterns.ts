@@ -1,9 +1,9 @@
-import { phraseMatches, phraseReader, wording } from '../smtp/wording.js';
+import { anyPhrase, phraseMatches, phraseReader, wording } from '../smtp/wording.js';
 import type { SameLine, WordingPhrase } from '../smtp/wording.js';
 import type { Reason } from './model.js';
 import { W } from './status-codes.js';
 
-export { phraseMatches, phraseReader };
+export { anyPhrase, phraseMatches, phraseReader };
 
 /**
  * Well-known phrases of receiving servers and MTAs, mapped to reasons: the reviewed

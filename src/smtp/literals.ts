@@ -39,6 +39,8 @@ function stronger(a: Required, b: Required): Required {
   return b.shortest > a.shortest ? b : a;
 }
 
+const literal = (char: string) => ({ kind: 'literal' as const, char });
+
 /** Escapes that stand for one literal character (anything else after `\` is a class or an assertion). */
 const LITERAL_ESCAPE = /[^A-Za-z0-9]/;
 
@@ -110,7 +112,6 @@ class Reader {
     { kind: 'literal'; char: string } | { kind: 'group'; required: Required } | { kind: 'other' } {
     const src = this.src;
     const c = src[this.at]!;
-    const literal = (char: string) => ({ kind: 'literal' as const, char });
     if (c === '\\') {
       const next = src[this.at + 1];
       if (next === undefined) throw new Error('a trailing backslash');
@@ -202,43 +203,54 @@ export class LiteralScanner {
     this.width = width;
     this.groups = literals.reduce((n, l) => Math.max(n, l.group + 1), 0);
 
-    // The trie: at most one state per literal character, and the root.
-    const next = new Int32Array((length + 1) * width).fill(-1);
-    const children: number[][] = [[]];
-    const ends: number[][] = [[]];
+    // The trie: at most one state per literal character, and the root. Each state's children
+    // are a list through two typed arrays (its first child, each child's next sibling), and
+    // the groups whose literal ends at a state are kept only for those states: no small array
+    // per state (thousands of them cost a one-off run more to allocate and collect than the
+    // rest of the construction).
+    const states = length + 1;
+    const next = new Int32Array(states * width).fill(-1);
+    const firstChild = new Int32Array(states).fill(-1);
+    const sibling = new Int32Array(states).fill(-1);
+    // The column each state is entered by, for the step from its parent's failure state.
+    const entry = new Int32Array(states);
+    const ends = new Map<number, number[]>();
+    let count = 1;
     for (const { text, group } of literals) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {
         const col = this.column[text.charCodeAt(i)]!;
         let t = next[s * width + col]!;
         if (t === -1) {
-          t = children.length;
+          t = count++;
           next[s * width + col] = t;
-          children[s]!.push(col);
-          children.push([]);
-          ends.push([]);
+          entry[t] = col;
+          sibling[t] = firstChild[s]!;
+          firstChild[s] = t;
         }
         s = t;
       }
-      ends[s]!.push(group);
+      const own = ends.get(s);
+      if (own) own.push(group);
+      else ends.set(s, [group]);
     }
     // The root goes back to itself on every character that starts no literal.
     for (let col = 0; col < width; col++) if (next[col] === -1) next[col] = 0;
     this.next = next;
-    this.fail = new Int32Array(children.length);
+    this.fail = new Int32Array(count);
     // Failure links breadth first: a state's longest proper suffix that is also in the trie.
-    const output: (number[] | undefined)[] = [undefined];
-    const queue = [0];
-    for (let q = 0; q < queue.length; q++) {
+    const output: (readonly number[] | undefined)[] = new Array<undefined>(count);
+    const queue = new Int32Array(count);
+    let tail = 1;
+    for (let q = 0; q < tail; q++) {
       const s = queue[q]!;
-      for (const col of children[s]!) {
-        const t = next[s * width + col]!;
-        const f = s === 0 ? 0 : this.step(this.fail[s]!, col);
+      for (let t = firstChild[s]!; t !== -1; t = sibling[t]!) {
+        const f = s === 0 ? 0 : this.step(this.fail[s]!, entry[t]!);
         this.fail[t] = f;
-        const own = ends[t]!;
+        const own = ends.get(t);
         const inherited = output[f];
-        output[t] = own.length ? (inherited ? [...own, ...inherited] : own) : inherited;
-        queue.push(t);
+        output[t] = own ? (inherited ? [...own, ...inherited] : own) : inherited;
+        queue[tail++] = t;
       }
     }
     this.output = output;

@@ -443,7 +443,7 @@ type Phrase = Pick<WordingPhrase, 're' | 'sameLine'>;
  * the same as `phraseMatches` on each; the literal scanner is built on first use.
  */
 export function phraseReader(phrases: readonly Phrase[]): PhraseReader {
-  let screen: { scanner: LiteralScanner; always: Uint8Array } | undefined;
+  let screen: Screen | undefined;
   const read = (text: string): boolean[] => {
     screen ??= phraseScreen(phrases);
     const found = screen.scanner.groupsIn(text);
@@ -459,7 +459,42 @@ export function phraseReader(phrases: readonly Phrase[]): PhraseReader {
 /** Reads which phrases of a table a text holds; `prepare` builds its scanner ahead of the first text. */
 export type PhraseReader = ((text: string) => boolean[]) & { prepare(): void };
 
-function phraseScreen(phrases: readonly Phrase[]): { scanner: LiteralScanner; always: Uint8Array } {
+/**
+ * Whether any phrase of a table is in a text: `phrases.some((p) => phraseMatches(p, text))`,
+ * with the expressions screened as `phraseReader` screens them (the same screen), tried in
+ * order until one matches.
+ */
+export function anyPhrase(phrases: readonly Phrase[]): (text: string) => boolean {
+  let screen: Screen | undefined;
+  return (text) => {
+    screen ??= phraseScreen(phrases);
+    const found = screen.scanner.groupsIn(text);
+    return phrases.some((p, i) => (found[i] === 1 || screen!.always[i] === 1) && phraseMatches(p, text));
+  };
+}
+
+interface Screen {
+  scanner: LiteralScanner;
+  always: Uint8Array;
+}
+
+/**
+ * The screens built so far, by table: readers of one table share its screen (the bounce
+ * classifier reads the diagnostic and the context with two readers; building the screen costs
+ * a one-off run some 10 ms of start-up each time).
+ */
+const screens = new WeakMap<readonly Phrase[], Screen>();
+
+function phraseScreen(phrases: readonly Phrase[]): Screen {
+  let screen = screens.get(phrases);
+  if (!screen) {
+    screen = buildScreen(phrases);
+    screens.set(phrases, screen);
+  }
+  return screen;
+}
+
+function buildScreen(phrases: readonly Phrase[]): Screen {
   const literals: { text: string; group: number }[] = [];
   const always = new Uint8Array(phrases.length);
   phrases.forEach((p, group) => {

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHRASE_RULES } from '../../src/bounce/patterns.js';
 import { LiteralScanner, requiredLiterals } from '../../src/smtp/literals.js';
-import { WORDING, phraseMatches, phraseReader } from '../../src/smtp/wording.js';
+import { WORDING, anyPhrase, phraseMatches, phraseReader } from '../../src/smtp/wording.js';
 
 /**
  * The phrase tables are screened by required literals (src/smtp/literals.ts) before their
@@ -136,6 +136,18 @@ describe('screened phrase reading', () => {
       }
       // The comparison means something only if the texts make many phrases match.
       assert.ok(matched > 1000, `only ${matched} matches over ${texts.length} texts`);
+    });
+
+    it(`says whether any phrase of ${name} is in a text exactly as trying each in turn`, () => {
+      const any = anyPhrase(table);
+      let yes = 0;
+      for (const text of texts) {
+        const expected = table.some((p) => phraseMatches(p, text));
+        assert.equal(any(text), expected, text.slice(0, 200));
+        if (expected) yes++;
+      }
+      // Both answers must occur for the comparison to mean something.
+      assert.ok(yes > 100 && yes < texts.length, `${yes} of ${texts.length} texts hold a phrase`);
     });
   }
 
