@@ -1,5 +1,5 @@
 import { buildTimeline } from '../report/timeline.js';
-import type { FetchTimes, SessionTimes, Timeline, TimelineInput } from '../report/timeline.js';
+import type { FetchTimes, Timeline, TimelineInput } from '../report/timeline.js';
 import type { CheckData } from './types.js';
 
 /** The checks' data the timeline reads besides the DNS log. */
@@ -22,23 +22,6 @@ export function timelineOf(
   if (assets?.logo) fetches.push({ purpose: 'bimi_logo', ...assets.logo });
   if (assets?.evidence) fetches.push({ purpose: 'bimi_evidence', ...assets.evidence });
   const timed = fetches.filter((f) => typeof f.ms === 'number' && typeof f.timing?.startedAt === 'string');
-  const sessions = (data.smtp?.sessions ?? []).filter(isTimedSession);
+  const sessions = data.smtp?.sessions ?? [];
   return buildTimeline({ ...base, sessions, fetches: timed });
-}
-
-/**
- * Whether a session carries what the timeline reads: a check registered under the SMTP
- * check's name (a test's, a plug-in's) may put other data there, and the report must still
- * be assembled.
- */
-function isTimedSession(s: unknown): s is SessionTimes {
-  const x = s as Partial<SessionTimes> | undefined;
-  return Boolean(
-    x &&
-    typeof x.startedAt === 'string' &&
-    typeof x.durationMs === 'number' &&
-    typeof x.connect === 'object' &&
-    x.connect !== null &&
-    Array.isArray(x.transcript),
-  );
 }

@@ -67,8 +67,13 @@ export const hostileBannerCheck: Check = {
       data: {
         sessions: [
           {
+            kind: 'probe',
             host: host?.name ?? '',
             address,
+            port: 25,
+            startedAt: new Date().toISOString(),
+            durationMs: 12,
+            connect: { ok: true, ms: 2 },
             bannerHostname: MARKUP,
             transcript: [
               { atMs: 3, dir: 'S', line: `220 ${MARKUP} ESMTP` },
