@@ -8,7 +8,8 @@ import type { MailboxMessage } from '../bounce/mailbox.js';
 import type { BounceRecord, Diagnosis } from '../bounce/model.js';
 import type { Config } from '../config/index.js';
 import { EXIT, UsageError } from './errors.js';
-import { safeText } from './format.js';
+// Not through ./format.js: that would load the check report's formatting and its zod schemas.
+import { visibleControls as safeText } from '../report/visible-text.js';
 
 /**
  * `mxdoctor bounce` over a mailbox: several files, folders (a Maildir's cur/ and new/, or a
