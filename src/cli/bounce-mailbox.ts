@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
-import { MboxSplitter, startsMbox } from '../bounce/mailbox.js';
+import { MboxSplitter, singleMessage, startsMbox } from '../bounce/mailbox.js';
 import type { MailboxMessage } from '../bounce/mailbox.js';
 import type { BounceRecord, Diagnosis } from '../bounce/model.js';
 import type { Config } from '../config/index.js';
@@ -152,8 +152,15 @@ async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<Mai
     yield { size: tooLarge };
     return;
   }
-  if (whole) yield* splitter.push(whole);
-  else {
+  if (whole) {
+    // Most files are one message: no need to split them.
+    const single = singleMessage(whole, maxBytes);
+    if (single) {
+      yield single;
+      return;
+    }
+    yield* splitter.push(whole);
+  } else {
     for await (const chunk of createReadStream(source.path, { highWaterMark: STREAM_CHUNK }))
       yield* splitter.push(chunk as Buffer);
   }
