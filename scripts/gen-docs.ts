@@ -11,7 +11,7 @@ import {
   readmeWithConfig,
   reportSchemaText,
 } from '../src/docs/generate.js';
-import { literalsTableText } from '../src/smtp/literals-gen.js';
+import { literalsTableText } from '../src/docs/literals-table.js';
 
 writeFileSync('docs/checks.md', checksMarkdown());
 writeFileSync('docs/report.schema.json', reportSchemaText());

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHRASE_RULES } from '../../src/bounce/patterns.js';
 import { LiteralScanner, requiredLiterals } from '../../src/smtp/literals.js';
-import { literalsTableText } from '../../src/smtp/literals-gen.js';
+import { literalsTableText } from '../../src/docs/literals-table.js';
 import { REQUIRED_LITERALS, literalsKey } from '../../src/smtp/literals-table.js';
 import { WORDING, anyPhrase, phraseMatches, phraseReader } from '../../src/smtp/wording.js';
 
