@@ -102,7 +102,11 @@ export async function withoutPhraseRules<T>(ids: ReadonlySet<string>, run: () =>
 export function candidatesFor(input: ClassifyInput): Candidate[] {
   const out: Candidate[] = [];
   const seenStatus = new Set<string>();
-  for (const [i, code] of [input.status, ...input.textStatuses].entries()) {
+  // Indexed loops: this runs for every record, and the optimising compiler took long over
+  // the iterator protocol of entries() and the spread.
+  const statuses = input.textStatuses;
+  for (let i = 0; i <= statuses.length; i++) {
+    const code = i === 0 ? input.status : statuses[i - 1];
     if (!code || seenStatus.has(code)) continue;
     seenStatus.add(code);
     const rule = statusRule(code);
@@ -112,7 +116,8 @@ export function candidatesFor(input: ClassifyInput): Candidate[] {
   }
   const inDiagnostic = diagnosticPhrases(input.diagnostic);
   const inContext = input.context ? contextPhrases(input.context) : null;
-  for (const [i, rule] of PHRASE_RULES.entries()) {
+  for (let i = 0; i < PHRASE_RULES.length; i++) {
+    const rule = PHRASE_RULES[i]!;
     if (leftOut?.has(rule.id)) continue;
     if (inDiagnostic[i]) out.push({ reason: rule.reason, weight: rule.weight, id: `phrase:${rule.id}` });
     else if (inContext?.[i])

@@ -83,7 +83,11 @@ async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
 }
 
 async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
-  const asText = decodeText(stripMbox(bytes));
+  const stripped = stripMbox(bytes);
+  // A message is read from its bytes: its text as a whole need not be decoded first.
+  const head = asciiHead(stripped);
+  if (head !== null && looksLikeMessage(head)) return fromMessage(readMessage(bytes));
+  const asText = decodeText(stripped);
   if (!looksLikeMessage(asText)) {
     const reply = parseBareReply(asText);
     if (reply) return fromBareReply(reply.code, reply.status, reply.text, asText);
@@ -100,6 +104,24 @@ async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
         warnings: [],
       };
   return fromMessage(view);
+}
+
+/**
+ * The start of the input up to the end of its first line that is not blank, when those bytes
+ * are all ASCII (within the first 8 KiB): `looksLikeMessage` answers the same on it as on the
+ * whole input decoded, since it reads that line only and every decoding reads ASCII bytes
+ * alike. Null otherwise (then the whole input is decoded).
+ */
+function asciiHead(bytes: Buffer): string | null {
+  const end = Math.min(bytes.length, 8192);
+  let blank = true;
+  for (let i = 0; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return null;
+    if (b === 0x0a && !blank) return bytes.toString('latin1', 0, i + 1);
+    if (b !== 0x20 && (b < 0x09 || b > 0x0d)) blank = false;
+  }
+  return null;
 }
 
 /** "5 MiB", "12 KiB", "300 bytes". */

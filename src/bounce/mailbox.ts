@@ -27,6 +27,18 @@ export function startsMbox(head: Buffer): boolean {
   return nl >= 0 && isMboxSeparator(head.toString('latin1', 0, Math.min(nl, MAX_SEPARATOR + 1)));
 }
 
+/**
+ * A whole file that plainly holds one message (its first line read and not a separator, and
+ * within the size limit): that message, as MboxSplitter would return it, without the
+ * splitter's copies and bookkeeping. Null when the splitter must decide.
+ */
+export function singleMessage(bytes: Buffer, maxBytes: number): MailboxMessage | null {
+  if (bytes.length === 0 || bytes.length > maxBytes) return null;
+  // As MboxSplitter.push: a short first chunk without a line end is kept until more comes.
+  if (bytes.indexOf(0x0a) < 0 && bytes.length <= MAX_SEPARATOR + 1) return null;
+  return startsMbox(bytes) ? null : { size: bytes.length, bytes };
+}
+
 /** One message of the input: its bytes, or only its size when it is over the limit. */
 export interface MailboxMessage {
   /** Position in the mbox, from 1; undefined when the input is a single message. */

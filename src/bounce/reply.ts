@@ -69,37 +69,58 @@ function plausibleCode(code: string): boolean {
 
 export type SmtpCommand = 'CONNECT' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA';
 
-/** The SMTP stage a quoted reply answered, from the MTA's own wording. */
+/**
+ * The wordings of each SMTP stage, tried on the lower-cased text, with the literals every
+ * match of the expression contains (one of them): an expression whose literals the text lacks
+ * cannot match and is not run. Most bounce texts name one stage or none, and these expressions
+ * ran on every diagnostic and its context. (The screens are checked against the expressions'
+ * every possible match in test/unit/bounce-reply-command.test.ts.)
+ */
+export const COMMAND_RULES: readonly { re: RegExp; cmd: SmtpCommand; screen: readonly string[] }[] = [
+  {
+    re: /in reply to (?:end of )?data|after (?:end of )?data|(?:final )?data(?: command)? (?:send|was rejected)|did not like our (?:final )?data|after the message|failed after i sent the message|after message|step: data|\bend of data\b|>>> data|after sending (?:the )?(?:message|data)|data (?:phase|stage)|smtp:data|for text command/,
+    cmd: 'DATA',
+    screen: ['data', 'message', 'text command'],
+  },
+  {
+    re: /in reply to rcpt|after rcpt|rcpt to:|did not like our rcpt|>>> rcpt|does not like recipient|rcpt (?:phase|command)|smtp:rcpt|step: rcpt/,
+    cmd: 'RCPT',
+    screen: ['rcpt', 'recipient'],
+  },
+  {
+    re: /in reply to mail|after mail from|mail from:|did not like our mail|>>> mail from|sender was rejected|mail (?:from )?command|smtp:mail|step: mail/,
+    cmd: 'MAIL',
+    screen: ['mail', 'sender was rejected'],
+  },
+  {
+    re: /in reply to (?:helo|ehlo)|after (?:helo|ehlo)|my name was rejected|>>> (?:helo|ehlo)|did not like our (?:helo|ehlo)/,
+    cmd: 'HELO',
+    screen: ['helo', 'ehlo', 'my name was rejected'],
+  },
+  {
+    re: /refused to talk to me|after initial connection|greeting|banner|on connect|while connecting|connection rejected|not accepting connections|in reply to (?:the )?initial/,
+    cmd: 'CONNECT',
+    screen: ['connect', 'refused to talk', 'greeting', 'banner', 'initial'],
+  },
+];
+
+/** The SMTP stage a quoted reply answered, from the MTA's own wording: the earliest-named one. */
 export function findCommand(text: string): SmtpCommand | null {
   const t = text.toLowerCase();
-  const rules: [RegExp, SmtpCommand][] = [
-    [
-      /in reply to (?:end of )?data|after (?:end of )?data|(?:final )?data(?: command)? (?:send|was rejected)|did not like our (?:final )?data|after the message|failed after i sent the message|after message|step: data|\bend of data\b|>>> data|after sending (?:the )?(?:message|data)|data (?:phase|stage)|smtp:data|for text command/,
-      'DATA',
-    ],
-    [
-      /in reply to rcpt|after rcpt|rcpt to:|did not like our rcpt|>>> rcpt|does not like recipient|rcpt (?:phase|command)|smtp:rcpt|step: rcpt/,
-      'RCPT',
-    ],
-    [
-      /in reply to mail|after mail from|mail from:|did not like our mail|>>> mail from|sender was rejected|mail (?:from )?command|smtp:mail|step: mail/,
-      'MAIL',
-    ],
-    [
-      /in reply to (?:helo|ehlo)|after (?:helo|ehlo)|my name was rejected|>>> (?:helo|ehlo)|did not like our (?:helo|ehlo)/,
-      'HELO',
-    ],
-    [
-      /refused to talk to me|after initial connection|greeting|banner|on connect|while connecting|connection rejected|not accepting connections|in reply to (?:the )?initial/,
-      'CONNECT',
-    ],
-  ];
-  let best: { cmd: SmtpCommand; at: number } | null = null;
-  for (const [re, cmd] of rules) {
+  let best: SmtpCommand | null = null;
+  let at = Infinity;
+  for (let r = 0; r < COMMAND_RULES.length; r++) {
+    const { re, cmd, screen } = COMMAND_RULES[r]!;
+    let present = false;
+    for (let i = 0; i < screen.length && !present; i++) present = t.includes(screen[i]!);
+    if (!present) continue;
     const m = re.exec(t);
-    if (m && (!best || m.index < best.at)) best = { cmd, at: m.index };
+    if (m && m.index < at) {
+      best = cmd;
+      at = m.index;
+    }
   }
-  return best?.cmd ?? null;
+  return best;
 }
 
 /**

@@ -542,19 +542,50 @@ export function parseStatus(text: string | null | undefined): StatusCode | null 
   };
 }
 
-/** The best rule for a status code: exact or ranged provider codes first, then the RFC class-independent code. */
+/** STATUS_RULES indexed for `statusRule`: built on first use, once per process. */
+interface StatusIndex {
+  /** Exact and ranged codes by "class.subject", in table order. */
+  specific: Map<string, { detail: number; upTo: number; rule: StatusRule }[]>;
+  /** The first class-independent rule of each "X.subject.detail". */
+  generic: Map<string, StatusRule>;
+}
+let statusIndex: StatusIndex | undefined;
+
+function indexStatusRules(): StatusIndex {
+  const specific: StatusIndex['specific'] = new Map();
+  const generic: StatusIndex['generic'] = new Map();
+  for (const rule of STATUS_RULES) {
+    if (rule.code.startsWith('X.')) {
+      if (!generic.has(rule.code)) generic.set(rule.code, rule);
+      continue;
+    }
+    const r = parseStatus(rule.code);
+    if (!r) throw new Error(`status rule ${rule.code} is not a status code (src/bounce/status-codes.ts)`);
+    const key = `${r.class}.${r.subject}`;
+    let list = specific.get(key);
+    if (!list) specific.set(key, (list = []));
+    list.push({ detail: r.detail, upTo: rule.upTo ?? r.detail, rule });
+  }
+  return { specific, generic };
+}
+
+/**
+ * The best rule for a status code: exact or ranged provider codes first (the first in table
+ * order whose class and subject match and whose detail is the code's or in its range), then
+ * the RFC class-independent code.
+ */
 export function statusRule(status: string | null | undefined): StatusRule | null {
   const s = parseStatus(status);
   if (!s) return null;
-  for (const rule of STATUS_RULES) {
-    if (rule.code.startsWith('X.')) continue;
-    const r = parseStatus(rule.code)!;
-    if (r.class !== s.class || r.subject !== s.subject) continue;
-    if (rule.upTo !== undefined ? s.detail >= r.detail && s.detail <= rule.upTo : s.detail === r.detail)
-      return rule;
+  statusIndex ??= indexStatusRules();
+  const list = statusIndex.specific.get(`${s.class}.${s.subject}`);
+  if (list) {
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (s.detail >= e.detail && s.detail <= e.upTo) return e.rule;
+    }
   }
-  const generic = `X.${s.subject}.${s.detail}`;
-  return STATUS_RULES.find((r) => r.code === generic) ?? null;
+  return statusIndex.generic.get(`X.${s.subject}.${s.detail}`) ?? null;
 }
 
 /** Basic reply codes (RFC 5321 §4.2.3) as a last resort. */

@@ -15,6 +15,7 @@
  * One table: the phrases are data, listed family by family.
  */
 import { LiteralScanner, requiredLiterals } from './literals.js';
+import { REQUIRED_LITERALS, literalsKey } from './literals-table.js';
 
 export type WordingFamily =
   /** The mailbox does not exist (user unknown, no such recipient, invalid address). */
@@ -494,11 +495,21 @@ function phraseScreen(phrases: readonly Phrase[]): Screen {
   return screen;
 }
 
+/**
+ * The required literals of an expression: from the table `npm run docs` generates (reading
+ * the ~100 expressions of the two phrase tables cost every process some 15 ms of its start),
+ * else read now.
+ */
+function literalsOf(re: RegExp): readonly string[] | null {
+  const known = REQUIRED_LITERALS.get(literalsKey(re));
+  return known !== undefined ? known : requiredLiterals(re);
+}
+
 function buildScreen(phrases: readonly Phrase[]): Screen {
   const literals: { text: string; group: number }[] = [];
   const always = new Uint8Array(phrases.length);
   phrases.forEach((p, group) => {
-    const own = [p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(requiredLiterals);
+    const own = [p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(literalsOf);
     // A phrase with an expression whose literals are unknown is always tried.
     if (own.some((l) => l === null)) always[group] = 1;
     else for (const l of own) for (const text of l!) literals.push({ text, group });

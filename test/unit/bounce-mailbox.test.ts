@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MboxSplitter, isMboxSeparator, startsMbox } from '../../src/bounce/mailbox.js';
+import { MboxSplitter, isMboxSeparator, singleMessage, startsMbox } from '../../src/bounce/mailbox.js';
 import type { MailboxMessage } from '../../src/bounce/mailbox.js';
 
 /** Splits `input` fed in chunks of `size` bytes. */
@@ -16,6 +16,38 @@ const SEP = (n: number): string => `From MAILER-DAEMON  Mon Jan  ${n} 10:00:00 2
 const message = (n: number, body = `Subject: bounce ${n}\n\nbody ${n}\n`): string => `${SEP(n)}\n${body}`;
 
 describe('mbox splitting', () => {
+  it('takes a whole file of one message as the splitter would, and leaves the rest to it', () => {
+    const inputs = [
+      'Subject: x\n\nbody\n',
+      'Subject: x\n\nFrom MAILER-DAEMON  Mon Jan  1 10:00:00 2024\nFrom here on\n',
+      message(1),
+      message(1) + '\n' + message(2),
+      SEP(1),
+      '550 5.1.1 <a@b.example>: user unknown',
+      `550 ${'x'.repeat(1100)}`,
+      'From the postmaster: your mail could not be delivered\n',
+      '',
+      'x'.repeat(100) + '\n',
+    ];
+    let single = 0;
+    for (const text of inputs) {
+      for (const maxBytes of [1 << 20, 50]) {
+        const bytes = Buffer.from(text);
+        const got = singleMessage(bytes, maxBytes);
+        const expected = split(bytes, bytes.length || 1, maxBytes);
+        if (got) {
+          single++;
+          assert.deepEqual([got], expected, text.slice(0, 60));
+        }
+      }
+    }
+    // An mbox, a first line not yet ended and a message over the limit are the splitter's.
+    for (const text of [message(1), message(1) + '\n' + message(2), SEP(1), '550 unknown'])
+      assert.equal(singleMessage(Buffer.from(text), 1 << 20), null, text);
+    assert.equal(singleMessage(Buffer.from('Subject: x\n\nbody\n'), 10), null);
+    assert.ok(single >= 4, `${single}`);
+  });
+
   it('recognises separator lines, and nothing else', () => {
     assert.ok(isMboxSeparator('From MAILER-DAEMON  Mon Jan  1 10:00:00 2024'));
     assert.ok(isMboxSeparator('From a@b.example Tue Mar 12 10:15:02 +0000 2024\r'));

@@ -4,6 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHRASE_RULES } from '../../src/bounce/patterns.js';
 import { LiteralScanner, requiredLiterals } from '../../src/smtp/literals.js';
+import { literalsTableText } from '../../src/docs/literals-table.js';
+import { REQUIRED_LITERALS, literalsKey } from '../../src/smtp/literals-table.js';
 import { WORDING, anyPhrase, phraseMatches, phraseReader } from '../../src/smtp/wording.js';
 
 /**
@@ -118,6 +120,21 @@ function fixtureTexts(): string[] {
 
 /** The same text in other cases and with non-ASCII noise, as replies come. */
 const variants = (t: string): string[] => [t, t.toUpperCase(), t.toLowerCase(), t.replace(/ /g, ' \u00e9 ')];
+
+describe('the generated table of required literals', () => {
+  it('is current (run `npm run docs` when this fails)', () => {
+    assert.equal(readFileSync('src/smtp/literals-table.ts', 'utf8'), literalsTableText());
+  });
+
+  it('holds every expression the screens read, with what reading it now gives', () => {
+    for (const p of [...WORDING, ...PHRASE_RULES]) {
+      for (const re of [p.re, ...(p.sameLine ?? []).map((s) => s.first)]) {
+        assert.ok(REQUIRED_LITERALS.has(literalsKey(re)), re.source);
+        assert.deepEqual(REQUIRED_LITERALS.get(literalsKey(re)), requiredLiterals(re), re.source);
+      }
+    }
+  });
+});
 
 describe('screened phrase reading', () => {
   const texts = fixtureTexts().flatMap(variants);
