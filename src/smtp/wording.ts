@@ -443,35 +443,33 @@ type Phrase = Pick<WordingPhrase, 're' | 'sameLine'>;
  * literals (literals.ts) it holds, and only those phrases' expressions run. The answer is
  * the same as `phraseMatches` on each; the literal scanner is built on first use.
  */
-export function phraseReader(phrases: readonly Phrase[]): PhraseReader {
-  let screen: Screen | undefined;
-  const read = (text: string): boolean[] => {
-    screen ??= phraseScreen(phrases);
-    const found = screen.scanner.groupsIn(text);
-    return phrases.map((p, i) => (found[i] === 1 || screen!.always[i] === 1) && phraseMatches(p, text));
+export function phraseReader(phrases: readonly Phrase[]): (text: string) => boolean[] {
+  return (text) => {
+    const candidates = candidatesIn(phrases, text);
+    return phrases.map((p, i) => candidates[i] === 1 && phraseMatches(p, text));
   };
-  return Object.assign(read, {
-    prepare: (): void => {
-      screen ??= phraseScreen(phrases);
-    },
-  });
 }
-
-/** Reads which phrases of a table a text holds; `prepare` builds its scanner ahead of the first text. */
-export type PhraseReader = ((text: string) => boolean[]) & { prepare(): void };
 
 /**
  * Whether any phrase of a table is in a text: `phrases.some((p) => phraseMatches(p, text))`,
- * with the expressions screened as `phraseReader` screens them (the same screen), tried in
- * order until one matches.
+ * with the expressions screened as `phraseReader` screens them, tried in order until one
+ * matches.
  */
 export function anyPhrase(phrases: readonly Phrase[]): (text: string) => boolean {
-  let screen: Screen | undefined;
   return (text) => {
-    screen ??= phraseScreen(phrases);
-    const found = screen.scanner.groupsIn(text);
-    return phrases.some((p, i) => (found[i] === 1 || screen!.always[i] === 1) && phraseMatches(p, text));
+    const candidates = candidatesIn(phrases, text);
+    return phrases.some((p, i) => candidates[i] === 1 && phraseMatches(p, text));
   };
+}
+
+/** 1 for each phrase of the table that the text may hold: its literals are in it, or it has none known. */
+function candidatesIn(phrases: readonly Phrase[], text: string): Uint8Array {
+  const screen = phraseScreen(phrases);
+  const found = screen.scanner.groupsIn(text);
+  // The scanner knows only the phrases with literals; those without come after it, maybe.
+  const candidates = screen.always.slice();
+  for (let i = 0; i < found.length; i++) if (found[i] === 1) candidates[i] = 1;
+  return candidates;
 }
 
 interface Screen {
@@ -480,9 +478,9 @@ interface Screen {
 }
 
 /**
- * The screens built so far, by table: readers of one table share its screen (the bounce
- * classifier reads the diagnostic and the context with two readers; building the screen costs
- * a one-off run some 10 ms of start-up each time).
+ * The screens built so far, by table, each on first use: every reader of a table shares its
+ * screen (the bounce classifier reads the diagnostic and the context with two readers;
+ * building a screen costs a one-off run some milliseconds of its start).
  */
 const screens = new WeakMap<readonly Phrase[], Screen>();
 
@@ -525,7 +523,7 @@ const familyReader = phraseReader(WORDING);
  * not held up by it (tens of milliseconds of CPU).
  */
 export function prepareWording(): void {
-  familyReader.prepare();
+  phraseScreen(WORDING);
 }
 
 /** The families whose wording the text holds. */
