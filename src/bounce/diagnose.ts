@@ -2,7 +2,6 @@ import { BounceInputError, BOUNCE_ACCEPTS } from './errors.js';
 import { MAX_MBOX_MESSAGES, mergeMbox, splitMbox } from './mbox.js';
 import { fromMessage } from './message.js';
 import { decodeText, looksLikeMessage, readMessage, stripMbox } from './mime.js';
-import type { MessageView } from './mime.js';
 import { BOUNCE_SCHEMA_VERSION } from './model.js';
 import type { Diagnosis } from './model.js';
 import { addressesIn } from './ndr.js';
@@ -68,12 +67,12 @@ export function checkBounceInput(input: Uint8Array | string, maxBytes: number = 
 }
 
 /** Several messages (an mbox): every bounce among them, in order. */
-async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
+function fromMbox(messages: Buffer[]): Diagnosis {
   const results: Diagnosis[] = [];
   let firstError: unknown = null;
   for (const m of messages.slice(0, MAX_MBOX_MESSAGES)) {
     try {
-      results.push(await diagnoseOne(m));
+      results.push(diagnoseOne(m));
     } catch (err) {
       firstError ??= err;
     }
@@ -82,28 +81,24 @@ async function fromMbox(messages: Buffer[]): Promise<Diagnosis> {
   return mergeMbox(messages.length, results);
 }
 
-async function diagnoseOne(bytes: Buffer): Promise<Diagnosis> {
+function diagnoseOne(bytes: Buffer): Diagnosis {
   const stripped = stripMbox(bytes);
   // A message is read from its bytes: its text as a whole need not be decoded first.
   const head = asciiHead(stripped);
   if (head !== null && looksLikeMessage(head)) return fromMessage(readMessage(bytes));
   const asText = decodeText(stripped);
-  if (!looksLikeMessage(asText)) {
-    const reply = parseBareReply(asText);
-    if (reply) return fromBareReply(reply.code, reply.status, reply.text, asText);
-  }
-  const view: MessageView = looksLikeMessage(asText)
-    ? await readMessage(bytes)
-    : {
-        headers: [],
-        text: asText,
-        deliveryStatus: [],
-        feedbackReports: [],
-        returned: [],
-        mime: false,
-        warnings: [],
-      };
-  return fromMessage(view);
+  if (looksLikeMessage(asText)) return fromMessage(readMessage(bytes));
+  const reply = parseBareReply(asText);
+  if (reply) return fromBareReply(reply.code, reply.status, reply.text, asText);
+  return fromMessage({
+    headers: [],
+    text: asText,
+    deliveryStatus: [],
+    feedbackReports: [],
+    returned: [],
+    mime: false,
+    warnings: [],
+  });
 }
 
 /**
