@@ -11,7 +11,7 @@ import {
 import type { CertFacts } from '../tls/model.js';
 import { addressEmitter, stopReason } from './evaluate-facts.js';
 import type { Emit, SmtpFacts } from './evaluate-facts.js';
-import { legacyJudged } from './probe.js';
+import { legacyCounts, legacyJudged } from './probe.js';
 import type { AddressProbe } from './probe.js';
 
 /**
@@ -127,7 +127,7 @@ function versionFinding(p: AddressProbe, emit: Emit<Id>): void {
 function legacyFinding(p: AddressProbe, facts: SmtpFacts, emit: Emit<Id>): void {
   const hs = p.main.starttls?.handshake;
   const legacy = legacyJudged(p);
-  if (p.legacy && facts.legacyTlsProbe && p.main.ehlo?.capabilities?.starttls === true) {
+  if (p.legacy && facts.legacyTlsProbe && legacyCounts(p)) {
     if (legacy?.accepted)
       emit(
         'tls.legacy_protocols',

@@ -289,13 +289,13 @@ export function starttlsInDoubt(main: SessionRecord): boolean {
   return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
 }
 
-/**
- * What the legacy-TLS session showed, when it counts: when the main session's EHLO offered
- * STARTTLS. It starts before that is known (at the main session's greeting); otherwise it is
- * only a transcript.
- */
+/** Whether the legacy-TLS session counts: it starts at the main greeting, before STARTTLS is seen offered. */
+export const legacyCounts = (p: Pick<AddressProbe, 'main'>): boolean =>
+  p.main.ehlo?.capabilities?.starttls === true;
+
+/** What the legacy-TLS session showed, when it counts; otherwise it is only a transcript. */
 export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionRecord['legacy'] {
-  return p.main.ehlo?.capabilities?.starttls === true ? p.legacy?.legacy : undefined;
+  return legacyCounts(p) ? p.legacy?.legacy : undefined;
 }
 
 /** Builds the TLS observation of a session from its handshake and presented chain. */
