@@ -41,8 +41,15 @@ interface Range {
   description: string;
 }
 
+/** A dotted quad as an unsigned 32-bit number. */
+function v4ToNumber(ip: string): number {
+  let value = 0;
+  for (const part of ip.split('.')) value = value * 256 + Number(part);
+  return value;
+}
+
 function v4ToBigInt(ip: string): bigint {
-  return ip.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  return BigInt(v4ToNumber(ip));
 }
 
 /** Parses any valid IPv6 text form (including embedded IPv4) into a 128-bit integer. */
@@ -114,13 +121,6 @@ const V6_RANGES: Range[] = [
 function matches(value: bigint, width: number, r: Range): boolean {
   const shift = BigInt(width - r.bits);
   return value >> shift === r.base >> shift;
-}
-
-/** A dotted quad as an unsigned 32-bit number. */
-function v4ToNumber(ip: string): number {
-  let value = 0;
-  for (const part of ip.split('.')) value = value * 256 + Number(part);
-  return value;
 }
 
 /**
