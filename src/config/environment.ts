@@ -26,3 +26,8 @@ export function executablePath(env: Env = process.env): string {
 export function nodeOptions(env: Env = process.env): string[] {
   return (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
 }
+
+/** NODE_USE_SYSTEM_CA=1: newer Node versions then trust the operating system's certificate store by default. */
+export function nodeUsesSystemCa(env: Env = process.env): boolean {
+  return env.NODE_USE_SYSTEM_CA === '1';
+}

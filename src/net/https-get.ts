@@ -1,13 +1,14 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, createSecureContext } from 'node:tls';
+import { checkServerIdentity, connect } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { connectAllowed } from './address-guard.js';
 import { abortReason, withDeadline } from './deadline.js';
 import { describeError } from './errors.js';
 import { FetchClock } from './fetch-timing.js';
 import type { FetchTiming } from './fetch-timing.js';
+import { contextTrusting } from './trust-context.js';
 
 /**
  * A careful HTTPS GET for documents a domain publishes about itself (BIMI logos and mark
@@ -67,21 +68,6 @@ export interface HttpsGetOptions {
 
 type Attempt = Omit<HttpsGetResult, 'url' | 'ms' | 'timing'>;
 
-const contexts = new WeakMap<readonly string[], SecureContext>();
-
-/**
- * A TLS context trusting exactly these PEM roots, made once per array: parsing some 150 roots
- * costs tens of milliseconds of CPU, which `ca: pems` would pay on every connection.
- */
-function contextFor(pems: readonly string[]): SecureContext {
-  let context = contexts.get(pems);
-  if (!context) {
-    context = createSecureContext({ ca: [...pems] });
-    contexts.set(pems, context);
-  }
-  return context;
-}
-
 /**
  * A TLS connection to one checked address, with SNI, that resolves once the handshake is done
  * and the certificate can be judged: verification is left to the caller (rejectUnauthorized
@@ -136,7 +122,7 @@ async function getFrom(
   const host = url.hostname;
   let socket: TLSSocket;
   try {
-    socket = await tlsTo(address, host, port, contextFor(o.trust), signal, clock);
+    socket = await tlsTo(address, host, port, contextTrusting(o.trust), signal, clock);
   } catch (err) {
     if (signal.aborted) throw err;
     const code = (err as { code?: string }).code ?? '';

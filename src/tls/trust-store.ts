@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/index.js';
+import { contextTrusting } from '../net/trust-context.js';
 
 /**
  * The certificates mxdoctor trusts when it judges a server's chain (SMTP STARTTLS, the
@@ -67,18 +68,12 @@ export function loadTrustStore(config: Pick<Config, 'tls'>): TrustStore {
   return store;
 }
 
-const contexts = new WeakMap<TrustStore, SecureContext>();
-
 /**
- * A TLS context trusting exactly the store's certificates, for tls.connect({ secureContext }).
- * Parsing some 150 PEM roots costs tens of milliseconds of CPU (hundreds on a loaded host),
- * which `ca: pems` pays on every connection; this pays it once per store and process.
+ * A TLS context trusting exactly the store's certificates, for tls.connect({ secureContext }),
+ * made once per store and process: Node's default context plus the store's own additions
+ * when that is the same trust, which costs about a millisecond instead of the tens (hundreds
+ * on a loaded host) that parsing every root again with `ca: pems` costs (net/trust-context.ts).
  */
 export function trustContext(store: TrustStore): SecureContext {
-  let context = contexts.get(store);
-  if (!context) {
-    context = createSecureContext({ ca: store.pems });
-    contexts.set(store, context);
-  }
-  return context;
+  return contextTrusting(store.pems);
 }
