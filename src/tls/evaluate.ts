@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { certificateNameKey } from './der.js';
 import type { CertFacts } from './model.js';
 
 /**
@@ -13,35 +14,120 @@ export const EXPIRY_WARN_DAYS = 21;
 export const EXPIRY_FAIL_DAYS = 7;
 export const MIN_RSA_BITS = 2048;
 
+interface Anchor {
+  pem: string;
+  /** Parsed (from the PEM, as always) on first need; null when OpenSSL cannot read it. */
+  cert?: X509Certificate | null;
+}
+
+/**
+ * Trusted root certificates, indexed without parsing them: a chain needs one or two of some
+ * 150, and parsing each costs a third of a millisecond or more (X509Certificate, OpenSSL 3).
+ */
 export interface TrustAnchors {
-  bySubject: Map<string, X509Certificate[]>;
-  fingerprints: Set<string>;
-  count: number;
+  /** Anchors by the nameKey (der.ts) of their subject. */
+  bySubjectKey: Map<string, Anchor[]>;
+  /** Anchors whose subject has no nameKey (an unusual encoding): candidates for any name. */
+  unkeyed: Anchor[];
+  all: Anchor[];
 }
 
 const anchorCache = new WeakMap<readonly string[], TrustAnchors>();
 
-/** Indexes trusted root certificates (PEM) by subject. Cached per array. */
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+
+/**
+ * The DER bytes of a PEM certificate (BEGIN CERTIFICATE first), when its body is plain
+ * base64 that any decoder reads alike; undefined for anything else, which OpenSSL may still
+ * read in its own way.
+ */
+function pemDer(pem: string): Buffer | undefined {
+  const begin = pem.indexOf(PEM_BEGIN);
+  const end = begin < 0 ? -1 : pem.indexOf(PEM_END, begin + PEM_BEGIN.length);
+  if (end < 0 || !/^\s*$/.test(pem.slice(0, begin))) return undefined;
+  const body = pem.slice(begin + PEM_BEGIN.length, end).replace(/\s+/g, '');
+  return body.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(body)
+    ? Buffer.from(body, 'base64')
+    : undefined;
+}
+
+function parsed(anchor: Anchor): X509Certificate | null {
+  if (anchor.cert === undefined) {
+    try {
+      anchor.cert = new X509Certificate(anchor.pem);
+    } catch {
+      anchor.cert = null;
+    }
+  }
+  return anchor.cert;
+}
+
+/** nameKey of one of a DER certificate's names; undefined when the name has none. */
+function keyOf(der: Buffer, which: 'issuer' | 'subject'): string | undefined {
+  try {
+    return certificateNameKey(der, which);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Indexes trusted root certificates (PEM) by a key of their subject, read from the DER
+ * without parsing the certificate (der.ts). Cached per array. A PEM whose subject cannot be
+ * keyed is parsed at once (and dropped if OpenSSL cannot read it, as every PEM used to be).
+ */
 export function trustAnchors(pems: readonly string[]): TrustAnchors {
   const cached = anchorCache.get(pems);
   if (cached) return cached;
-  const bySubject = new Map<string, X509Certificate[]>();
-  const fingerprints = new Set<string>();
-  let count = 0;
+  const anchors: TrustAnchors = { bySubjectKey: new Map(), unkeyed: [], all: [] };
   for (const pem of pems) {
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(pem);
-    } catch {
-      continue;
+    const anchor: Anchor = { pem };
+    const der = pemDer(pem);
+    const key = der && keyOf(der, 'subject');
+    if (key !== undefined) {
+      const same = anchors.bySubjectKey.get(key);
+      if (same) same.push(anchor);
+      else anchors.bySubjectKey.set(key, [anchor]);
+    } else {
+      if (!parsed(anchor)) continue;
+      anchors.unkeyed.push(anchor);
     }
-    count++;
-    fingerprints.add(cert.fingerprint256);
-    bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
+    anchors.all.push(anchor);
   }
-  const anchors = { bySubject, fingerprints, count };
   anchorCache.set(pems, anchors);
   return anchors;
+}
+
+/** The anchors that may have this name key (all of them when there is no key). */
+function candidates(anchors: TrustAnchors, key: string | undefined): Anchor[] {
+  if (key === undefined) return anchors.all;
+  return [...(anchors.bySubjectKey.get(key) ?? []), ...anchors.unkeyed];
+}
+
+/**
+ * Whether a certificate (DER) is itself one of the anchors: the same bytes as OpenSSL encodes
+ * the anchor (what X509Certificate.fingerprint256 hashes), so the same subject key; only the
+ * anchors with that key are parsed.
+ */
+export function isTrustAnchor(anchors: TrustAnchors, der: Uint8Array): boolean {
+  const bytes = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  return candidates(anchors, keyOf(bytes, 'subject')).some((a) => parsed(a)?.raw.equals(bytes) ?? false);
+}
+
+/**
+ * The anchors whose subject is the certificate's issuer, as text (X509Certificate.subject and
+ * .issuer), parsing only those whose subject key matches the issuer's: equal texts have equal
+ * keys. The text comparison is the one this module has always made; the key is only the
+ * index that spares parsing the rest.
+ */
+function anchorsNamed(anchors: TrustAnchors, cert: X509Certificate): X509Certificate[] {
+  const named: X509Certificate[] = [];
+  for (const anchor of candidates(anchors, keyOf(cert.raw, 'issuer'))) {
+    const a = parsed(anchor);
+    if (a && a.subject === cert.issuer) named.push(a);
+  }
+  return named;
 }
 
 export type TrustProblem =
@@ -112,10 +198,10 @@ export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAncho
   const names = (): string[] => path.map((c) => oneLine(c.subject));
   let current = leaf;
   for (let depth = 0; depth < 10; depth++) {
-    if (anchors.fingerprints.has(current.fingerprint256)) {
+    if (isTrustAnchor(anchors, current.raw)) {
       return { trusted: true, path: names(), anchor: oneLine(current.subject), sentRoot: current !== leaf };
     }
-    const anchor = (anchors.bySubject.get(current.issuer) ?? []).find((a) => issues(current, a));
+    const anchor = anchorsNamed(anchors, current).find((a) => issues(current, a));
     if (anchor) {
       path.push(anchor);
       const sentRoot = certs.some((c) => c.fingerprint256 === anchor.fingerprint256);
@@ -268,8 +354,7 @@ export function keyStrength(chain: readonly CertFacts[], anchors?: TrustAnchors)
 
 function isAnchor(cert: CertFacts, anchors: TrustAnchors | undefined): boolean {
   if (!anchors) return cert.selfSigned;
-  const fp = cert.sha256.toUpperCase().match(/../g)!.join(':');
-  return anchors.fingerprints.has(fp);
+  return isTrustAnchor(anchors, Buffer.from(cert.der, 'base64'));
 }
 
 export interface SignatureResult {
