@@ -5,17 +5,19 @@ import { nodeOptions, nodeUsesSystemCa } from '../config/environment.js';
 /**
  * TLS client contexts that trust exactly a given list of PEM certificates, made once per list.
  *
- * `createSecureContext({ ca: pems })` parses every PEM, which for Node's ~145 bundled roots
- * costs ~50 ms of CPU on a slow host, right when the first sessions need the event loop. But
- * Node has parsed its bundled roots once already, for the default context, and a context that
- * is given one more CA certificate (`addCACert`) gets its own copy of that store: the bundled
- * roots (shared, not parsed again) and the certificates added, without NODE_EXTRA_CA_CERTS,
- * which only the shared default store holds (src/crypto/crypto_context.cc, NewRootCertStore
- * and SecureContext::SetCACert). So a list that starts with `tls.rootCertificates` is served by
- * the default context plus its remaining certificates, in about a millisecond, when the default
- * store is known to be the bundled one; any other list, and any doubt, takes `ca: pems`.
- * The difference the two leave is the list of CA names a server would send when it asks for
- * a client certificate (only `ca` entries are on it), which no client context uses.
+ * `createSecureContext({ ca: pems })` has OpenSSL parse every PEM and put each on the list
+ * of CA names a server would ask client certificates of: for Node's ~145 bundled roots
+ * 50-130 ms of CPU on a slow host, in one call that holds the event loop. Node's default
+ * context trusts the same roots from a store it parses once per process (at start-up when
+ * NODE_EXTRA_CA_CERTS is set, else with the first default context: about half that cost),
+ * and a context that is given one more CA certificate (`addCACert`) gets its own copy of that
+ * store: the bundled roots (shared, not parsed again) and the certificates added, without
+ * NODE_EXTRA_CA_CERTS, which only the shared default store holds (src/crypto/
+ * crypto_context.cc, NewRootCertStore and SecureContext::SetCACert). So a list that starts
+ * with `tls.rootCertificates` is served by the default context plus its other certificates,
+ * about a millisecond once the default store exists, when that store is known to be the
+ * bundled one; any other list, and any doubt, takes `ca: pems`. What the two leave different
+ * is that list of CA names, which no client context uses.
  */
 
 const contexts = new WeakMap<readonly string[], SecureContext>();

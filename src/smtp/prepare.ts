@@ -1,32 +1,52 @@
 import type { Config } from '../config/index.js';
-import { trustAnchors } from '../tls/evaluate.js';
+import { indexTrustAnchors } from '../tls/evaluate.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
+import type { TrustStore } from '../tls/trust-store.js';
 import { prepareWording } from './wording.js';
+
+/** Work per turn of the event loop, so that a reply that comes meanwhile waits for one slice at most. */
+const SLICE_MS = 2;
+/** Trust anchors indexed per step: each is a base64 decode and a short DER walk. */
+const ANCHORS_PER_STEP = 8;
 
 /**
  * The CPU that judging the sessions will need, paid while their first connections are in
  * flight (a greeting is at least two round trips away) instead of when the replies are
- * there: the trust anchors that the MX certificates are checked against and the TLS context
- * of the MTA-STS policy fetch (its lookups are under way too), both parsed from ~150 root
- * certificates once per process, and the scanner of reply wordings. Tens of milliseconds each;
- * one task per turn of the event loop, so that a reply that comes meanwhile waits for one at most.
+ * there. First the TLS context of the MTA-STS policy fetch (its lookups are under way too):
+ * about a millisecond, except that the first default TLS context of a process makes OpenSSL
+ * parse Node's ~150 bundled roots, one call of some 50 ms on a slow host that cannot be cut
+ * up, best done right away while the connections' first round trip is on the wire. Then, a
+ * slice of a couple of milliseconds per turn of the event loop, the index of the trust
+ * anchors that the MX certificates are checked against, and the scanner of reply wordings.
  */
 export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
+  let store: TrustStore;
+  try {
+    store = loadTrustStore(config);
+  } catch {
+    // An unreadable CA file: the probe's own use of the store reports it.
+    return;
+  }
   const steps = [
-    () => trustAnchors(loadTrustStore(config).pems),
-    () => trustContext(loadTrustStore(config)),
-    () => prepareWording(),
+    () => {
+      trustContext(store);
+      return true;
+    },
+    () => indexTrustAnchors(store.pems, ANCHORS_PER_STEP),
+    () => {
+      prepareWording();
+      return true;
+    },
   ];
-  const next = (): void => {
-    const step = steps.shift();
-    if (!step) return;
+  const slice = (): void => {
+    const until = performance.now() + SLICE_MS;
     try {
-      step();
+      while (steps.length > 0 && performance.now() < until) if (steps[0]!()) steps.shift();
     } catch {
-      // An unreadable CA file: the probe's own use of the store reports it.
+      // Whatever failed here fails again, and is reported, where the probe needs it.
       return;
     }
-    setImmediate(next);
+    if (steps.length > 0) setImmediate(slice);
   };
-  setImmediate(next);
+  setImmediate(slice);
 }

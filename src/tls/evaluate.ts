@@ -78,10 +78,35 @@ function keyOf(der: Buffer, which: 'issuer' | 'subject'): string | undefined {
  * keyed is parsed at once (and dropped if OpenSSL cannot read it, as every PEM used to be).
  */
 export function trustAnchors(pems: readonly string[]): TrustAnchors {
-  const cached = anchorCache.get(pems);
-  if (cached) return cached;
-  const anchors: TrustAnchors = { bySubjectKey: new Map(), unkeyed: [], all: [] };
-  for (const pem of pems) {
+  const anchors = anchorsOf(pems);
+  indexAnchors(anchors, pems, pems.length);
+  return anchors;
+}
+
+/**
+ * Indexes up to `count` more of the PEMs into their (cached) anchors; true once all are.
+ * For spreading the work over turns of the event loop (smtp/prepare.ts); trustAnchors
+ * indexes whatever is left.
+ */
+export function indexTrustAnchors(pems: readonly string[], count: number): boolean {
+  return indexAnchors(anchorsOf(pems), pems, count);
+}
+
+const indexed = new WeakMap<TrustAnchors, number>();
+
+function anchorsOf(pems: readonly string[]): TrustAnchors {
+  let anchors = anchorCache.get(pems);
+  if (!anchors) {
+    anchors = { bySubjectKey: new Map(), unkeyed: [], all: [] };
+    anchorCache.set(pems, anchors);
+  }
+  return anchors;
+}
+
+function indexAnchors(anchors: TrustAnchors, pems: readonly string[], count: number): boolean {
+  let next = indexed.get(anchors) ?? 0;
+  for (const end = Math.min(pems.length, next + count); next < end; next++) {
+    const pem = pems[next]!;
     const anchor: Anchor = { pem };
     const der = pemDer(pem);
     const key = der && keyOf(der, 'subject');
@@ -95,8 +120,8 @@ export function trustAnchors(pems: readonly string[]): TrustAnchors {
     }
     anchors.all.push(anchor);
   }
-  anchorCache.set(pems, anchors);
-  return anchors;
+  indexed.set(anchors, next);
+  return next >= pems.length;
 }
 
 /** The anchors that may have this name key (all of them when there is no key). */

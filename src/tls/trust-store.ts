@@ -71,8 +71,8 @@ export function loadTrustStore(config: Pick<Config, 'tls'>): TrustStore {
 /**
  * A TLS context trusting exactly the store's certificates, for tls.connect({ secureContext }),
  * made once per store and process: Node's default context plus the store's own additions
- * when that is the same trust, which costs about a millisecond instead of the tens (hundreds
- * on a loaded host) that parsing every root again with `ca: pems` costs (net/trust-context.ts).
+ * when that is the same trust, which saves parsing every root again with `ca: pems`
+ * (net/trust-context.ts says when and how much).
  */
 export function trustContext(store: TrustStore): SecureContext {
   return contextTrusting(store.pems);

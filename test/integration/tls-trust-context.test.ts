@@ -104,11 +104,18 @@ describe('trust context: the same trust as ca: pems, without parsing the bundled
     for (const s of servers) s.close();
   });
 
-  it('starts from the default context here (the cheap path is the one under test)', () => {
-    const store = loadTrustStore({ tls: { caFile: pki.rootFile } });
-    assert.deepEqual(afterBundledRoots(store.pems), [pki.root.certPem.trim()]);
-    assert.equal(bundledRootsAreDefault(), true);
-  });
+  const distribution = Boolean(
+    (process.config.variables as unknown as Record<string, unknown>).node_shared_openssl,
+  );
+  it(
+    'starts from the default context here (the cheap path is the one under test)',
+    { skip: distribution && "a distribution's Node, whose default store may not be the bundled roots" },
+    () => {
+      const store = loadTrustStore({ tls: { caFile: pki.rootFile } });
+      assert.deepEqual(afterBundledRoots(store.pems), [pki.root.certPem.trim()]);
+      assert.equal(bundledRootsAreDefault(), true);
+    },
+  );
 
   it('trusts a server signed by the configured CA, and not when that CA is not configured', async () => {
     const configured = loadTrustStore({ tls: { caFile: pki.rootFile } });

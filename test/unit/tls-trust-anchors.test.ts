@@ -4,7 +4,13 @@ import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import forge from 'node-forge';
 import { certificateNames, nameKey } from '../../src/tls/der.js';
-import { isTrustAnchor, keyStrength, trustAnchors, verifyChain } from '../../src/tls/evaluate.js';
+import {
+  indexTrustAnchors,
+  isTrustAnchor,
+  keyStrength,
+  trustAnchors,
+  verifyChain,
+} from '../../src/tls/evaluate.js';
 import { certificateFacts } from '../../src/tls/certificate.js';
 
 /**
@@ -273,5 +279,16 @@ describe('trustAnchors: finds the issuing root without parsing the others', () =
     const anchors = trustAnchors([pemOf(Buffer.concat([root, Buffer.from([0, 0])]))]);
     assert.equal(anchors.all.length, 0);
     assert.equal(verifyChain([inter], anchors, now).problem, 'incomplete_chain');
+  });
+
+  it('can be indexed a few PEMs at a time, to the same index', () => {
+    const pems = [...rootCertificates];
+    let steps = 1;
+    while (!indexTrustAnchors(pems, 8)) steps++;
+    assert.equal(steps, Math.ceil(pems.length / 8));
+    const once = trustAnchors([...rootCertificates]);
+    const sliced = trustAnchors(pems);
+    assert.deepEqual([...sliced.bySubjectKey.keys()], [...once.bySubjectKey.keys()]);
+    assert.equal(sliced.all.length, pems.length);
   });
 });
