@@ -6,7 +6,7 @@ import { MxSetSchema } from '../report/model.js';
 import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { CheckContext } from '../checks/types.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 import { MAX_MX_HOSTS, isIpLiteralName, lookUpMx } from './lookups.js';
 import type { AddressAnswers } from './lookups.js';
 
@@ -455,9 +455,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const mxCheck = defineCheck({
-  name: 'mx',
-  title: 'MX records',
+export const mxCheck = defineCheck('mx', {
   findings: F.specs,
   dataSchema: MxSetSchema,
   async run(ctx) {
