@@ -6,7 +6,7 @@ import { buildReportSchema } from '../report/model.js';
 export function reportSchema(checks: readonly Check[]) {
   const shape: Record<string, z.ZodType> = {};
   for (const check of checks) {
-    if (check.dataSchema && check.name !== 'mx') shape[check.name] = check.dataSchema as z.ZodType;
+    if (check.dataSchema) shape[check.name] = check.dataSchema as z.ZodType;
   }
   return buildReportSchema(shape);
 }
