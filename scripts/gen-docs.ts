@@ -3,6 +3,7 @@
 // reference in docs/bounces.md; and src/smtp/literals-table.ts, the required literals of the phrase
 // screens' expressions.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadChecks } from '../src/checks/registry.js';
 import {
   bounceDocWithReasons,
   bounceSchemaText,
@@ -13,8 +14,9 @@ import {
 } from '../src/docs/generate.js';
 import { literalsTableText } from '../src/docs/literals-table.js';
 
-writeFileSync('docs/checks.md', checksMarkdown());
-writeFileSync('docs/report.schema.json', reportSchemaText());
+const checks = await loadChecks();
+writeFileSync('docs/checks.md', checksMarkdown(checks));
+writeFileSync('docs/report.schema.json', reportSchemaText(checks));
 writeFileSync('README.md', readmeWithConfig(readFileSync('README.md', 'utf8')));
 writeFileSync('docs/bounce.schema.json', bounceSchemaText());
 writeFileSync('docs/inbound.schema.json', inboundSchemaText());

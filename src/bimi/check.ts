@@ -6,7 +6,7 @@ import { parseBimi } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DmarcData } from '../dmarc/check.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * BIMI (draft-brand-indicators-for-message-identification): the default._bimi record and
@@ -121,10 +121,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const bimiCheck = defineCheck({
-  name: 'bimi',
-  title: 'BIMI',
-  dependsOn: ['dmarc'],
+export const bimiCheck = defineCheck('bimi', {
   findings: [...F.specs, ...BIMI_ASSET_FINDINGS.specs],
   dataSchema: BimiDataSchema,
   async run(ctx) {

@@ -1,4 +1,4 @@
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 import { tlsObservationsOf } from '../smtp/contract.js';
 import { CAA_FINDINGS, CaaDataSchema, caaHost, evaluateCaa } from './evaluate.js';
 import type { CaaData, CaaHost } from './evaluate.js';
@@ -15,11 +15,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const caaCheck = defineCheck({
-  name: 'caa',
-  title: 'CAA',
-  dependsOn: ['mx'],
-  uses: ['smtp', 'mta_sts'],
+export const caaCheck = defineCheck('caa', {
   findings: CAA_FINDINGS.specs,
   dataSchema: CaaDataSchema,
   // The CAA of the MX hosts needs only their names, and the policy host's only the domain:

@@ -12,14 +12,14 @@ import { CORE, inputFinding, resolverFinding } from './core.js';
 import { dataOf } from './outcome.js';
 import type { Outcome } from './outcome.js';
 import { timelineOf } from './timeline.js';
-import type { Check } from './types.js';
+import type { CheckDescriptor } from './types.js';
 
 /**
  * What the pipeline (src/checks/run.ts) makes of its checks' outcomes: the findings of its
  * own (the input, the resolver, a check that failed or was not run) and the report. Apart
- * from the pipeline, which loads it beside the checks once its first DNS query is out: the
+ * from the pipeline, which loads it after the checks' code, or when a check fails: the
  * report model's zod schemas and the public suffix list behind the input finding are not
- * needed before then.
+ * needed on the way to the first SMTP connection.
  */
 
 /** A run whose checks have all settled, in check order. */
@@ -33,7 +33,7 @@ export interface SettledRun {
   durationMs: number;
   /** The wall clock at the start, which places sessions and fetches on the timeline. */
   wallStartMs: number;
-  checks: readonly Check[];
+  checks: readonly CheckDescriptor[];
   outcomes: readonly Outcome[];
   /** Return plain data, a JSON round trip of what was assembled (RunDeps.plain). */
   plain: boolean;
@@ -86,7 +86,7 @@ function resolverNames(config: Config): string[] {
 }
 
 /** Why a check was not run: checks it depends on failed. */
-export function dependencyFailedFinding(check: Check, failedDeps: string[]): Finding {
+export function dependencyFailedFinding(check: CheckDescriptor, failedDeps: string[]): Finding {
   return CORE.make('pipeline.dependency_failed', 'error', {
     title: `${check.title}: not run`,
     summary: `${check.title} was not run because ${failedDeps.join(', ')} failed.`,
@@ -95,7 +95,12 @@ export function dependencyFailedFinding(check: Check, failedDeps: string[]): Fin
 }
 
 /** Why a check has no findings: it overran the overall deadline, or it threw. */
-export function failureFinding(check: Check, err: unknown, timedOut: boolean, config: Config): Finding {
+export function failureFinding(
+  check: CheckDescriptor,
+  err: unknown,
+  timedOut: boolean,
+  config: Config,
+): Finding {
   if (timedOut)
     return CORE.make('pipeline.deadline', 'error', {
       title: `${check.title}: timed out`,

@@ -11,7 +11,15 @@ import { lookUpMx } from '../mx/lookups.js';
 import type * as Assembly from './assemble.js';
 import { dataOf } from './outcome.js';
 import type { Outcome } from './outcome.js';
-import type { Check, CheckContext, CheckName, CheckServices, ProgressUpdate } from './types.js';
+import type {
+  Check,
+  CheckContext,
+  CheckDescriptor,
+  CheckName,
+  CheckServices,
+  LazyCheck,
+  ProgressUpdate,
+} from './types.js';
 
 /**
  * The check pipeline: runs every enabled check as soon as the checks it depends on have
@@ -21,8 +29,12 @@ import type { Check, CheckContext, CheckName, CheckServices, ProgressUpdate } fr
  */
 export interface RunDeps {
   config: Config;
-  /** Defaults to every check (src/checks/registry.ts). */
-  checks?: readonly Check[];
+  /**
+   * The checks to run, in report order. Defaults to every registered check
+   * (src/checks/registry.ts), whose code loads as the run needs it; checks given whole (the
+   * service loads them all as it starts, tests define their own) run as they are.
+   */
+  checks?: readonly (Check | LazyCheck)[];
   services?: CheckServices;
   /** Cancels the whole run (e.g. a BullMQ job's signal). */
   signal?: AbortSignal;
@@ -58,7 +70,6 @@ interface Run {
   /** The caller's own signal: when it aborts, runCheck rejects. */
   caller: AbortSignal | undefined;
   progress: Progress;
-  assemble: Assemble;
 }
 
 /** Listeners on a check's signal besides its DNS questions': sessions, fetches, the pipeline. */
@@ -100,11 +111,9 @@ export async function runCheck(
     cache: deps.dnsCache ?? new CheckCache(),
     signal: overall.signal,
   });
-  const [registered, assemble] = await Promise.all([
-    deps.checks ?? allChecks(dns, domain, overall.signal),
-    loadAssemble(),
-  ]);
+  const registered = deps.checks ?? (await registeredChecks(dns, domain, overall.signal));
   const checks = registered.filter((c) => c.enabled?.(options, config) ?? true);
+  const code = loadInTurns(checks);
   const run: Run = {
     domain,
     options,
@@ -115,20 +124,19 @@ export async function runCheck(
     overall: overall.signal,
     caller: deps.signal,
     progress: new Progress(checks, deps.onProgress),
-    assemble,
   };
 
   // Create every check's promise before any starts, so dependencies resolve in any order.
   const names = new Set(checks.map((c) => c.name));
   const outcomes = new Map<string, Promise<Outcome>>();
-  const started = checks.map((check) => {
+  const started = checks.map((check, i) => {
     const outcome = (async () => {
       await Promise.resolve();
       const { hard, soft } = upstreamOf(check, names);
-      if (!hard.length && !soft.length) return runOne(check, NO_UPSTREAM, noJoin, run);
+      if (!hard.length && !soft.length) return runOne(check, code.checks[i]!, NO_UPSTREAM, noJoin, run);
       const upstream = new Map<string, Outcome>();
       if (hard.length) await collect(hard, outcomes, upstream);
-      return runOne(check, upstream, () => collect(soft, outcomes, upstream), run);
+      return runOne(check, code.checks[i]!, upstream, () => collect(soft, outcomes, upstream), run);
     })();
     outcomes.set(check.name, outcome);
     return outcome;
@@ -139,6 +147,7 @@ export async function runCheck(
   } finally {
     overall.dispose();
   }
+  const assemble = await code.assembly;
   await (deps.beforeReport ?? reportTurn)();
 
   const finishedAt = now();
@@ -193,34 +202,78 @@ function scheduleTurn(): void {
   });
 }
 
-let registry: Promise<readonly Check[]> | null = null;
+let registry: Promise<readonly LazyCheck[]> | null = null;
 
 /**
- * Every check, loaded on first use, beside the report's assembly (loadAssemble): they take a
- * process tens of milliseconds to load (about 40 from the CLI’s bundle, twice that from
- * dist/src/), which a CLI check would otherwise spend before its first DNS query. Meanwhile
- * the MX check's own questions go out through the run's resolver (its cache hands the answers
- * to the MX check and its log keeps them); once the modules are in memory, nothing waits.
+ * The registered checks, their descriptors loaded on first use: the engine's own module holds
+ * only what the first DNS query needs. Meanwhile the MX check's own questions go out through
+ * the run's resolver (its cache hands the answers to the MX check and its log keeps them):
+ * they are the first step of the way to the first SMTP connection, and need no check's code.
  */
-async function allChecks(
+async function registeredChecks(
   dns: DnsClient,
   domain: NormalizedDomain,
   signal: AbortSignal,
-): Promise<readonly Check[]> {
+): Promise<readonly LazyCheck[]> {
   if (!registry) {
     lookUpMx(dns, domain.ascii, signal).catch(() => {
       // The MX check asks again and reports the failure; an abort ends the run anyway.
     });
-    registry = import('./registry.js').then((m) => m.ALL_CHECKS);
+    registry = import('./registry.js').then((m) => m.CHECKS);
     registry.catch(() => (registry = null));
   }
   return registry;
 }
 
+/** The code of a run's checks and of its report's assembly, as it loads. */
+interface Code {
+  /** Per check, in the order of the run's checks; rejects when its module fails to load. */
+  checks: Promise<Check>[];
+  assembly: Promise<Assemble>;
+}
+
+/** The code of the checks loaded so far in this process. */
+const loadedChecks = new WeakMap<LazyCheck, Check>();
+
+/**
+ * Loads the code of the checks not yet loaded one at a time, in the run's order, each in a
+ * turn of the event loop of its own, and the report's assembly after them. The registry's
+ * order puts the MX and SMTP checks first: their code is in memory when the MX hosts'
+ * addresses arrive, and the other checks' loads while the lookups and SMTP sessions wait on
+ * the network. Loaded at once, all of it (some 400 kB of parsers, evaluations and zod data
+ * schemas; over 100 ms of compiling and evaluating on a slow machine) held the MX and
+ * address answers until it was done; now an answer or a reply waits for one check's module
+ * at most. A check starts as soon as its code is loaded and its upstream has finished.
+ */
+function loadInTurns(checks: readonly (Check | LazyCheck)[]): Code {
+  let previous: Promise<unknown> = Promise.resolve();
+  const loaded = checks.map((entry): Promise<Check> => {
+    if (!('load' in entry)) return Promise.resolve(entry);
+    const known = loadedChecks.get(entry);
+    if (known) return Promise.resolve(known);
+    const loading = previous.then(nextTurn).then(async () => {
+      const check = await entry.load();
+      loadedChecks.set(entry, check);
+      return check;
+    });
+    previous = loading.catch(() => undefined);
+    return loading;
+  });
+  const assembly = previous.then(loadAssemble);
+  // Awaited once every check has settled, unless the caller aborted the run before.
+  assembly.catch(() => undefined);
+  return { checks: loaded, assembly };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 type Assemble = typeof Assembly;
 let assembleModule: Promise<Assemble> | null = null;
 
-/** The report's assembly (src/checks/assemble.ts), loaded on first use beside the checks. */
+/**
+ * The report's assembly (src/checks/assemble.ts), loaded on first use: after the checks' code
+ * (loadInTurns), or as soon as a check fails, for its finding.
+ */
 function loadAssemble(): Promise<Assemble> {
   if (!assembleModule) {
     assembleModule = import('./assemble.js');
@@ -249,17 +302,22 @@ async function collect(
  * The checks whose outcome this one waits for: what it depends on (before it starts), and
  * what it uses (when enabled; before `run`, after `gather`).
  */
-function upstreamOf(check: Check, enabled: ReadonlySet<string>): { hard: CheckName[]; soft: CheckName[] } {
+function upstreamOf(
+  check: CheckDescriptor,
+  enabled: ReadonlySet<string>,
+): { hard: CheckName[]; soft: CheckName[] } {
   const hard = (check.dependsOn ?? []).filter((d) => enabled.has(d));
   return { hard, soft: (check.uses ?? []).filter((d) => enabled.has(d) && !hard.includes(d)) };
 }
 
 /**
- * Runs one check whose `dependsOn` checks have finished: its `gather` step at once, its `run`
- * step once `join` has waited for the checks it uses. Never rejects unless the caller aborted.
+ * Runs one check whose `dependsOn` checks have finished, once its code is loaded: its
+ * `gather` step at once, its `run` step once `join` has waited for the checks it uses. Never
+ * rejects unless the caller aborted.
  */
 async function runOne(
-  check: Check,
+  check: CheckDescriptor,
+  code: Promise<Check>,
   upstream: ReadonlyMap<string, Outcome>,
   join: () => Promise<void>,
   run: Run,
@@ -268,7 +326,8 @@ async function runOne(
   const failedDeps = (check.dependsOn ?? []).filter((d) => upstream.get(d)?.ok === false);
   if (failedDeps.length > 0) {
     progress.finished(check);
-    return { ok: false, findings: [run.assemble.dependencyFailedFinding(check, failedDeps)] };
+    const { dependencyFailedFinding } = await loadAssemble();
+    return { ok: false, findings: [dependencyFailedFinding(check, failedDeps)] };
   }
   let joined = false;
   const ctx: CheckContext = {
@@ -288,23 +347,27 @@ async function runOne(
     progress: (message, fraction, position) => progress.within(check, message, fraction, position),
     services: run.services,
   };
-  progress.emit(check.name, `${check.title}…`);
   try {
-    const gathered = check.gather ? await raceSignal(check.gather(ctx), overall) : undefined;
+    const implementation = await raceSignal(code, overall);
+    progress.emit(check.name, `${check.title}…`);
+    const gathered = implementation.gather
+      ? await raceSignal(implementation.gather(ctx), overall)
+      : undefined;
     // Not raced against the deadline: what it waits for is, and settles as soon as it fires.
     // A check waiting here for the SMTP probe (a tarpit: minutes) holds no listener on the
     // run's signal meanwhile.
     await join();
     throwIfAborted(overall);
     joined = true;
-    const result = await raceSignal(check.run(ctx, gathered), overall);
+    const result = await raceSignal(implementation.run(ctx, gathered), overall);
     progress.finished(check);
     progress.emit(check.name, `${check.title} done`);
     return { ok: true, data: result.data, findings: result.findings };
   } catch (err) {
     progress.finished(check);
     if (run.caller?.aborted) throw err;
-    return { ok: false, findings: [run.assemble.failureFinding(check, err, overall.aborted, config)] };
+    const { failureFinding } = await loadAssemble();
+    return { ok: false, findings: [failureFinding(check, err, overall.aborted, config)] };
   }
 }
 
@@ -319,18 +382,18 @@ class Progress {
   private lastPercent = 0;
 
   constructor(
-    private readonly checks: readonly Check[],
+    private readonly checks: readonly CheckDescriptor[],
     private readonly onProgress: ((update: ProgressUpdate) => void) | undefined,
   ) {
     this.totalWeight = checks.reduce((n, c) => n + (c.weight ?? 1), 0) || 1;
   }
 
-  finished(check: Check): void {
+  finished(check: CheckDescriptor): void {
     this.fractions.set(check.name, 1);
   }
 
   within(
-    check: Check,
+    check: CheckDescriptor,
     message: string,
     fraction: number | undefined,
     position: { index: number; total: number } | undefined,

@@ -32,7 +32,8 @@ export interface ProgressUpdate {
  *       interface CheckData { mx: MxSet }
  *     }
  *
- * and declares the check with `defineCheck`, which holds its name and data to that entry.
+ * and declares the check with `defineCheck` (src/checks/descriptors.ts), which holds its name
+ * and data to that entry.
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
 export interface CheckData {}
@@ -82,7 +83,13 @@ export interface FindingSpec {
   meaning: string;
 }
 
-export interface Check<D = unknown, G = unknown> {
+/**
+ * What the pipeline knows of a check before its code is loaded: enough to schedule it, weigh
+ * its progress and decide whether it runs. src/checks/descriptors.ts declares one for every
+ * registered check, in report order; the check's own module adds the rest
+ * (CheckImplementation) with `defineCheck`.
+ */
+export interface CheckDescriptor {
   /** Stable check name, e.g. "mx"; also the key of its data in the report. */
   name: string;
   title: string;
@@ -94,14 +101,18 @@ export interface Check<D = unknown, G = unknown> {
    * reports what it could not compare).
    */
   uses?: readonly CheckName[];
-  /** Every finding ID this check can emit. */
-  findings: readonly FindingSpec[];
-  /** Schema of `data`, for the published report JSON Schema. */
-  dataSchema?: z.ZodType<D>;
   /** Relative weight of this check in progress percentages. @defaultValue 1 */
   weight?: number;
   /** Whether to run for these options (e.g. SMTP off with --no-smtp). @defaultValue always */
   enabled?: (options: CheckOptions, config: Config) => boolean;
+}
+
+/** What a check's module implements: its findings, its data and how it runs. */
+export interface CheckImplementation<D = unknown, G = unknown> {
+  /** Every finding ID this check can emit. */
+  findings: readonly FindingSpec[];
+  /** Schema of `data`, for the published report JSON Schema. */
+  dataSchema?: z.ZodType<D>;
   /**
    * The I/O that needs only `dependsOn`: it starts as soon as those checks finish, while the
    * checks of `uses` are still running (e.g. the TLSA lookups start when the MX addresses are
@@ -113,12 +124,14 @@ export interface Check<D = unknown, G = unknown> {
   run(ctx: CheckContext, gathered: G): Promise<CheckResult<D>>;
 }
 
+/** A check, whole: what the pipeline schedules it by, and what it does. */
+export interface Check<D = unknown, G = unknown> extends CheckDescriptor, CheckImplementation<D, G> {}
+
 /**
- * Declares a registered check: its name must have a CheckData entry and its data must be of
- * that entry's type, so what `upstream(name)` promises other checks is what `run` returns.
+ * A check whose code loads on first use: the registry's entries (src/checks/registry.ts). The
+ * pipeline schedules it by its descriptor and loads its module only when it runs, one check
+ * at a time (src/checks/run.ts).
  */
-export function defineCheck<N extends CheckName, G = undefined>(
-  check: Check<CheckData[N], G> & { name: N },
-): Check<CheckData[N], G> {
-  return check;
+export interface LazyCheck extends CheckDescriptor {
+  load(): Promise<Check>;
 }

@@ -7,7 +7,7 @@ import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp
 import type { TlsObservation } from '../tls/model.js';
 import type { Finding, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * DANE for SMTP (RFC 7672): TLSA records of every MX host (following CNAMEs per §2.2.2),
@@ -209,11 +209,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const daneCheck = defineCheck({
-  name: 'dane',
-  title: 'DANE',
-  dependsOn: ['mx'],
-  uses: ['smtp'],
+export const daneCheck = defineCheck('dane', {
   findings: [...F.specs, ...ROLLOVER_FINDINGS.specs],
   dataSchema: DaneDataSchema,
   // The TLSA lookups need only the MX names: they overlap the SMTP probe, whose TLS

@@ -3,7 +3,7 @@ import { parseDkimKey } from './record.js';
 import type { Finding } from '../report/model.js';
 import type { DnsAnswer, Resolver, TxtRecord } from '../dns/types.js';
 import { defineFindings, list } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * DKIM keys (RFC 6376, RFC 8463). Selectors are not discoverable, so the check asks the
@@ -271,9 +271,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const dkimCheck = defineCheck({
-  name: 'dkim',
-  title: 'DKIM',
+export const dkimCheck = defineCheck('dkim', {
   findings: F.specs,
   dataSchema: DkimDataSchema,
   async run(ctx) {

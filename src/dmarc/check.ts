@@ -4,7 +4,7 @@ import type { DmarcLookup, ExternalAuthorisation } from './lookup.js';
 import type { DmarcRecord } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * DMARC (RFC 7489, RFC 9091): the policy record, its tags, where reports go and whether
@@ -375,9 +375,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const dmarcCheck = defineCheck({
-  name: 'dmarc',
-  title: 'DMARC',
+export const dmarcCheck = defineCheck('dmarc', {
   findings: F.specs,
   dataSchema: DmarcDataSchema,
   async run(ctx) {

@@ -9,7 +9,7 @@ import {
 import type { BlocklistResult } from './lookup.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * Blocklists: every MX address against the IP lists (MXDOCTOR_DNSBLS / --dnsbl), the domain
@@ -141,10 +141,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const dnsblCheck = defineCheck({
-  name: 'dnsbl',
-  title: 'Blocklists',
-  dependsOn: ['mx'],
+export const dnsblCheck = defineCheck('dnsbl', {
   findings: F.specs,
   dataSchema: DnsblDataSchema,
   async run(ctx) {

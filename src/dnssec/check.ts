@@ -3,7 +3,7 @@ import { dnssecStatusOf, validatesOnDemand } from './status.js';
 import type { DnssecStatus } from './status.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * DNSSEC of the domain and of every MX host's zone, from the resolver's AD bit, with bogus
@@ -112,10 +112,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const dnssecCheck = defineCheck({
-  name: 'dnssec',
-  title: 'DNSSEC',
-  dependsOn: ['mx'],
+export const dnssecCheck = defineCheck('dnssec', {
   findings: F.specs,
   dataSchema: DnssecDataSchema,
   async run(ctx) {

@@ -7,7 +7,7 @@ import { smtpAvailability, SmtpAvailabilitySchema, smtpNotTested } from '../smtp
 import type { TlsObservation } from '../tls/model.js';
 import type { Finding, MxHost, MxSet } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * MTA-STS (RFC 8461): the _mta-sts TXT record, the HTTPS policy, whether every MX matches
@@ -306,11 +306,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const mtaStsCheck = defineCheck({
-  name: 'mta_sts',
-  title: 'MTA-STS',
-  dependsOn: ['mx'],
-  uses: ['smtp'],
+export const mtaStsCheck = defineCheck('mta_sts', {
   findings: F.specs,
   dataSchema: MtaStsDataSchema,
   // The TXT lookup and the policy fetch need only the domain: they overlap the SMTP probe,

@@ -6,7 +6,7 @@ import { parseClientIp, reverseName } from '../spf/evaluate.js';
 import type { Resolver } from '../dns/types.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * Reverse DNS of every MX address: a PTR record, forward-confirmed (FCrDNS: the PTR name's
@@ -210,11 +210,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const ptrCheck = defineCheck({
-  name: 'ptr',
-  title: 'Reverse DNS',
-  dependsOn: ['mx'],
-  uses: ['smtp'],
+export const ptrCheck = defineCheck('ptr', {
   findings: F.specs,
   dataSchema: PtrDataSchema,
   // The PTR lookups need only the MX addresses: they overlap the SMTP probe, whose banners

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { ALL_CHECKS } from '../checks/registry.js';
+import { loadChecks } from '../checks/registry.js';
 import type { Check } from '../checks/types.js';
 import { createLogger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -34,7 +34,7 @@ export interface StartOptions {
   mode: ServiceMode;
   config: Config;
   log?: Logger;
-  /** Defaults to ALL_CHECKS. */
+  /** Defaults to every registered check (src/checks/registry.ts). */
   checks?: readonly Check[];
   /** Stop on SIGTERM/SIGINT (the CLI); tests call stop() themselves. @defaultValue false */
   handleSignals?: boolean;
@@ -78,7 +78,7 @@ export async function startService(options: StartOptions): Promise<Service> {
   const log = options.log ?? createLogger(options.config, undefined, mode);
   const first = options.firstRun && mode !== 'worker' ? firstRunToken(options.config, log) : undefined;
   const config = first?.config ?? options.config;
-  const checks = options.checks ?? ALL_CHECKS;
+  const checks = options.checks ?? (await loadChecks());
   const now = options.now ? { now: options.now } : {};
   const connections = await connect(config, log, {
     name: mode,

@@ -11,7 +11,7 @@ import type { DomainProbe, ProbeSettings, RecipientTests } from './probe.js';
 import type { SmtpSharing } from './sharing.js';
 import { SMTP_FINDINGS, evaluateSmtp } from './evaluate.js';
 import { SESSION_FINDINGS } from './evaluate-session.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * The SMTP and TLS check: talks to every MX address the way a sending MTA would — banner,
@@ -198,14 +198,9 @@ declare module '../checks/types.js' {
   }
 }
 
-export const smtpCheck = defineCheck({
-  name: 'smtp',
-  title: 'SMTP and TLS',
-  dependsOn: ['mx'],
+export const smtpCheck = defineCheck('smtp', {
   findings: SMTP_FINDINGS,
   dataSchema: SmtpDataSchema,
-  weight: 6,
-  enabled: (options) => options.smtp,
   async run(ctx) {
     const mx = ctx.upstream('mx');
     ctx.progress('connecting to the MX hosts', 0);

@@ -3,7 +3,7 @@ import { analyseSpf, nodesOf, pathTo, SpfAnalysisSchema } from './analyse.js';
 import type { SpfAnalysis, SpfNode } from './analyse.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * SPF of the checked domain (RFC 7208): the record, its syntax, and a walk of the whole
@@ -501,9 +501,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const spfCheck = defineCheck({
-  name: 'spf',
-  title: 'SPF',
+export const spfCheck = defineCheck('spf', {
   findings: F.specs,
   dataSchema: SpfAnalysisSchema,
   async run(ctx) {

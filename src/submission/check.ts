@@ -1,4 +1,4 @@
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 import { smtpEgress } from '../net/egress.js';
 import { loadTrustStore } from '../tls/trust-store.js';
 import { SUBMISSION_FINDINGS, evaluateSubmission } from './evaluate.js';
@@ -18,13 +18,9 @@ declare module '../checks/types.js' {
   }
 }
 
-export const submissionCheck = defineCheck({
-  name: 'submission',
-  title: 'Submission ports',
+export const submissionCheck = defineCheck('submission', {
   findings: SUBMISSION_FINDINGS.specs,
   dataSchema: SubmissionDataSchema,
-  weight: 2,
-  enabled: (options) => options.smtp,
   async run(ctx) {
     const domain = ctx.domain.ascii;
     const requested = ctx.options.submission === true;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseTlsRpt } from './record.js';
 import type { Finding } from '../report/model.js';
 import { defineFindings } from '../checks/findings.js';
-import { defineCheck } from '../checks/types.js';
+import { defineCheck } from '../checks/descriptors.js';
 
 /** SMTP TLS Reporting (RFC 8460): the _smtp._tls TXT record. */
 const F = defineFindings('tls_rpt', {
@@ -73,9 +73,7 @@ declare module '../checks/types.js' {
   }
 }
 
-export const tlsRptCheck = defineCheck({
-  name: 'tls_rpt',
-  title: 'TLS-RPT',
+export const tlsRptCheck = defineCheck('tls_rpt', {
   findings: F.specs,
   dataSchema: TlsRptDataSchema,
   async run(ctx) {

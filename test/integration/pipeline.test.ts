@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { runCheck } from '../../src/checks/run.js';
 import { mxCheck } from '../../src/mx/check.js';
 import { defineFindings } from '../../src/checks/findings.js';
-import type { Check, ProgressUpdate } from '../../src/checks/types.js';
+import type { Check, LazyCheck, ProgressUpdate } from '../../src/checks/types.js';
 import { loadConfig } from '../../src/config/index.js';
 import { normalizeDomain } from '../../src/input/domain.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../src/report/model.js';
@@ -224,6 +224,69 @@ describe('check pipeline', () => {
     assert.match(
       error?.summary ?? '',
       /Early stopped with an error: .*upstream\('smtp'\) asked for in gather/,
+    );
+  });
+
+  it('loads the code of lazy checks one at a time, in order, only when enabled; a failed load fails that check alone', async () => {
+    const events: string[] = [];
+    const ok = (name: string, extra: Partial<Check> = {}): Check => ({
+      name,
+      title: name,
+      findings: T.specs,
+      ...extra,
+      run: async (ctx) => {
+        events.push(`run ${name}${ctx.upstream('mx') ? ' after mx' : ''}`);
+        return { findings: [T.make('test.ok', 'pass', { summary: name })], data: name };
+      },
+    });
+    const lazy = (check: Check, loadMs: number): LazyCheck => ({
+      name: check.name,
+      title: check.title,
+      ...(check.dependsOn ? { dependsOn: check.dependsOn } : {}),
+      load: async () => {
+        events.push(`load ${check.name}`);
+        await sleep(loadMs);
+        events.push(`loaded ${check.name}`);
+        return check;
+      },
+    });
+    const checks = [
+      lazy(ok('mx'), 40),
+      {
+        name: 'off',
+        title: 'Off',
+        enabled: () => false,
+        load: () => Promise.reject(new Error('a disabled check is not loaded')),
+      },
+      { name: 'broken', title: 'Broken', load: () => Promise.reject(new Error('Cannot find module x')) },
+      lazy(ok('second', { dependsOn: ['mx'] }), 0),
+      ok('whole'),
+    ];
+    const report = await runCheck(domain('two-mx.example.com'), DEFAULT_CHECK_OPTIONS, {
+      config: config(),
+      checks,
+    });
+    // A check given whole runs at once; each lazy one when its code is in, which is loaded
+    // only after the previous one's.
+    assert.deepEqual(events, [
+      'run whole',
+      'load mx',
+      'loaded mx',
+      'run mx',
+      'load second',
+      'loaded second',
+      'run second after mx',
+    ]);
+    // Findings in the order of the list, whatever order the checks ran in; no error of the
+    // disabled check, which was not loaded.
+    assert.deepEqual(
+      report.checks.slice(2).map((f) => `${f.id} ${f.summary}`),
+      [
+        'test.ok mx',
+        'pipeline.check_error Broken stopped with an error: Cannot find module x. Other checks are unaffected.',
+        'test.ok second',
+        'test.ok whole',
+      ],
     );
   });
 

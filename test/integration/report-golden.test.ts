@@ -69,10 +69,11 @@ export function stabilise(text: string, volatile: Record<string, string>): strin
  * `quit` and the outcome of the timeline's quit phase are in the report only when the reply
  * came before the report was assembled — a race the golden report does not pin. Everything
  * else, QUIT itself and the replies of a pipelined group that it ends included, stays), and
- * with the timeline's concurrent queries and fetches in a fixed order.
+ * with the DNS log and the timeline's concurrent queries and fetches in a fixed order.
  */
 export function withoutQuitReplies(report: {
   data: { smtp?: { sessions?: Record<string, unknown>[] } };
+  dnsLog?: Record<string, unknown>[];
   timeline?: {
     smtp?: { phases: Record<string, unknown>[] }[];
     dns?: Record<string, unknown>[];
@@ -92,9 +93,12 @@ export function withoutQuitReplies(report: {
   }
   for (const s of report.timeline?.smtp ?? [])
     for (const p of s.phases) if (p.phase === 'quit') delete p.outcome;
-  // The timeline lists queries and fetches by when they started: concurrent ones may swap.
+  // The timeline lists queries and fetches by when they started: concurrent ones may swap. So
+  // does the DNS log: each check asks its first questions once its code has loaded, one check
+  // at a time (src/checks/run.ts), while the answers to the earlier ones' come in.
   const key = (x: Record<string, unknown>): string =>
     JSON.stringify([x.type, x.name, x.transport, x.purpose]);
+  report.dnsLog?.sort((a, b) => key(a).localeCompare(key(b)));
   report.timeline?.dns?.sort((a, b) => key(a).localeCompare(key(b)));
   report.timeline?.https?.sort((a, b) => key(a).localeCompare(key(b)));
   return report;

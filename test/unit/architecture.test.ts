@@ -27,7 +27,7 @@ export const LAYERS: { name: string; patterns: RegExp[] }[] = [
     ],
   },
   { name: 'dns', patterns: [/^src\/dns\//] },
-  { name: 'check contract', patterns: [/^src\/checks\/(types|findings|core)\.ts$/] },
+  { name: 'check contract', patterns: [/^src\/checks\/(types|descriptors|findings|core)\.ts$/] },
   {
     name: 'protocols',
     patterns: [

@@ -1,8 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALL_CHECKS } from '../../src/checks/registry.js';
+import { loadChecks } from '../../src/checks/registry.js';
 import { reportView } from '../../src/web/checks/view-model.js';
 import { report, tls } from '../support/report-builder.js';
+
+const ALL_CHECKS = await loadChecks();
 
 describe('report page view model', () => {
   it('titles each SMTP transcript with what the session was for, so a reconnect is not mistaken for a repeat', () => {

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/index.js';
 import type { Diagnosis, BounceRecord, Followup, Reason } from '../model.js';
-import { ALL_CHECKS } from '../../checks/registry.js';
+import { CHECKS } from '../../checks/registry.js';
 import { runCheck } from '../../checks/run.js';
 import { CheckCache } from '../../dns/cache.js';
 import type { DnsCache } from '../../dns/cache.js';
@@ -154,7 +154,7 @@ function followupDeps(deps: RunFollowupsDeps, signal: AbortSignal): FollowupDeps
       ? runCheck(
           parsed.domain,
           { ...DEFAULT_CHECK_OPTIONS, smtp: false },
-          { config: deps.config, checks: ALL_CHECKS.filter((c) => c.name === 'mx'), signal, now, dnsCache },
+          { config: deps.config, checks: CHECKS.filter((c) => c.name === 'mx'), signal, now, dnsCache },
         )
       : Promise.reject(new Error(parsed.error));
   };

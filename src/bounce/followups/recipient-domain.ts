@@ -1,4 +1,4 @@
-import { ALL_CHECKS } from '../../checks/registry.js';
+import { CHECKS } from '../../checks/registry.js';
 import { runCheck } from '../../checks/run.js';
 import type { Followup } from '../model.js';
 import { normalizeDomain } from '../../input/domain.js';
@@ -34,7 +34,7 @@ export const recipientDomainFollowup: FollowupDefinition = {
           { ...DEFAULT_CHECK_OPTIONS, smtp: true },
           {
             config: deps.config,
-            checks: ALL_CHECKS.filter((c) => c.name === 'mx' || c.name === 'smtp'),
+            checks: CHECKS.filter((c) => c.name === 'mx' || c.name === 'smtp'),
             services: { smtp: deps.services },
             signal: deps.signal,
             now: deps.now,

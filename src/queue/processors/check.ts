@@ -20,7 +20,7 @@ import { parseJobData, progressSender, returnToQueueOnShutdown } from './shared.
  */
 export interface CheckProcessorDeps {
   config: Config;
-  /** The checks to run; defaults to ALL_CHECKS (tests inject their own). */
+  /** The checks to run; defaults to every registered check (tests inject their own). */
   checks?: readonly Check[];
   services: CheckServices;
   store: ReportStore;

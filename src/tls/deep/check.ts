@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCheck } from '../../checks/types.js';
+import { defineCheck } from '../../checks/descriptors.js';
 import { smtpEgress } from '../../net/egress.js';
 import type { Finding, MxSet } from '../../report/model.js';
 import { DEEP_TLS_FINDINGS, evaluateDeepTls } from './evaluate.js';
@@ -49,17 +49,11 @@ declare module '../../checks/types.js' {
   }
 }
 
-export const deepTlsCheck = defineCheck({
-  name: 'tls_deep',
-  title: 'TLS depth',
-  dependsOn: ['mx'],
+export const deepTlsCheck = defineCheck('tls_deep', {
   // After the SMTP probe, not beside it: its sessions and the scan's handshakes to one
   // address never overlap (one connection at a time from this check).
-  uses: ['smtp'],
   findings: DEEP_TLS_FINDINGS.specs,
   dataSchema: DeepTlsDataSchema,
-  weight: 4,
-  enabled: (options) => options.smtp && options.tls === 'deep',
   async run(ctx) {
     const s = ctx.config.smtp;
     const targets = deepTlsTargets(ctx.upstream('mx'), s.maxHosts, s.maxAddressesPerHost);
