@@ -4,8 +4,11 @@ import { BounceInputError, diagnoseBounce } from '../../src/bounce/index.js';
 
 /**
  * Hostile input to the bounce parser (issue 13 §1): each message is diagnosed — parsed and
- * classified, no follow-ups — in at most 100 ms. A pattern that backtracks takes seconds to
- * hours on these (the long dotted token took 38 s); linear code takes a few milliseconds. The
+ * classified, no follow-ups — in at most 250 ms of CPU. A pattern that backtracks takes seconds
+ * to hours on these (the long dotted token took 38 s); linear code takes a few milliseconds, up
+ * to ~90 ms for the inputs that yield 500 records on a slow 2-core machine (and over 100 there
+ * while other processes load it, which is why the bound is not 100 ms any more: it separates
+ * linear from backtracking, it is not a speed target; those are benches). The
  * time measured is the CPU time this process spends (the test runs nothing else meanwhile), the
  * best of three runs: the time a loaded machine gives to other processes does not count, and
  * one slow run (a garbage collection, a cold cache) does not fail the test.
@@ -13,7 +16,7 @@ import { BounceInputError, diagnoseBounce } from '../../src/bounce/index.js';
  * Sizes are about 128 KiB — the size of the token that froze the service — unless the shape
  * itself is the point (10,000 folded lines, 1,000 nested parts).
  */
-const LIMIT_MS = 100;
+const LIMIT_MS = 250;
 const N = 128 * 1024;
 
 /** A bounce's header, so the body is read as a non-delivery report. */
