@@ -1,7 +1,7 @@
 import { classify } from './classify.js';
 import type { ClassifyInput } from './classify.js';
 import { domainOf, explain } from './explain.js';
-import { BOUNCE_SCHEMA_VERSION } from './model.js';
+import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 import type { BounceRecord, Diagnosis, Explanation, Kind, Original, Reason } from './model.js';
 import { PHRASE_RULES } from './patterns.js';
 import { ipInDiagnostic } from './received.js';
