@@ -1,8 +1,9 @@
+import { BOUNCE_MAX_SIZE } from '../config/bounce-size.js';
 import { BounceInputError, BOUNCE_ACCEPTS } from './errors.js';
 import { MAX_MBOX_MESSAGES, mergeMbox, splitMbox } from './mbox.js';
 import { fromMessage } from './message.js';
 import { decodeText, looksLikeMessage, readMessage, stripMbox } from './mime.js';
-import { BOUNCE_SCHEMA_VERSION } from './model.js';
+import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 import type { Diagnosis } from './model.js';
 import { addressesIn } from './ndr.js';
 import { emptyOriginal } from './original.js';
@@ -21,7 +22,8 @@ export { MAX_RECORDS } from './record.js';
  * records), original.ts (the returned message), record.ts (one record, classified).
  */
 
-export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+/** The default of MXDOCTOR_BOUNCE_MAX_SIZE: 5 MiB. */
+export const DEFAULT_MAX_BYTES = BOUNCE_MAX_SIZE.default;
 
 export interface DiagnoseOptions {
   /** Input size limit in bytes. @defaultValue 5 MiB */

@@ -65,7 +65,9 @@ export function addressValue(value: string): string {
 function unfold(text: string): { name: string; value: string; blankBefore: boolean }[] {
   const out: { name: string; value: string; blankBefore: boolean }[] = [];
   let blank = false;
-  for (const line of text.split(/\r?\n/)) {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     if (line.trim() === '') {
       blank = true;
       continue;

@@ -159,11 +159,22 @@ function isAutoReply(h: readonly HeaderField[], subject: string | null): boolean
   );
 }
 
+/** Header fields of a bounce that name the original sender (to whom the bounce goes). */
+const SENDER_FIELDS: ReadonlySet<string> = new Set([
+  'to',
+  'delivered-to',
+  'x-original-to',
+  'envelope-to',
+  'return-path',
+]);
+
 /** Addresses that are the sender's, not recipients: the bounce's To, the original From and Return-Path. */
 function senderAddresses(view: MessageView, original: Original): Set<string> {
   const out = new Set<string>();
-  for (const name of ['to', 'delivered-to', 'x-original-to', 'envelope-to', 'return-path']) {
-    for (const v of headers(view.headers, name)) for (const a of addressesIn(v)) out.add(a.toLowerCase());
+  // One pass over the bounce's header, not one per field name.
+  for (let i = 0; i < view.headers.length; i++) {
+    const f = view.headers[i]!;
+    if (SENDER_FIELDS.has(f.name)) for (const a of addressesIn(f.value)) out.add(a.toLowerCase());
   }
   for (const a of [original.from, original.sender]) if (a) out.add(a.toLowerCase());
   // Never exclude a recipient that the original message was addressed to.

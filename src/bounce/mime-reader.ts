@@ -305,7 +305,8 @@ function contentTypeOf(fields: readonly RawField[], root: boolean, inAlternative
   let ct: string | undefined;
   let cd: string | undefined;
   let cte: string | undefined;
-  for (const f of fields) {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
     if (f.name === 'content-type') ct ??= f.value;
     else if (f.name === 'content-disposition') cd ??= f.value;
     else if (f.name === 'content-transfer-encoding') cte ??= f.value;

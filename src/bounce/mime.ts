@@ -120,15 +120,23 @@ export function decodeEncodedWords(value: string, onUnknown?: (charset: string) 
   return out + value.slice(last);
 }
 
+// header and headers loop by index: a diagnosis asks for some twenty fields of a few header
+// sections, mostly before the optimising compiler has these loops, where each closure
+// called is a call and find/filter/map each allocate.
+
 /** The first value of a header, or null. */
 export function header(fields: readonly HeaderField[], name: string): string | null {
   const n = name.toLowerCase();
-  return fields.find((f) => f.name === n)?.value ?? null;
+  for (let i = 0; i < fields.length; i++) if (fields[i]!.name === n) return fields[i]!.value;
+  return null;
 }
 
+/** Every value of a header, in order. */
 export function headers(fields: readonly HeaderField[], name: string): string[] {
   const n = name.toLowerCase();
-  return fields.filter((f) => f.name === n).map((f) => f.value);
+  const out: string[] = [];
+  for (let i = 0; i < fields.length; i++) if (fields[i]!.name === n) out.push(fields[i]!.value);
+  return out;
 }
 
 /** Does the input start like an Internet message (a header field or an mbox "From " line)? */

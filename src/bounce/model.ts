@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 
 /**
  * The bounce diagnosis: plain JSON described by zod, from which docs/bounce.schema.json is
  * generated. The shape is public API (CLI --json, later the HTTP API): add optional fields,
- * never rename or remove one without bumping BOUNCE_SCHEMA_VERSION.
+ * never rename or remove one without bumping BOUNCE_SCHEMA_VERSION (schema-version.ts). The
+ * parser imports only types from here.
  */
-export const BOUNCE_SCHEMA_VERSION = 1;
+export { BOUNCE_SCHEMA_VERSION };
 
 /** The fixed reason taxonomy; docs/bounces.md explains each one. */
 export const REASONS = [

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { classifyAddress, connectAllowed } from '../net/address-guard.js';
 import type { ReceivedHop } from './model.js';
+import { squash } from './reply.js';
 
 /**
  * The Received chain (RFC 5321 §4.4) of a returned message: who handed the message to whom.
@@ -12,12 +13,8 @@ import type { ReceivedHop } from './model.js';
 /** At most this many hops are kept (a looping message can carry hundreds). */
 export const MAX_HOPS = 30;
 
-/** White space other than single spaces. */
-const UNEVEN_SPACE = /[^\S ]| {2}/;
-
 export function parseReceived(value: string): ReceivedHop {
-  // Most values have single spaces only: then squashing white space is trimming.
-  const v = (UNEVEN_SPACE.test(value) ? value.replace(/\s+/g, ' ') : value).trim();
+  const v = squash(value);
   const byAt = v.search(/\bby\s/i);
   const fromPart = /^from\s/i.test(v) ? (byAt > 0 ? v.slice(0, byAt) : v) : '';
   const byMatch = /\bby\s+([^\s;()]+)/i.exec(v);

@@ -1,7 +1,7 @@
 import { classify } from './classify.js';
 import type { ClassifyInput } from './classify.js';
 import { domainOf, explain } from './explain.js';
-import { BOUNCE_SCHEMA_VERSION } from './model.js';
+import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 import type { BounceRecord, Diagnosis, Explanation, Kind, Original, Reason } from './model.js';
 import { PHRASE_RULES } from './patterns.js';
 import { ipInDiagnostic } from './received.js';
@@ -195,11 +195,24 @@ export function buildRecord(f: RecordFacts): BounceRecord {
   };
 }
 
-/** A deciding phrase's own advice (see PhraseRule.advice), when it has any. */
-function withAdvice(e: Explanation, reason: Reason, matched: string[]): Explanation {
-  const rule = PHRASE_RULES.find(
-    (r) => r.advice && r.reason === reason && matched.some((m) => m.endsWith(`:${r.id}`)),
-  );
+/** The phrase rules that give advice, by ID (unique, without ":"): their index in PHRASE_RULES. */
+const ADVISING = new Map<string, number>();
+for (const [i, r] of PHRASE_RULES.entries()) if (r.advice) ADVISING.set(r.id, i);
+
+/**
+ * A deciding phrase's own advice (see PhraseRule.advice), when it has any: that of the first
+ * rule of the table with advice and this reason among the evidence ("phrase:ID", "context:ID").
+ * Looked up by the evidence's IDs, not by trying every rule on every record.
+ */
+function withAdvice(e: Explanation, reason: Reason, matched: readonly string[]): Explanation {
+  let first = -1;
+  for (let k = 0; k < matched.length; k++) {
+    const m = matched[k]!;
+    const colon = m.lastIndexOf(':');
+    const i = colon < 0 ? undefined : ADVISING.get(m.slice(colon + 1));
+    if (i !== undefined && PHRASE_RULES[i]!.reason === reason && (first < 0 || i < first)) first = i;
+  }
+  const rule = first < 0 ? undefined : PHRASE_RULES[first];
   if (!rule?.advice) return e;
   return { ...e, summary: `${e.summary} ${rule.advice.summary}`, nextSteps: rule.advice.steps };
 }

@@ -30,10 +30,11 @@ export interface MailboxLine {
 }
 
 export interface MailboxOptions {
-  config: Config;
+  /** Largest message diagnosed, in bytes (config.bounce.maxBytes). */
+  maxBytes: number;
+  /** The follow-up checks of each diagnosis and the configuration they run with; none when absent. */
+  followups?: { config: Config; smtp: boolean };
   json: boolean;
-  followup: boolean;
-  smtp: boolean;
   color: boolean;
   /** Also print each message's full diagnosis, as for one message with -v. */
   verbose: boolean;
@@ -213,7 +214,7 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   });
   const { sources, notes } = await mailboxSources(inputs);
   for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
-  const maxBytes = options.config.bounce.maxBytes;
+  const { maxBytes } = options;
   // A mailbox is a batch of some thousands of messages. V8's default tier-up budget, made for
   // programs that run for long, has its optimising compiler spend more CPU on the parser's large
   // functions than it wins back in such a run: over the bounce corpus ×10 (2,390 messages, one
@@ -236,8 +237,14 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   // mechanism off: switched at run time, once expressions have run, it crashes Node 20 with a
   // segmentation fault in one run out of four over the corpus ×10; this ran 15 times without.)
   setFlagsFromString('--regexp-tier-up-ticks=0');
-  const { diagnoseBounce, formatSize } = await import('../bounce/index.js');
-  const followups = options.followup ? await import('../bounce/followups/index.js') : undefined;
+  // The parser itself, not bounce/index.js, whose model loads zod and the diagnosis's schemas.
+  const { diagnoseBounce, formatSize } = await import('../bounce/diagnose.js');
+  let followUp: ((diagnosis: Diagnosis) => Promise<Diagnosis>) | undefined;
+  if (options.followups) {
+    const { runFollowups } = await import('../bounce/followups/index.js');
+    const settings = options.followups;
+    followUp = (diagnosis) => runFollowups(diagnosis, settings);
+  }
   const format = options.verbose && !options.json ? await import('./format-bounce.js') : undefined;
   const out = new Output();
   const summary = new Summary();
@@ -252,8 +259,7 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
         );
       }
       let diagnosis = await diagnoseBounce(m.bytes, { maxBytes });
-      if (followups)
-        diagnosis = await followups.runFollowups(diagnosis, { config: options.config, smtp: options.smtp });
+      if (followUp) diagnosis = await followUp(diagnosis);
       line.diagnosis = diagnosis;
     } catch (err) {
       line.error =
@@ -277,7 +283,7 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
 
   // Messages are diagnosed in order; with follow-ups (network waits), several at once, their
   // lines still printed in input order.
-  const width = followups ? Math.max(1, options.concurrency ?? 4) : 1;
+  const width = followUp ? Math.max(1, options.concurrency ?? 4) : 1;
   const window: Promise<MailboxLine>[] = [];
   for (const source of sources) {
     let messages: AsyncGenerator<MailboxMessage>;

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BOUNCE_ACCEPTS, BounceInputError } from '../bounce/errors.js';
-import type { ConfigOverrides } from '../config/index.js';
+import type { Config, ConfigOverrides } from '../config/index.js';
 import { colorEnabled } from '../config/environment.js';
 import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './engine-flags.js';
 import type { EngineFlags } from './engine-flags.js';
@@ -71,6 +71,38 @@ async function isFolder(path: string | undefined): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a bounce run reads of the configuration: the size limit of a message and, when the
+ * follow-up checks run, the whole configuration they run with (null when they do not).
+ *
+ * Without follow-ups the run reads one setting, MXDOCTOR_BOUNCE_MAX_SIZE. When that variable
+ * is unset and no flag is given, the limit is its default, taken without loading the
+ * configuration: its declarations build a zod schema for every setting, and with zod itself
+ * (which the parser does not load) they cost some 90 ms of CPU, a third of a one-message
+ * run, to read a constant. Settings such a run never reads (a DNS timeout, the web port, the
+ * host name the probe would announce) then no longer stop it. Otherwise the configuration is
+ * loaded and validated whole, as every command loads it: the limit is parsed and checked by
+ * its declaration, and a wrong value elsewhere is reported at once.
+ */
+async function bounceSettings(
+  flags: BounceFlags,
+  followup: boolean,
+): Promise<{ maxBytes: number; followupConfig: Config | null }> {
+  const overrides: ConfigOverrides = {
+    ...engineOverrides(flags),
+    dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
+  };
+  const flagGiven = Object.values(overrides).some((group) => Object.keys(group ?? {}).length > 0);
+  // Loaded only now, like the parser: `mxdoctor bounce --help` and usage errors need neither.
+  if (!followup && !flagGiven) {
+    const unset = (await import('../config/bounce-size.js')).unsetBounceMaxBytes();
+    if (unset !== undefined) return { maxBytes: unset, followupConfig: null };
+  }
+  const { loadConfig } = await import('../config/index.js');
+  const config = loadConfig(undefined, overrides);
+  return { maxBytes: config.bounce.maxBytes, followupConfig: followup ? config : null };
 }
 
 // Long on purpose: the declaration of one commander command — its options, help text and
@@ -154,14 +186,11 @@ Examples:
   mxdoctor bounce --mailbox /var/mail/bounces`,
     )
     .action(async (files: string[], flags: BounceFlags) => {
-      const overrides: ConfigOverrides = {
-        ...engineOverrides(flags),
-        dnsbl: flags.dnsbl ? { zones: [...new Set(flags.dnsbl)] } : {},
-      };
-      // Loaded only now, like the parser: `mxdoctor bounce --help` and usage errors need neither.
-      const { loadConfig } = await import('../config/index.js');
-      const config = loadConfig(undefined, overrides);
-      if (flags.mailbox || files.length > 1 || (await isFolder(files[0]))) {
+      const mailbox = flags.mailbox || files.length > 1 || (await isFolder(files[0]));
+      // Follow-ups are off for a mailbox unless asked for, on for one message unless refused.
+      const followup = mailbox ? flags.followup === true : flags.followup !== false;
+      const { maxBytes, followupConfig } = await bounceSettings(flags, followup);
+      if (mailbox) {
         if (files.filter((f) => f === '-').length > 1)
           throw new UsageError('standard input ("-") can be given only once');
         if ((files.length === 0 || files.includes('-')) && process.stdin.isTTY)
@@ -172,10 +201,9 @@ Examples:
           );
         const { runMailbox } = await import('./bounce-mailbox.js');
         const code = await runMailbox(files, {
-          config,
+          maxBytes,
+          ...(followupConfig ? { followups: { config: followupConfig, smtp: flags.smtp !== false } } : {}),
           json: Boolean(flags.json),
-          followup: flags.followup === true,
-          smtp: flags.smtp !== false,
           color: colorEnabled(process.stdout),
           verbose: Boolean(flags.verbose),
         });
@@ -185,20 +213,21 @@ Examples:
       const file = files[0];
       let diagnosis;
       // The parser loads while the input is read, not at start-up: the MIME parser would cost
-      // every other command its start time.
-      const parser = import('../bounce/index.js');
+      // every other command its start time. The parser itself, not bounce/index.js, whose
+      // model loads zod and the diagnosis's schemas.
+      const parser = import('../bounce/diagnose.js');
       parser.catch(() => undefined);
       try {
-        const input = await readInput(file, config.bounce.maxBytes);
+        const input = await readInput(file, maxBytes);
         const { diagnoseBounce } = await parser;
-        diagnosis = await diagnoseBounce(input, { maxBytes: config.bounce.maxBytes });
+        diagnosis = await diagnoseBounce(input, { maxBytes });
       } catch (err) {
         if (err instanceof BounceInputError) throw new UsageError(err.message);
         throw err;
       }
-      if (flags.followup !== false) {
+      if (followupConfig) {
         const { runFollowups } = await import('../bounce/followups/index.js');
-        diagnosis = await runFollowups(diagnosis, { config, smtp: flags.smtp !== false });
+        diagnosis = await runFollowups(diagnosis, { config: followupConfig, smtp: flags.smtp !== false });
       }
       if (flags.json) process.stdout.write(JSON.stringify(diagnosis, null, 2) + '\n');
       else {

@@ -1,16 +1,17 @@
+import { BOUNCE_MAX_SIZE } from './bounce-size.js';
 import { duration, integer, setting, size } from './declare.js';
 
 /** Settings of bounce diagnosis. How to add one: see declare.ts. */
 
 export const BOUNCE_SETTINGS = [
   setting({
-    env: 'MXDOCTOR_BOUNCE_MAX_SIZE',
+    env: BOUNCE_MAX_SIZE.env,
     group: 'bounce',
     key: 'maxBytes',
     description:
       'Largest bounce message accepted for diagnosis (bytes, or with a unit: 512K, 5M); larger input is refused with a clear error.',
     defaultText: '5M',
-    default: 5 * 1024 * 1024,
+    default: BOUNCE_MAX_SIZE.default,
     value: size(1024),
   }),
   setting({

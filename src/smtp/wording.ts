@@ -463,18 +463,16 @@ export function anyPhrase(phrases: readonly Phrase[]): (text: string) => boolean
 }
 
 /** 1 for each phrase of the table that the text may hold: its literals are in it, or it has none known. */
-function candidatesIn(phrases: readonly Phrase[], text: string): Uint8Array {
+function candidatesIn(phrases: readonly Phrase[], text: string): number[] {
   const screen = phraseScreen(phrases);
-  const found = screen.scanner.groupsIn(text);
-  // The scanner knows only the phrases with literals; those without come after it, maybe.
-  const candidates = screen.always.slice();
-  for (let i = 0; i < found.length; i++) if (found[i] === 1) candidates[i] = 1;
-  return candidates;
+  // The phrases without literals known, then those whose literals the scanner finds.
+  return screen.scanner.groupsIn(text, screen.always.slice());
 }
 
 interface Screen {
   scanner: LiteralScanner;
-  always: Uint8Array;
+  /** 1 for the phrases always tried, 0 for the others (a plain array: see LiteralScanner.groupsIn). */
+  always: readonly number[];
 }
 
 /**
@@ -505,7 +503,7 @@ function literalsOf(re: RegExp): readonly string[] | null {
 
 function buildScreen(phrases: readonly Phrase[]): Screen {
   const literals: { text: string; group: number }[] = [];
-  const always = new Uint8Array(phrases.length);
+  const always = new Array<number>(phrases.length).fill(0);
   phrases.forEach((p, group) => {
     const own = [p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(literalsOf);
     // A phrase with an expression whose literals are unknown is always tried.

@@ -181,6 +181,34 @@ describe('mxdoctor bounce over a mailbox', () => {
     assert.equal(d.bounces.length, 2, 'one diagnosis of both messages');
   });
 
+  it('reads the size limit from MXDOCTOR_BOUNCE_MAX_SIZE, validated; without follow-ups no other setting stops it', async () => {
+    const args = ['bounce', join(dir, 'folder'), '--json', '--no-followup'];
+    const codes = (r: { stdout: string }): (string | undefined)[] =>
+      lines(r.stdout).map((l) => l.error?.code);
+    const unset = await runMxdoctor(args);
+    assert.deepEqual(codes(unset), [undefined, undefined, 'not_a_bounce', 'empty']);
+    // The limit set: read through the configuration, so it applies and a bad value is refused.
+    const small = await runMxdoctor(args, { env: { MXDOCTOR_BOUNCE_MAX_SIZE: '1K' } });
+    assert.deepEqual(codes(small), ['too_large', 'too_large', 'not_a_bounce', 'empty']);
+    assert.match(lines(small.stdout)[0]!.error!.message, /more than the limit of 1 KiB/);
+    const bad = await runMxdoctor(args, { env: { MXDOCTOR_BOUNCE_MAX_SIZE: '12' } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /MXDOCTOR_BOUNCE_MAX_SIZE/);
+    assert.equal(bad.stdout, '');
+    // A setting of the follow-ups, wrong: it stops a run that would use it, not one without them.
+    const env = { env: { MXDOCTOR_DNS_TIMEOUT: 'soon' } };
+    const without = await runMxdoctor(args, env);
+    assert.deepEqual(codes(without), codes(unset));
+    const single = await runMxdoctor(
+      ['bounce', fixture('postfix-starttls-required.eml'), '--no-followup'],
+      env,
+    );
+    assert.equal(single.code, 0, single.stderr);
+    const withFollowups = await runMxdoctor([...args.slice(0, -1), '--followup'], env);
+    assert.equal(withFollowups.code, 2);
+    assert.match(withFollowups.stderr, /MXDOCTOR_DNS_TIMEOUT/);
+  });
+
   it('runs no follow-up for a mailbox unless asked, and says so', async () => {
     const args = ['bounce', fixture('mbox-two-bounces.mbox'), '--mailbox', '--json'];
     const env = { env: { MXDOCTOR_RESOLVERS: dns.address, MXDOCTOR_DNS_TIMEOUT: '400ms' } };

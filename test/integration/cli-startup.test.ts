@@ -273,6 +273,29 @@ describe('what the command line loads', () => {
       },
     );
 
+    it(
+      `${build}: bounce without follow-ups, its size limit unset, loads neither zod nor the configuration`,
+      { skip },
+      async () => {
+        const file = join(ROOT, 'test', 'fixtures', 'bounces', 'postfix-starttls-required.eml');
+        const folder = join(ROOT, 'test', 'fixtures', 'bounces', 'producers');
+        for (const args of [[file, '--no-followup'], [folder]]) {
+          const { r, packages, modules } = await traced(['bounce', ...args, '--json'], {}, { compiled });
+          assert.ok(r.code === 0 || r.code === 1, r.stderr);
+          assert.ok(modules.has('src/bounce/classify'), 'the trace shows the bounce parser');
+          assert.ok(!packages.has('zod'), `bounce ${args.join(' ')} loaded zod`);
+          assert.ok(!modules.has('src/config/settings'), `bounce ${args.join(' ')} loaded the configuration`);
+        }
+        // With the limit set, the configuration is loaded to read and validate it.
+        const { packages, modules } = await traced(
+          ['bounce', file, '--no-followup', '--json'],
+          { MXDOCTOR_BOUNCE_MAX_SIZE: '1M' },
+          { compiled },
+        );
+        assert.ok(packages.has('zod') && modules.has('src/config/settings'), 'the configuration was loaded');
+      },
+    );
+
     it(`${build}: bounce from a pipe loads none of the service packages`, { skip }, async () => {
       const { r, packages } = await traced(['bounce', '--no-followup', '--json'], {}, { compiled });
       // No input given on a pipe: standard input is empty, a usage error after the parser loaded.

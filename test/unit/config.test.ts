@@ -8,6 +8,7 @@ import {
   parseResolver,
   systemResolvers,
 } from '../../src/config/index.js';
+import { unsetBounceMaxBytes } from '../../src/config/bounce-size.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,15 @@ describe('configuration', () => {
     assert.equal(c.dns.timeoutMs, 3000);
     assert.ok(c.dns.resolvers.length >= 1);
     assert.equal(c.probe.mailFrom, `mxdoctor@${c.probe.ehloName}`);
+  });
+
+  it('knows the bounce size limit without loading the configuration only while its variable is unset', () => {
+    // Unset or empty, loadConfig reads the default: the same value, without zod.
+    for (const env of [{}, { MXDOCTOR_BOUNCE_MAX_SIZE: '' }, { MXDOCTOR_DNS_TIMEOUT: '2s' }])
+      assert.equal(unsetBounceMaxBytes(env), loadConfig(env).bounce.maxBytes, JSON.stringify(env));
+    // Set, it is for loadConfig to parse and validate.
+    assert.equal(unsetBounceMaxBytes({ MXDOCTOR_BOUNCE_MAX_SIZE: '5M' }), undefined);
+    assert.equal(unsetBounceMaxBytes({ MXDOCTOR_BOUNCE_MAX_SIZE: '1' }), undefined);
   });
 
   it('turns blocklists off with "off", and names a bad zone', () => {
