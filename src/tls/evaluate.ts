@@ -30,6 +30,8 @@ export interface TrustAnchors {
   /** Anchors whose subject has no nameKey (an unusual encoding): candidates for any name. */
   unkeyed: Anchor[];
   all: Anchor[];
+  /** How many of the PEMs are indexed so far (indexTrustAnchors spreads the work). */
+  indexed: number;
 }
 
 const anchorCache = new WeakMap<readonly string[], TrustAnchors>();
@@ -92,19 +94,17 @@ export function indexTrustAnchors(pems: readonly string[], count: number): boole
   return indexAnchors(anchorsOf(pems), pems, count);
 }
 
-const indexed = new WeakMap<TrustAnchors, number>();
-
 function anchorsOf(pems: readonly string[]): TrustAnchors {
   let anchors = anchorCache.get(pems);
   if (!anchors) {
-    anchors = { bySubjectKey: new Map(), unkeyed: [], all: [] };
+    anchors = { bySubjectKey: new Map(), unkeyed: [], all: [], indexed: 0 };
     anchorCache.set(pems, anchors);
   }
   return anchors;
 }
 
 function indexAnchors(anchors: TrustAnchors, pems: readonly string[], count: number): boolean {
-  let next = indexed.get(anchors) ?? 0;
+  let next = anchors.indexed;
   for (const end = Math.min(pems.length, next + count); next < end; next++) {
     const pem = pems[next]!;
     const anchor: Anchor = { pem };
@@ -120,7 +120,7 @@ function indexAnchors(anchors: TrustAnchors, pems: readonly string[], count: num
     }
     anchors.all.push(anchor);
   }
-  indexed.set(anchors, next);
+  anchors.indexed = next;
   return next >= pems.length;
 }
 
