@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { chainFacts } from '../tls/certificate.js';
 import { DerError, certificateExtension, extendedKeyUsages, ia5Strings, parseDer } from '../tls/der.js';
 import { expiryOf, trustAnchors, verifyChain } from '../tls/evaluate.js';
+import { pemBlocks } from '../tls/pem.js';
 
 /**
  * The BIMI evidence document (the a= URL): a Verified Mark Certificate or Common Mark
@@ -29,23 +30,6 @@ export interface EvidenceCheck {
   domainListed: boolean;
   logo: { embedded: boolean; matches?: boolean; note?: string; sha256?: string };
   problems: string[];
-}
-
-/** PEM certificate blocks, in order, found with indexOf (linear in the text). */
-export function pemBlocks(text: string, max = 16): string[] {
-  const BEGIN = '-----BEGIN CERTIFICATE-----';
-  const END = '-----END CERTIFICATE-----';
-  const out: string[] = [];
-  let from = 0;
-  while (out.length < max) {
-    const b = text.indexOf(BEGIN, from);
-    if (b < 0) break;
-    const e = text.indexOf(END, b + BEGIN.length);
-    if (e < 0) break;
-    out.push(text.slice(b, e + END.length));
-    from = e + END.length;
-  }
-  return out;
 }
 
 /** The SVG a logotype extension embeds as a data: URL (gzip'ed or not), or why there is none. */
@@ -90,7 +74,7 @@ export function checkEvidence(
   markAnchors: readonly string[],
   now: Date,
 ): EvidenceCheck {
-  const blocks = pemBlocks(pem);
+  const blocks = pemBlocks(pem, 16);
   const out: EvidenceCheck = {
     certificates: blocks.length,
     markEku: false,

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { certificateNameKey } from './der.js';
+import { pemDer } from './pem.js';
 import type { CertFacts } from './model.js';
 
 /**
@@ -35,24 +36,6 @@ export interface TrustAnchors {
 }
 
 const anchorCache = new WeakMap<readonly string[], TrustAnchors>();
-
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
-const PEM_END = '-----END CERTIFICATE-----';
-
-/**
- * The DER bytes of a PEM certificate (BEGIN CERTIFICATE first), when its body is plain
- * base64 that any decoder reads alike; undefined for anything else, which OpenSSL may still
- * read in its own way.
- */
-function pemDer(pem: string): Buffer | undefined {
-  const begin = pem.indexOf(PEM_BEGIN);
-  const end = begin < 0 ? -1 : pem.indexOf(PEM_END, begin + PEM_BEGIN.length);
-  if (end < 0 || !/^\s*$/.test(pem.slice(0, begin))) return undefined;
-  const body = pem.slice(begin + PEM_BEGIN.length, end).replace(/\s+/g, '');
-  return body.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(body)
-    ? Buffer.from(body, 'base64')
-    : undefined;
-}
 
 function parsed(anchor: Anchor): X509Certificate | null {
   if (anchor.cert === undefined) {

@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/index.js';
 import { contextTrusting } from '../net/trust-context.js';
+import { pemBlocks } from './pem.js';
 
 /**
  * The certificates mxdoctor trusts when it judges a server's chain (SMTP STARTTLS, the
@@ -15,21 +16,6 @@ export interface TrustStore {
   pems: string[];
   /** Where they came from, for reports: "node roots (146)", "NODE_EXTRA_CA_CERTS (1)", … */
   sources: string[];
-}
-
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
-const PEM_END = '-----END CERTIFICATE-----';
-
-/** The PEM certificate blocks of a text, each BEGIN up to the first END after it. */
-function pemBlocks(text: string): string[] {
-  const blocks: string[] = [];
-  for (let begin = text.indexOf(PEM_BEGIN); begin >= 0;) {
-    const end = text.indexOf(PEM_END, begin + PEM_BEGIN.length + 1);
-    if (end < 0) break;
-    blocks.push(text.slice(begin, end + PEM_END.length));
-    begin = text.indexOf(PEM_BEGIN, end + PEM_END.length);
-  }
-  return blocks;
 }
 
 export function readPemFile(path: string): string[] {
