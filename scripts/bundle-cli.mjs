@@ -1,28 +1,41 @@
 #!/usr/bin/env node
-// Bundles the command line (src/cli/main.ts) with esbuild into dist/cli/: main.js and the
-// chunks its commands load on demand. Run by `npm run build` (and so by `npm ci` through
-// `prepare`) after tsc; bin/mxdoctor.js prefers it to dist/src/ for the one-shot commands.
+// Bundles the command line with esbuild into dist/cli/: main.cjs (src/cli/main.ts: the
+// argument parser and the table of commands) and one file per one-shot command (check.cjs,
+// bounce.cjs, …: src/cli/<command>.ts and everything it may load). Run by `npm run build`
+// (and so by `npm ci` through `prepare`) after tsc; bin/mxdoctor.js runs them through
+// src/cli/bundle-loader.ts, with V8's code cache.
 //
-// Why: `mxdoctor check` spent most of its start-up in Node's ES module loader, resolving,
-// reading and compiling some 250 small files one by one (about 100 of them zod's), much of it
-// before its first DNS query could go out. About 40 chunks load in a fraction of that time
-// (`npm run bench cli-startup`, `npm run bench latency`).
+// Why: a one-shot command's start-up is much of its run. Loaded as ES modules, `mxdoctor
+// check` spent a third of its CPU in Node's module loader and in compiling: some 70 chunk
+// files resolved, read, compiled, linked and evaluated one by one (esbuild splits only ES
+// modules), every function compiled again at every run. One CommonJS file per command is
+// read in one go, and a script (unlike an ES module on Node 20) can be compiled from a code
+// cache: the bytecode of the functions an earlier run compiled. Code that a command loads
+// on demand (each check, the report's formatting, the bounce parser's follow-ups) stays
+// inside its file in esbuild's lazy wrappers, evaluated only when imported, as before.
+// `npm run bench cli-startup` and `npm run bench latency` measure it.
 //
 // - Project code and the pure-JS packages on the start-up path of check and bounce (INLINE)
 //   are bundled; every other package stays external and loads from node_modules as installed
 //   (some read files beside their code, e.g. disposable-email-domains-js its JSON list).
 // - The service (serve, web, worker) is not bundled: bin/mxdoctor.js runs it from dist/src/,
-//   where its start-up does not matter and its layout is the one its tests know. The
-//   bundle's main.js reaches it there, for `mxdoctor --help`.
+//   where its start-up does not matter and its layout is the one its tests know. main.cjs
+//   reaches it there, for `mxdoctor --help`.
+// - main.cjs holds no command: each command module is replaced there by a stub that loads
+//   its own file (through the loader when there is one, else with require), so that
+//   `mxdoctor --version` reads 130 kB, not the 1–2 MB of a command.
 // - zod's translations of its error messages into 40-odd languages are left out (only
 //   English, zod's default, is used; `z.config(z.locales…)` appears nowhere): they were half
 //   of zod's code to compile at every start.
-// - dist/cli/inputs.json lists the modules each output file holds, for the start-up test
-//   (test/integration/cli-startup.test.ts), which reads the bundle's loaded chunks through it.
+// - dist/cli/bundle.json lists the files: each one's SHA-256 (the code cache's key), the
+//   modules it evaluates as it loads (eager) and those it evaluates on demand (lazy). A
+//   module tracer (test/support/module-trace.mjs) sees the lazy ones run through a hook in
+//   esbuild's wrappers; the start-up test (test/integration/cli-startup.test.ts) reads both.
 //
 //   node scripts/bundle-cli.mjs [outdir]     (default dist/cli)
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +44,9 @@ const outdir = resolve(root, process.argv[2] ?? join('dist', 'cli'));
 
 /** Packages compiled into the bundle; every other import of a package stays external. */
 const INLINE = new Set(['commander', 'zod', 'tldts']);
+
+/** The one-shot commands, each a file of its own (src/cli/<name>.ts → <name>.cjs). */
+const COMMANDS = ['check', 'bounce', 'spf', 'verify', 'auth', 'inbound'];
 
 /** Keeps packages outside INLINE external (resolved from node_modules at run time). */
 const externalPackages = {
@@ -46,6 +62,32 @@ const externalPackages = {
   },
 };
 
+/**
+ * A package the code imports with import() becomes a lazily required stub: the loader runs
+ * each file as a script compiled from V8's code cache, in which import() fails on Node 20.
+ * The build stops if such a package is an ES module (require cannot load it on Node 20).
+ */
+const dynamicImportsRequired = {
+  name: 'dynamic-imports-required',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
+      const name = args.path.startsWith('@')
+        ? args.path.split('/').slice(0, 2).join('/')
+        : args.path.split('/')[0];
+      if (INLINE.has(name)) return undefined;
+      const pkg = JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'));
+      if (pkg.type === 'module')
+        throw new Error(`bundle-cli: ${name} is an ES module; import() of it cannot be bundled`);
+      return { path: args.path, namespace: 'require-stub' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'require-stub' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** The service's command module stays in dist/src/ (see above). */
 const serviceOutside = {
   name: 'service-outside',
@@ -58,57 +100,132 @@ const serviceOutside = {
   },
 };
 
-/** zod's locales module, with English alone. */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
+/** In main.cjs, each command module is a stub that loads the command's own file. */
+const commandsApart = {
+  name: 'commands-apart',
   setup(b) {
-    let replaced = 0;
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      replaced++;
-      return { path: join(args.resolveDir, '..', 'locales', 'index.js'), namespace: 'zod-locales' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from './en.js';\n`,
-      resolveDir: dirname(args.path),
+    const names = new RegExp(`^\\./(${COMMANDS.join('|')})\\.js$`);
+    b.onResolve({ filter: names }, (args) =>
+      args.importer.endsWith(join('src', 'cli', 'main.ts'))
+        ? { path: names.exec(args.path)[1], namespace: 'command-file' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'command-file' }, (args) => ({
+      contents:
+        `const load = globalThis[Symbol.for('mxdoctor.loadBundle')] ?? require;\n` +
+        `module.exports = load(require('node:path').join(__dirname, ${JSON.stringify(`${args.path}.cjs`)}));\n`,
       loader: 'js',
     }));
-    b.onEnd(() => {
-      // zod moved its locales: the bundle is right, only larger. Say so rather than fail.
-      if (replaced === 0) console.warn('bundle-cli: zod’s locales were not found; all of them are bundled');
-    });
   },
 };
 
+/** zod's locales module, with English alone. */
+function zodEnglishOnly() {
+  let replaced = 0;
+  return {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+        if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
+        replaced++;
+        return { path: join(args.resolveDir, '..', 'locales', 'index.js'), namespace: 'zod-locales' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from './en.js';\n`,
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+      b.onEnd((result) => {
+        // zod moved its locales: the bundle is right, only larger. Say so rather than fail.
+        const zod = Object.keys(result.metafile?.inputs ?? {}).some((i) => i.includes('node_modules/zod/'));
+        if (zod && replaced === 0)
+          console.warn('bundle-cli: zod’s locales were not found; all of them are bundled');
+      });
+    },
+  };
+}
+
+// esbuild's wrappers of the modules a file evaluates on demand (__esm for ES modules,
+// __commonJS for CommonJS packages): each calls the tracer's hook (defined only under
+// test/support/module-trace.mjs) with the module's path as it runs.
+const TRACE = (fn) => `globalThis[Symbol.for('mxdoctor.trace')]?.('init', __getOwnPropNames(${fn})[0]), `;
+const WRAPPERS = [
+  { helper: 'var __esm = ', call: /(\n\s*return fn && \()/, fn: 'fn' },
+  { helper: 'var __commonJS = ', call: /(\n\s*return mod \|\| \()/, fn: 'cb' },
+];
+
+/** Hooks the tracer into a file's wrappers; fails the build when esbuild's helpers change shape. */
+function traced(code) {
+  for (const { helper, call, fn } of WRAPPERS) {
+    const at = code.indexOf(helper);
+    if (at < 0) continue; // this file has no module of that kind to evaluate on demand
+    const head = code.slice(at, at + 300);
+    const m = call.exec(head);
+    if (!m) throw new Error(`bundle-cli: esbuild's ${helper.trim()} helper changed shape`);
+    const cut = at + m.index + m[1].length;
+    code = code.slice(0, cut) + TRACE(fn) + code.slice(cut);
+  }
+  return code;
+}
+
+/** Bundles one entry into `<name>.cjs`; returns what bundle.json says of it. */
+async function bundle(name, entry, plugins) {
+  const outfile = join(outdir, `${name}.cjs`);
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    tsconfig: join(root, 'tsconfig.build.json'),
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+    // ES module semantics the sources rely on: strict mode, and import.meta.url (the
+    // file's own URL: modules find package.json and their packages from it).
+    banner: {
+      js: `'use strict';\nconst __mxdoctorUrl = require('node:url').pathToFileURL(__filename).href;`,
+    },
+    define: { 'import.meta.url': '__mxdoctorUrl' },
+    plugins: [dynamicImportsRequired, externalPackages, serviceOutside, zodEnglishOnly(), ...plugins],
+  });
+  // An import() left in the file would fail when it runs (see dynamicImportsRequired); the
+  // service's module, which main.cjs names, is imported by the loader (src/cli/main.ts).
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const i of output.imports ?? []) {
+      if (i.kind === 'dynamic-import' && i.path !== '../src/cli/serve.js')
+        throw new Error(`bundle-cli: ${name}.cjs would import() ${i.path} at run time`);
+    }
+  }
+  const code = traced(readFileSync(outfile, 'utf8'));
+  writeFileSync(outfile, code);
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const modules = Object.keys(output.inputs)
+    .filter((i) => !i.includes(':'))
+    .map((i) => i.replace(/^.*node_modules\//, 'node_modules/'));
+  const lazy = [...code.matchAll(/= __(?:esm|commonJS)\(\{\n {2}"([^"]+)"\(/g)].map((m) =>
+    m[1].replace(/^.*node_modules\//, 'node_modules/'),
+  );
+  const lazySet = new Set(lazy);
+  return {
+    sha256: createHash('sha256').update(code).digest('hex'),
+    bytes: Buffer.byteLength(code),
+    eager: modules.filter((m) => !lazySet.has(m)),
+    lazy,
+  };
+}
+
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  tsconfig: join(root, 'tsconfig.build.json'),
-  entryNames: '[name]',
-  chunkNames: 'chunk-[hash]',
-  sourcemap: 'linked',
-  metafile: true,
-  logLevel: 'warning',
-  // commander and tldts are CommonJS: their require() calls need a require in an ES module.
-  banner: {
-    js: "import { createRequire as __mxdoctorCreateRequire } from 'node:module'; const require = __mxdoctorCreateRequire(import.meta.url);",
-  },
-  plugins: [externalPackages, serviceOutside, zodEnglishOnly],
-});
-
-const inputs = {};
-for (const [file, output] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith('.map')) continue;
-  inputs[relative(outdir, resolve(root, file))] = Object.keys(output.inputs).map((i) =>
-    i.replace(/^.*node_modules\//, 'node_modules/'),
-  );
-}
-writeFileSync(join(outdir, 'inputs.json'), JSON.stringify(inputs, null, 1) + '\n');
+const files = {};
+files['main.cjs'] = await bundle('main', join(root, 'src', 'cli', 'main.ts'), [commandsApart]);
+for (const name of COMMANDS)
+  files[`${name}.cjs`] = await bundle(name, join(root, 'src', 'cli', `${name}.ts`), []);
+writeFileSync(join(outdir, 'bundle.json'), JSON.stringify({ files }, null, 1) + '\n');
+console.log(
+  `bundle-cli: ${Object.entries(files)
+    .map(([f, o]) => `${f} ${Math.round(o.bytes / 1024)} kB`)
+    .join(', ')} → ${relative(root, outdir)}/`,
+);

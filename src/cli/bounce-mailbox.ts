@@ -7,6 +7,7 @@ import { MboxSplitter, singleMessage, startsMbox } from '../bounce/mailbox.js';
 import type { MailboxMessage } from '../bounce/mailbox.js';
 import type { BounceRecord, Diagnosis } from '../bounce/model.js';
 import type { Config } from '../config/index.js';
+import { saveCodeCacheNow } from './code-cache.js';
 import { EXIT, UsageError } from './errors.js';
 // Not through ./format.js: that would load the check report's formatting and its zod schemas.
 import { visibleControls as safeText } from '../report/visible-text.js';
@@ -215,6 +216,8 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   const { sources, notes } = await mailboxSources(inputs);
   for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
   const { maxBytes } = options;
+  // The code cache of what ran so far, before the flags change (src/cli/code-cache.ts says why).
+  saveCodeCacheNow();
   // A mailbox is a batch of some thousands of messages. V8's default tier-up budget, made for
   // programs that run for long, has its optimising compiler spend more CPU on the parser's large
   // functions than it wins back in such a run: over the bounce corpus ×10 (2,390 messages, one

@@ -16,3 +16,13 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * A usage, input or configuration error (UsageError, or the configuration's ConfigError),
+ * whose message is for the user. Known by its name, not its class: the bundle gives each
+ * command a file of its own (scripts/bundle-cli.mjs), with its own copy of these classes,
+ * and the command line's error handling is in another file.
+ */
+export function isUserError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === 'UsageError' || err.name === 'ConfigError');
+}

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.js';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT, isUserError } from './errors.js';
+import type * as ServiceCommands from './serve.js';
 
 type Register = (program: Command, setExit: (code: number) => void) => void;
 
@@ -16,10 +17,25 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./verify.js')).registerVerify,
   auth: async () => (await import('./auth.js')).registerAuth,
   inbound: async () => (await import('./inbound.js')).registerInbound,
-  serve: async () => (await import('./serve.js')).registerService,
-  web: async () => (await import('./serve.js')).registerService,
-  worker: async () => (await import('./serve.js')).registerService,
+  serve: async () => (await importService()).registerService,
+  web: async () => (await importService()).registerService,
+  worker: async () => (await importService()).registerService,
 };
+
+type ServiceModule = typeof ServiceCommands;
+
+/**
+ * The service's command module (for the help: bin/mxdoctor.js runs the service itself from
+ * dist/src/). From the command line's bundle, whose file leaves it out (scripts/bundle-cli.mjs),
+ * the bundle's loader imports it (src/cli/bundle-loader.ts): an import() inside code compiled
+ * from V8's code cache fails on Node 20.
+ */
+function importService(): Promise<ServiceModule> {
+  const loader = (globalThis as { [key: symbol]: (() => Promise<ServiceModule>) | undefined })[
+    Symbol.for('mxdoctor.importService')
+  ];
+  return loader ? loader() : import('./serve.js');
+}
 /** Order of the commands in the help. */
 const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'inbound', 'serve'];
 
@@ -92,9 +108,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
       if (err.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    // The error class alone, not the configuration's declarations (and zod) behind it.
-    const { ConfigError } = await import('../config/parse.js');
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (isUserError(err)) {
       process.stderr.write(`mxdoctor: ${err.message}\n`);
       return EXIT.usage;
     }
@@ -105,5 +119,7 @@ MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`
   }
 }
 
-const code = await runCli(process.argv.slice(2));
-process.exitCode = code;
+// Not a top-level await: the command line also runs as a CommonJS bundle (scripts/bundle-cli.mjs).
+void runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

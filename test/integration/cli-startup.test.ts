@@ -21,7 +21,8 @@ import { createTestPki } from '../support/test-ca.js';
  * query goes out before the checks load. The child process runs with a module tracer
  * (test/support/module-trace.mjs) that lists every file it loads; the packages are read from
  * those paths, and for the bundle in dist/cli/ (scripts/bundle-cli.mjs) from the modules each
- * loaded chunk holds (dist/cli/inputs.json). A behaviour test: it fails when a static import
+ * bundle file it runs evaluates at once (dist/cli/bundle.json) and those it evaluates on
+ * demand, which the tracer sees as they run. A behaviour test: it fails when a static import
  * drags a package or module into a path that does not need it.
  */
 const FENCE = pathToFileURL(join(ROOT, 'test', 'support', 'network-fence.mjs')).href;
@@ -52,9 +53,15 @@ const dependencies = Object.keys(
 );
 
 const BUNDLE = join(ROOT, 'dist', 'cli');
-/** The modules in each file of the bundle, when it is built (`npm run build`). */
-const bundleInputs: Record<string, string[]> | undefined = existsSync(join(BUNDLE, 'inputs.json'))
-  ? (JSON.parse(readFileSync(join(BUNDLE, 'inputs.json'), 'utf8')) as Record<string, string[]>)
+/** Per file of the bundle, when it is built (`npm run build`): the modules it evaluates as it runs, and on demand. */
+const bundleInputs: Record<string, { eager: string[]; lazy: string[] }> | undefined = existsSync(
+  join(BUNDLE, 'bundle.json'),
+)
+  ? (
+      JSON.parse(readFileSync(join(BUNDLE, 'bundle.json'), 'utf8')) as {
+        files: Record<string, { eager: string[]; lazy: string[] }>;
+      }
+    ).files
   : undefined;
 
 let dir: string;
@@ -67,16 +74,24 @@ interface Loaded {
   files: string[];
 }
 
-/** Reads a tracer's file; modules inside the bundle's chunks count as loaded with their chunk. */
+/**
+ * Reads a tracer's file. A bundle file that ran counts with the modules it evaluates as it
+ * runs; the modules it evaluates on demand count as the tracer saw them run ("init").
+ */
 function readTrace(trace: string): Loaded {
   const paths: string[] = [];
   const files: string[] = [];
   for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    const kind = line.slice(0, line.indexOf(' '));
     const where = line.slice(line.indexOf(' ') + 1);
+    if (kind === 'init') {
+      paths.push(where);
+      continue;
+    }
     const path = where.startsWith('file:') ? fileURLToPath(where) : where;
     files.push(path);
-    const chunk = path.startsWith(BUNDLE + '/') ? bundleInputs?.[path.slice(BUNDLE.length + 1)] : undefined;
-    paths.push(...(chunk ?? [path]));
+    const file = kind === 'bundle' ? bundleInputs?.[path.slice(BUNDLE.length + 1)] : undefined;
+    paths.push(...(file?.eager ?? [path]));
   }
   const loaded: Loaded = { packages: new Set(), modules: new Set(), files };
   for (const path of paths) {
@@ -344,7 +359,7 @@ describe('what the command line loads', () => {
     'the bundle holds none of the service',
     { skip: bundleInputs ? false : 'dist/cli/ is not built (npm run build)' },
     () => {
-      const all = Object.values(bundleInputs ?? {}).flat();
+      const all = Object.values(bundleInputs ?? {}).flatMap((f) => [...f.eager, ...f.lazy]);
       assert.ok(
         all.some((m) => m.includes('src/checks/run')),
         'the bundle holds the check engine',

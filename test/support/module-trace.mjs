@@ -1,7 +1,9 @@
 // Loaded with --import into a child process (MXDOCTOR_TRACE_MODULES=<file>): appends to that
 // file the location of every module the process loads, ES modules through a resolve hook and
-// CommonJS through Module._load, one per line. Tests read it to see which packages a command
-// pulls in (test/integration/cli-startup.test.ts).
+// CommonJS through Module._load, one per line; and, for the command line's bundle (dist/cli/,
+// scripts/bundle-cli.mjs), each bundle file it runs ("bundle <path>") and each module inside
+// one that it evaluates on demand ("init <module path>"), through the bundle's trace hook.
+// Tests read it to see which packages a command pulls in (test/integration/cli-startup.test.ts).
 import { appendFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 
@@ -15,6 +17,7 @@ export async function resolve(specifier, context, next) {
   return result;
 }`;
   register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+  globalThis[Symbol.for('mxdoctor.trace')] = (kind, what) => appendFileSync(out, `${kind} ${what}\n`);
   const Module = createRequire(import.meta.url)('node:module');
   const load = Module._load;
   Module._load = function (request, parent, isMain) {

@@ -1,0 +1,175 @@
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
+
+/**
+ * Runs the command line from its CommonJS bundle (dist/cli/, scripts/bundle-cli.mjs says why
+ * it is one), each file compiled from V8's code cache when an earlier run left one.
+ *
+ * Node 20 has no compile cache for modules (22 has module.enableCompileCache): a script
+ * compiled through node:vm can take the bytecode an earlier compilation produced instead of
+ * parsing and compiling again, for the top level and for every function that earlier run
+ * compiled. For `mxdoctor check` that is about a third of its CPU at every run.
+ *
+ * The cache of a file lives in the user's cache directory ($XDG_CACHE_HOME/mxdoctor/v8, or
+ * ~/.cache/mxdoctor/v8), under a name made of the file's name and SHA-256 (computed by the
+ * build, in bundle.json), its size and modification time, and Node's version and architecture, so that
+ * a rebuilt, edited or differently run bundle never meets a stale cache; V8 checks its own
+ * version and flags again and rejects a cache that does not fit. A file without a usable
+ * cache is compiled as usual and leaves its cache as the process exits (or earlier, through
+ * `saveCodeCache`, before a command changes V8's flags). Bytecode is code: the directory is
+ * used only when it belongs to this user and nobody else can write to it. Anything that goes
+ * wrong with the cache costs only the speed-up: the file then runs as it would without one.
+ */
+
+interface BundleFile {
+  sha256: string;
+}
+
+interface Bundle {
+  files: Record<string, BundleFile>;
+}
+
+const LOAD = Symbol.for('mxdoctor.loadBundle');
+const SAVE = Symbol.for('mxdoctor.saveCodeCache');
+const TRACE = Symbol.for('mxdoctor.trace');
+const IMPORT_SERVICE = Symbol.for('mxdoctor.importService');
+
+type Hooks = {
+  [LOAD]?: (path: string) => unknown;
+  [SAVE]?: () => void;
+  [TRACE]?: (kind: string, what: string) => void;
+  [IMPORT_SERVICE]?: () => Promise<unknown>;
+};
+
+/** Caches still to write: the script compiled without one, and where its cache goes. */
+const unsaved = new Map<string, Script>();
+
+/**
+ * Runs dist/cli/main.cjs (and, as the command table asks for them, the commands' files), with
+ * the code cache in `cacheBase`/mxdoctor/v8 (bin/mxdoctor.js passes the user's cache
+ * directory; none, no cache).
+ */
+export function runBundle(dir: string, cacheBase: string | undefined): void {
+  const bundle = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Bundle;
+  const cacheDir = cacheBase === undefined ? undefined : usableCacheDir(cacheBase);
+  const loaded = new Map<string, unknown>();
+  const hooks = globalThis as Hooks;
+  hooks[LOAD] = (path) => {
+    if (!loaded.has(path)) loaded.set(path, load(path, bundle, cacheDir));
+    return loaded.get(path);
+  };
+  hooks[SAVE] = saveCodeCache;
+  // The service's command module, outside the bundle, for the help (src/cli/main.ts).
+  hooks[IMPORT_SERVICE] = () => import(pathToFileURL(join(dir, '..', 'src', 'cli', 'serve.js')).href);
+  process.once('exit', saveCodeCache);
+  hooks[LOAD](join(dir, 'main.cjs'));
+}
+
+/** Writes the caches not yet written. Called at exit, and by a command before it changes V8's flags. */
+export function saveCodeCache(): void {
+  for (const [file, script] of unsaved) {
+    unsaved.delete(file);
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+      renameSync(temporary, file); // whole or not at all, whatever other processes do meanwhile
+      pruneStale(file);
+    } catch {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // nothing was written
+      }
+    }
+  }
+}
+
+/** Caches of earlier builds of the same file: kept a week after their last write, then removed. */
+const STALE_MS = 7 * 24 * 3600_000;
+
+/** The bundle file a cache file belongs to: "check.cjs" of "check.cjs-<key>.v8". */
+function entryName(cacheFile: string): string {
+  const name = cacheFile.slice(dirname(cacheFile).length + 1);
+  return name.slice(0, name.indexOf('.cjs-') + '.cjs'.length);
+}
+
+/** Removes the stale caches of the file whose cache was just written (`kept`). */
+function pruneStale(kept: string): void {
+  const dir = dirname(kept);
+  const prefix = `${entryName(kept)}-`;
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (file === kept || !name.startsWith(prefix) || !name.endsWith('.v8')) continue;
+    try {
+      if (Date.now() - statSync(file).mtimeMs > STALE_MS) unlinkSync(file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+/** Compiles and runs one file of the bundle as CommonJS; returns its exports. */
+function load(path: string, bundle: Bundle, cacheDir: string | undefined): unknown {
+  const source = readFileSync(path, 'utf8');
+  const entry = bundle.files[path.slice(dirname(path).length + 1)];
+  const cacheFile = cacheDir && entry ? join(cacheDir, cacheName(path, entry)) : undefined;
+  let cachedData: Buffer | undefined;
+  if (cacheFile) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      // none yet
+    }
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: path,
+    // No import() runs inside (the build sees to it): with a code cache, Node 20 loses a
+    // script's importModuleDynamically, and without one its use is an experimental warning.
+    ...(cachedData ? { cachedData } : {}),
+  });
+  if (cacheFile && (!cachedData || script.cachedDataRejected)) unsaved.set(cacheFile, script);
+  (globalThis as Hooks)[TRACE]?.('bundle', path);
+  const module = { exports: {} as unknown };
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: { exports: unknown },
+    filename: string,
+    dirname: string,
+  ) => void;
+  wrapper.call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+  return module.exports;
+}
+
+/** The cache's file name for a bundle file as it is on disk now, under this Node. */
+function cacheName(path: string, entry: BundleFile): string {
+  const { size, mtimeMs } = statSync(path);
+  const key = [entry.sha256.slice(0, 16), size, Math.round(mtimeMs), process.version, process.arch];
+  return `${path.slice(dirname(path).length + 1)}-${key.join('-')}.v8`;
+}
+
+/** The cache directory, created if need be; undefined unless it is this user's alone. */
+function usableCacheDir(base: string): string | undefined {
+  if (typeof process.getuid !== 'function') return undefined;
+  const dir = join(base, 'mxdoctor', 'v8');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) return undefined;
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
