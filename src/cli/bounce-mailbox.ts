@@ -208,11 +208,6 @@ class Output {
 
 /** Diagnoses every message; returns the exit code. */
 export async function runMailbox(inputs: readonly string[], options: MailboxOptions): Promise<number> {
-  // A reader that goes away (`| head`) ends the run quietly, as it would any Unix filter.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
-  });
   const { sources, notes } = await mailboxSources(inputs);
   for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
   const { maxBytes } = options;

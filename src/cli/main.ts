@@ -56,6 +56,12 @@ function selectedCommand(argv: readonly string[]): string | undefined {
  * unexpected prints one line (a stack only with MXDOCTOR_DEBUG) and exits 3.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  // A reader that goes away (`mxdoctor check example.com | head`) ends the command quietly,
+  // as it would any Unix filter, rather than with Node's unhandled EPIPE and its stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
   let exitCode: number = EXIT.ok;
   const setExit = (code: number): void => {
     exitCode = code;

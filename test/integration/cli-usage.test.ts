@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runMxdoctor } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, runMxdoctor } from '../support/cli.js';
 
 describe('mxdoctor command line', () => {
   it('documents every option in --help', async () => {
@@ -67,6 +69,27 @@ describe('mxdoctor command line', () => {
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  // `mxdoctor … | head`: the reader closes its end before the command has written everything.
+  for (const compiled of [false, true]) {
+    it(`ends quietly when its output's reader goes away (${compiled ? 'bundle' : 'sources'})`, async () => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'mxdoctor.js'), 'bounce', '--no-followup'], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          ...(compiled ? {} : { MXDOCTOR_FROM_SOURCE: '1' }),
+        },
+      });
+      child.stdout.destroy(); // the reader is gone before the first byte
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdin.end('550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown\n');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, stderr);
+      assert.equal(stderr, '', 'no EPIPE, no stack trace');
     });
   }
 
