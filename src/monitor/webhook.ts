@@ -3,14 +3,14 @@ import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Config } from '../config/index.js';
 import { CheckCache } from '../dns/cache.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { alertConnectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
-import { loadTrustStore } from '../tls/trust-store.js';
+import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
 
 /**
@@ -49,7 +49,7 @@ function connectSocket(
   url: URL,
   address: string,
   port: number,
-  ca: string[],
+  trust: SecureContext | undefined,
   signal: AbortSignal,
 ): Promise<Socket | TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -61,7 +61,7 @@ function connectSocket(
             host: address,
             port,
             ...(isIP(host) ? {} : { servername: host }),
-            ca,
+            ...(trust ? { secureContext: trust } : {}),
             // Verified below with the reason in words; the request is sent only after that.
             rejectUnauthorized: false,
             ALPNProtocols: ['http/1.1'],
@@ -100,13 +100,13 @@ async function post(
   url: URL,
   address: string,
   req: WebhookRequest,
-  ca: string[],
+  trust: SecureContext | undefined,
   signal: AbortSignal,
 ): Promise<Omit<WebhookResult, 'ms'>> {
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   let socket: Socket | TLSSocket;
   try {
-    socket = await connectSocket(url, address, port, ca, signal);
+    socket = await connectSocket(url, address, port, trust, signal);
   } catch (err) {
     if (signal.aborted) throw err;
     return {
@@ -226,7 +226,9 @@ export async function postWebhook(req: WebhookRequest, config: Deps): Promise<We
             });
           }
         }
-        const ca = url.protocol === 'https:' ? loadTrustStore(config).pems : [];
+        // The store's context is built once per process (src/net/trust-context.ts), not with
+        // every alert: parsing the ~150 roots of a `ca` list cost each webhook tens of ms.
+        const trust = url.protocol === 'https:' ? trustContext(loadTrustStore(config)) : undefined;
         const refused: string[] = [];
         let last: Omit<WebhookResult, 'ms'> | undefined;
         for (const address of addresses) {
@@ -235,7 +237,7 @@ export async function postWebhook(req: WebhookRequest, config: Deps): Promise<We
             refused.push(allowed.why);
             continue;
           }
-          last = await post(url, address, req, ca, signal);
+          last = await post(url, address, req, trust, signal);
           // Another address of the same name is only worth trying when this one was unreachable.
           if (last.status !== undefined || !last.retryable) return done(last);
         }
