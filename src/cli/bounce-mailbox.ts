@@ -117,17 +117,29 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** The messages of one source, with their bytes unless over the limit. */
-async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<MailboxMessage> {
-  const splitter = new MboxSplitter(maxBytes);
-  if (!source.path) {
-    for await (const chunk of process.stdin) yield* splitter.push(chunk as Buffer);
-    yield* splitter.end();
-    return;
-  }
+/**
+ * The messages of one source, with their bytes unless over the limit: those of a local file
+ * that is read whole as an array, those of standard input and of a large file streamed as
+ * they come. An array is walked without an await per message: an async generator's step is a
+ * promise and a turn of the microtask queue, for what is nearly always one message already in
+ * hand (over the corpus ×10, 86M instructions of the run's ~5.6G).
+ */
+function messagesOf(source: Source, maxBytes: number): MailboxMessage[] | AsyncIterable<MailboxMessage> {
+  if (!source.path) return streamedMessages(process.stdin, maxBytes);
+  return (
+    fileMessages(source.path, maxBytes) ??
+    streamedMessages(createReadStream(source.path, { highWaterMark: STREAM_CHUNK }), maxBytes)
+  );
+}
+
+/**
+ * The messages of a local file read whole, or undefined when it is too large to be (an mbox of
+ * more than READ_WHOLE bytes, streamed instead).
+ */
+function fileMessages(path: string, maxBytes: number): MailboxMessage[] | undefined {
   // Local files, read synchronously: four thread-pool round trips per file (open, stat, read,
   // close) cost more than the read itself, and nothing else runs meanwhile without follow-ups.
-  const fd = openSync(source.path, 'r');
+  const fd = openSync(path, 'r');
   let whole: Buffer | undefined;
   let tooLarge: number | undefined;
   try {
@@ -149,22 +161,22 @@ async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<Mai
   } finally {
     closeSync(fd);
   }
-  if (tooLarge !== undefined) {
-    yield { size: tooLarge };
-    return;
-  }
-  if (whole) {
-    // Most files are one message: no need to split them.
-    const single = singleMessage(whole, maxBytes);
-    if (single) {
-      yield single;
-      return;
-    }
-    yield* splitter.push(whole);
-  } else {
-    for await (const chunk of createReadStream(source.path, { highWaterMark: STREAM_CHUNK }))
-      yield* splitter.push(chunk as Buffer);
-  }
+  if (tooLarge !== undefined) return [{ size: tooLarge }];
+  if (!whole) return undefined;
+  // Most files are one message: no need to split them.
+  const single = singleMessage(whole, maxBytes);
+  if (single) return [single];
+  const splitter = new MboxSplitter(maxBytes);
+  return [...splitter.push(whole), ...splitter.end()];
+}
+
+/** The messages of a stream of bytes, split as they come. */
+async function* streamedMessages(
+  chunks: AsyncIterable<unknown>,
+  maxBytes: number,
+): AsyncGenerator<MailboxMessage> {
+  const splitter = new MboxSplitter(maxBytes);
+  for await (const chunk of chunks) yield* splitter.push(chunk as Buffer);
   yield* splitter.end();
 }
 
@@ -285,15 +297,21 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   // lines still printed in input order.
   const width = followUp ? Math.max(1, options.concurrency ?? 4) : 1;
   const window: Promise<MailboxLine>[] = [];
+  const take = async (source: Source, m: MailboxMessage): Promise<void> => {
+    window.push(diagnose(source, m));
+    if (window.length >= width) await emit(await window.shift()!);
+  };
   for (const source of sources) {
-    let messages: AsyncGenerator<MailboxMessage>;
     try {
-      messages = messagesOf(source, maxBytes);
+      const messages = messagesOf(source, maxBytes);
       let count = 0;
-      for await (const m of messages) {
-        count++;
-        window.push(diagnose(source, m));
-        if (window.length >= width) await emit(await window.shift()!);
+      if (Array.isArray(messages)) {
+        for (; count < messages.length; count++) await take(source, messages[count]!);
+      } else {
+        for await (const m of messages) {
+          count++;
+          await take(source, m);
+        }
       }
       // An empty file is a message that cannot be used, as `mxdoctor bounce FILE` says.
       if (count === 0) window.push(diagnose(source, { size: 0, bytes: Buffer.alloc(0) }));
