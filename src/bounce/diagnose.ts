@@ -137,9 +137,17 @@ function isBlank(bytes: Buffer): boolean {
   return true;
 }
 
+/** The control characters isBinary counts: all but tab, LF, FF, CR and ESC (NUL among them). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is counted
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
+
 /** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF), or many NULs. */
 function isBinary(bytes: Buffer): boolean {
   const length = Math.min(bytes.length, 8192);
+  // Text holds none, nearly always: one search of the start, as Latin-1 text, answers for it
+  // (a NUL is a control character too) where the loop below stepped through every byte, most
+  // of a mailbox run before the optimising compiler took it on (1% of the run's CPU).
+  if (!CONTROL.test(bytes.toString('latin1', 0, length))) return false;
   let control = 0;
   let nul = 0;
   for (let i = 0; i < length; i++) {
