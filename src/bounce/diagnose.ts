@@ -34,6 +34,15 @@ export async function diagnoseBounce(
   input: Uint8Array | string,
   options: DiagnoseOptions = {},
 ): Promise<Diagnosis> {
+  return diagnoseBounceSync(input, options);
+}
+
+/**
+ * diagnoseBounce, answered at once (the parser does no I/O): for a mailbox run, which
+ * diagnoses thousands of messages in a row and had a promise and a turn of the microtask
+ * queue for each.
+ */
+export function diagnoseBounceSync(input: Uint8Array | string, options: DiagnoseOptions = {}): Diagnosis {
   const bytes = checkBounceInput(input, options.maxBytes ?? DEFAULT_MAX_BYTES);
   const messages = splitMbox(bytes);
   if (messages.length > 1) return fromMbox(messages);
