@@ -177,11 +177,14 @@ class Reader {
  * it and kept in the table, so a one-off run (one bounce from the command line) does not pay
  * for the whole state × character table, and a long one soon has every transition it uses.
  */
+/** The scanner's first state (state 0 is none). */
+const ROOT = 1;
+
 export class LiteralScanner {
   /** Column of each ASCII character that occurs in some literal (0: any other character). */
   private readonly column = new Uint8Array(128);
   private readonly width: number;
-  /** Transitions, state × column: the trie's edges, and the others once worked out; -1 unknown. */
+  /** Transitions, state × column: the trie's edges, and the others once worked out; 0 unknown. */
   private readonly next: Int32Array;
   private readonly fail: Int32Array;
   /** The groups each state completes a literal of, its failure chain's included. */
@@ -189,39 +192,41 @@ export class LiteralScanner {
   private readonly groups: number;
 
   constructor(literals: readonly { text: string; group: number }[]) {
+    const column = this.column;
     let width = 1;
     let length = 0;
     for (const { text } of literals) {
       for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
         if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) throw new Error(`literal ${text} is not lower-case ASCII`);
-        if (!this.column[c]) this.column[c] = width++;
+        if (!column[c]) column[c] = width++;
       }
       length += text.length;
     }
-    for (let c = 0x41; c <= 0x5a; c++) this.column[c] = this.column[c + 0x20]!;
+    for (let c = 0x41; c <= 0x5a; c++) column[c] = column[c + 0x20]!;
     this.width = width;
     this.groups = literals.reduce((n, l) => Math.max(n, l.group + 1), 0);
 
-    // The trie: at most one state per literal character, and the root. Each state's children
-    // are a list through two typed arrays (its first child, each child's next sibling), and
-    // the groups whose literal ends at a state are kept only for those states: no small array
-    // per state (thousands of them cost a one-off run more to allocate and collect than the
-    // rest of the construction).
+    // The trie: at most one state per literal character, and the root, numbered from ROOT (0
+    // is none, so that the typed arrays need no filling: they start as zeros). Each state's
+    // children are a list through two typed arrays (its first child, each child's next
+    // sibling), and the groups whose literal ends at a state are kept only for those states:
+    // no small array per state (thousands of them cost a one-off run more to allocate and
+    // collect than the rest of the construction).
     const states = length + 1;
-    const next = new Int32Array(states * width).fill(-1);
-    const firstChild = new Int32Array(states).fill(-1);
-    const sibling = new Int32Array(states).fill(-1);
+    const next = new Int32Array((ROOT + states) * width);
+    const firstChild = new Int32Array(ROOT + states);
+    const sibling = new Int32Array(ROOT + states);
     // The column each state is entered by, for the step from its parent's failure state.
-    const entry = new Int32Array(states);
-    const ends = new Map<number, number[]>();
-    let count = 1;
+    const entry = new Int32Array(ROOT + states);
+    const ends: (number[] | undefined)[] = new Array<undefined>(ROOT + states);
+    let count = ROOT + 1;
     for (const { text, group } of literals) {
-      let s = 0;
+      let s = ROOT;
       for (let i = 0; i < text.length; i++) {
-        const col = this.column[text.charCodeAt(i)]!;
+        const col = column[text.charCodeAt(i)]!;
         let t = next[s * width + col]!;
-        if (t === -1) {
+        if (t === 0) {
           t = count++;
           next[s * width + col] = t;
           entry[t] = col;
@@ -230,24 +235,30 @@ export class LiteralScanner {
         }
         s = t;
       }
-      const own = ends.get(s);
+      const own = ends[s];
       if (own) own.push(group);
-      else ends.set(s, [group]);
+      else ends[s] = [group];
     }
     // The root goes back to itself on every character that starts no literal.
-    for (let col = 0; col < width; col++) if (next[col] === -1) next[col] = 0;
+    for (let col = 0; col < width; col++) if (next[ROOT * width + col] === 0) next[ROOT * width + col] = ROOT;
     this.next = next;
-    this.fail = new Int32Array(count);
+    const fail = new Int32Array(count);
+    this.fail = fail;
     // Failure links breadth first: a state's longest proper suffix that is also in the trie.
     const output: (readonly number[] | undefined)[] = new Array<undefined>(count);
     const queue = new Int32Array(count);
+    queue[0] = ROOT;
     let tail = 1;
     for (let q = 0; q < tail; q++) {
       const s = queue[q]!;
-      for (let t = firstChild[s]!; t !== -1; t = sibling[t]!) {
-        const f = s === 0 ? 0 : this.step(this.fail[s]!, entry[t]!);
-        this.fail[t] = f;
-        const own = ends.get(t);
+      for (let t = firstChild[s]!; t !== 0; t = sibling[t]!) {
+        let f = ROOT;
+        if (s !== ROOT) {
+          f = next[fail[s]! * width + entry[t]!]!;
+          if (f === 0) f = this.step(fail[s]!, entry[t]!);
+        }
+        fail[t] = f;
+        const own = ends[t];
         const inherited = output[f];
         output[t] = own ? (inherited ? [...own, ...inherited] : own) : inherited;
         queue[tail++] = t;
@@ -260,7 +271,7 @@ export class LiteralScanner {
   private step(s: number, col: number): number {
     const at = s * this.width + col;
     let t = this.next[at]!;
-    if (t === -1) {
+    if (t === 0) {
       t = this.step(this.fail[s]!, col);
       this.next[at] = t;
     }
@@ -276,12 +287,12 @@ export class LiteralScanner {
    */
   groupsIn(text: string, found: number[] = new Array<number>(this.groups).fill(0)): number[] {
     const { column, next, output, width } = this;
-    let s = 0;
+    let s = ROOT;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       const col = c < 0x80 ? column[c]! : 0;
       const t = next[s * width + col]!;
-      s = t === -1 ? this.step(s, col) : t;
+      s = t === 0 ? this.step(s, col) : t;
       const out = output[s];
       if (out) for (const g of out) found[g] = 1;
     }
