@@ -7,7 +7,7 @@ import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 import type { Diagnosis } from './model.js';
 import { addressesIn } from './ndr.js';
 import { emptyOriginal } from './original.js';
-import { buildRecord } from './record.js';
+import { buildRecord, recordFacts } from './record.js';
 import { findRemoteMta, parseBareReply, squash } from './reply.js';
 export { BounceInputError, BOUNCE_ACCEPTS };
 export type { BounceInputErrorCode } from './errors.js';
@@ -173,24 +173,19 @@ function fromBareReply(code: number, status: string | null, text: string, raw: s
   // The reply names the recipient, or the prefix before it does ("<a@b>: host … said: 550 …").
   const recipient = addressesIn(text)[0] ?? addressesIn(raw)[0] ?? null;
   const diagnostic = squash(`${code} ${status ? `${status} ` : ''}${text}`);
-  const record = buildRecord({
-    recipient,
-    originalRecipient: null,
-    action: null,
-    dsnStatus: null,
-    diagnostic,
-    // What the paste says around the reply ("… failed after I sent the message. Remote host
-    // said: …") tells the stage the reply answered.
-    context: squash(raw) === diagnostic ? '' : squash(raw).slice(0, 4000),
-    diagnosticType: 'smtp',
-    remoteMta: findRemoteMta(raw),
-    reportingMta: null,
-    lastAttemptDate: null,
-    willRetryUntil: null,
-    replyCode: code,
-    original: emptyOriginal(),
-    bareReply: true,
-  });
+  const record = buildRecord(
+    recordFacts(emptyOriginal(), {
+      recipient,
+      diagnostic,
+      // What the paste says around the reply ("… failed after I sent the message. Remote host
+      // said: …") tells the stage the reply answered.
+      context: squash(raw) === diagnostic ? '' : squash(raw).slice(0, 4000),
+      diagnosticType: 'smtp',
+      remoteMta: findRemoteMta(raw),
+      replyCode: code,
+      bareReply: true,
+    }),
+  );
   return {
     schemaVersion: BOUNCE_SCHEMA_VERSION,
     kind: 'smtp-reply',
