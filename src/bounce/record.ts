@@ -228,7 +228,13 @@ function withAdvice(e: Explanation, reason: Reason, matched: readonly string[]):
   }
   const rule = first < 0 ? undefined : PHRASE_RULES[first];
   if (!rule?.advice) return e;
-  return { ...e, summary: `${e.summary} ${rule.advice.summary}`, nextSteps: rule.advice.steps };
+  // Field by field, in explain's order: a spread copy gets a new hidden class each time (V8 11).
+  return {
+    summary: `${e.summary} ${rule.advice.summary}`,
+    side: e.side,
+    nextSteps: rule.advice.steps,
+    hardNote: e.hardNote,
+  };
 }
 
 export function finish(
