@@ -7,7 +7,7 @@ import { BOUNCE_SCHEMA_VERSION } from './schema-version.js';
 import type { Diagnosis } from './model.js';
 import { addressesIn } from './ndr.js';
 import { emptyOriginal } from './original.js';
-import { buildRecord } from './record.js';
+import { buildRecord, recordFacts } from './record.js';
 import { findRemoteMta, parseBareReply, squash } from './reply.js';
 export { BounceInputError, BOUNCE_ACCEPTS };
 export type { BounceInputErrorCode } from './errors.js';
@@ -34,6 +34,15 @@ export async function diagnoseBounce(
   input: Uint8Array | string,
   options: DiagnoseOptions = {},
 ): Promise<Diagnosis> {
+  return diagnoseBounceSync(input, options);
+}
+
+/**
+ * diagnoseBounce, answered at once (the parser does no I/O): for a mailbox run, which
+ * diagnoses thousands of messages in a row and had a promise and a turn of the microtask
+ * queue for each.
+ */
+export function diagnoseBounceSync(input: Uint8Array | string, options: DiagnoseOptions = {}): Diagnosis {
   const bytes = checkBounceInput(input, options.maxBytes ?? DEFAULT_MAX_BYTES);
   const messages = splitMbox(bytes);
   if (messages.length > 1) return fromMbox(messages);
@@ -137,9 +146,17 @@ function isBlank(bytes: Buffer): boolean {
   return true;
 }
 
+/** The control characters isBinary counts: all but tab, LF, FF, CR and ESC (NUL among them). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is counted
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
+
 /** More than 1 in 10 bytes of the start being control characters (not tab, CR, LF, ESC, FF), or many NULs. */
 function isBinary(bytes: Buffer): boolean {
   const length = Math.min(bytes.length, 8192);
+  // Text holds none, nearly always: one search of the start, as Latin-1 text, answers for it
+  // (a NUL is a control character too) where the loop below stepped through every byte, most
+  // of a mailbox run before the optimising compiler took it on (1% of the run's CPU).
+  if (!CONTROL.test(bytes.toString('latin1', 0, length))) return false;
   let control = 0;
   let nul = 0;
   for (let i = 0; i < length; i++) {
@@ -156,24 +173,19 @@ function fromBareReply(code: number, status: string | null, text: string, raw: s
   // The reply names the recipient, or the prefix before it does ("<a@b>: host … said: 550 …").
   const recipient = addressesIn(text)[0] ?? addressesIn(raw)[0] ?? null;
   const diagnostic = squash(`${code} ${status ? `${status} ` : ''}${text}`);
-  const record = buildRecord({
-    recipient,
-    originalRecipient: null,
-    action: null,
-    dsnStatus: null,
-    diagnostic,
-    // What the paste says around the reply ("… failed after I sent the message. Remote host
-    // said: …") tells the stage the reply answered.
-    context: squash(raw) === diagnostic ? '' : squash(raw).slice(0, 4000),
-    diagnosticType: 'smtp',
-    remoteMta: findRemoteMta(raw),
-    reportingMta: null,
-    lastAttemptDate: null,
-    willRetryUntil: null,
-    replyCode: code,
-    original: emptyOriginal(),
-    bareReply: true,
-  });
+  const record = buildRecord(
+    recordFacts(emptyOriginal(), {
+      recipient,
+      diagnostic,
+      // What the paste says around the reply ("… failed after I sent the message. Remote host
+      // said: …") tells the stage the reply answered.
+      context: squash(raw) === diagnostic ? '' : squash(raw).slice(0, 4000),
+      diagnosticType: 'smtp',
+      remoteMta: findRemoteMta(raw),
+      replyCode: code,
+      bareReply: true,
+    }),
+  );
   return {
     schemaVersion: BOUNCE_SCHEMA_VERSION,
     kind: 'smtp-reply',

@@ -3,7 +3,7 @@ import type { BounceRecord, Original } from './model.js';
 import type { TextRecipient } from './ndr.js';
 import type { Notice } from './notice.js';
 import { diagnosticOf, replyLines } from './notice.js';
-import { MAX_DIAGNOSTIC, MAX_RECORDS, blankFacts, buildRecord } from './record.js';
+import { MAX_DIAGNOSTIC, MAX_RECORDS, buildRecord, recordFacts } from './record.js';
 import { findRemoteMta, joinMultiline, squash } from './reply.js';
 
 /**
@@ -52,22 +52,23 @@ export function dsnRecords(
           ),
         )
       : diagnosticOf(text, notice, recipient ?? '');
-    return buildRecord({
-      ...blankFacts(original),
-      recipient: recipient ? lowerDomain(recipient) : null,
-      originalRecipient:
-        r.originalRecipient && r.originalRecipient !== recipient ? r.originalRecipient : null,
-      action: r.action,
-      dsnStatus: r.status,
-      diagnostic: diagnostic.slice(0, MAX_DIAGNOSTIC),
-      context: text ? squash(text).slice(0, 4000) : notice.context,
-      sharedContext: !text && report.recipients.length > 1,
-      diagnosticType: r.diagnosticType,
-      remoteMta: r.remoteMta ?? findRemoteMta(text),
-      reportingMta: report.reportingMta,
-      lastAttemptDate: r.lastAttemptDate,
-      willRetryUntil: r.willRetryUntil,
-    });
+    return buildRecord(
+      recordFacts(original, {
+        recipient: recipient ? lowerDomain(recipient) : null,
+        originalRecipient:
+          r.originalRecipient && r.originalRecipient !== recipient ? r.originalRecipient : null,
+        action: r.action,
+        dsnStatus: r.status,
+        diagnostic: diagnostic.slice(0, MAX_DIAGNOSTIC),
+        context: text ? squash(text).slice(0, 4000) : notice.context,
+        sharedContext: !text && report.recipients.length > 1,
+        diagnosticType: r.diagnosticType,
+        remoteMta: r.remoteMta ?? findRemoteMta(text),
+        reportingMta: report.reportingMta,
+        lastAttemptDate: r.lastAttemptDate,
+        willRetryUntil: r.willRetryUntil,
+      }),
+    );
   });
   return { records, total: all.length };
 }

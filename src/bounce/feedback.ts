@@ -3,7 +3,7 @@ import type { MessageView } from './mime.js';
 import type { BounceRecord, Original } from './model.js';
 import { addressesIn } from './ndr.js';
 import { parseHeaderBlock } from './original.js';
-import { blankFacts, buildRecord } from './record.js';
+import { buildRecord, recordFacts } from './record.js';
 import { squash } from './reply.js';
 
 /**
@@ -37,12 +37,13 @@ export function feedbackRecords(
   );
   const list = rcpts.length ? [...new Set(rcpts)] : [null];
   return list.map((recipient) =>
-    buildRecord({
-      ...blankFacts(original),
-      recipient,
-      diagnostic,
-      forceReason: 'feedback',
-      reportingMta: header(fields, 'reporting-mta'),
-    }),
+    buildRecord(
+      recordFacts(original, {
+        recipient,
+        diagnostic,
+        forceReason: 'feedback',
+        reportingMta: header(fields, 'reporting-mta'),
+      }),
+    ),
   );
 }

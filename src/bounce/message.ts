@@ -10,7 +10,7 @@ import type { TextRecipient } from './ndr.js';
 import { Notice, diagnosticOf } from './notice.js';
 import { buildOriginal, isoDate } from './original.js';
 import { PHRASE_RULES, anyPhrase } from './patterns.js';
-import { MAX_RECORDS, blankFacts, buildRecord, finish } from './record.js';
+import { MAX_RECORDS, buildRecord, finish, recordFacts } from './record.js';
 import { squash } from './reply.js';
 import { sesNotification } from './ses.js';
 
@@ -96,12 +96,13 @@ export function fromMessage(view: MessageView): Diagnosis {
   // RFC 3834 automatic replies: only when nothing says this is a failure report.
   if (bounceSignals < 2 && isAutoReply(h, subject)) {
     const from = addressesIn(bounceFrom)[0] ?? null;
-    const record = buildRecord({
-      ...blankFacts(original),
-      recipient: from,
-      diagnostic: squash(`${subject ?? ''} ${notice}`).slice(0, 300),
-      forceReason: 'vacation',
-    });
+    const record = buildRecord(
+      recordFacts(original, {
+        recipient: from,
+        diagnostic: squash(`${subject ?? ''} ${notice}`).slice(0, 300),
+        forceReason: 'vacation',
+      }),
+    );
     return finish('auto-reply', [record], original, reporter, warnings);
   }
 
@@ -133,16 +134,17 @@ export function fromMessage(view: MessageView): Diagnosis {
   }
   const records = recipients.slice(0, MAX_RECORDS).map((r) => {
     const diagnostic = diagnosticOf(r.block, notes, r.recipient);
-    return buildRecord({
-      ...blankFacts(original),
-      recipient: r.recipient || null,
-      originalRecipient: r.originalRecipient,
-      action,
-      diagnostic,
-      context: notes.context,
-      sharedContext: recipients.length > 1,
-      remoteMta: r.block ? notes.remoteIn(r.block) : notes.remoteMta,
-    });
+    return buildRecord(
+      recordFacts(original, {
+        recipient: r.recipient || null,
+        originalRecipient: r.originalRecipient,
+        action,
+        diagnostic,
+        context: notes.context,
+        sharedContext: recipients.length > 1,
+        remoteMta: r.block ? notes.remoteIn(r.block) : notes.remoteMta,
+      }),
+    );
   });
   return finish('ndr', records, original, reporter, warnings);
 }

@@ -334,6 +334,9 @@ const CP1252_HIGH =
   '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
   '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 
+/** The bytes 0x80–0x9F, as Latin-1 characters. */
+const C1 = /[\x80-\x9f]/;
+
 /**
  * windows-1252, which WHATWG also names latin1, iso-8859-1 and us-ascii. Decoded here because
  * Node 20.18.3 and later read it as ISO-8859-1 (nodejs/node#60888): "wasn=92t" came out
@@ -341,9 +344,13 @@ const CP1252_HIGH =
  */
 function windows1252(bytes: Buffer): string {
   const text = bytes.toString('latin1', 0, bytes.length);
+  // Most text has none of those bytes: one search says so, where the loop below read every
+  // character (in the interpreter, for much of a mailbox run).
+  const first = text.search(C1);
+  if (first < 0) return text;
   let out = '';
   let copied = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = first; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80 || c > 0x9f) continue;
     out += text.slice(copied, i) + CP1252_HIGH[c - 0x80]!;

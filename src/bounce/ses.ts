@@ -1,7 +1,7 @@
 import { typedValue } from './dsn.js';
 import type { BounceRecord, Kind, Original } from './model.js';
 import { addressesIn } from './ndr.js';
-import { blankFacts, buildRecord } from './record.js';
+import { buildRecord, recordFacts } from './record.js';
 import { squash } from './reply.js';
 
 /**
@@ -49,14 +49,15 @@ export function sesNotification(text: string): SesResult | null {
       records: (original) => {
         fill(original);
         return (c.complainedRecipients ?? []).map((r) =>
-          buildRecord({
-            ...blankFacts(original),
-            recipient: r.emailAddress ?? null,
-            diagnostic: squash(
-              `Amazon SES complaint${c.complaintFeedbackType ? `: ${c.complaintFeedbackType}` : ''}${c.userAgent ? ` (${c.userAgent})` : ''}`,
-            ),
-            forceReason: 'feedback',
-          }),
+          buildRecord(
+            recordFacts(original, {
+              recipient: r.emailAddress ?? null,
+              diagnostic: squash(
+                `Amazon SES complaint${c.complaintFeedbackType ? `: ${c.complaintFeedbackType}` : ''}${c.userAgent ? ` (${c.userAgent})` : ''}`,
+              ),
+              forceReason: 'feedback',
+            }),
+          ),
         );
       },
     };
@@ -74,13 +75,14 @@ export function sesNotification(text: string): SesResult | null {
       records: (original) => {
         fill(original);
         return rcpts.map((recipient) =>
-          buildRecord({
-            ...blankFacts(original),
-            recipient,
-            action: type === 'Delivery' ? 'delivered' : 'delayed',
-            diagnostic: squash(d.smtpResponse ?? (type === 'Delivery' ? 'Delivered' : 'Delivery delayed')),
-            reportingMta: d.reportingMTA ?? null,
-          }),
+          buildRecord(
+            recordFacts(original, {
+              recipient,
+              action: type === 'Delivery' ? 'delivered' : 'delayed',
+              diagnostic: squash(d.smtpResponse ?? (type === 'Delivery' ? 'Delivered' : 'Delivery delayed')),
+              reportingMta: d.reportingMTA ?? null,
+            }),
+          ),
         );
       },
     };
@@ -104,18 +106,19 @@ export function sesNotification(text: string): SesResult | null {
       return (b.bouncedRecipients ?? []).map((r) => {
         const diag = r.diagnosticCode ? typedValue(r.diagnosticCode).value : '';
         const sub = b.bounceSubType ?? '';
-        return buildRecord({
-          ...blankFacts(original),
-          recipient: r.emailAddress ?? null,
-          action: r.action ?? (b.bounceType === 'Transient' ? 'failed' : 'failed'),
-          dsnStatus: r.status ?? null,
-          diagnostic: squash(diag || `Amazon SES ${b.bounceType ?? ''} bounce ${sub}`.trim()),
-          context: squash(
-            `Amazon SES bounceType ${b.bounceType ?? ''} bounceSubType ${sub}${/suppress/i.test(sub) ? ' suppression list' : ''}`,
-          ),
-          reportingMta: b.reportingMTA ? typedValue(b.reportingMTA).value : null,
-          remoteMta: b.remoteMtaIp ?? null,
-        });
+        return buildRecord(
+          recordFacts(original, {
+            recipient: r.emailAddress ?? null,
+            action: r.action ?? (b.bounceType === 'Transient' ? 'failed' : 'failed'),
+            dsnStatus: r.status ?? null,
+            diagnostic: squash(diag || `Amazon SES ${b.bounceType ?? ''} bounce ${sub}`.trim()),
+            context: squash(
+              `Amazon SES bounceType ${b.bounceType ?? ''} bounceSubType ${sub}${/suppress/i.test(sub) ? ' suppression list' : ''}`,
+            ),
+            reportingMta: b.reportingMTA ? typedValue(b.reportingMTA).value : null,
+            remoteMta: b.remoteMtaIp ?? null,
+          }),
+        );
       });
     },
   };

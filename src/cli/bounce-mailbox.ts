@@ -118,17 +118,29 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** The messages of one source, with their bytes unless over the limit. */
-async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<MailboxMessage> {
-  const splitter = new MboxSplitter(maxBytes);
-  if (!source.path) {
-    for await (const chunk of process.stdin) yield* splitter.push(chunk as Buffer);
-    yield* splitter.end();
-    return;
-  }
+/**
+ * The messages of one source, with their bytes unless over the limit: those of a local file
+ * that is read whole as an array, those of standard input and of a large file streamed as
+ * they come. An array is walked without an await per message: an async generator's step is a
+ * promise and a turn of the microtask queue, for what is nearly always one message already in
+ * hand (over the corpus ×10, 86M instructions of the run's ~5.6G).
+ */
+function messagesOf(source: Source, maxBytes: number): MailboxMessage[] | AsyncIterable<MailboxMessage> {
+  if (!source.path) return streamedMessages(process.stdin, maxBytes);
+  return (
+    fileMessages(source.path, maxBytes) ??
+    streamedMessages(createReadStream(source.path, { highWaterMark: STREAM_CHUNK }), maxBytes)
+  );
+}
+
+/**
+ * The messages of a local file read whole, or undefined when it is too large to be (an mbox of
+ * more than READ_WHOLE bytes, streamed instead).
+ */
+function fileMessages(path: string, maxBytes: number): MailboxMessage[] | undefined {
   // Local files, read synchronously: four thread-pool round trips per file (open, stat, read,
   // close) cost more than the read itself, and nothing else runs meanwhile without follow-ups.
-  const fd = openSync(source.path, 'r');
+  const fd = openSync(path, 'r');
   let whole: Buffer | undefined;
   let tooLarge: number | undefined;
   try {
@@ -150,23 +162,56 @@ async function* messagesOf(source: Source, maxBytes: number): AsyncGenerator<Mai
   } finally {
     closeSync(fd);
   }
-  if (tooLarge !== undefined) {
-    yield { size: tooLarge };
-    return;
-  }
-  if (whole) {
-    // Most files are one message: no need to split them.
-    const single = singleMessage(whole, maxBytes);
-    if (single) {
-      yield single;
-      return;
-    }
-    yield* splitter.push(whole);
-  } else {
-    for await (const chunk of createReadStream(source.path, { highWaterMark: STREAM_CHUNK }))
-      yield* splitter.push(chunk as Buffer);
-  }
+  if (tooLarge !== undefined) return [{ size: tooLarge }];
+  if (!whole) return undefined;
+  // Most files are one message: no need to split them.
+  const single = singleMessage(whole, maxBytes);
+  if (single) return [single];
+  const splitter = new MboxSplitter(maxBytes);
+  return [...splitter.push(whole), ...splitter.end()];
+}
+
+/** The messages of a stream of bytes, split as they come. */
+async function* streamedMessages(
+  chunks: AsyncIterable<unknown>,
+  maxBytes: number,
+): AsyncGenerator<MailboxMessage> {
+  const splitter = new MboxSplitter(maxBytes);
+  for await (const chunk of chunks) yield* splitter.push(chunk as Buffer);
   yield* splitter.end();
+}
+
+/**
+ * Hands every message of the sources to `take`, in order, waiting only when it returns a
+ * promise; a source that cannot be read goes to `unreadable` instead, and the run goes on.
+ */
+async function eachMessage(
+  sources: readonly Source[],
+  maxBytes: number,
+  take: (source: Source, m: MailboxMessage) => Promise<void> | undefined,
+  unreadable: (source: Source, err: unknown) => Promise<void>,
+): Promise<void> {
+  for (const source of sources) {
+    try {
+      const messages = messagesOf(source, maxBytes);
+      let count = 0;
+      if (Array.isArray(messages)) {
+        for (; count < messages.length; count++) {
+          const pending = take(source, messages[count]!);
+          if (pending) await pending;
+        }
+      } else {
+        for await (const m of messages) {
+          count++;
+          await take(source, m);
+        }
+      }
+      // An empty file is a message that cannot be used, as `mxdoctor bounce FILE` says.
+      if (count === 0) await take(source, { size: 0, bytes: Buffer.alloc(0) });
+    } catch (err) {
+      await unreadable(source, err);
+    }
+  }
 }
 
 /** Bytes of output gathered before a write. */
@@ -182,16 +227,17 @@ const OUTPUT_CHUNK = 64 * 1024;
 class Output {
   private block = Buffer.allocUnsafe(OUTPUT_CHUNK);
   private used = 0;
-  async write(text: string): Promise<void> {
+  /** Adds a text; a promise only when a block had to be written first (then wait for it). */
+  write(text: string): Promise<void> | undefined {
     // At most 3 bytes of UTF-8 per UTF-16 unit: a text that fits so is written whole.
-    if (this.used + text.length * 3 > this.block.length) {
-      await this.flush();
-      if (text.length * 3 > this.block.length) {
-        await this.send(text);
-        return;
-      }
-    }
+    if (this.used + text.length * 3 > this.block.length) return this.writeAfterFlush(text);
     this.used += this.block.write(text, this.used);
+    return undefined;
+  }
+  private async writeAfterFlush(text: string): Promise<void> {
+    await this.flush();
+    if (text.length * 3 > this.block.length) await this.send(text);
+    else this.used += this.block.write(text, this.used);
   }
   async flush(): Promise<void> {
     if (!this.used) return;
@@ -206,19 +252,13 @@ class Output {
   }
 }
 
-/** Diagnoses every message; returns the exit code. */
-export async function runMailbox(inputs: readonly string[], options: MailboxOptions): Promise<number> {
-  const { sources, notes } = await mailboxSources(inputs);
-  for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
-  const { maxBytes } = options;
-  // The code cache of what ran so far, before the flags change (src/cli/code-cache.ts says why).
-  saveCodeCacheNow();
+/** V8's settings for a mailbox run (runMailbox sets them before the parser's modules load). */
+function tuneForBatch(): void {
   // A mailbox is a batch of some thousands of messages. V8's default tier-up budget, made for
   // programs that run for long, has its optimising compiler spend more CPU on the parser's large
   // functions than it wins back in such a run: over the bounce corpus ×10 (2,390 messages, one
   // core) the run takes 1.6 s of CPU with it and 1.3 s with a budget six times larger, and over
-  // ×50 both take 4.6 s (`npm run bench bounce-mailbox`). Set before the parser's modules load,
-  // so that their functions get it; what stays hot is still optimised.
+  // ×50 both take 4.6 s (`npm run bench bounce-mailbox`); what stays hot is still optimised.
   setFlagsFromString('--interrupt-budget=400000');
   // And it inlines less into each function it optimises (150 bytes of bytecode in all, not
   // 920): the parser's hot functions call many middle-sized ones (the phrase readers, the
@@ -226,6 +266,13 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   // the calls; over the corpus ×10 the run takes some 40 ms less CPU (1.34 → 1.30 s, nine runs
   // each, alternately), over ×50 some 150 ms less (4.71 → 4.53 s).
   setFlagsFromString('--max-inlined-bytecode-size-cumulative=150');
+  // Nor does it peel the first turn off the loops it compiles (a copy of the loop's body, so
+  // that checks that hold for every turn are made once, before the loop): worth it in a
+  // program that runs for long, but here compiling the copies cost more than they saved. Over
+  // the corpus ×10: 5,366M → 5,274M instructions (callgrind), 1.05 → 1.01 s of CPU (nine runs
+  // each, alternately); ×50: 4.28 → 4.13 s (five each); one message unchanged (nothing is
+  // optimised there); 25 runs over ×10 without a crash, output byte-identical.
+  setFlagsFromString('--no-turbo-loop-peeling');
   // Each regular expression is compiled to machine code at its first run, not first to V8's
   // regexp interpreter and again to machine code at its second: nearly every expression of the
   // parser runs on thousands of messages. A tier-up threshold of 0 is the state V8 itself gives
@@ -235,76 +282,106 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   // mechanism off: switched at run time, once expressions have run, it crashes Node 20 with a
   // segmentation fault in one run out of four over the corpus ×10; this ran 15 times without.)
   setFlagsFromString('--regexp-tier-up-ticks=0');
+}
+
+/** What runs the follow-up checks of a diagnosis. */
+type FollowUp = (diagnosis: Diagnosis) => Promise<Diagnosis>;
+
+async function followUpWith(settings: NonNullable<MailboxOptions['followups']>): Promise<FollowUp> {
+  const { runFollowups } = await import('../bounce/followups/index.js');
+  return (diagnosis) => runFollowups(diagnosis, settings);
+}
+
+/** Diagnoses every message; returns the exit code. */
+export async function runMailbox(inputs: readonly string[], options: MailboxOptions): Promise<number> {
+  const { sources, notes } = await mailboxSources(inputs);
+  for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
+  const { maxBytes } = options;
+  // The code cache of what ran so far, before the flags change (src/cli/code-cache.ts says why).
+  saveCodeCacheNow();
+  // Before the parser's modules load, so that their functions get the settings.
+  tuneForBatch();
   // The parser itself, not bounce/index.js, whose model loads zod and the diagnosis's schemas.
-  const { diagnoseBounce, formatSize } = await import('../bounce/diagnose.js');
-  let followUp: ((diagnosis: Diagnosis) => Promise<Diagnosis>) | undefined;
-  if (options.followups) {
-    const { runFollowups } = await import('../bounce/followups/index.js');
-    const settings = options.followups;
-    followUp = (diagnosis) => runFollowups(diagnosis, settings);
-  }
+  const { diagnoseBounceSync, formatSize } = await import('../bounce/diagnose.js');
+  const followUp = options.followups ? await followUpWith(options.followups) : undefined;
   const format = options.verbose && !options.json ? await import('./format-bounce.js') : undefined;
   const out = new Output();
   const summary = new Summary();
 
-  const diagnose = async (source: Source, m: MailboxMessage): Promise<MailboxLine> => {
-    const line: MailboxLine = { file: source.file, ...(m.number !== undefined ? { message: m.number } : {}) };
-    try {
-      if (!m.bytes) {
-        throw new BounceInputError(
-          'too_large',
-          `The message is ${formatSize(m.size)}, more than the limit of ${formatSize(maxBytes)} (MXDOCTOR_BOUNCE_MAX_SIZE).`,
-        );
-      }
-      let diagnosis = await diagnoseBounce(m.bytes, { maxBytes });
-      if (followUp) diagnosis = await followUp(diagnosis);
-      line.diagnosis = diagnosis;
-    } catch (err) {
-      line.error =
-        err instanceof BounceInputError
-          ? { code: err.code, message: err.message }
-          : { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+  /** The diagnosis of one message; throws as diagnoseBounce does, or when it is too large. */
+  const diagnosisOf = (m: MailboxMessage): Diagnosis => {
+    if (!m.bytes) {
+      throw new BounceInputError(
+        'too_large',
+        `The message is ${formatSize(m.size)}, more than the limit of ${formatSize(maxBytes)} (MXDOCTOR_BOUNCE_MAX_SIZE).`,
+      );
     }
+    return diagnoseBounceSync(m.bytes, { maxBytes });
+  };
+  const lineOf = (source: Source, m: MailboxMessage): MailboxLine => ({
+    file: source.file,
+    ...(m.number !== undefined ? { message: m.number } : {}),
+  });
+  const failed = (line: MailboxLine, err: unknown): MailboxLine => {
+    line.error =
+      err instanceof BounceInputError
+        ? { code: err.code, message: err.message }
+        : { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
     return line;
   };
-  const emit = async (line: MailboxLine): Promise<void> => {
+  const emit = (line: MailboxLine): Promise<void> | undefined => {
     summary.add(line);
-    if (options.json) await out.write(`${JSON.stringify(line)}\n`);
-    else {
-      await out.write(`${messageLine(line)}\n`);
-      if (format && line.diagnosis) {
-        const block = format.formatDiagnosis(line.diagnosis, { color: options.color, verbose: true });
-        await out.write(`${block.replace(/^(?=.)/gm, '    ')}\n`);
-      }
+    if (options.json) return out.write(`${JSON.stringify(line)}\n`);
+    return emitText(line);
+  };
+  const emitText = async (line: MailboxLine): Promise<void> => {
+    await out.write(`${messageLine(line)}\n`);
+    if (format && line.diagnosis) {
+      const block = format.formatDiagnosis(line.diagnosis, { color: options.color, verbose: true });
+      await out.write(`${block.replace(/^(?=.)/gm, '    ')}\n`);
     }
   };
 
-  // Messages are diagnosed in order; with follow-ups (network waits), several at once, their
-  // lines still printed in input order.
-  const width = followUp ? Math.max(1, options.concurrency ?? 4) : 1;
+  // Messages are diagnosed in order. Without follow-ups, each at once: the parser does no
+  // I/O, and a promise per message and step was some of a mailbox run's cost. With follow-ups
+  // (network waits), several at once, their lines still printed in input order.
+  const width = Math.max(1, options.concurrency ?? 4);
   const window: Promise<MailboxLine>[] = [];
-  for (const source of sources) {
-    let messages: AsyncGenerator<MailboxMessage>;
+  const followed = async (source: Source, m: MailboxMessage, then: FollowUp): Promise<MailboxLine> => {
+    const line = lineOf(source, m);
     try {
-      messages = messagesOf(source, maxBytes);
-      let count = 0;
-      for await (const m of messages) {
-        count++;
-        window.push(diagnose(source, m));
-        if (window.length >= width) await emit(await window.shift()!);
-      }
-      // An empty file is a message that cannot be used, as `mxdoctor bounce FILE` says.
-      if (count === 0) window.push(diagnose(source, { size: 0, bytes: Buffer.alloc(0) }));
+      line.diagnosis = await then(diagnosisOf(m));
     } catch (err) {
-      // The file could not be read (removed meanwhile, no permission): its line says so.
-      while (window.length) await emit(await window.shift()!);
-      await emit({
-        file: source.file,
-        error: { code: 'unreadable', message: `cannot read ${source.file}: ${(err as Error).message}` },
-      });
+      failed(line, err);
     }
-  }
-  while (window.length) await emit(await window.shift()!);
+    return line;
+  };
+  const drain = async (): Promise<void> => {
+    while (window.length) await emit(await window.shift()!);
+  };
+  const take = (source: Source, m: MailboxMessage): Promise<void> | undefined => {
+    if (followUp) {
+      window.push(followed(source, m, followUp));
+      return window.length >= width ? window.shift()!.then(emit) : undefined;
+    }
+    const line = lineOf(source, m);
+    try {
+      line.diagnosis = diagnosisOf(m);
+    } catch (err) {
+      failed(line, err);
+    }
+    return emit(line);
+  };
+  const unreadable = async (source: Source, err: unknown): Promise<void> => {
+    // The file could not be read (removed meanwhile, no permission): its line says so.
+    await drain();
+    await emit({
+      file: source.file,
+      error: { code: 'unreadable', message: `cannot read ${source.file}: ${(err as Error).message}` },
+    });
+  };
+  await eachMessage(sources, maxBytes, take, unreadable);
+  await drain();
   if (!options.json) await out.write(summary.table(options.color));
   await out.flush();
   if (summary.messages === 0) {

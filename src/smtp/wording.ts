@@ -14,8 +14,9 @@
  *
  * One table: the phrases are data, listed family by family.
  */
-import { LiteralScanner, requiredLiterals } from './literals.js';
-import { REQUIRED_LITERALS, literalsKey } from './literals-table.js';
+import { LiteralScanner, anyOf, compileRequirement, holds, requirement, triggers } from './literals.js';
+import type { Requirement } from './literals.js';
+import { REQUIREMENTS, literalsKey } from './literals-table.js';
 
 export type WordingFamily =
   /** The mailbox does not exist (user unknown, no such recipient, invalid address). */
@@ -439,9 +440,10 @@ type Phrase = Pick<WordingPhrase, 're' | 'sameLine'>;
 
 /**
  * Which phrases of a table are in a text, for tables tried whole on every text. Most phrases
- * do not apply to most replies: one pass over the text finds which phrases' required
- * literals (literals.ts) it holds, and only those phrases' expressions run. The answer is
- * the same as `phraseMatches` on each; the literal scanner is built on first use.
+ * do not apply to most replies: one pass over the text finds which of the literals that the
+ * phrases' matches require (literals.ts) it holds, and only the phrases whose requirement the
+ * text meets have their expressions run. The answer is the same as `phraseMatches` on each;
+ * the literal scanner is built on first use.
  */
 export function phraseReader(phrases: readonly Phrase[]): (text: string) => boolean[] {
   return (text) => {
@@ -462,17 +464,40 @@ export function anyPhrase(phrases: readonly Phrase[]): (text: string) => boolean
   };
 }
 
-/** 1 for each phrase of the table that the text may hold: its literals are in it, or it has none known. */
+/**
+ * 1 for each phrase of the table that the text may hold: the text meets its requirement, or
+ * it has none known (0, or 2 once ruled out, for the others).
+ */
 function candidatesIn(phrases: readonly Phrase[], text: string): number[] {
   const screen = phraseScreen(phrases);
-  // The phrases without literals known, then those whose literals the scanner finds.
-  return screen.scanner.groupsIn(text, screen.always.slice());
+  const { found, tests, phrasesOf } = screen;
+  const marked: number[] = [];
+  screen.scanner.groupsIn(text, found, marked);
+  // The phrases always tried, then those triggered by the literals found whose requirement
+  // the text meets.
+  const out = screen.always.slice();
+  for (let i = 0; i < marked.length; i++) {
+    const of = phrasesOf[marked[i]!]!;
+    for (let k = 0; k < of.length; k++) {
+      const p = of[k]!;
+      if (out[p] === 0) out[p] = holds(tests[p]!, found) ? 1 : 2;
+    }
+  }
+  for (let i = 0; i < marked.length; i++) found[marked[i]!] = 0;
+  return out;
 }
 
 interface Screen {
+  /** Finds the literals of the phrases' requirements, each its own group (by ID). */
   scanner: LiteralScanner;
   /** 1 for the phrases always tried, 0 for the others (a plain array: see LiteralScanner.groupsIn). */
   always: readonly number[];
+  /** Each phrase's requirement, compiled (empty for those always tried). */
+  tests: readonly Int32Array[];
+  /** The phrases whose test each literal triggers (see triggers), by literal ID. */
+  phrasesOf: readonly (readonly number[])[];
+  /** The literals a text holds, 1 by ID: all 0 between two texts (candidatesIn clears what it marks). */
+  found: number[];
 }
 
 /**
@@ -492,25 +517,47 @@ function phraseScreen(phrases: readonly Phrase[]): Screen {
 }
 
 /**
- * The required literals of an expression: from the table `npm run docs` generates (reading
- * the ~100 expressions of the two phrase tables cost every process some 15 ms of its start),
- * else read now.
+ * The requirement of an expression: from the table `npm run docs` generates (reading the
+ * ~100 expressions of the two phrase tables cost every process some 15 ms of its start), else
+ * read now.
  */
-function literalsOf(re: RegExp): readonly string[] | null {
-  const known = REQUIRED_LITERALS.get(literalsKey(re));
-  return known !== undefined ? known : requiredLiterals(re);
+function requirementOf(re: RegExp): Requirement | null {
+  const known = REQUIREMENTS.get(literalsKey(re));
+  return known !== undefined ? known : requirement(re);
 }
 
 function buildScreen(phrases: readonly Phrase[]): Screen {
-  const literals: { text: string; group: number }[] = [];
+  const ids = new Map<string, number>();
+  const phrasesOf: number[][] = [];
+  const idOf = (literal: string): number => {
+    let id = ids.get(literal);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(literal, id);
+      phrasesOf.push([]);
+    }
+    return id;
+  };
   const always = new Array<number>(phrases.length).fill(0);
-  phrases.forEach((p, group) => {
-    const own = [p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(literalsOf);
-    // A phrase with an expression whose literals are unknown is always tried.
-    if (own.some((l) => l === null)) always[group] = 1;
-    else for (const l of own) for (const text of l!) literals.push({ text, group });
+  const tests: Int32Array[] = [];
+  phrases.forEach((p, i) => {
+    // A phrase matches when its expression or one of its same-line pairs does.
+    const required = anyOf([p.re, ...(p.sameLine ?? []).map((s) => s.first)].map(requirementOf));
+    if (required === null) {
+      always[i] = 1;
+      tests.push(new Int32Array(0));
+      return;
+    }
+    tests.push(compileRequirement(required, idOf));
+    for (const t of triggers(required)) phrasesOf[idOf(t)]!.push(i);
   });
-  return { scanner: new LiteralScanner(literals), always };
+  return {
+    scanner: new LiteralScanner([...ids].map(([text, group]) => ({ text, group }))),
+    always,
+    tests,
+    phrasesOf,
+    found: new Array<number>(ids.size).fill(0),
+  };
 }
 
 const familyReader = phraseReader(WORDING);

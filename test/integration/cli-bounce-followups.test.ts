@@ -1,5 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runMxdoctor } from '../support/cli.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
@@ -352,6 +355,62 @@ describe('mxdoctor bounce follow-up checks', () => {
       capped[0]!.summary,
       /not run, because this bounce asks for more follow-up checks than one diagnosis runs \(8 that contact mail servers\)/,
     );
+  });
+
+  it('runs the follow-ups of every message of a mailbox when asked, its lines in input order', async () => {
+    const report = (recipient: string, ip: string) =>
+      postfixDsn(
+        'mail.shop.example',
+        [
+          {
+            recipient,
+            remote: 'mx.example.net[93.184.216.10]',
+            reply: `554 5.7.1 Service unavailable; Client host [${ip}] blocked using zen.spamhaus.org`,
+            status: '5.7.1',
+            command: 'RCPT TO',
+          },
+        ],
+        ORIGINAL,
+      );
+    const dir = mkdtempSync(join(tmpdir(), 'mxdoctor-followups-mailbox-'));
+    try {
+      writeFileSync(join(dir, '1.eml'), report('ivan@example.net', SENDER_IPS.listed));
+      writeFileSync(join(dir, '2.eml'), 'Hello, lunch at noon?\n');
+      writeFileSync(join(dir, '3.eml'), report('judy@example.net', SENDER_IPS.authorised));
+      const r = await runMxdoctor(
+        [
+          'bounce',
+          dir,
+          '--followup',
+          '--no-smtp',
+          '--json',
+          '--resolver',
+          dns.address,
+          '--dns-timeout',
+          '1s',
+          '--dnsbl',
+          'zen.spamhaus.org',
+        ],
+        { env: smtp.env(), timeoutMs: 90_000 },
+      );
+      // One message is not a bounce: exit code 1, the others diagnosed.
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { file: string; diagnosis?: Diagnosis; error?: { code: string } });
+      assert.deepEqual(
+        lines.map((l) => l.file),
+        ['1.eml', '2.eml', '3.eml'].map((f) => join(dir, f)),
+      );
+      assert.equal(lines[1]!.error?.code, 'not_a_bounce');
+      const listed = followup(record(lines[0]!.diagnosis!, 'ivan@example.net'), 'sending_ip_dnsbl');
+      assert.equal(listed.verdict, 'confirmed');
+      const clean = followup(record(lines[2]!.diagnosis!, 'judy@example.net'), 'sending_ip_dnsbl');
+      assert.equal(clean.verdict, 'not_confirmed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says what it could not test when the bounce lacks the facts, and prints the verdicts for people', async () => {

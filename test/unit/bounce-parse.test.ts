@@ -189,6 +189,16 @@ describe('unusable input is refused with a clear error', () => {
   it('binary junk', async () => {
     await refused(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'binary');
   });
+  it('text with a few control characters is read, with many it is binary', async () => {
+    const reply = '550 5.1.1 <a@example.net>: Recipient address rejected: User unknown\n';
+    // A stray NUL and a vertical tab among text: still text.
+    const d = await diagnoseBounce(`${reply}\u0000 \u000b ${'x'.repeat(200)}\n`);
+    assert.equal(d.bounces[0]!.reason, 'user_unknown');
+    // More than one byte in ten a control character (BEL, not one of tab, LF, FF, CR, ESC).
+    await refused(`${reply}${'\u0007'.repeat(reply.length)}`, 'binary');
+    // Few control characters, but many of them NULs.
+    await refused(`${reply}${'\u0000'.repeat(5)}`, 'binary');
+  });
   it('an ordinary message', async () => {
     await refused(
       'From: a@example.com\nTo: b@example.com\nSubject: lunch?\n\nAre we still on for lunch?\n',

@@ -3,73 +3,104 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHRASE_RULES } from '../../src/bounce/patterns.js';
-import { LiteralScanner, requiredLiterals } from '../../src/smtp/literals.js';
+import { LiteralScanner, compileRequirement, holds, requirement } from '../../src/smtp/literals.js';
+import type { Requirement } from '../../src/smtp/literals.js';
 import { literalsTableText } from '../../src/docs/literals-table.js';
-import { REQUIRED_LITERALS, literalsKey } from '../../src/smtp/literals-table.js';
+import { REQUIREMENTS, literalsKey } from '../../src/smtp/literals-table.js';
 import { WORDING, anyPhrase, phraseMatches, phraseReader } from '../../src/smtp/wording.js';
 
 /**
- * The phrase tables are screened by required literals (src/smtp/literals.ts) before their
- * expressions run. The screen may only ever skip an expression that could not have matched:
+ * The phrase tables are screened by the literals their matches require (src/smtp/literals.ts)
+ * before their expressions run. The screen may only ever skip an expression that could not have matched:
  * these tests hold the literal reader to the expression grammar, and the screened reader to
  * exactly the answers of running every expression.
  */
 
-const sorted = (re: RegExp): string[] | null => {
-  const l = requiredLiterals(re);
-  return l && [...l].sort();
-};
-
-describe('required literals of an expression', () => {
-  it('takes the literal runs a match must contain', () => {
-    assert.deepEqual(sorted(/user unknown/i), ['user unknown']);
-    // The longest run of a sequence; classes, `.` and assertions end runs.
-    assert.deepEqual(sorted(/\bno such (?:user|mailbox)\b.{0,20}here/i), ['no such ']);
-    // An alternation needs one of its alternatives' literals.
-    assert.deepEqual(sorted(/mailbox (?:is )?full|over quota|quota exceeded/i), [
-      'mailbox ',
-      'over quota',
-      'quota exceeded',
-    ]);
+describe('what every match of an expression requires', () => {
+  it('requires the literal runs a match must contain, all of those of a sequence', () => {
+    assert.deepEqual(requirement(/user unknown/i), 'user unknown');
+    // Classes, `.` and assertions end runs; a sequence requires each run and group in it.
+    assert.deepEqual(requirement(/\bno such (?:user|mailbox)\b.{0,20}here/i), {
+      all: ['no such ', { any: ['user', 'mailbox'] }, 'here'],
+    });
+    // An alternation needs one of its alternatives.
+    assert.deepEqual(requirement(/mailbox (?:is )?full|over quota|quota exceeded/i), {
+      any: [{ all: ['mailbox ', 'full'] }, 'over quota', 'quota exceeded'],
+    });
     // Escaped punctuation is literal; an optional character splits the run around it.
-    assert.deepEqual(sorted(/groups\.google\.com\/support/i), ['groups.google.com/support']);
-    assert.deepEqual(sorted(/colou?r scheme/), ['r scheme']);
+    assert.deepEqual(requirement(/groups\.google\.com\/support/i), 'groups.google.com/support');
+    assert.deepEqual(requirement(/colou?r scheme/), { all: ['colo', 'r scheme'] });
     // A repeated character is there once; the run cannot go on past it.
-    assert.deepEqual(sorted(/ab+cdef/), ['cdef']);
-    assert.deepEqual(sorted(/xa{2}b/), ['xa']);
+    assert.deepEqual(requirement(/ab+cdef/), 'cdef');
+    assert.deepEqual(requirement(/abc+def/), { all: ['abc', 'def'] });
+  });
+
+  it('leaves out literals too short to look for, unless nothing longer is required', () => {
+    assert.deepEqual(requirement(/a \d+ days/), ' days');
+    assert.deepEqual(requirement(/xa{2}b/), 'xa');
+    assert.deepEqual(requirement(/(?:abc)*x/), 'x');
+    // One short alternative makes the whole alternation as weak as it.
+    assert.deepEqual(requirement(/(?:ab|cdef) ghij/), ' ghij');
   });
 
   it('requires nothing of what may be absent', () => {
     // One alternative without a literal: nothing is required of the whole.
-    assert.equal(requiredLiterals(/spam|\d{3}/i), null);
-    assert.equal(requiredLiterals(/(?:abc)?\w+/), null);
-    assert.deepEqual(sorted(/(?:abc)*x/), ['x']);
+    assert.equal(requirement(/spam|\d{3}/i), null);
+    assert.equal(requirement(/(?:abc)?\w+/), null);
     // Lookarounds match no characters of their own.
-    assert.deepEqual(sorted(/(?<![@\w.-])host(?!name)/i), ['host']);
-    assert.equal(requiredLiterals(/(?=abc)\w/), null);
+    assert.deepEqual(requirement(/(?<![@\w.-])host(?!name)/i), 'host');
+    assert.equal(requirement(/(?=abc)\w/), null);
     // An empty alternative: the group requires nothing, the runs around it still count.
-    assert.equal(requiredLiterals(/(?:bc|)\d/), null);
-    assert.deepEqual(sorted(/ab(?:cdef|)g/), ['ab']);
+    assert.equal(requirement(/(?:bc|)\d/), null);
+    assert.deepEqual(requirement(/abc(?:defg|)hij/), { all: ['abc', 'hij'] });
   });
 
   it('leaves out characters it cannot compare by lower case', () => {
     // Non-ASCII letters end a run; with the `u` flag case folding can map non-ASCII text onto
     // ASCII letters (U+017F matches "s"), so no literal is trusted there.
-    assert.deepEqual(sorted(/nicht zustellbar|unzustellbar/i), ['nicht zustellbar', 'unzustellbar']);
-    assert.deepEqual(sorted(/配信エラー: mailbox/i), [': mailbox']);
-    assert.equal(requiredLiterals(/spam/iu), null);
+    assert.deepEqual(requirement(/nicht zustellbar|unzustellbar/i), {
+      any: ['nicht zustellbar', 'unzustellbar'],
+    });
+    assert.deepEqual(requirement(/配信エラー: mailbox/i), ': mailbox');
+    assert.equal(requirement(/spam/iu), null);
     assert.ok(/spam/iu.test('\u017Fpam'));
-    assert.deepEqual(sorted(/spam/u), ['spam']);
+    assert.deepEqual(requirement(/spam/u), 'spam');
     // Escapes for characters by number, back-references, named groups: not read as literals.
-    assert.deepEqual(sorted(/\x41bc/), ['bc']);
-    assert.deepEqual(sorted(/(?<w>ab)c\k<w>/), ['ab']);
-    assert.deepEqual(sorted(/(a)bcd\1/), ['bcd']);
+    assert.deepEqual(requirement(/\x41bc/), 'bc');
+    assert.deepEqual(requirement(/(?<w>abc)d\k<w>/), 'abc');
+    assert.deepEqual(requirement(/(a)bcd\1/), 'bcd');
   });
 
   it('gives up on what it does not parse, rather than guess', () => {
-    assert.equal(requiredLiterals(/a{,3}b/), null); // a brace that is a literal in Annex B
+    assert.equal(requirement(/a{,3}b/), null); // a brace that is a literal in Annex B
+  });
+
+  it('is tested, compiled, against the literals a text holds', () => {
+    const ids = new Map<string, number>();
+    const idOf = (literal: string): number => {
+      if (!ids.has(literal)) ids.set(literal, ids.size);
+      return ids.get(literal)!;
+    };
+    const code = compileRequirement(
+      requirement(/\bno such (?:user|mailbox)\b.{0,20}here|user unknown/i)!,
+      idOf,
+    );
+    const found = (...literals: string[]): number[] =>
+      [...ids.keys()].map((l) => (literals.includes(l) ? 1 : 0));
+    assert.equal(holds(code, found('no such ', 'mailbox', 'here')), true);
+    assert.equal(holds(code, found('user unknown')), true);
+    assert.equal(holds(code, found('no such ', 'here')), false);
+    assert.equal(holds(code, found('no such ', 'user', 'mailbox')), false);
+    assert.equal(holds(code, found()), false);
   });
 });
+
+/** Whether a lower-case text meets a requirement, read directly (the reference for the compiled test). */
+function meets(r: Requirement | null, text: string): boolean {
+  if (r === null) return true;
+  if (typeof r === 'string') return text.includes(r);
+  return 'all' in r ? r.all.every((x) => meets(x, text)) : r.any.some((x) => meets(x, text));
+}
 
 describe('literal scanner', () => {
   it('finds every literal, overlapping ones and ones inside others too', () => {
@@ -87,6 +118,22 @@ describe('literal scanner', () => {
     assert.deepEqual([...scanner.groupsIn('')], [0, 0, 0, 0, 0, 0]);
     // A non-ASCII character breaks a partial match: "hé" + "rs" is not "hers".
     assert.deepEqual([...scanner.groupsIn('hérs')], [0, 0, 0, 0, 0, 0]);
+  });
+
+  it('lists the groups it marks, once each, when asked', () => {
+    const scanner = new LiteralScanner([
+      { text: 'he', group: 0 },
+      { text: 'she', group: 1 },
+      { text: 'hers', group: 1 },
+    ]);
+    const found = [0, 0];
+    const marked: number[] = [];
+    scanner.groupsIn('she hers he', found, marked);
+    assert.deepEqual(found, [1, 1]);
+    assert.deepEqual(
+      marked.sort((a, b) => a - b),
+      [0, 1],
+    );
   });
 
   it('refuses literals that are not lower-case ASCII', () => {
@@ -129,8 +176,8 @@ describe('the generated table of required literals', () => {
   it('holds every expression the screens read, with what reading it now gives', () => {
     for (const p of [...WORDING, ...PHRASE_RULES]) {
       for (const re of [p.re, ...(p.sameLine ?? []).map((s) => s.first)]) {
-        assert.ok(REQUIRED_LITERALS.has(literalsKey(re)), re.source);
-        assert.deepEqual(REQUIRED_LITERALS.get(literalsKey(re)), requiredLiterals(re), re.source);
+        assert.ok(REQUIREMENTS.has(literalsKey(re)), re.source);
+        assert.deepEqual(REQUIREMENTS.get(literalsKey(re)), requirement(re), re.source);
       }
     }
   });
@@ -168,8 +215,26 @@ describe('screened phrase reading', () => {
     });
   }
 
-  it('knows required literals for nearly every phrase', () => {
-    const without = [...WORDING, ...PHRASE_RULES].filter((p) => requiredLiterals(p.re) === null);
+  it('finds every match of every expression meeting its requirement', () => {
+    // The match alone, not only the text around it, holds what the expression requires.
+    let checked = 0;
+    for (const p of [...WORDING, ...PHRASE_RULES]) {
+      for (const re of [p.re, ...(p.sameLine ?? []).map((s) => s.first)]) {
+        const required = requirement(re);
+        const once = new RegExp(re.source, re.flags.replace('g', ''));
+        for (const text of texts) {
+          const m = once.exec(text);
+          if (!m) continue;
+          checked++;
+          assert.ok(meets(required, m[0].toLowerCase()), `${re.source} on ${m[0]}`);
+        }
+      }
+    }
+    assert.ok(checked > 1000, `only ${checked} matches`);
+  });
+
+  it('knows a requirement for nearly every phrase', () => {
+    const without = [...WORDING, ...PHRASE_RULES].filter((p) => requirement(p.re) === null);
     assert.ok(without.length <= 3, `no literals for ${without.map((p) => p.re.source).join(', ')}`);
   });
 });
