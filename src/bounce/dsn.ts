@@ -1,3 +1,5 @@
+import { splitLines } from './lines.js';
+
 /**
  * RFC 3464 delivery-status fields: one per-message group (Reporting-MTA, Arrival-Date …)
  * followed by per-recipient groups (Final-Recipient, Action, Status, Remote-MTA,
@@ -65,7 +67,7 @@ export function addressValue(value: string): string {
 function unfold(text: string): { name: string; value: string; blankBefore: boolean }[] {
   const out: { name: string; value: string; blankBefore: boolean }[] = [];
   let blank = false;
-  const lines = text.split(/\r?\n/);
+  const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') {
@@ -157,7 +159,7 @@ export function findInlineDeliveryStatus(text: string): string | null {
   const rest = text.slice(m.index);
   if (!/^Action\s*:/im.test(rest) && !/^Status\s*:/im.test(rest)) return null;
   // Up to the first line that is neither a field, a continuation nor blank-then-field.
-  const lines = rest.split(/\r?\n/);
+  const lines = splitLines(rest);
   const kept: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;

@@ -61,3 +61,20 @@ function lineStart(text: string, index: number): number {
   while (start > 0 && !'\n\r\u2028\u2029'.includes(text[start - 1]!)) start--;
   return start;
 }
+
+/**
+ * The lines of a text as `text.split(/\r?\n/)` gives them: split at LF, a CR before each LF
+ * dropped. Splitting at a character is much cheaper than at an expression (which created its
+ * pieces through the regular-expression machinery, 1% of a mailbox run), and most texts have
+ * no CR at all.
+ */
+export function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (!text.includes('\r')) return lines;
+  // Every piece but the last ended at an LF.
+  for (let i = 0; i < lines.length - 1; i++) {
+    const line = lines[i]!;
+    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+  }
+  return lines;
+}

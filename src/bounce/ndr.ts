@@ -10,7 +10,7 @@
  * This module finds those pieces without knowing which MTA wrote the note.
  */
 import { containsAddress, scanAddresses } from './address.js';
-import { firstMatchingLine } from './lines.js';
+import { firstMatchingLine, splitLines } from './lines.js';
 
 /** Lines that start the returned message (the separator itself is dropped), tried line by line. */
 const RETURNED_MARKERS: readonly RegExp[] = [
@@ -64,7 +64,7 @@ export function splitReturned(text: string): NoticeSplit {
   const marker = firstMatchingLine(text, RETURNED_MARKERS, MARKER_CUE);
   let cut = marker?.index ?? -1;
   let skip = marker?.length ?? 0;
-  const lines = text.split(/\r?\n/);
+  const lines = splitLines(text);
   const hb = headerBlockStart(lines);
   if (hb >= 0) {
     const at = lines.slice(0, hb).reduce((n, l) => n + l.length + 1, 0);
@@ -169,7 +169,7 @@ export function extractRecipients(
   exclude: ReadonlySet<string>,
   failed: readonly string[] = [],
 ): TextRecipient[] {
-  const lines = notice.split(/\r?\n/);
+  const lines = splitLines(notice);
   const localParts = new Map<string, string>();
   for (const f of failed) localParts.set(f.slice(0, f.lastIndexOf('@')).toLowerCase(), f);
   const excluded = (a: string): boolean =>

@@ -1,4 +1,4 @@
-import { firstMatchingLine } from './lines.js';
+import { firstMatchingLine, splitLines } from './lines.js';
 import { MAX_DIAGNOSTIC } from './record.js';
 import { findRemoteMta, joinMultiline, squash } from './reply.js';
 
@@ -73,8 +73,7 @@ interface BlockText {
 
 /** The lines of a text that are lines of a reply with this code ("550-…", "<<< 550 …"), joined. */
 export function replyLines(text: string, code: string): string {
-  return text
-    .split(/\r?\n/)
+  return splitLines(text)
     .map((l) => l.replace(/^\s*(?:<<<\s*)?/, ''))
     .filter((l) => l.startsWith(`${code}-`) || l.startsWith(`${code} `))
     .join(' ');
@@ -122,8 +121,7 @@ export function diagnosticOf(block: string, notice: Notice, recipient: string): 
  * permanent error; I've given up.").
  */
 export function stripBoilerplate(notice: string): string {
-  return notice
-    .split(/\r?\n/)
+  return splitLines(notice)
     .filter(
       (l) =>
         !/^(?:this is the (?:mail system|qmail-send program|postfix program)|i'?m sorry to have to inform you|for further assistance|if you do so, please include|delete your own text|the mail system|this message was created automatically|hi\. this is the|i'?m afraid i wasn'?t able to deliver your message|to the following addresses\.$|this is a permanent error; i'?ve given up)/i.test(

@@ -66,7 +66,8 @@ function scanHeaderBlock(raw: string): RawHeader[] {
     if (n === 0) continue;
     let colon = n;
     while (colon < line.length && isSpace(line.charCodeAt(colon))) colon++;
-    if (line.charCodeAt(colon) !== 0x3a) continue;
+    // (Not read past the end: a read out of bounds, NaN, had the optimised code thrown away.)
+    if (colon === line.length || line.charCodeAt(colon) !== 0x3a) continue;
     const rest = line.slice(colon + 1);
     if (hasLineBreak(rest)) continue;
     out.push({ name: line.slice(0, n), first: rest, more: null });

@@ -1,3 +1,5 @@
+import { splitLines } from './lines.js';
+
 /**
  * Pulling SMTP facts out of free text: the reply code (RFC 5321 §4.2), the enhanced status
  * code (RFC 3463), the remote server, and the SMTP command the reply answered. Also the
@@ -175,8 +177,7 @@ export interface BareReply {
  * possibly with a "host said:"-style prefix. Returns null when the text is not a reply.
  */
 export function parseBareReply(input: string): BareReply | null {
-  const lines = input
-    .split(/\r?\n/)
+  const lines = splitLines(input)
     .map((l) => l.trim())
     .filter(Boolean);
   if (lines.length === 0 || lines.length > 40) return null;

@@ -89,16 +89,19 @@ async function folderSources(dir: string, notes: string[]): Promise<Source[]> {
   const sub = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
   const maildir = sub.has('cur') || sub.has('new');
   const folders = maildir ? ['cur', 'new'].filter((f) => sub.has(f)).map((f) => join(dir, f)) : [dir];
-  const out: Source[] = [];
+  const out: { name: string; path: string }[] = [];
   let skipped = 0;
   for (const folder of folders) {
     const list = folder === dir ? entries : await readdir(folder, { withFileTypes: true });
+    // join(folder, name) for a name of one component (no "/", not "." or ".."): the folder's
+    // part of it is the same for every name, so join is asked once, not once per file.
+    const prefix = join(folder, 'x').slice(0, -1);
     for (const e of list) {
       if (e.name.startsWith('.')) continue;
-      const path = join(folder, e.name);
-      if (e.isFile()) out.push({ file: path, path });
+      const path = prefix + e.name;
+      if (e.isFile()) out.push({ name: e.name, path });
       else if (e.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())
-        out.push({ file: path, path });
+        out.push({ name: e.name, path });
       else skipped++;
     }
   }
@@ -111,11 +114,9 @@ async function folderSources(dir: string, notes: string[]): Promise<Source[]> {
   // (Compared by code point: the same order for those names, and localeCompare cost 12 ms for
   // 2,400 files.)
   const byCodePoint = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-  return out.sort((a, b) => byCodePoint(baseName(a.file), baseName(b.file)) || byCodePoint(a.file, b.file));
-}
-
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
+  return out
+    .sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(a.path, b.path))
+    .map(({ path }) => ({ file: path, path }));
 }
 
 /**

@@ -7,6 +7,7 @@ import { parseDeliveryStatus } from '../../src/bounce/dsn.js';
 import { extractRecipients, splitReturned } from '../../src/bounce/ndr.js';
 import { decodeEncodedWords } from '../../src/bounce/mime.js';
 import { parseReceived } from '../../src/bounce/received.js';
+import { splitLines } from '../../src/bounce/lines.js';
 import { ROOT } from '../support/cli.js';
 import { bounceValidator } from '../support/bounce-schema.js';
 
@@ -329,5 +330,31 @@ describe('human-readable reports', () => {
         by: 'mx.example.jp',
       },
     );
+  });
+});
+
+describe('line splitting', () => {
+  it('gives the lines text.split(/\r?\n/) gives, CRs anywhere', () => {
+    const texts = [
+      '',
+      'a',
+      'a\n',
+      '\n',
+      '\r',
+      '\r\n',
+      'a\r',
+      'a\r\r\nb',
+      '\r\n\r\n',
+      'a\rb\nc\r',
+      '\n\r\r\n\r',
+    ];
+    // Every string of up to six characters from "a", CR and LF.
+    const alphabet = ['a', '\r', '\n'];
+    const grow = (prefix: string): void => {
+      texts.push(prefix);
+      if (prefix.length < 6) for (const c of alphabet) grow(prefix + c);
+    };
+    grow('');
+    for (const text of texts) assert.deepEqual(splitLines(text), text.split(/\r?\n/), JSON.stringify(text));
   });
 });
