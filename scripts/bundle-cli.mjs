@@ -48,16 +48,20 @@ const INLINE = new Set(['commander', 'zod', 'tldts']);
 /** The one-shot commands, each a file of its own (src/cli/<name>.ts → <name>.cjs). */
 const COMMANDS = ['check', 'bounce', 'spf', 'verify', 'auth', 'inbound'];
 
+/** The package an import names: "zod" of "zod/mini", "@scope/pkg" of "@scope/pkg/sub". */
+const packageName = (path) =>
+  path
+    .split('/')
+    .slice(0, path.startsWith('@') ? 2 : 1)
+    .join('/');
+
 /** Keeps packages outside INLINE external (resolved from node_modules at run time). */
 const externalPackages = {
   name: 'external-packages',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
-      const name = args.path.startsWith('@')
-        ? args.path.split('/').slice(0, 2).join('/')
-        : args.path.split('/')[0];
-      return INLINE.has(name) ? undefined : { path: args.path, external: true };
+      return INLINE.has(packageName(args.path)) ? undefined : { path: args.path, external: true };
     });
   },
 };
@@ -72,9 +76,7 @@ const dynamicImportsRequired = {
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.kind !== 'dynamic-import' || args.path.startsWith('node:')) return undefined;
-      const name = args.path.startsWith('@')
-        ? args.path.split('/').slice(0, 2).join('/')
-        : args.path.split('/')[0];
+      const name = packageName(args.path);
       if (INLINE.has(name)) return undefined;
       const pkg = JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'));
       if (pkg.type === 'module')
@@ -99,6 +101,9 @@ const serviceOutside = {
     );
   },
 };
+
+// The hooks on globalThis that the generated code below calls (Symbol.for names): their one
+// description is src/cli/bundle-hooks.ts.
 
 /** In main.cjs, each command module is a stub that loads the command's own file. */
 const commandsApart = {

@@ -7,7 +7,7 @@ import { MboxSplitter, singleMessage, startsMbox } from '../bounce/mailbox.js';
 import type { MailboxMessage } from '../bounce/mailbox.js';
 import type { BounceRecord, Diagnosis } from '../bounce/model.js';
 import type { Config } from '../config/index.js';
-import { saveCodeCacheNow } from './code-cache.js';
+import { saveCodeCacheNow } from './bundle-hooks.js';
 import { EXIT, UsageError } from './errors.js';
 // Not through ./format.js: that would load the check report's formatting and its zod schemas.
 import { visibleControls as safeText } from '../report/visible-text.js';
@@ -298,7 +298,7 @@ export async function runMailbox(inputs: readonly string[], options: MailboxOpti
   const { sources, notes } = await mailboxSources(inputs);
   for (const n of notes) process.stderr.write(`mxdoctor: ${n}\n`);
   const { maxBytes } = options;
-  // The code cache of what ran so far, before the flags change (src/cli/code-cache.ts says why).
+  // The code cache of what ran so far, before the flags change (src/cli/bundle-hooks.ts says why).
   saveCodeCacheNow();
   // Before the parser's modules load, so that their functions get the settings.
   tuneForBatch();

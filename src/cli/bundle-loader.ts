@@ -9,9 +9,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
+import { HOOK, hooks } from './bundle-hooks.js';
 
 /**
  * Runs the command line from its CommonJS bundle (dist/cli/, scripts/bundle-cli.mjs says why
@@ -28,7 +29,7 @@ import { Script } from 'node:vm';
  * a rebuilt, edited or differently run bundle never meets a stale cache; V8 checks its own
  * version and flags again and rejects a cache that does not fit. A file without a usable
  * cache is compiled as usual and leaves its cache as the process exits (or earlier, through
- * `saveCodeCache`, before a command changes V8's flags). Bytecode is code: the directory is
+ * `saveCodeCacheNow` of bundle-hooks.ts, before a command changes V8's flags). Bytecode is code: the directory is
  * used only when it belongs to this user and nobody else can write to it. Anything that goes
  * wrong with the cache costs only the speed-up: the file then runs as it would without one.
  */
@@ -40,18 +41,6 @@ interface BundleFile {
 interface Bundle {
   files: Record<string, BundleFile>;
 }
-
-const LOAD = Symbol.for('mxdoctor.loadBundle');
-const SAVE = Symbol.for('mxdoctor.saveCodeCache');
-const TRACE = Symbol.for('mxdoctor.trace');
-const IMPORT_SERVICE = Symbol.for('mxdoctor.importService');
-
-type Hooks = {
-  [LOAD]?: (path: string) => unknown;
-  [SAVE]?: () => void;
-  [TRACE]?: (kind: string, what: string) => void;
-  [IMPORT_SERVICE]?: () => Promise<unknown>;
-};
 
 /** Caches still to write: the script compiled without one, and where its cache goes. */
 const unsaved = new Map<string, Script>();
@@ -65,20 +54,21 @@ export function runBundle(dir: string, cacheBase: string | undefined): void {
   const bundle = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Bundle;
   const cacheDir = cacheBase === undefined ? undefined : usableCacheDir(cacheBase);
   const loaded = new Map<string, unknown>();
-  const hooks = globalThis as Hooks;
-  hooks[LOAD] = (path) => {
+  const loadOnce = (path: string): unknown => {
     if (!loaded.has(path)) loaded.set(path, load(path, bundle, cacheDir));
     return loaded.get(path);
   };
-  hooks[SAVE] = saveCodeCache;
+  const hook = hooks();
+  hook[HOOK.load] = loadOnce;
+  hook[HOOK.saveCodeCache] = saveCodeCache;
   // The service's command module, outside the bundle, for the help (src/cli/main.ts).
-  hooks[IMPORT_SERVICE] = () => import(pathToFileURL(join(dir, '..', 'src', 'cli', 'serve.js')).href);
+  hook[HOOK.importService] = () => import(pathToFileURL(join(dir, '..', 'src', 'cli', 'serve.js')).href);
   process.once('exit', saveCodeCache);
-  hooks[LOAD](join(dir, 'main.cjs'));
+  loadOnce(join(dir, 'main.cjs'));
 }
 
 /** Writes the caches not yet written. Called at exit, and by a command before it changes V8's flags. */
-export function saveCodeCache(): void {
+function saveCodeCache(): void {
   for (const [file, script] of unsaved) {
     unsaved.delete(file);
     const temporary = `${file}.${process.pid}.tmp`;
@@ -101,7 +91,7 @@ const STALE_MS = 7 * 24 * 3600_000;
 
 /** The bundle file a cache file belongs to: "check.cjs" of "check.cjs-<key>.v8". */
 function entryName(cacheFile: string): string {
-  const name = cacheFile.slice(dirname(cacheFile).length + 1);
+  const name = basename(cacheFile);
   return name.slice(0, name.indexOf('.cjs-') + '.cjs'.length);
 }
 
@@ -123,7 +113,7 @@ function pruneStale(kept: string): void {
 /** Compiles and runs one file of the bundle as CommonJS; returns its exports. */
 function load(path: string, bundle: Bundle, cacheDir: string | undefined): unknown {
   const source = readFileSync(path, 'utf8');
-  const entry = bundle.files[path.slice(dirname(path).length + 1)];
+  const entry = bundle.files[basename(path)];
   const cacheFile = cacheDir && entry ? join(cacheDir, cacheName(path, entry)) : undefined;
   let cachedData: Buffer | undefined;
   if (cacheFile) {
@@ -140,7 +130,7 @@ function load(path: string, bundle: Bundle, cacheDir: string | undefined): unkno
     ...(cachedData ? { cachedData } : {}),
   });
   if (cacheFile && (!cachedData || script.cachedDataRejected)) unsaved.set(cacheFile, script);
-  (globalThis as Hooks)[TRACE]?.('bundle', path);
+  hooks()[HOOK.trace]?.('bundle', path);
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (
     exports: unknown,
@@ -157,7 +147,7 @@ function load(path: string, bundle: Bundle, cacheDir: string | undefined): unkno
 function cacheName(path: string, entry: BundleFile): string {
   const { size, mtimeMs } = statSync(path);
   const key = [entry.sha256.slice(0, 16), size, Math.round(mtimeMs), process.version, process.arch];
-  return `${path.slice(dirname(path).length + 1)}-${key.join('-')}.v8`;
+  return `${basename(path)}-${key.join('-')}.v8`;
 }
 
 /** The cache directory, created if need be; undefined unless it is this user's alone. */

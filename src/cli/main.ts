@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.js';
+import { HOOK, hooks } from './bundle-hooks.js';
 import { EXIT, isUserError } from './errors.js';
 import type * as ServiceCommands from './serve.js';
 
@@ -24,6 +25,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 
 type ServiceModule = typeof ServiceCommands;
 
+/** The commands of the service (bin/mxdoctor.js runs them from dist/src/). */
+const SERVICE_COMMANDS = new Set(['serve', 'web', 'worker']);
+
 /**
  * The service's command module (for the help: bin/mxdoctor.js runs the service itself from
  * dist/src/). From the command line's bundle, whose file leaves it out (scripts/bundle-cli.mjs),
@@ -31,10 +35,8 @@ type ServiceModule = typeof ServiceCommands;
  * from V8's code cache fails on Node 20.
  */
 function importService(): Promise<ServiceModule> {
-  const loader = (globalThis as { [key: symbol]: (() => Promise<ServiceModule>) | undefined })[
-    Symbol.for('mxdoctor.importService')
-  ];
-  return loader ? loader() : import('./serve.js');
+  const viaLoader = hooks()[HOOK.importService] as (() => Promise<ServiceModule>) | undefined;
+  return viaLoader ? viaLoader() : import('./serve.js');
 }
 /** Order of the commands in the help. */
 const ORDER = ['check', 'bounce', 'spf', 'verify', 'auth', 'inbound', 'serve'];
@@ -56,12 +58,15 @@ function selectedCommand(argv: readonly string[]): string | undefined {
  * unexpected prints one line (a stack only with MXDOCTOR_DEBUG) and exits 3.
  */
 export async function runCli(argv: string[]): Promise<number> {
-  // A reader that goes away (`mxdoctor check example.com | head`) ends the command quietly,
-  // as it would any Unix filter, rather than with Node's unhandled EPIPE and its stack.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
-  });
+  // A reader that goes away (`mxdoctor check example.com | head`) ends a one-shot command
+  // quietly, as it would any Unix filter, rather than with Node's unhandled EPIPE and its
+  // stack. Not the service: a daemon whose log reader died should not look like a clean stop.
+  if (!SERVICE_COMMANDS.has(argv.find((a) => !a.startsWith('-')) ?? '')) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
   let exitCode: number = EXIT.ok;
   const setExit = (code: number): void => {
     exitCode = code;
