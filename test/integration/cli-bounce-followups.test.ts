@@ -59,21 +59,22 @@ describe('mxdoctor bounce follow-up checks', () => {
     await smtp?.stop();
   });
 
+  /** The follow-ups' resolver and blocklist: the fixture DNS, quick to give up. */
+  const lookups = (): string[] => [
+    '--resolver',
+    dns.address,
+    '--dns-timeout',
+    '1s',
+    '--dnsbl',
+    'zen.spamhaus.org',
+  ];
+
   async function diagnose(input: string, args: string[] = []): Promise<Diagnosis> {
-    const r = await runMxdoctor(
-      [
-        'bounce',
-        '--json',
-        '--resolver',
-        dns.address,
-        '--dns-timeout',
-        '1s',
-        '--dnsbl',
-        'zen.spamhaus.org',
-        ...args,
-      ],
-      { stdin: input, env: smtp.env(), timeoutMs: 90_000 },
-    );
+    const r = await runMxdoctor(['bounce', '--json', ...lookups(), ...args], {
+      stdin: input,
+      env: smtp.env(),
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse(r.stdout) as Diagnosis;
     assert.deepEqual(validate(d), [], 'matches docs/bounce.schema.json');
@@ -377,22 +378,10 @@ describe('mxdoctor bounce follow-up checks', () => {
       writeFileSync(join(dir, '1.eml'), report('ivan@example.net', SENDER_IPS.listed));
       writeFileSync(join(dir, '2.eml'), 'Hello, lunch at noon?\n');
       writeFileSync(join(dir, '3.eml'), report('judy@example.net', SENDER_IPS.authorised));
-      const r = await runMxdoctor(
-        [
-          'bounce',
-          dir,
-          '--followup',
-          '--no-smtp',
-          '--json',
-          '--resolver',
-          dns.address,
-          '--dns-timeout',
-          '1s',
-          '--dnsbl',
-          'zen.spamhaus.org',
-        ],
-        { env: smtp.env(), timeoutMs: 90_000 },
-      );
+      const r = await runMxdoctor(['bounce', dir, '--followup', '--no-smtp', '--json', ...lookups()], {
+        env: smtp.env(),
+        timeoutMs: 90_000,
+      });
       // One message is not a bounce: exit code 1, the others diagnosed.
       assert.equal(r.code, 1, r.stderr);
       const lines = r.stdout
