@@ -15,7 +15,7 @@ export interface RegisteredDescriptor extends CheckDescriptor {
  */
 export const DESCRIPTORS: readonly RegisteredDescriptor[] = [
   { name: 'mx', title: 'MX records' },
-  { name: 'smtp', title: 'SMTP and TLS', dependsOn: ['mx'], weight: 6, enabled: (options) => options.smtp },
+  { name: 'smtp', title: 'SMTP and TLS', uses: ['mx'], weight: 6, enabled: (options) => options.smtp },
   {
     name: 'tls_deep',
     title: 'TLS depth',

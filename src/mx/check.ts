@@ -1,12 +1,12 @@
 import { parse as parseDomain } from 'tldts';
 import { classifyAddress } from '../net/address-guard.js';
 import { describeFailure, isDefinite } from '../dns/types.js';
-import type { DnsAnswer, RecordOf } from '../dns/types.js';
+import type { DnsAnswer, RecordOf, Resolver } from '../dns/types.js';
 import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { CheckContext } from '../checks/types.js';
 import { defineCheck } from '../checks/descriptors.js';
-import { MAX_MX_HOSTS, isIpLiteralName, lookUpMx } from './lookups.js';
+import { MAX_MX_HOSTS, isIpLiteralName, lookUpAddresses, lookUpMx, mxTargets } from './lookups.js';
 import type { AddressAnswers } from './lookups.js';
 
 /**
@@ -143,12 +143,10 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
   const findings: Finding[] = [];
   if (nulls.length > 0) findings.push(mixedNullFinding(domain, answer.records, real));
 
-  // Sort by preference (RFC 5321 §5.1), then name for a stable order.
   const sorted = [...real].sort(
     (a, b) => a.preference - b.preference || a.exchange.localeCompare(b.exchange),
   );
-  const seen = new Map<string, number[]>();
-  for (const r of sorted) seen.set(r.exchange, [...(seen.get(r.exchange) ?? []), r.preference]);
+  const seen = mxTargets(real);
   const hosts = [...seen]
     .slice(0, MAX_MX_HOSTS)
     .map(([name, prefs]) => hostFrom(name, prefs[0] ?? 0, facts.hosts[name], false));
@@ -446,6 +444,43 @@ async function gatherMx(ctx: CheckContext): Promise<MxFacts> {
     allowPrivate: ctx.config.net.allowPrivate,
     ...found,
   };
+}
+
+/**
+ * One MX host as its addresses arrive: its name and whether it is an IP literal at once, the
+ * host (as `evaluateMx` builds it) when its own A and AAAA answers are in.
+ */
+export interface HostArrival {
+  name: string;
+  ipLiteral: boolean;
+  host: Promise<MxHost>;
+}
+
+/**
+ * The MX hosts of a domain as their addresses arrive, in the MX set's order, for the SMTP
+ * probe: the sessions with the first host need not wait for the lookups of the others (a
+ * backup MX whose name servers are slow or dead would hold every session until its lookup
+ * gave up). Asked through the run's resolver, whose cache shares the questions and answers
+ * with the MX check. Undefined when the MX answer names no host — no answer, NXDOMAIN, no
+ * records (the implicit MX) or a null MX alone: then the MX check's set is what to wait for.
+ */
+export async function mxHostArrivals(
+  dns: Resolver,
+  domain: string,
+  signal: AbortSignal,
+): Promise<HostArrival[] | undefined> {
+  const answer = await dns.query(domain, 'MX', { signal });
+  if (answer.rcode !== 'NOERROR') return undefined;
+  const targets = [...mxTargets(answer.records)].slice(0, MAX_MX_HOSTS);
+  if (targets.length === 0) return undefined;
+  return targets.map(([name, prefs]) => {
+    const preference = prefs[0] ?? 0;
+    const ipLiteral = isIpLiteralName(name);
+    const host = ipLiteral
+      ? Promise.resolve(hostFrom(name, preference, undefined, false))
+      : lookUpAddresses(dns, name, signal).then((answers) => hostFrom(name, preference, answers, false));
+    return { name, ipLiteral, host };
+  });
 }
 
 declare module '../checks/types.js' {

@@ -26,8 +26,23 @@ export function isIpLiteralName(name: string): boolean {
   return isIP(bare) !== 0 || /^\d+\.\d+\.\d+\.\d+$/.test(bare);
 }
 
+/**
+ * The MX targets in the order senders try them (RFC 5321 §5.1): by preference, then by name
+ * for a stable order; each name once, with the preferences it is listed at; the null MX left
+ * out. The MX check, the lookups below and the SMTP probe all take the hosts in this order,
+ * so the first MAX_MX_HOSTS are the same hosts for each.
+ */
+export function mxTargets(records: readonly RecordOf<'MX'>[]): Map<string, number[]> {
+  const sorted = records
+    .filter((r) => r.exchange !== '')
+    .sort((a, b) => a.preference - b.preference || a.exchange.localeCompare(b.exchange));
+  const targets = new Map<string, number[]>();
+  for (const r of sorted) targets.set(r.exchange, [...(targets.get(r.exchange) ?? []), r.preference]);
+  return targets;
+}
+
 /** A and AAAA of a name, asked concurrently. */
-function addressesOf(dns: Resolver, name: string, signal: AbortSignal): Promise<AddressAnswers> {
+export function lookUpAddresses(dns: Resolver, name: string, signal: AbortSignal): Promise<AddressAnswers> {
   return Promise.all([dns.query(name, 'A', { signal }), dns.query(name, 'AAAA', { signal })]).then(
     ([a, aaaa]) => ({ a, aaaa }),
   );
@@ -42,14 +57,14 @@ export async function lookUpMx(
   const out: MxLookups = { mx: await dns.query(domain, 'MX', { signal }), hosts: {} };
   const records = out.mx.records;
   if (out.mx.rcode === 'NOERROR' && records.length === 0)
-    out.implicit = await addressesOf(dns, domain, signal);
-  const targets = [...new Set(records.map((r) => r.exchange))]
-    .filter((name) => name !== '' && !isIpLiteralName(name))
-    .slice(0, MAX_MX_HOSTS);
+    out.implicit = await lookUpAddresses(dns, domain, signal);
+  const targets = [...mxTargets(records).keys()]
+    .slice(0, MAX_MX_HOSTS)
+    .filter((name) => !isIpLiteralName(name));
   let done = 0;
   await Promise.all(
     targets.map(async (name) => {
-      out.hosts[name] = await addressesOf(dns, name, signal);
+      out.hosts[name] = await lookUpAddresses(dns, name, signal);
       onHost?.(name, ++done, targets.length);
     }),
   );

@@ -7,11 +7,15 @@ import type { TlsObservation } from '../tls/model.js';
 import { SmtpDataSchema } from './model.js';
 import type { RcptVerdictRecord, SessionRecord, SmtpData } from './model.js';
 import { probeDomain, probeSettings, randomLocalParts } from './probe.js';
+import { arrivalsOf } from './targets.js';
 import type { DomainProbe, ProbeSettings, RecipientTests } from './probe.js';
 import type { SmtpSharing } from './sharing.js';
 import { SMTP_FINDINGS, evaluateSmtp } from './evaluate.js';
 import { SESSION_FINDINGS } from './evaluate-session.js';
 import { defineCheck } from '../checks/descriptors.js';
+import type { CheckContext, CheckResult } from '../checks/types.js';
+import { mxHostArrivals } from '../mx/check.js';
+import type { HostArrival } from '../mx/check.js';
 
 /**
  * The SMTP and TLS check: talks to every MX address the way a sending MTA would — banner,
@@ -130,7 +134,8 @@ function nothingToProbe(mx: MxSet | undefined): string | undefined {
 
 export interface SmtpRunInput {
   domain: string;
-  mx: MxSet;
+  /** The MX set, or its hosts as their addresses arrive (mxHostArrivals). */
+  mx: MxSet | readonly HostArrival[];
   verify: readonly string[];
   greylistRetryMs: number;
   config: Config;
@@ -140,23 +145,29 @@ export interface SmtpRunInput {
   onProgress?: (message: string, done: number, total: number) => void;
 }
 
+/** The SMTP check's one finding when there is no server to connect to. */
+function noTest(why: string): { findings: Finding[] } {
+  return {
+    findings: [
+      SESSION_FINDINGS.make('smtp.connect', 'info', {
+        summary: `No SMTP test: ${why}, so there is no server to connect to.`,
+      }),
+    ],
+  };
+}
+
 /** The whole SMTP check for one domain, outside the pipeline (the pipeline calls this too). */
 export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[]; data?: SmtpData }> {
-  const why = nothingToProbe(input.mx);
-  if (why) {
-    return {
-      findings: [
-        SESSION_FINDINGS.make('smtp.connect', 'info', {
-          summary: `No SMTP test: ${why}, so there is no server to connect to.`,
-        }),
-      ],
-    };
-  }
+  const { mx } = input;
+  const whole = 'kind' in mx ? mx : undefined;
+  const why = whole && nothingToProbe(whole);
+  if (why) return noTest(why);
+  const hosts = 'kind' in mx ? arrivalsOf(mx) : mx;
   const settings = probeSettings(input.config);
   const tests = recipientTests({ domain: input.domain, verify: input.verify, mailFrom: settings.mailFrom });
   const probe = await probeDomain({
     domain: input.domain,
-    mx: input.mx,
+    hosts,
     settings,
     tests,
     config: input.config,
@@ -166,6 +177,12 @@ export async function runSmtp(input: SmtpRunInput): Promise<{ findings: Finding[
     greylistRetryMs: input.greylistRetryMs,
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });
+  if (!whole && probe.targets.length === 0) {
+    // Every host has arrived: judged as a set, as the MX set would have been before probing.
+    const arrived = await Promise.all(hosts.map((h) => h.host));
+    const none = nothingToProbe({ kind: 'mx', hosts: arrived });
+    if (none) return noTest(none);
+  }
   const evaluation = evaluateSmtp({
     domain: input.domain,
     port: settings.port,
@@ -198,25 +215,39 @@ declare module '../checks/types.js' {
   }
 }
 
+/** The SMTP check of the pipeline, given the MX set or its hosts as they arrive. */
+function smtpOf(ctx: CheckContext, mx: MxSet | readonly HostArrival[]): Promise<CheckResult<SmtpData>> {
+  ctx.progress('connecting to the MX hosts', 0);
+  return runSmtp({
+    domain: ctx.domain.ascii,
+    mx,
+    verify: ctx.options.verify,
+    greylistRetryMs: ctx.options.greylistRetryMs,
+    config: ctx.config,
+    sharing: ctx.services.smtp ?? {},
+    signal: ctx.signal,
+    now: ctx.now,
+    onProgress: (message, done, total) =>
+      ctx.progress(message, total ? done / total : 1, { index: done, total }),
+  }).then((result) =>
+    result.data ? { findings: result.findings, data: result.data } : { findings: result.findings },
+  );
+}
+
 export const smtpCheck = defineCheck('smtp', {
   findings: SMTP_FINDINGS,
   dataSchema: SmtpDataSchema,
-  async run(ctx) {
-    const mx = ctx.upstream('mx');
-    ctx.progress('connecting to the MX hosts', 0);
-    const result = await runSmtp({
-      domain: ctx.domain.ascii,
-      mx: mx ?? { kind: 'error', hosts: [] },
-      verify: ctx.options.verify,
-      greylistRetryMs: ctx.options.greylistRetryMs,
-      config: ctx.config,
-      sharing: ctx.services.smtp ?? {},
-      signal: ctx.signal,
-      now: ctx.now,
-      onProgress: (message, done, total) =>
-        ctx.progress(message, total ? done / total : 1, { index: done, total }),
-    });
-    return result.data ? { findings: result.findings, data: result.data } : { findings: result.findings };
+  // The probe needs the MX hosts' addresses, not the MX check's judgement of them: it asks the
+  // same questions through the run's resolver (asked once: its cache shares them with the MX
+  // check) and starts each host's sessions as soon as that host's addresses are in.
+  async gather(ctx): Promise<CheckResult<SmtpData> | undefined> {
+    const hosts = await mxHostArrivals(ctx.dns, ctx.domain.ascii, ctx.signal);
+    return hosts ? smtpOf(ctx, hosts) : undefined;
+  },
+  // Without hosts named by the MX answer (none, NXDOMAIN, a failed lookup, an implicit or null
+  // MX), the MX check's set says why there is nothing to probe, or names the implicit host.
+  async run(ctx, probed) {
+    return probed ?? smtpOf(ctx, ctx.upstream('mx') ?? { kind: 'error', hosts: [] });
   },
 });
 
@@ -289,7 +320,7 @@ export async function verifyRecipients(input: VerifyRecipientsInput): Promise<Ve
     // One address per host is enough for recipients; connection facts are not the point here.
     const probe = await probeDomain({
       domain,
-      mx: input.mx,
+      hosts: arrivalsOf(input.mx),
       settings: { ...settings, maxAddressesPerHost: 1 },
       tests,
       config: input.config,
@@ -361,7 +392,7 @@ export async function probeMxTls(input: ProbeMxTlsInput): Promise<ProbeMxTlsResu
     const settings = probeSettings(input.config);
     const probe = await probeDomain({
       domain,
-      mx: input.mx,
+      hosts: arrivalsOf(input.mx),
       settings,
       tests: { recipients: [], extraRandom: [] },
       config: input.config,

@@ -3,7 +3,8 @@ import type { Finding, Status } from '../report/model.js';
 import type { RcptVerdict } from './classify.js';
 import type { RcptResult, SessionRecord } from './model.js';
 import { OUT_OF_STEP, recipientSession } from './probe.js';
-import type { AddressProbe, Skipped } from './probe.js';
+import type { AddressProbe } from './probe.js';
+import type { Skipped } from './targets.js';
 import { quoteReply } from './reply.js';
 import type { SmtpReply } from './reply.js';
 

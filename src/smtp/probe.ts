@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { abortReason, sleep } from '../net/deadline.js';
 import { smtpEgress } from '../net/egress.js';
 import type { Egress } from '../net/egress.js';
-import type { MxSet } from '../report/model.js';
+import type { HostArrival } from '../mx/check.js';
 import { chainFacts } from '../tls/certificate.js';
 import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import { loadTrustStore } from '../tls/trust-store.js';
@@ -12,11 +12,13 @@ import type { SessionRecord } from './model.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
 import { prepareWhileConnecting } from './prepare.js';
+import { IP_LITERAL_SKIP, beyondMaxHosts, hostTargets } from './targets.js';
+import type { Skipped, Target } from './targets.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
 /**
- * Orchestrates the SMTP sessions of one domain: which MX addresses to probe (caps, IPv4 and
- * IPv6 alternately), politeness (at most N sessions per address, through the service's
+ * Orchestrates the SMTP sessions of one domain: each MX host's sessions as soon as its
+ * addresses are known (which ones: smtp/targets.ts), politeness (at most N sessions per address, through the service's
  * limiter when it has one), the shared connection cache, the legacy-TLS and plain-fallback
  * sessions, and the delayed greylisting retry. Returns raw sessions and TLS observations;
  * judging them is smtp/evaluate.ts's job.
@@ -65,74 +67,6 @@ export function probeSettings(config: Config): ProbeSettings {
     cacheTtlMs: s.cacheTtlMs,
     ...(s.proxy ? { egress: smtpEgress(s.proxy) } : {}),
   };
-}
-
-export interface Target {
-  host: string;
-  preference: number;
-  address: string;
-  family: 4 | 6;
-  /** Position of the address within its host's tested addresses (0 = first). */
-  rank: number;
-}
-
-export interface Skipped {
-  host: string;
-  address?: string;
-  why: string;
-}
-
-/**
- * The MX addresses to probe: hosts in preference order (at most maxHosts), and per host at
- * most maxAddressesPerHost addresses, alternating IPv4 and IPv6 so both families are seen.
- */
-export function selectTargets(
-  mx: MxSet,
-  settings: Pick<ProbeSettings, 'maxHosts' | 'maxAddressesPerHost'>,
-): { targets: Target[]; skipped: Skipped[] } {
-  const targets: Target[] = [];
-  const skipped: Skipped[] = [];
-  const hosts = mx.hosts.filter((h) => !h.ipLiteral);
-  for (const h of mx.hosts.filter((x) => x.ipLiteral))
-    skipped.push({ host: h.name, why: 'the MX target is an IP address, not a host name' });
-  hosts.forEach((host, i) => {
-    if (i >= settings.maxHosts) {
-      skipped.push({
-        host: host.name,
-        why: `only the first ${settings.maxHosts} MX hosts are probed (MXDOCTOR_SMTP_MAX_HOSTS)`,
-      });
-      return;
-    }
-    if (host.addresses.length === 0) {
-      skipped.push({ host: host.name, why: 'the host has no address' });
-      return;
-    }
-    const v4 = host.addresses.filter((a) => a.family === 4);
-    const v6 = host.addresses.filter((a) => a.family === 6);
-    const ordered: typeof host.addresses = [];
-    for (let k = 0; k < Math.max(v4.length, v6.length); k++) {
-      if (v4[k]) ordered.push(v4[k]!);
-      if (v6[k]) ordered.push(v6[k]!);
-    }
-    ordered.forEach((a, rank) => {
-      if (rank >= settings.maxAddressesPerHost) {
-        skipped.push({
-          host: host.name,
-          address: a.address,
-          why: `only ${settings.maxAddressesPerHost} addresses per host are probed (MXDOCTOR_SMTP_MAX_ADDRESSES)`,
-        });
-      } else {
-        targets.push({
-          host: host.name,
-          preference: host.preference,
-          address: a.address,
-          family: a.family,
-          rank,
-        });
-      }
-    });
-  });
-  return { targets, skipped };
 }
 
 /** The default AddressLimiter: a counting semaphore per address, shared by the whole process. */
@@ -538,7 +472,8 @@ export async function retryGreylisted(
 
 export interface DomainProbeInput {
   domain: string;
-  mx: MxSet;
+  /** The MX hosts in preference order, as their addresses arrive (arrivalsOf for a complete set). */
+  hosts: readonly HostArrival[];
   settings: ProbeSettings;
   tests: RecipientTests;
   config: Pick<Config, 'tls'>;
@@ -555,28 +490,54 @@ export interface DomainProbe {
   probes: AddressProbe[];
 }
 
-/** Probes every selected MX address concurrently (politeness is the limiter's job). */
+/**
+ * Probes every selected MX address concurrently (politeness is the limiter's job), each host's
+ * as soon as its addresses have arrived. Targets, skips and probes come out in the order
+ * selectTargets gives for the complete set, whatever order the hosts arrived in.
+ */
 export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe> {
-  const { targets, skipped } = selectTargets(input.mx, input.settings);
+  const { settings } = input;
   let done = 0;
-  if (targets.length > 0) prepareWhileConnecting(input.config);
-  const probes = await Promise.all(
-    targets.map(async (target) => {
-      const p = await probeAddress({
-        target,
-        settings: input.settings,
-        tests: input.tests,
-        needsRecipientTests: target.rank === 0,
-        config: input.config,
-        sharing: input.sharing,
-        signal: input.signal,
-        now: input.now,
-      });
-      done++;
-      input.onProgress?.(`${target.host} [${target.address}]`, done, targets.length);
-      return p;
-    }),
-  );
+  let total = 0;
+  let prepared = false;
+  const probeHost = async (arrival: HostArrival, index: number): Promise<DomainProbe> => {
+    if (index >= settings.maxHosts) {
+      // Not waited for: its lookups may still end in the run's abort.
+      arrival.host.catch(() => undefined);
+      return { targets: [], skipped: [beyondMaxHosts(arrival.name, settings)], probes: [] };
+    }
+    const { targets, skipped } = hostTargets(await arrival.host, index, settings);
+    total += targets.length;
+    if (targets.length > 0 && !prepared) {
+      prepared = true;
+      prepareWhileConnecting(input.config);
+    }
+    const probes = await Promise.all(
+      targets.map(async (target) => {
+        const p = await probeAddress({
+          target,
+          settings,
+          tests: input.tests,
+          needsRecipientTests: target.rank === 0,
+          config: input.config,
+          sharing: input.sharing,
+          signal: input.signal,
+          now: input.now,
+        });
+        done++;
+        input.onProgress?.(`${target.host} [${target.address}]`, done, total);
+        return p;
+      }),
+    );
+    return { targets, skipped, probes };
+  };
+  const perHost = await Promise.all(input.hosts.filter((h) => !h.ipLiteral).map(probeHost));
+  const targets = perHost.flatMap((h) => h.targets);
+  const skipped = [
+    ...input.hosts.filter((h) => h.ipLiteral).map((h) => ({ host: h.name, why: IP_LITERAL_SKIP })),
+    ...perHost.flatMap((h) => h.skipped),
+  ];
+  const probes = perHost.flatMap((h) => h.probes);
   if (
     input.greylistRetryMs > 0 &&
     probes.some((p) => recipientSession(p)?.rcpts.some((r) => r.verdict === 'greylisted'))
@@ -584,7 +545,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     input.onProgress?.(
       `greylisted: asking again in ${Math.round(input.greylistRetryMs / 1000)} s`,
       done,
-      targets.length,
+      total,
     );
     await sleep(input.greylistRetryMs, input.signal);
     await Promise.all(

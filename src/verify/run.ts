@@ -7,14 +7,10 @@ import { DEFAULT_CHECK_OPTIONS } from '../report/model.js';
 import type { MxSet } from '../report/model.js';
 import { isProbeAddress } from '../smtp/command.js';
 import type { RcptResult, SessionRecord } from '../smtp/model.js';
-import {
-  InProcessLimiter,
-  defaultLimiter,
-  probeSettings,
-  randomLocalParts,
-  selectTargets,
-} from '../smtp/probe.js';
-import type { ProbeSettings, Target } from '../smtp/probe.js';
+import { InProcessLimiter, defaultLimiter, probeSettings, randomLocalParts } from '../smtp/probe.js';
+import type { ProbeSettings } from '../smtp/probe.js';
+import { selectTargets } from '../smtp/targets.js';
+import type { Target } from '../smtp/targets.js';
 import { runSessionHeld } from '../smtp/session.js';
 import type { SmtpSharing } from '../smtp/sharing.js';
 import { parseAddress } from './address.js';

@@ -1,6 +1,6 @@
 import type { MxSet } from '../report/model.js';
 import type { RcptResult } from '../smtp/model.js';
-import type { Target } from '../smtp/probe.js';
+import type { Target } from '../smtp/targets.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { ParsedAddress } from './address.js';
 import type { VerifyResult } from './model.js';

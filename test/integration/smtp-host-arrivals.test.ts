@@ -1,0 +1,153 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mxCheck } from '../../src/mx/check.js';
+import type { Report } from '../../src/report/model.js';
+import type { Timeline } from '../../src/report/timeline.js';
+import { smtpCheck } from '../../src/smtp/check.js';
+import type { SmtpData } from '../../src/smtp/model.js';
+import { startFixtureDns } from '../support/dns-server.js';
+import type { FixtureDns } from '../support/dns-server.js';
+import { runChecksAgainst } from '../support/run-checks.js';
+import { reportValidator } from '../support/schema.js';
+import { freePort, startSmtpFake } from '../support/smtp-fakes.js';
+import type { SmtpFake } from '../support/smtp-fakes.js';
+
+/**
+ * A domain with two MX hosts whose names are served by different name servers, one of them
+ * slow (a backup MX at a small provider, a name server far away): the sessions with each host
+ * start as soon as that host's own addresses are known, not when the slowest host's lookup
+ * ends (issue 14 §2). What the report says is in the MX set's order, whichever host answered
+ * first.
+ */
+const SLOW_MS = 600;
+
+describe('the SMTP probe of a domain whose MX hosts resolve at different speeds', () => {
+  let dns: FixtureDns;
+  let fakes: SmtpFake[];
+  let env: Record<string, string>;
+
+  before(async () => {
+    const port = await freePort();
+    fakes = await Promise.all(
+      [
+        ['127.0.0.96', 'mx1.arrive.example.com'],
+        ['127.0.0.97', 'mx2.arrive.example.com'],
+      ].map(([host, name]) =>
+        startSmtpFake({
+          host: host!,
+          port,
+          name: name!,
+          domains: ['slowbackup.example.com', 'slowprimary.example.com'],
+        }),
+      ),
+    );
+    dns = await startFixtureDns({
+      zones: {
+        // The backup MX's name is the slow one.
+        'slowbackup.example.com': { MX: ['10 mx1.arrive.example.com', '20 mx2.arrive.example.com'] },
+        // The primary MX's name is the slow one.
+        'slowprimary.example.com': { MX: ['10 mx2.arrive.example.com', '20 mx1.arrive.example.com'] },
+        // Forty MX records, the least preferred listed first (a name server returns them in
+        // any order): the 32 most preferred are the ones resolved and judged.
+        'manymx.example.com': {
+          MX: Array.from({ length: 40 }, (_, i) => `${40 - i} mx${40 - i}.many.example.com`),
+        },
+        ...Object.fromEntries(
+          Array.from({ length: 40 }, (_, i) => [`mx${i + 1}.many.example.com`, { A: ['127.0.0.96'] }]),
+        ),
+        'mx1.arrive.example.com': { A: ['127.0.0.96'] },
+        'mx2.arrive.example.com': { A: ['127.0.0.97'] },
+      },
+      behaviour: { 'mx2.arrive.example.com': { delayMs: SLOW_MS } },
+    });
+    env = {
+      MXDOCTOR_SMTP_MAX_HOSTS: '3',
+      MXDOCTOR_SMTP_PORT: String(port),
+      MXDOCTOR_ALLOW_PRIVATE: '1',
+      MXDOCTOR_SMTP_LEGACY_TLS: '0',
+    };
+  });
+  after(async () => {
+    for (const fake of fakes ?? []) {
+      fake.assertNoMessageSent();
+      await fake.stop();
+    }
+    await dns?.stop();
+  });
+
+  const check = async (domain: string): Promise<{ report: Report; timeline: Timeline; smtp: SmtpData }> => {
+    const report = await runChecksAgainst(dns, domain, [mxCheck, smtpCheck], { smtp: true }, env);
+    assert.deepEqual(reportValidator()(report), []);
+    return { report, timeline: report.timeline as Timeline, smtp: report.data.smtp as SmtpData };
+  };
+
+  /** When the last answer about a name arrived, on the check's clock. */
+  const answeredAt = (t: Timeline, name: string): number =>
+    Math.max(...t.dns.filter((q) => q.name === name).map((q) => q.startMs + q.ms));
+  const sessionStart = (t: Timeline, address: string): number => {
+    const s = t.smtp.find((x) => x.kind === 'probe' && x.address === address);
+    assert.ok(s, `a probe session with ${address}: ${JSON.stringify(t.smtp)}`);
+    return s.startMs;
+  };
+
+  it('talks to the primary MX while the backup MX is still being looked up', async () => {
+    const { timeline: t, smtp, report } = await check('slowbackup.example.com');
+    const slowAnswer = answeredAt(t, 'mx2.arrive.example.com');
+    assert.ok(slowAnswer >= SLOW_MS, `the slow host answered at ${slowAnswer} ms`);
+    const primary = sessionStart(t, '127.0.0.96');
+    assert.ok(
+      primary < slowAnswer - SLOW_MS / 2,
+      `the session with the primary MX started at ${primary} ms, the backup's address came at ${slowAnswer} ms`,
+    );
+    assert.ok(
+      sessionStart(t, '127.0.0.97') >= slowAnswer - 1,
+      "the backup's session once its address is known",
+    );
+    assert.deepEqual(
+      smtp.tested.map((x) => x.host),
+      ['mx1.arrive.example.com', 'mx2.arrive.example.com'],
+    );
+    assert.deepEqual(
+      report.mx?.hosts.map((h) => h.name),
+      ['mx1.arrive.example.com', 'mx2.arrive.example.com'],
+    );
+  });
+
+  it('reports the hosts in preference order when the backup answered first', async () => {
+    const { timeline: t, smtp } = await check('slowprimary.example.com');
+    assert.ok(sessionStart(t, '127.0.0.96') < sessionStart(t, '127.0.0.97'), 'the backup was probed first');
+    assert.deepEqual(
+      smtp.tested.map((x) => x.host),
+      ['mx2.arrive.example.com', 'mx1.arrive.example.com'],
+    );
+    assert.deepEqual(
+      smtp.tls.map((x) => x.host),
+      ['mx2.arrive.example.com', 'mx1.arrive.example.com'],
+    );
+    assert.deepEqual(
+      smtp.sessions.filter((s) => s.kind === 'probe').map((s) => s.address),
+      ['127.0.0.97', '127.0.0.96'],
+    );
+  });
+
+  it('resolves and probes the most preferred MX hosts of a domain with more than it checks, whatever their order in the answer', async () => {
+    const { report, smtp } = await check('manymx.example.com');
+    const preferred = Array.from({ length: 32 }, (_, i) => `mx${i + 1}.many.example.com`);
+    assert.deepEqual(
+      report.mx?.hosts.map((h) => h.name),
+      preferred,
+    );
+    assert.ok(
+      report.mx?.hosts.every((h) => h.addresses.length === 1),
+      'each of the 32 was looked up',
+    );
+    assert.deepEqual(
+      report.checks.filter((f) => f.id === 'mx.dangling').map((f) => f.status),
+      ['pass'],
+    );
+    assert.deepEqual(
+      smtp.tested.map((x) => x.host),
+      preferred.slice(0, 3),
+    );
+  });
+});
