@@ -6,7 +6,7 @@ import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { CheckContext } from '../checks/types.js';
 import { defineCheck } from '../checks/descriptors.js';
-import { MAX_MX_HOSTS, isIpLiteralName, lookUpAddresses, lookUpMx, mxTargets } from './lookups.js';
+import { MAX_MX_HOSTS, isIpLiteralName, lookUpMx, mxTargets } from './lookups.js';
 import type { AddressAnswers } from './lookups.js';
 
 /**
@@ -447,12 +447,16 @@ async function gatherMx(ctx: CheckContext): Promise<MxFacts> {
 }
 
 /**
- * One MX host as its addresses arrive: its name and whether it is an IP literal at once, the
- * host (as `evaluateMx` builds it) when its own A and AAAA answers are in.
+ * One MX host as its addresses arrive: its name, preference and whether it is an IP literal
+ * at once; its first IPv4 address as soon as the A answer is in; the host (as `evaluateMx`
+ * builds it) when both its A and AAAA answers are.
  */
 export interface HostArrival {
   name: string;
+  preference: number;
   ipLiteral: boolean;
+  /** The first address of the A answer (undefined when it has none): the host's first target. */
+  firstIpv4: Promise<string | undefined>;
   host: Promise<MxHost>;
 }
 
@@ -473,13 +477,27 @@ export async function mxHostArrivals(
   if (answer.rcode !== 'NOERROR') return undefined;
   const targets = [...mxTargets(answer.records)].slice(0, MAX_MX_HOSTS);
   if (targets.length === 0) return undefined;
-  return targets.map(([name, prefs]) => {
+  return targets.map(([name, prefs]): HostArrival => {
     const preference = prefs[0] ?? 0;
-    const ipLiteral = isIpLiteralName(name);
-    const host = ipLiteral
-      ? Promise.resolve(hostFrom(name, preference, undefined, false))
-      : lookUpAddresses(dns, name, signal).then((answers) => hostFrom(name, preference, answers, false));
-    return { name, ipLiteral, host };
+    if (isIpLiteralName(name)) {
+      const host = hostFrom(name, preference, undefined, false);
+      return {
+        name,
+        preference,
+        ipLiteral: true,
+        firstIpv4: Promise.resolve(undefined),
+        host: Promise.resolve(host),
+      };
+    }
+    const a = dns.query(name, 'A', { signal });
+    const aaaa = dns.query(name, 'AAAA', { signal });
+    return {
+      name,
+      preference,
+      ipLiteral: false,
+      firstIpv4: a.then((answer) => answer.records[0]?.address),
+      host: Promise.all([a, aaaa]).then(([a, aaaa]) => hostFrom(name, preference, { a, aaaa }, false)),
+    };
   });
 }
 

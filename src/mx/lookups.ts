@@ -42,7 +42,7 @@ export function mxTargets(records: readonly RecordOf<'MX'>[]): Map<string, numbe
 }
 
 /** A and AAAA of a name, asked concurrently. */
-export function lookUpAddresses(dns: Resolver, name: string, signal: AbortSignal): Promise<AddressAnswers> {
+function lookUpAddresses(dns: Resolver, name: string, signal: AbortSignal): Promise<AddressAnswers> {
   return Promise.all([dns.query(name, 'A', { signal }), dns.query(name, 'AAAA', { signal })]).then(
     ([a, aaaa]) => ({ a, aaaa }),
   );

@@ -12,7 +12,7 @@ import type { SessionRecord } from './model.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
 import { prepareWhileConnecting } from './prepare.js';
-import { IP_LITERAL_SKIP, beyondMaxHosts, hostTargets } from './targets.js';
+import { IP_LITERAL_SKIP, beyondMaxHosts, firstIpv4Target, hostTargets } from './targets.js';
 import type { Skipped, Target } from './targets.js';
 import type { RcptPlan, SessionPlan, SmtpTimeouts } from './session.js';
 
@@ -506,28 +506,36 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
       arrival.host.catch(() => undefined);
       return { targets: [], skipped: [beyondMaxHosts(arrival.name, settings)], probes: [] };
     }
+    const probeTarget = async (target: Target): Promise<AddressProbe> => {
+      total++;
+      if (!prepared) {
+        prepared = true;
+        prepareWhileConnecting(input.config);
+      }
+      const p = await probeAddress({
+        target,
+        settings,
+        tests: input.tests,
+        needsRecipientTests: target.rank === 0,
+        config: input.config,
+        sharing: input.sharing,
+        signal: input.signal,
+        now: input.now,
+      });
+      done++;
+      input.onProgress?.(`${target.host} [${target.address}]`, done, total);
+      return p;
+    };
+    // The first IPv4 address is the host's first target: its sessions start with the A
+    // answer, without waiting for the AAAA answer (some name servers drop AAAA questions).
+    const firstIpv4 = settings.maxAddressesPerHost > 0 ? await arrival.firstIpv4 : undefined;
+    const first = firstIpv4 === undefined ? undefined : probeTarget(firstIpv4Target(arrival, firstIpv4));
+    first?.catch(() => undefined); // awaited below, unless the AAAA lookup ends in an abort first
     const { targets, skipped } = hostTargets(await arrival.host, index, settings);
-    total += targets.length;
-    if (targets.length > 0 && !prepared) {
-      prepared = true;
-      prepareWhileConnecting(input.config);
-    }
     const probes = await Promise.all(
-      targets.map(async (target) => {
-        const p = await probeAddress({
-          target,
-          settings,
-          tests: input.tests,
-          needsRecipientTests: target.rank === 0,
-          config: input.config,
-          sharing: input.sharing,
-          signal: input.signal,
-          now: input.now,
-        });
-        done++;
-        input.onProgress?.(`${target.host} [${target.address}]`, done, total);
-        return p;
-      }),
+      targets.map((target) =>
+        first && target.rank === 0 && target.address === firstIpv4 ? first : probeTarget(target),
+      ),
     );
     return { targets, skipped, probes };
   };

@@ -30,10 +30,24 @@ export interface Skipped {
 
 /** The hosts of an MX set that is complete, as arrivals. */
 export function arrivalsOf(mx: MxSet): HostArrival[] {
-  return mx.hosts.map((h) => ({ name: h.name, ipLiteral: h.ipLiteral, host: Promise.resolve(h) }));
+  return mx.hosts.map((h) => ({
+    name: h.name,
+    preference: h.preference,
+    ipLiteral: h.ipLiteral,
+    firstIpv4: Promise.resolve(h.addresses.find((a) => a.family === 4)?.address),
+    host: Promise.resolve(h),
+  }));
 }
 
 export const IP_LITERAL_SKIP = 'the MX target is an IP address, not a host name';
+
+/**
+ * The first target of an MX host whose A answer has a first address: hostTargets puts the
+ * first IPv4 address first, whatever the AAAA answer (RFC 8305 §3 does not wait for it either).
+ */
+export function firstIpv4Target(arrival: Pick<HostArrival, 'name' | 'preference'>, address: string): Target {
+  return { host: arrival.name, preference: arrival.preference, address, family: 4, rank: 0 };
+}
 
 /**
  * The addresses to probe of the MX host at `index` among the hosts that are not IP literals

@@ -37,7 +37,7 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
           host: host!,
           port,
           name: name!,
-          domains: ['slowbackup.example.com', 'slowprimary.example.com'],
+          domains: ['slowbackup.example.com', 'slowprimary.example.com', 'slowaaaa.example.com'],
         }),
       ),
     );
@@ -55,10 +55,16 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
         ...Object.fromEntries(
           Array.from({ length: 40 }, (_, i) => [`mx${i + 1}.many.example.com`, { A: ['127.0.0.96'] }]),
         ),
+        // One MX host whose name server is slow to answer AAAA questions (some drop them).
+        'slowaaaa.example.com': { MX: ['10 mx.slowaaaa.example.com'] },
+        'mx.slowaaaa.example.com': { A: ['127.0.0.96'] },
         'mx1.arrive.example.com': { A: ['127.0.0.96'] },
         'mx2.arrive.example.com': { A: ['127.0.0.97'] },
       },
-      behaviour: { 'mx2.arrive.example.com': { delayMs: SLOW_MS } },
+      behaviour: {
+        'mx2.arrive.example.com': { delayMs: SLOW_MS },
+        'mx.slowaaaa.example.com': { delayMs: SLOW_MS, delayTypes: ['AAAA'] },
+      },
     });
     env = {
       MXDOCTOR_SMTP_MAX_HOSTS: '3',
@@ -111,6 +117,23 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
       report.mx?.hosts.map((h) => h.name),
       ['mx1.arrive.example.com', 'mx2.arrive.example.com'],
     );
+  });
+
+  it("talks to a host's IPv4 address while its AAAA answer is still on its way", async () => {
+    const { timeline: t, smtp, report } = await check('slowaaaa.example.com');
+    const aaaa = t.dns.find((q) => q.type === 'AAAA' && q.name === 'mx.slowaaaa.example.com');
+    assert.ok(aaaa && aaaa.startMs + aaaa.ms >= SLOW_MS, JSON.stringify(t.dns));
+    const session = sessionStart(t, '127.0.0.96');
+    assert.ok(
+      session < aaaa.startMs + aaaa.ms - SLOW_MS / 2,
+      `the session started at ${session} ms, the AAAA answer came at ${aaaa.startMs + aaaa.ms} ms`,
+    );
+    assert.deepEqual(
+      smtp.tested.map((x) => x.address),
+      ['127.0.0.96'],
+    );
+    assert.equal(report.checks.find((f) => f.id === 'smtp.postmaster')?.status, 'pass');
+    assert.deepEqual(report.mx?.hosts[0]?.lookup, { a: 'NOERROR', aaaa: 'NOERROR' });
   });
 
   it('reports the hosts in preference order when the backup answered first', async () => {
