@@ -491,13 +491,14 @@ export async function mxHostArrivals(
     }
     const a = dns.query(name, 'A', { signal });
     const aaaa = dns.query(name, 'AAAA', { signal });
-    return {
-      name,
-      preference,
-      ipLiteral: false,
-      firstIpv4: a.then((answer) => answer.records[0]?.address),
-      host: Promise.all([a, aaaa]).then(([a, aaaa]) => hostFrom(name, preference, { a, aaaa }, false)),
-    };
+    const firstIpv4 = a.then((answer) => answer.records[0]?.address);
+    const host = Promise.all([a, aaaa]).then(([a, aaaa]) => hostFrom(name, preference, { a, aaaa }, false));
+    // A lookup ends in a rejection only when the run is aborted; whoever awaits these sees it,
+    // and one that nobody awaits any more (a host over the cap, the rest of an aborted probe)
+    // must not end the process as an unhandled rejection.
+    firstIpv4.catch(() => undefined);
+    host.catch(() => undefined);
+    return { name, preference, ipLiteral: false, firstIpv4, host };
   });
 }
 

@@ -501,11 +501,8 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
   let total = 0;
   let prepared = false;
   const probeHost = async (arrival: HostArrival, index: number): Promise<DomainProbe> => {
-    if (index >= settings.maxHosts) {
-      // Not waited for: its lookups may still end in the run's abort.
-      arrival.host.catch(() => undefined);
+    if (index >= settings.maxHosts)
       return { targets: [], skipped: [beyondMaxHosts(arrival.name, settings)], probes: [] };
-    }
     const probeTarget = async (target: Target): Promise<AddressProbe> => {
       total++;
       if (!prepared) {

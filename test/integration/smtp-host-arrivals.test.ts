@@ -37,7 +37,12 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
           host: host!,
           port,
           name: name!,
-          domains: ['slowbackup.example.com', 'slowprimary.example.com', 'slowaaaa.example.com'],
+          domains: [
+            'slowbackup.example.com',
+            'slowprimary.example.com',
+            'slowaaaa.example.com',
+            'deadbackup.example.com',
+          ],
         }),
       ),
     );
@@ -58,12 +63,16 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
         // One MX host whose name server is slow to answer AAAA questions (some drop them).
         'slowaaaa.example.com': { MX: ['10 mx.slowaaaa.example.com'] },
         'mx.slowaaaa.example.com': { A: ['127.0.0.96'] },
+        // A backup MX whose name server never answers, in a check whose deadline comes first.
+        'deadbackup.example.com': { MX: ['10 mx1.arrive.example.com', '20 mx.dead.example.com'] },
+        'mx.dead.example.com': { A: ['127.0.0.97'] },
         'mx1.arrive.example.com': { A: ['127.0.0.96'] },
         'mx2.arrive.example.com': { A: ['127.0.0.97'] },
       },
       behaviour: {
         'mx2.arrive.example.com': { delayMs: SLOW_MS },
         'mx.slowaaaa.example.com': { delayMs: SLOW_MS, delayTypes: ['AAAA'] },
+        'mx.dead.example.com': { silent: true },
       },
     });
     env = {
@@ -134,6 +143,53 @@ describe('the SMTP probe of a domain whose MX hosts resolve at different speeds'
     );
     assert.equal(report.checks.find((f) => f.id === 'smtp.postmaster')?.status, 'pass');
     assert.deepEqual(report.mx?.hosts[0]?.lookup, { a: 'NOERROR', aaaa: 'NOERROR' });
+  });
+
+  it('probes the primary MX while the lookup of a backup MX whose name server never answers runs out', async () => {
+    const report = await runChecksAgainst(
+      dns,
+      'deadbackup.example.com',
+      [mxCheck, smtpCheck],
+      { smtp: true },
+      { ...env, MXDOCTOR_DNS_TIMEOUT: '400' },
+    );
+    const t = report.timeline as Timeline;
+    const gaveUp = answeredAt(t, 'mx.dead.example.com');
+    assert.ok(gaveUp >= 400, `the dead host's lookup ended at ${gaveUp} ms`);
+    assert.ok(sessionStart(t, '127.0.0.96') < gaveUp - 200, 'the primary was probed meanwhile');
+    const smtp = report.data.smtp as SmtpData;
+    assert.deepEqual(
+      smtp.tested.map((x) => x.host),
+      ['mx1.arrive.example.com'],
+    );
+    assert.deepEqual(smtp.skipped, [{ host: 'mx.dead.example.com', why: 'the host has no address' }]);
+    assert.equal(report.checks.find((f) => f.id === 'mx.dangling')?.status, 'error');
+  });
+
+  it('ends at the deadline when a backup MX lookup outlasts it, leaving no rejection unobserved', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const asked = fakes[0]!.rcpts.length;
+    try {
+      const report = await runChecksAgainst(
+        dns,
+        'deadbackup.example.com',
+        [mxCheck, smtpCheck],
+        { smtp: true },
+        { ...env, MXDOCTOR_CHECK_DEADLINE: '700', MXDOCTOR_DNS_TIMEOUT: '5000' },
+      );
+      assert.ok(fakes[0]!.rcpts.length > asked, 'the primary was asked before the deadline');
+      const ended = report.checks.filter((f) => /^(smtp|mx|pipeline)\./.test(f.id) && f.status === 'error');
+      assert.ok(
+        ended.some((f) => /deadline/i.test(f.summary)),
+        JSON.stringify(report.checks.map((f) => `${f.id}:${f.status} ${f.summary}`)),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 
   it('reports the hosts in preference order when the backup answered first', async () => {
