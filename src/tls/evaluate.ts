@@ -124,16 +124,27 @@ export function isTrustAnchor(anchors: TrustAnchors, der: Uint8Array): boolean {
 }
 
 /**
- * The anchors whose subject is the certificate's issuer, as text (X509Certificate.subject and
- * .issuer), parsing only those whose subject key matches the issuer's: equal texts have equal
- * keys. The text comparison is the one this module has always made; the key is only the
- * index that spares parsing the rest.
+ * Whether `issuer`'s subject is the name `cert` gives as its issuer, compared as OpenSSL's
+ * X509_NAME_cmp does (and so every MTA that verifies with OpenSSL): by nameKey, which decodes
+ * each value, folds case and collapses white space (RFC 5280 §7.1). "CN=Example Root CA" issues
+ * a certificate whose issuer reads "CN=EXAMPLE ROOT CA". A name that cannot be keyed (not a
+ * directory string) is compared as text.
+ */
+function namesIssuer(issuer: X509Certificate, cert: X509Certificate): boolean {
+  const subject = keyOf(issuer.raw, 'subject');
+  const named = keyOf(cert.raw, 'issuer');
+  return subject !== undefined && named !== undefined ? subject === named : issuer.subject === cert.issuer;
+}
+
+/**
+ * The anchors whose subject is the certificate's issuer (namesIssuer), parsing only those
+ * whose subject key matches the issuer's.
  */
 function anchorsNamed(anchors: TrustAnchors, cert: X509Certificate): X509Certificate[] {
   const named: X509Certificate[] = [];
   for (const anchor of candidates(anchors, keyOf(cert.raw, 'issuer'))) {
     const a = parsed(anchor);
-    if (a && a.subject === cert.issuer) named.push(a);
+    if (a && namesIssuer(a, cert)) named.push(a);
   }
   return named;
 }
@@ -169,10 +180,10 @@ function issues(child: X509Certificate, parent: X509Certificate): boolean {
   }
 }
 
-/** Subject equals issuer and the signature verifies with the certificate's own key (keyUsage aside). */
+/** Subject names the issuer and the signature verifies with the certificate's own key (keyUsage aside). */
 function isSelfSigned(cert: X509Certificate): boolean {
   try {
-    return cert.subject === cert.issuer && cert.verify(cert.publicKey);
+    return namesIssuer(cert, cert) && cert.verify(cert.publicKey);
   } catch {
     return false;
   }
@@ -250,7 +261,7 @@ export function verifyChain(chainDer: readonly Uint8Array[], anchors: TrustAncho
             path: names(),
           };
     }
-    const claimed = certs.find((c) => c !== current && c.subject === current.issuer);
+    const claimed = certs.find((c) => c !== current && namesIssuer(c, current));
     if (claimed) {
       return {
         trusted: false,

@@ -218,12 +218,24 @@ describe('trustAnchors: finds the issuing root without parsing the others', () =
     assert.equal(r.trusted, true, r.error);
   });
 
-  it('keeps the text comparison it always made: a name differing in case is not its issuer', () => {
-    // The key brings the two together; the subject text, compared as before, tells them apart.
+  it('compares names as OpenSSL does: a root is the issuer of a name that differs from its subject in case and spacing', () => {
     const { root, inter } = pair(
       name('Example Root CA', asn1.Type.UTF8),
-      name('EXAMPLE ROOT CA', asn1.Type.UTF8),
+      name('EXAMPLE  ROOT CA ', asn1.Type.UTF8),
     );
+    // OpenSSL itself (X509_check_issued, under every MTA that verifies with it) takes the root as the issuer.
+    assert.equal(new X509Certificate(inter).checkIssued(new X509Certificate(root)), true);
+    const r = verifyChain([inter], trustAnchors([pemOf(root)]), now);
+    assert.equal(r.trusted, true, r.error);
+    assert.equal(r.anchor, 'O=mxdoctor tests, CN=Example Root CA');
+  });
+
+  it('still tells names apart that differ in more than case and spacing', () => {
+    const { root, inter } = pair(
+      name('Example Root CA', asn1.Type.UTF8),
+      name('Example Root CA 2', asn1.Type.UTF8),
+    );
+    assert.equal(new X509Certificate(inter).checkIssued(new X509Certificate(root)), false);
     const r = verifyChain([inter], trustAnchors([pemOf(root)]), now);
     assert.deepEqual([r.trusted, r.problem], [false, 'incomplete_chain']);
   });
