@@ -271,8 +271,23 @@ class MatchGenerator {
   private members(node: AST.Character | AST.CharacterClass | AST.CharacterSet): string[] {
     let members = this.characters.get(node);
     if (!members) {
-      const one = new RegExp(`^(?:${node.raw})$`, this.flags);
-      const own = node.type === 'Character' ? [String.fromCodePoint(node.value)] : [];
+      // A character stands for itself, escaped (its raw text may not: Annex B reads `\c1` as
+      // `\`, `c`, `1`); a class for its raw text, and lists its own members too (`[\b]`).
+      const own: string[] = [];
+      let one: RegExp;
+      if (node.type === 'Character') {
+        const c = String.fromCodePoint(node.value);
+        own.push(c);
+        one = new RegExp(`^(?:${c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')})$`, this.flags);
+      } else {
+        if (node.type === 'CharacterClass')
+          for (const e of node.elements) {
+            if (e.type === 'Character') own.push(String.fromCodePoint(e.value));
+            else if (e.type === 'CharacterClassRange')
+              own.push(String.fromCodePoint(e.min.value), String.fromCodePoint(e.max.value));
+          }
+        one = new RegExp(`^(?:${node.raw})$`, this.flags);
+      }
       members = [...new Set([...own, ...CHARACTERS])].filter((c) => one.test(c));
       if (members.length === 0) throw new Error(`no character for ${node.raw}`);
       this.characters.set(node, members);
