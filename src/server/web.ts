@@ -1,14 +1,13 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueueEvents } from 'bullmq';
-import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Check } from '../checks/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { QUEUE_BOUNCES, QUEUE_CHECKS, QUEUE_INBOUND } from '../queue/names.js';
-import { healthRouter, metricsAccessOf } from '../web/health.js';
+import { healthListener, metricsAccessOf } from '../web/health.js';
 import type { ProgressHub } from '../web/progress-hub.js';
 import type { Connections } from './connections.js';
 import { watchMonitors } from './monitors.js';
@@ -95,7 +94,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
       domains: config.auth.metricsView === 'private' || config.monitor.view === 'public',
     });
   } else if (config.service.workerPort > 0) {
-    server = createServer(workerHealthApp(o));
+    server = createServer(workerHealth(o));
   }
   const port = server
     ? await listen(server, web ? config.service.port : config.service.workerPort, config.service.host)
@@ -124,20 +123,16 @@ export async function startHttp(o: HttpOptions): Promise<HttpSide> {
   };
 }
 
-function workerHealthApp(o: HttpOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(
-    healthRouter({
-      redis: o.connections.command,
-      queue: o.queues.checksQueue,
-      metrics: o.metrics,
-      draining: o.draining,
-      metricsAccess: metricsAccessOf(o.config),
-      ...(o.workerRunning ? { workerRunning: o.workerRunning } : {}),
-    }),
-  );
-  return app;
+/** A worker's /healthz, /readyz and /metrics, on node:http (the web app's express stays out of it). */
+function workerHealth(o: HttpOptions): RequestListener {
+  return healthListener({
+    redis: o.connections.command,
+    queue: o.queues.checksQueue,
+    metrics: o.metrics,
+    draining: o.draining,
+    metricsAccess: metricsAccessOf(o.config),
+    ...(o.workerRunning ? { workerRunning: o.workerRunning } : {}),
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -1,17 +1,21 @@
-import { Router } from 'express';
-import type { Request } from 'express';
-import type { Config } from '../config/index.js';
-import { bearerToken, safeEqual } from './security.js';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
+import type { Config } from '../config/index.js';
 import { explainRedisProblem, withRedisTimeout } from '../store/redis.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { bearerToken, safeEqual } from './tokens.js';
 
 /**
  * Operations endpoints, never rate-limited: /healthz (the process is up), /readyz (Redis
  * answers and the queue is usable; 503 while draining), /metrics (Prometheus; it names the
  * monitored domains and the service's load, so it needs a bearer token unless the operator
  * makes it public: MXDOCTOR_METRICS_VIEW, MXDOCTOR_METRICS_TOKEN or the admin token).
+ *
+ * The replies are built here without a web framework: the web app serves them through its
+ * express router (health-router.ts), a standalone worker with node:http alone
+ * (healthListener), so that a worker does not load express and what it brings (some 2 MB of
+ * heap for three endpoints; issue 14 P4: memory per worker).
  */
 export interface HealthDeps {
   redis: Redis;
@@ -28,6 +32,15 @@ export interface MetricsAccess {
   /** Bearer tokens that may read /metrics (the metrics token, the admin token). */
   tokens: readonly (string | undefined)[];
 }
+
+/** One endpoint's reply: status, headers (Content-Type with its charset) and body. */
+export interface HealthReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Request = Pick<IncomingMessage, 'headers'>;
 
 export function metricsAccessOf(config: Config): MetricsAccess {
   return {
@@ -66,30 +79,75 @@ export async function readiness(
   return { ready, checks };
 }
 
-export function healthRouter(deps: HealthDeps): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await readiness(deps);
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
-  });
-  router.get('/metrics', async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    if (!mayScrape(req, deps.metricsAccess)) {
-      res
-        .status(401)
-        .setHeader('WWW-Authenticate', 'Bearer realm="mxdoctor metrics"')
-        .type('text/plain')
-        .send(
-          'The metrics need a token: send "Authorization: Bearer <token>" with MXDOCTOR_METRICS_TOKEN or the admin token (or set MXDOCTOR_METRICS_VIEW=public).\n',
-        );
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+function json(status: number, value: unknown): HealthReply {
+  return {
+    status,
+    headers: { ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+export function healthzReply(): HealthReply {
+  return json(200, { status: 'ok' });
+}
+
+export async function readyzReply(deps: HealthDeps): Promise<HealthReply> {
+  const { ready, checks } = await readiness(deps);
+  return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+}
+
+export async function metricsReply(req: Request, deps: HealthDeps): Promise<HealthReply> {
+  if (!mayScrape(req, deps.metricsAccess))
+    return {
+      status: 401,
+      headers: {
+        ...NO_STORE,
+        'WWW-Authenticate': 'Bearer realm="mxdoctor metrics"',
+        'Content-Type': 'text/plain; charset=utf-8',
+      },
+      body: 'The metrics need a token: send "Authorization: Bearer <token>" with MXDOCTOR_METRICS_TOKEN or the admin token (or set MXDOCTOR_METRICS_VIEW=public).\n',
+    };
+  return {
+    status: 200,
+    headers: { ...NO_STORE, 'Content-Type': deps.metrics.contentType },
+    body: await deps.metrics.text(),
+  };
+}
+
+const ENDPOINTS: Record<string, (req: Request, deps: HealthDeps) => HealthReply | Promise<HealthReply>> = {
+  '/healthz': () => healthzReply(),
+  '/readyz': (_req, deps) => readyzReply(deps),
+  '/metrics': metricsReply,
+};
+
+/**
+ * The health server of a standalone worker: GET (and HEAD) of the three endpoints, matched
+ * as express matches routes (any case, a trailing slash allowed); anything else is 404.
+ */
+export function healthListener(deps: HealthDeps): RequestListener {
+  return (req, res) => {
+    const path = (req.url ?? '/')
+      .split('?', 1)[0]!
+      .replace(/(.)\/$/, '$1')
+      .toLowerCase();
+    const endpoint = Object.hasOwn(ENDPOINTS, path) ? ENDPOINTS[path] : undefined;
+    const send = (reply: HealthReply): void => {
+      res.writeHead(reply.status, { ...reply.headers, 'Content-Length': Buffer.byteLength(reply.body) });
+      res.end(req.method === 'HEAD' ? undefined : reply.body);
+    };
+    const plain = (status: number, text: string): HealthReply => ({
+      status,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      body: `${text}\n`,
+    });
+    if (!endpoint || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      send(plain(404, 'Not Found'));
       return;
     }
-    res.type(deps.metrics.contentType).send(await deps.metrics.text());
-  });
-  return router;
+    Promise.resolve()
+      .then(() => endpoint(req, deps))
+      .then(send, () => send(plain(500, 'Internal Server Error')));
+  };
 }

@@ -4,7 +4,8 @@ import type { Config } from '../config/index.js';
 import { ownerFor } from '../report/access.js';
 import type { Owner, Reader } from '../report/access.js';
 import { accessOf } from './monitors/auth.js';
-import { bearerToken, readCookie, safeEqual } from './security.js';
+import { readCookie } from './security.js';
+import { bearerToken, safeEqual } from './tokens.js';
 
 /**
  * Who is asking, for the ownership of reports and bounce diagnoses (src/report/access.ts):

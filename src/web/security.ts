@@ -1,8 +1,9 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { HttpError } from './errors.js';
+import { bearerToken, safeEqual } from './tokens.js';
 
 /**
  * Security of the web edge: headers with a strict Content-Security-Policy (helmet), CSRF
@@ -155,17 +156,6 @@ export class Csrf {
       }, next);
     };
   }
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
-}
-
-export function bearerToken(req: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  return m?.[1];
 }
 
 /**

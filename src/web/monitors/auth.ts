@@ -1,7 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Config } from '../../config/index.js';
-import { bearerToken, readCookie, safeEqual } from '../security.js';
+import { readCookie } from '../security.js';
+import { bearerToken, safeEqual } from '../tokens.js';
 
 /**
  * Who may do what with monitors. Changing them needs the admin token (MXDOCTOR_ADMIN_TOKEN):

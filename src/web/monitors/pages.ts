@@ -4,7 +4,7 @@ import type { Monitor } from '../../monitor/model.js';
 import type { MonitorManager } from '../../queue/monitor-manager.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
-import { safeEqual } from '../security.js';
+import { safeEqual } from '../tokens.js';
 import type { Csrf } from '../security.js';
 import type { Views } from '../views.js';
 import { accessOf, clearSession, sessionValue, setSession } from './auth.js';
