@@ -35,6 +35,23 @@ export function tlsaUnusable(
   return undefined;
 }
 
+/**
+ * Whether `issuer` issued `cert`, as a sender's OpenSSL decides when it builds the chain to a
+ * DANE-TA trust anchor: the names (compared as X509_NAME_cmp does) and key identifiers agree,
+ * and `cert`'s signature verifies with `issuer`'s key. Names alone are not enough: a chain
+ * file that still holds the intermediate of before a CA re-keyed names the right issuer, and
+ * every DANE sender rejects it.
+ */
+function issuedBy(cert: CertFacts, issuer: CertFacts): boolean {
+  try {
+    const child = new X509Certificate(Buffer.from(cert.der, 'base64'));
+    const parent = new X509Certificate(Buffer.from(issuer.der, 'base64'));
+    return child.checkIssued(parent) && child.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 /** The DER SubjectPublicKeyInfo of a certificate, hex; undefined if it cannot be parsed. */
 function spkiHex(cert: CertFacts): string | undefined {
   try {
@@ -122,13 +139,13 @@ export function matchTlsa(records: readonly TlsaFields[], obs: TlsObservation): 
       // DANE-TA: an issuer in the presented chain (RFC 7671 §5.2.2 requires servers to send it).
       for (let i = 1; i < chain.length; i++) {
         if (!tlsaMatchesCert(r, chain[i]!)) continue;
-        const links = chain.slice(0, i).every((c, j) => c.issuer === chain[j + 1]!.subject);
-        if (!links) {
+        const broken = chain.slice(0, i).findIndex((c, j) => !issuedBy(c, chain[j + 1]!));
+        if (broken >= 0) {
           return {
             record,
             usage: 2,
             matched: false,
-            note: `certificate ${i} matches, but the chain does not lead from the leaf to it`,
+            note: `certificate ${i} matches, but the chain does not lead from the leaf to it: certificate ${broken} (${chain[broken]!.subject}) is not signed by certificate ${broken + 1} (${chain[broken + 1]!.subject})`,
           };
         }
         if (obs.hostnameMatches === false) {

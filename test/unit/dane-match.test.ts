@@ -81,6 +81,20 @@ describe('DANE TLSA matching (RFC 7671/7672)', () => {
     });
   }
 
+  it('DANE-TA does not match a chain whose issuer has the right name but not the key that signed the leaf', () => {
+    // The CA re-keyed under the same name; the server's chain file still holds the old CA.
+    const rekeyed = createCa();
+    const newLeaf = issueLeaf(rekeyed, { commonName: 'mx.example.com' });
+    assert.equal(certFacts(newLeaf).issuer, C.subject, 'the leaf names the old CA as its issuer');
+    const stale = observation('mx.example.com', '192.0.2.25', [newLeaf, ca]);
+    const v = matchTlsa([tlsa(2, 1, 1, C.spkiSha256)], stale);
+    assert.equal(v.outcome, 'mismatch');
+    assert.match(v.reason, /certificate 0 \(.*\) is not signed by certificate 1/);
+    // The chain the new CA really signed matches a record of the new CA.
+    const fresh = observation('mx.example.com', '192.0.2.25', [newLeaf, rekeyed]);
+    assert.equal(matchTlsa([tlsa(2, 1, 1, certFacts(rekeyed).spkiSha256)], fresh).outcome, 'match');
+  });
+
   it('DANE-TA does not match when the server sends only its leaf', () => {
     const v = matchTlsa([tlsa(2, 1, 1, C.spkiSha256)], observation('mx.example.com', '192.0.2.25', [leaf]));
     assert.equal(v.outcome, 'mismatch');
