@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { HOOK, hooks } from './bundle-hooks.js';
+import { EXIT } from './errors.js';
 
 /**
  * Runs the command line from its CommonJS bundle (dist/cli/, scripts/bundle-cli.mjs says why
@@ -28,8 +29,9 @@ import { HOOK, hooks } from './bundle-hooks.js';
  * build, in bundle.json), its size and modification time, and Node's version and architecture, so that
  * a rebuilt, edited or differently run bundle never meets a stale cache; V8 checks its own
  * version and flags again and rejects a cache that does not fit. A file without a usable
- * cache is compiled as usual and leaves its cache as the process exits (or earlier, through
- * `saveCodeCacheNow` of bundle-hooks.ts, before a command changes V8's flags). Bytecode is code: the directory is
+ * cache is compiled as usual and leaves its cache as the process exits, unless it exits with
+ * a usage or internal error (or earlier, through `saveCodeCacheNow` of bundle-hooks.ts,
+ * before a command changes V8's flags). The cache holds what the run that wrote it compiled. Bytecode is code: the directory is
  * used only when it belongs to this user and nobody else can write to it. Anything that goes
  * wrong with the cache costs only the speed-up: the file then runs as it would without one.
  */
@@ -63,7 +65,13 @@ export function runBundle(dir: string, cacheBase: string | undefined): void {
   hook[HOOK.saveCodeCache] = saveCodeCache;
   // The service's command module, outside the bundle, for the help (src/cli/main.ts).
   hook[HOOK.importService] = () => import(pathToFileURL(join(dir, '..', 'src', 'cli', 'serve.js')).href);
-  process.once('exit', saveCodeCache);
+  process.once('exit', (code) => {
+    // A run that stopped at a usage or input error (or a bug) compiled little beyond the
+    // top level, and the first cache written is the one every later run takes: it would
+    // leave them compiling most of their code themselves. The next run that does its work
+    // writes it instead.
+    if (code !== EXIT.usage && code !== EXIT.internal) saveCodeCache();
+  });
   loadOnce(join(dir, 'main.cjs'));
 }
 

@@ -93,6 +93,24 @@ describe('the command line’s code cache', () => {
     },
   );
 
+  it(
+    'a run that stops at an input error leaves no cache: the next run that does its work writes it',
+    { skip },
+    async () => {
+      const home = cacheHome();
+      const refused = await bounce(home, [join(dir, 'no-such-file.eml'), '--no-followup']);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.deepEqual(
+        [...caches(home).keys()],
+        [],
+        'a cache of the error path alone would be every later run’s',
+      );
+      const done = await bounce(home);
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(caches(home).size, 2);
+    },
+  );
+
   it('a damaged cache changes nothing but the speed, and is written anew', { skip }, async () => {
     const home = cacheHome();
     const clean = await bounce(home);

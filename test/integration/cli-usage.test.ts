@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, runMxdoctor } from '../support/cli.js';
+import { ROOT, TEST_CACHE_HOME, runMxdoctor } from '../support/cli.js';
 
 describe('mxdoctor command line', () => {
   it('documents every option in --help', async () => {
@@ -80,6 +80,7 @@ describe('mxdoctor command line', () => {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
+          XDG_CACHE_HOME: TEST_CACHE_HOME,
           ...(compiled ? {} : { MXDOCTOR_FROM_SOURCE: '1' }),
         },
       });

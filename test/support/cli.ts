@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FENCE = pathToFileURL(join(ROOT, 'test', 'support', 'network-fence.mjs')).href;
+/**
+ * The code cache of compiled runs (src/cli/bundle-loader.ts) goes here, not to the user's own
+ * cache directory: what the tests run (usage errors, odd flags) must not become the cache the
+ * user's commands and the benches take.
+ */
+export const TEST_CACHE_HOME = join(tmpdir(), `mxdoctor-tests-${process.getuid?.() ?? 'user'}`);
 
 export interface CliResult {
   code: number | null;
@@ -25,6 +32,7 @@ export function runMxdoctor(
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
+      XDG_CACHE_HOME: TEST_CACHE_HOME,
       NODE_OPTIONS: `--import=${FENCE}`,
       NO_COLOR: '1',
       ...(options.compiled ? {} : { MXDOCTOR_FROM_SOURCE: '1' }),
