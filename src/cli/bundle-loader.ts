@@ -26,14 +26,16 @@ import { EXIT } from './errors.js';
  *
  * The cache of a file lives in the user's cache directory ($XDG_CACHE_HOME/mxdoctor/v8, or
  * ~/.cache/mxdoctor/v8), under a name made of the file's name and SHA-256 (computed by the
- * build, in bundle.json), its size and modification time, and Node's version and architecture, so that
- * a rebuilt, edited or differently run bundle never meets a stale cache; V8 checks its own
- * version and flags again and rejects a cache that does not fit. A file without a usable
- * cache is compiled as usual and leaves its cache as the process exits, unless it exits with
- * a usage or internal error (or earlier, through `saveCodeCacheNow` of bundle-hooks.ts,
- * before a command changes V8's flags). The cache holds what the run that wrote it compiled. Bytecode is code: the directory is
- * used only when it belongs to this user and nobody else can write to it. Anything that goes
- * wrong with the cache costs only the speed-up: the file then runs as it would without one.
+ * build, in bundle.json), its size and modification time, and Node's version and
+ * architecture, so that a rebuilt, edited or differently run bundle never meets a stale
+ * cache; V8 checks its own version and flags again and rejects a cache that does not fit. A
+ * file without a usable cache is compiled as usual and leaves its cache as the process exits,
+ * unless it exits with a usage or internal error (or earlier, through `saveCodeCacheNow` of
+ * bundle-hooks.ts, before a command changes V8's flags). The cache holds what the run that
+ * wrote it compiled.
+ * Bytecode is code: the directory is used only when it belongs to this user and nobody else
+ * can write to it. Anything that goes wrong with the cache costs only the speed-up: the file
+ * then runs as it would without one.
  */
 
 interface BundleFile {

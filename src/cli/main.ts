@@ -58,10 +58,11 @@ function selectedCommand(argv: readonly string[]): string | undefined {
  * unexpected prints one line (a stack only with MXDOCTOR_DEBUG) and exits 3.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  const selected = selectedCommand(argv);
   // A reader that goes away (`mxdoctor check example.com | head`) ends a one-shot command
   // quietly, as it would any Unix filter, rather than with Node's unhandled EPIPE and its
   // stack. Not the service: a daemon whose log reader died should not look like a clean stop.
-  if (!SERVICE_COMMANDS.has(argv.find((a) => !a.startsWith('-')) ?? '')) {
+  if (!SERVICE_COMMANDS.has(selected ?? '')) {
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(EXIT.ok);
       throw err;
@@ -86,7 +87,6 @@ export async function runCli(argv: string[]): Promise<number> {
 Configuration comes from environment variables (MXDOCTOR_RESOLVERS, MXDOCTOR_DNS_TIMEOUT,
 MXDOCTOR_ALLOW_PRIVATE, …; see the README); command-line flags override them.`,
     );
-  const selected = selectedCommand(argv);
   // `mxdoctor --version` (first) prints the version before any command would be looked at.
   const versionOnly = argv[0] === '-V' || argv[0] === '--version';
   const registers = versionOnly
