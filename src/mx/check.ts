@@ -6,7 +6,7 @@ import type { Finding, MxAddress, MxHost, MxSet } from '../report/model.js';
 import { defineFindings, list } from '../checks/findings.js';
 import type { CheckContext } from '../checks/types.js';
 import { defineCheck } from '../checks/descriptors.js';
-import { MAX_MX_HOSTS, isIpLiteralName, lookUpMx, mxTargets } from './lookups.js';
+import { MAX_MX_HOSTS, byPreference, isIpLiteralName, lookUpMx, mxTargets } from './lookups.js';
 import type { AddressAnswers } from './lookups.js';
 
 /**
@@ -143,10 +143,8 @@ export function evaluateMx(facts: MxFacts): { findings: Finding[]; mx: MxSet } {
   const findings: Finding[] = [];
   if (nulls.length > 0) findings.push(mixedNullFinding(domain, answer.records, real));
 
-  const sorted = [...real].sort(
-    (a, b) => a.preference - b.preference || a.exchange.localeCompare(b.exchange),
-  );
-  const seen = mxTargets(real);
+  const sorted = byPreference([...real]);
+  const seen = mxTargets(sorted);
   const hosts = [...seen]
     .slice(0, MAX_MX_HOSTS)
     .map(([name, prefs]) => hostFrom(name, prefs[0] ?? 0, facts.hosts[name], false));

@@ -33,12 +33,15 @@ export function isIpLiteralName(name: string): boolean {
  * so the first MAX_MX_HOSTS are the same hosts for each.
  */
 export function mxTargets(records: readonly RecordOf<'MX'>[]): Map<string, number[]> {
-  const sorted = records
-    .filter((r) => r.exchange !== '')
-    .sort((a, b) => a.preference - b.preference || a.exchange.localeCompare(b.exchange));
+  const sorted = byPreference(records.filter((r) => r.exchange !== ''));
   const targets = new Map<string, number[]>();
   for (const r of sorted) targets.set(r.exchange, [...(targets.get(r.exchange) ?? []), r.preference]);
   return targets;
+}
+
+/** MX records sorted as senders try them: by preference, then by name. Sorts in place. */
+export function byPreference(records: RecordOf<'MX'>[]): RecordOf<'MX'>[] {
+  return records.sort((a, b) => a.preference - b.preference || a.exchange.localeCompare(b.exchange));
 }
 
 /** A and AAAA of a name, asked concurrently. */
