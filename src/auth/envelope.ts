@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { entryHop, hopsOf, parseAuthResults, parseReceivedSpf, stripComments } from './headers.js';
 import type { Field, Hop } from './headers.js';
 import type { Envelope } from './model.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Which envelope (client IP, MAIL FROM, HELO) the receiving server saw, from the trace headers
@@ -78,7 +78,7 @@ export function decideEnvelope(
   if (overrides.ip) {
     env.ip = overrides.ip;
     env.sources.ip = { header: 'option', why: 'given with --ip' };
-  } else if (spfHeader?.keys['client-ip'] && isIP(spfHeader.keys['client-ip'])) {
+  } else if (spfHeader?.keys['client-ip'] && ipFamily(spfHeader.keys['client-ip'])) {
     env.ip = spfHeader.keys['client-ip'];
     env.sources.ip = {
       header: 'Received-SPF',

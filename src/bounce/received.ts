@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { classifyAddress, connectAllowed } from '../net/address-guard.js';
 import type { ReceivedHop } from './model.js';
 import { squash } from './reply.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The Received chain (RFC 5321 §4.4) of a returned message: who handed the message to whom.
@@ -23,12 +23,12 @@ export function parseReceived(value: string): ReceivedHop {
   // a bracketed address before it is only what the client claimed in HELO.
   let ip: string | null = null;
   const seen = /\([^()]*?\[(?:IPv6:)?([0-9a-f:.]+)\]/i.exec(fromPart)?.[1]?.replace(/^::ffff:/i, '');
-  if (seen && isIP(seen)) ip = seen;
+  if (seen && ipFamily(seen)) ip = seen;
   const anyAddress =
     /\[(?:IPv6:)?([0-9a-f:.]+)\]|\(([0-9a-f:.]{7,})\)|(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])/gi;
   for (const m of ip ? [] : fromPart.matchAll(anyAddress)) {
     const candidate = (m[1] ?? m[2] ?? m[3] ?? '').replace(/^::ffff:/i, '');
-    if (isIP(candidate)) {
+    if (ipFamily(candidate)) {
       ip = candidate;
       break;
     }
@@ -37,7 +37,7 @@ export function parseReceived(value: string): ReceivedHop {
   const rdns = /\(\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\[/i.exec(fromPart)?.[1] ?? null;
   const name =
     rdns ??
-    (fromName && !/^\[/.test(fromName) && !isIP(fromName) && !/^(?:unknown|localhost)$/i.test(fromName)
+    (fromName && !/^\[/.test(fromName) && !ipFamily(fromName) && !/^(?:unknown|localhost)$/i.test(fromName)
       ? fromName
       : null);
   return {
@@ -89,7 +89,7 @@ export function ipInDiagnostic(
   ];
   for (const re of cues) {
     const m = re.exec(text);
-    if (m && isIP(m[1]!) && accept(m[1]!)) return m[1]!;
+    if (m && ipFamily(m[1]!) && accept(m[1]!)) return m[1]!;
   }
   return null;
 }

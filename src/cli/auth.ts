@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { colorEnabled, loadConfig } from '../config/index.js';
 import { MAX_MESSAGE_BYTES, authenticateMessage } from '../auth/run.js';
@@ -10,6 +9,7 @@ import type { EngineFlags } from './engine-flags.js';
 import { EXIT, UsageError } from './errors.js';
 import { safeText } from './format.js';
 import { readInputBytes } from './input.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * `mxdoctor auth message.eml`: what the receiving server would decide about a received
@@ -84,7 +84,7 @@ Examples:
   mxdoctor auth message.eml --ip 192.0.2.25 --mail-from bounces@example.com --json`,
     )
     .action(async (file: string | undefined, flags: AuthFlags) => {
-      if (flags.ip !== undefined && !isIP(flags.ip.trim()))
+      if (flags.ip !== undefined && !ipFamily(flags.ip.trim()))
         throw new UsageError(`--ip ${JSON.stringify(flags.ip)} is not an IPv4 or IPv6 address`);
       const config = loadConfig(
         undefined,

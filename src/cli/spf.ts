@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { loadConfig, parseDuration, parseResolver } from '../config/index.js';
 import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
@@ -9,6 +8,7 @@ import { checkHost } from '../spf/evaluate.js';
 import type { CheckHostResult, SpfResult } from '../spf/evaluate.js';
 import { UsageError } from './errors.js';
 import { safeText } from './format.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * `mxdoctor spf <domain> --ip <addr>`: the RFC 7208 verdict for one sending IP, with the
@@ -119,7 +119,7 @@ Examples:
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
       const ip = flags.ip.trim().replace(/^\[|\]$/g, '');
-      if (isIP(ip) === 0) {
+      if (ipFamily(ip) === 0) {
         throw new UsageError(
           `--ip ${JSON.stringify(flags.ip)} is not an IP address; give the sending server's IPv4 or IPv6 address, e.g. 192.0.2.10 or 2001:db8::25`,
         );

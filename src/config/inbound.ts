@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ehloName } from './check.js';
 import { duration, integer, rate, setting, size, text } from './declare.js';
 import type { Kind } from './declare.js';
 import { ConfigError } from './parse.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Settings of the inbound test (docs/inbound.md): the SMTP receiver that accepts one message
@@ -22,7 +22,7 @@ export function parseHostPort(value: string, name: string, defaultHost = '0.0.0.
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(t);
   const host = m ? (m[1] ?? m[2] ?? '') : '';
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535 || (host !== '' && !isIP(host) && !/^[a-z0-9.-]+$/i.test(host))) {
+  if (!m || port > 65535 || (host !== '' && !ipFamily(host) && !/^[a-z0-9.-]+$/i.test(host))) {
     throw new ConfigError(
       `${name}=${JSON.stringify(value)} is not host:port; use e.g. 0.0.0.0:25, 127.0.0.1:2525, [::]:25 or :2525`,
     );

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The parsers of setting values: text from an environment variable (or a CLI flag) to a
@@ -161,12 +161,12 @@ export function parseResolver(text: string, name: string): ResolverAddress {
   if (bracket) {
     host = bracket[1]!;
     if (bracket[2]) port = Number(bracket[2]);
-  } else if (isIP(t) === 0 && /^[^:]+:\d+$/.test(t)) {
+  } else if (ipFamily(t) === 0 && /^[^:]+:\d+$/.test(t)) {
     const i = t.lastIndexOf(':');
     host = t.slice(0, i);
     port = Number(t.slice(i + 1));
   }
-  if (isIP(host) === 0 || !(port >= 1 && port <= 65535)) {
+  if (ipFamily(host) === 0 || !(port >= 1 && port <= 65535)) {
     throw new ConfigError(
       `${name}: ${JSON.stringify(text)} is not a resolver address; use ip or ip:port, e.g. 9.9.9.9, 127.0.0.1:5353 or [2620:fe::fe]:53`,
     );
@@ -197,7 +197,7 @@ export function systemResolvers(path = '/etc/resolv.conf'): ResolverAddress[] {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
     const host = m[1]!.split('%')[0]!;
-    if (isIP(host)) found.push({ host, port: 53 });
+    if (ipFamily(host)) found.push({ host, port: 53 });
   }
   return found.length ? found : [{ host: '127.0.0.1', port: 53 }];
 }

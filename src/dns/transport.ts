@@ -3,9 +3,9 @@ import type { SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import type { LookupOneOptions } from 'node:dns';
 import { connect } from 'node:net';
-import { isIP } from 'node:net';
 import { abortReason } from '../net/deadline.js';
 import { ProbeError } from '../net/errors.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Sends one DNS message to one server over UDP or TCP and returns the raw response. Each
@@ -65,7 +65,10 @@ export function udpExchange(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
-    const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
+    const socket = createSocket({
+      type: ipFamily(server.host) === 6 ? 'udp6' : 'udp4',
+      lookup: literalLookup,
+    });
     const finish = exchange<Buffer>(
       `UDP answer from ${serverText(server)}`,
       timeoutMs,
@@ -101,7 +104,7 @@ const literalLookup = ((
   options: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void => {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 0) {
     lookup(address, options as LookupOneOptions, callback);
     return;

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineFindings, list } from '../checks/findings.js';
 import type { Resolver } from '../dns/types.js';
@@ -6,6 +5,7 @@ import { classifyAddress } from '../net/address-guard.js';
 import { ReverseDnsSchema, reverseDns } from '../ptr/check.js';
 import type { Finding } from '../report/model.js';
 import type { ConnectionFacts } from './model.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The connection a message came over, as a receiver judges it: the sending IP's reverse DNS
@@ -90,7 +90,7 @@ export async function gatherConnectionDns(
 ): Promise<ConnectionDns> {
   const out: ConnectionDns = {};
   const ip = c.remoteAddress;
-  const family = isIP(ip);
+  const family = ipFamily(ip);
   const tasks: Promise<void>[] = [];
   if (family !== 0 && classifyAddress(ip).category === 'public') {
     tasks.push(reverseDns(resolver, ip, { signal }).then((r) => void (out.ptr = r)));
@@ -198,7 +198,7 @@ function heloFinding(c: ConnectionFacts, dns: ConnectionDns): Finding {
       details,
     });
   }
-  if (isIP(name) !== 0) {
+  if (ipFamily(name) !== 0) {
     return CONNECTION.make('inbound.connection.helo', 'fail', {
       summary: `The client greeted with the bare address ${name}; RFC 5321 §4.1.3 requires brackets around an address, and receivers refuse this.`,
       remedy: 'Greet with the fully qualified host name of the sending server.',

@@ -1,5 +1,5 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Turns what a person types into a domain name we can check: trims, lower-cases, drops a
@@ -56,7 +56,7 @@ export function normalizeDomain(raw: string): DomainParseResult {
   }
 
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (isIP(bare) || /^\d+(\.\d+){3}\.?$/.test(bare)) {
+  if (ipFamily(bare) || /^\d+(\.\d+){3}\.?$/.test(bare)) {
     return reject(
       `${show(raw)} is an IP address; mxdoctor checks domains (to check a server, give its domain)`,
     );

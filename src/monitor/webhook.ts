@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { connect as netConnect, isIP } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -12,6 +12,7 @@ import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * POSTs a webhook under the alert address rules: the host name is resolved once (through
@@ -60,7 +61,7 @@ function connectSocket(
         ? tlsConnect({
             host: address,
             port,
-            ...(isIP(host) ? {} : { servername: host }),
+            ...(ipFamily(host) ? {} : { servername: host }),
             ...(trust ? { secureContext: trust } : {}),
             // Verified below with the reason in words; the request is sent only after that.
             rejectUnauthorized: false,
@@ -205,7 +206,7 @@ export async function postWebhook(req: WebhookRequest, config: Deps): Promise<We
       async (signal) => {
         const host = url.hostname.replace(/^\[|\]$/g, '');
         let addresses: string[];
-        if (isIP(host)) addresses = [host];
+        if (ipFamily(host)) addresses = [host];
         else {
           const dns = new DnsClient({
             ...dnsClientSettings(config.dns),

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import type { DnsAnswer, RecordOf, Resolver } from '../dns/types.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The DNS questions of the MX check — the MX set, then the addresses of its hosts (or of the
@@ -23,7 +23,7 @@ export interface MxLookups {
 
 export function isIpLiteralName(name: string): boolean {
   const bare = name.replace(/^\[|\]$/g, '');
-  return isIP(bare) !== 0 || /^\d+\.\d+\.\d+\.\d+$/.test(bare);
+  return ipFamily(bare) !== 0 || /^\d+\.\d+\.\d+\.\d+$/.test(bare);
 }
 
 /**

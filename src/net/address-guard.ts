@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-
+import { ipFamily } from './ip-family.js';
 /**
  * Classification of IP addresses by the IANA special-purpose registries (RFC 6890 and
  * successors), so that mxdoctor never connects to a loopback, private or otherwise
@@ -204,7 +203,7 @@ function classify6(address: string): AddressClass {
 
 export function classifyAddress(address: string): AddressClass {
   const text = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const family = isIP(text);
+  const family = ipFamily(text);
   if (family === 4) return classify4(text);
   if (family === 6) return classify6(text);
   return { address, family: 0, category: 'invalid', description: 'not an IP address' };
@@ -255,7 +254,7 @@ export interface Network {
 }
 
 function bitsOf(address: string): { family: 4 | 6; value: bigint } | undefined {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 4) return { family, value: v4ToBigInt(address) };
   if (family === 6) {
     const value = v6ToBigInt(address);

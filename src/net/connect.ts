@@ -1,7 +1,8 @@
-import { connect as netConnect, isIP } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { deadline } from './deadline.js';
 import { ProbeError, isProbeError } from './errors.js';
+import { ipFamily } from './ip-family.js';
 
 /**
  * How a protocol engine opens a TCP connection to an address it has already checked with
@@ -56,7 +57,7 @@ export function tcpConnect(
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const d = deadline(signal, timeoutMs, what);
-    const socket = netConnect({ host, port, family: isIP(host) || undefined, noDelay: true });
+    const socket = netConnect({ host, port, family: ipFamily(host) || undefined, noDelay: true });
     const cleanup = (): void => {
       d.dispose();
       d.signal.removeEventListener('abort', onAbort);
@@ -93,7 +94,7 @@ export function tcpConnect(
 
 /** Connects straight to the target. */
 export const directConnect: SocketFactory = (target, limits) => {
-  if (!isIP(target.address))
+  if (!ipFamily(target.address))
     return Promise.reject(
       new ProbeError('EINPUT', `${target.address} is not an IP address`, { phase: 'connect' }),
     );

@@ -1,6 +1,5 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { checkServerIdentity, connect } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { connectAllowed } from './address-guard.js';
@@ -9,6 +8,7 @@ import { describeError } from './errors.js';
 import { FetchClock } from './fetch-timing.js';
 import type { FetchTiming } from './fetch-timing.js';
 import { contextTrusting } from './trust-context.js';
+import { ipFamily } from './ip-family.js';
 
 /**
  * A careful HTTPS GET for documents a domain publishes about itself (BIMI logos and mark
@@ -237,7 +237,7 @@ export async function httpsGet(o: HttpsGetOptions): Promise<HttpsGetResult> {
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   try {
     return await withDeadline(o.signal, o.timeoutMs, `fetching ${o.url}`, async (signal) => {
-      const resolved = isIP(literal) ? { addresses: [literal] } : await o.resolve(url.hostname, signal);
+      const resolved = ipFamily(literal) ? { addresses: [literal] } : await o.resolve(url.hostname, signal);
       clock.mark('addressMs');
       if (resolved.addresses.length === 0)
         return done(

@@ -1,10 +1,10 @@
-import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { tcpConnect } from './connect.js';
 import type { SocketFactory } from './connect.js';
 import { deadline } from './deadline.js';
 import { ProbeError, isProbeError } from './errors.js';
 import { v6ToBigInt } from './address-guard.js';
+import { ipFamily } from './ip-family.js';
 
 /**
  * A SOCKS5 client (RFC 1928) with optional username/password authentication (RFC 1929), for
@@ -59,7 +59,7 @@ export function parseSocks5Url(text: string): Socks5Proxy {
 
 /** "socks5://host:port" without credentials, for reports and logs. */
 export function describeProxy(proxy: Socks5Proxy): string {
-  const host = isIP(proxy.host) === 6 ? `[${proxy.host}]` : proxy.host;
+  const host = ipFamily(proxy.host) === 6 ? `[${proxy.host}]` : proxy.host;
   return `socks5://${host}:${proxy.port}${proxy.username ? ' (with username/password)' : ''}`;
 }
 
@@ -138,7 +138,7 @@ class ExactReader {
 }
 
 function encodeAddress(address: string): Buffer {
-  if (isIP(address) === 4) return Buffer.from([1, ...address.split('.').map(Number)]);
+  if (ipFamily(address) === 4) return Buffer.from([1, ...address.split('.').map(Number)]);
   const value = v6ToBigInt(address);
   const bytes = Buffer.alloc(17);
   bytes[0] = 4;
@@ -173,7 +173,7 @@ export async function socks5Connect(
   options: Socks5ConnectOptions,
 ): Promise<{ socket: Socket; bound: Socks5Bound }> {
   const { proxy, address, port, timeoutMs, signal } = options;
-  if (!isIP(address))
+  if (!ipFamily(address))
     throw new ProbeError('EINPUT', `the SOCKS5 proxy is only asked for IP addresses, not "${address}"`, {
       phase: 'connect',
     });

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * `npm start` for a newcomer: without MXDOCTOR_ADMIN_TOKEN the monitors are locked. When the
@@ -29,7 +29,7 @@ export function isLoopbackOnly(host: string): boolean {
     .replace(/^\[|\]$/g, '')
     .toLowerCase();
   if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
+  if (ipFamily(h) === 4) return h.startsWith('127.');
   return h === '::1';
 }
 
@@ -91,6 +91,6 @@ function readToken(file: string, log: Logger): string | undefined {
 /** The sign-in page; with `token`, the link that signs a browser in and goes on to the monitors. */
 export function signInLink(host: string, port: number, token?: string): string {
   const h = host.trim().replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const shown = isIP(h) === 6 ? `[${h}]` : h;
+  const shown = ipFamily(h) === 6 ? `[${h}]` : h;
   return `http://${shown}:${port}/monitors/signin${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 }

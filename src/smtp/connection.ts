@@ -1,6 +1,6 @@
 // Long on purpose: one class owns the socket, its bounded line framing, the STARTTLS upgrade
 // and the transcript; they share the read buffer and deadline state that must not be split.
-import { connect as netConnect, isIP } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
@@ -11,6 +11,7 @@ import { serializeCommand } from './command.js';
 import type { SmtpCommand } from './command.js';
 import { ReplyAssembler, ReplySyntaxError } from './reply.js';
 import type { SmtpReply } from './reply.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * One SMTP client connection: TCP connect, bounded line framing, command writing (only the
@@ -195,7 +196,12 @@ export class SmtpConnection {
     return new Promise((resolve, reject) => {
       const started = performance.now();
       const d = deadline(signal, timeoutMs, 'TCP connect');
-      const socket = netConnect({ host: address, port, family: isIP(address) || undefined, noDelay: true });
+      const socket = netConnect({
+        host: address,
+        port,
+        family: ipFamily(address) || undefined,
+        noDelay: true,
+      });
       const cleanup = (): void => {
         d.dispose();
         d.signal.removeEventListener('abort', onAbort);
@@ -489,7 +495,7 @@ export class SmtpConnection {
       const d = deadline(this.signal, options.timeoutMs, 'TLS handshake');
       const secure = tlsConnect({
         socket: plain,
-        ...(isIP(options.servername) ? {} : { servername: options.servername }),
+        ...(ipFamily(options.servername) ? {} : { servername: options.servername }),
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
         // A placeholder CA so that Node does not complete the chain from a trust store:

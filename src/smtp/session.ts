@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { connectAllowed } from '../net/address-guard.js';
 import { deadline } from '../net/deadline.js';
 import { describeError, isProbeError } from '../net/errors.js';
@@ -25,6 +24,7 @@ import {
   stepsOf,
 } from './steps.js';
 import type { RcptPlan, SessionPlan, Steps } from './steps.js';
+import { ipFamily } from '../net/ip-family.js';
 
 export { sessionClosed } from './steps.js';
 export type { RcptPlan, SessionPlan, SmtpTimeouts } from './steps.js';
@@ -70,7 +70,7 @@ export async function runSession(plan: SessionPlan): Promise<SessionRecord> {
     host: plan.host,
     address: plan.address,
     port: plan.port,
-    family: isIP(plan.address) === 6 ? 6 : 4,
+    family: ipFamily(plan.address) === 6 ? 6 : 4,
     startedAt,
     durationMs: 0,
     connect: { ok: false },

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
@@ -14,6 +13,7 @@ import type { SmtpReply } from '../smtp/reply.js';
 import { chainFacts } from '../tls/certificate.js';
 import { expiryOf, hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import type { SubmissionProbe, SubmissionTarget } from './model.js';
+import { ipFamily } from '../net/ip-family.js';
 
 /**
  * One look at a submission port the way a mail client would connect, minus the login:
@@ -95,7 +95,7 @@ function upgrade(socket: Socket, host: string, ms: number, parent: AbortSignal):
     const d = deadline(parent, ms, 'TLS handshake');
     const secure = tlsConnect({
       socket,
-      ...(isIP(host) ? {} : { servername: host }),
+      ...(ipFamily(host) ? {} : { servername: host }),
       // No trust store during the handshake: the chain seen is exactly what the server sent;
       // it is judged afterwards against `trust` (tls/evaluate.ts).
       ca: [],

@@ -1,5 +1,4 @@
 import { constants } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
@@ -11,6 +10,7 @@ import { LineReader } from '../../net/line-reader.js';
 import type { LineLimits } from '../../net/line-reader.js';
 import { suiteByName } from './suites.js';
 import type { CipherSuite, TlsVersion } from './suites.js';
+import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * One TLS handshake of the depth scan, on a fresh connection: TCP (through the given socket
@@ -217,7 +217,7 @@ function clientOptions(env: HandshakeEnv, attempt: Attempt, socket: Socket): Con
   const modern = attempt.suites.filter((s) => s.since === 'TLSv1.3').map((s) => s.iana);
   return {
     socket,
-    ...(isIP(env.target.host) ? {} : { servername: env.target.host }),
+    ...(ipFamily(env.target.host) ? {} : { servername: env.target.host }),
     minVersion: attempt.version,
     maxVersion: attempt.version,
     // @SECLEVEL=0 lets OpenSSL 3 offer what a 2010 server may still accept (TLS 1.0, SHA-1

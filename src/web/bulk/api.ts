@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import express, { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { authenticateMessage, MAX_MESSAGE_BYTES } from '../../auth/run.js';
@@ -11,6 +10,7 @@ import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiTokenAuth } from '../security.js';
 import { AuthenticationRequestSchema, BatchRequestSchema, VerificationRequestSchema } from './schemas.js';
+import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * The bulk API under /api/v1: batches of domain checks (POST a list → 202 and an id; GET its
@@ -278,7 +278,7 @@ export function bulkApiRouter(deps: BulkDeps, submitLimit: RequestHandler): Rout
           'payload_too_large',
           `The message is larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB.`,
         );
-      if (overrides.ip !== undefined && !isIP(overrides.ip))
+      if (overrides.ip !== undefined && !ipFamily(overrides.ip))
         throw new HttpError(
           400,
           'invalid_request',

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { MAX_MESSAGE_BYTES, authenticateMessage } from '../../auth/run.js';
@@ -12,6 +11,7 @@ import { LIST_BODY_LIMIT, batchLinks } from './api.js';
 import type { BulkDeps } from './api.js';
 import { formParser } from '../form-body.js';
 import type { ParsedForm } from '../form-body.js';
+import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * The bulk pages: "Check many domains" (paste or upload a list → a batch page that refreshes
@@ -155,7 +155,7 @@ export function bulkPagesRouter(
           values,
           'Paste the whole message as received, with its headers (in most mail programs: “Show original”).',
         );
-      if (values.ip && !isIP(values.ip))
+      if (values.ip && !ipFamily(values.ip))
         return authForm(req, res, 400, values, `${values.ip} is not an IP address.`);
       const report = await authenticateMessage(
         message,
