@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { Packet as Dns2Packet } from 'dns2';
+import Packet from './dns2-packet.js';
 import { RR_TYPES } from './types.js';
 import type { DnsRcode, DnsRecord, RrType } from './types.js';
 
@@ -9,12 +8,6 @@ import type { DnsRcode, DnsRecord, RrType } from './types.js';
  * EDNS DO bits dns2's own client never sets) and decoding responses into our records,
  * including the types dns2 keeps as raw rdata (TLSA, DS; RFC 3597).
  */
-
-// dns2's packet codec alone: the package's entry point also loads its servers and its DoH,
-// UDP and TCP clients, which cost every `mxdoctor check` 25–35 ms of start-up and are never
-// used (the package's exports map offers no subpath, hence the path next to its entry).
-const require = createRequire(import.meta.url);
-const Packet = require(join(dirname(require.resolve('dns2')), 'packet.js')) as typeof Dns2Packet;
 
 /** EDNS(0) UDP payload size we advertise: the 2020 DNS flag day value, avoids fragmentation. */
 export const EDNS_UDP_PAYLOAD = 1232;

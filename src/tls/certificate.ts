@@ -1,6 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type Forge from 'node-forge';
+import forge from './forge-asn1.js';
 import type { CertFacts } from './model.js';
 
 /**
@@ -10,12 +10,6 @@ import type { CertFacts } from './model.js';
  * directly. Pure: bytes in, data out.
  */
 
-// Only the parts used here (ASN.1, OIDs, byte utilities): node-forge's entry point loads all of
-// it (TLS, ciphers, PKCS#12…), 20–30 ms of every `mxdoctor check`'s start-up.
-const require = createRequire(import.meta.url);
-require('node-forge/lib/asn1.js');
-require('node-forge/lib/oids.js');
-const forge = require('node-forge/lib/forge.js') as typeof Forge;
 const { asn1 } = forge;
 type Asn1 = Forge.asn1.Asn1;
 
