@@ -161,7 +161,8 @@ export function parseResolver(text: string, name: string): ResolverAddress {
   if (bracket) {
     host = bracket[1]!;
     if (bracket[2]) port = Number(bracket[2]);
-  } else if (ipFamily(t) === 0 && /^[^:]+:\d+$/.test(t)) {
+  } else if (/^[^:]+:\d+$/.test(t)) {
+    // One colon: "ip:port" (an IPv6 address has at least two).
     const i = t.lastIndexOf(':');
     host = t.slice(0, i);
     port = Number(t.slice(i + 1));
