@@ -128,27 +128,47 @@ export function isSetting(field: Field): field is Setting {
 
 // The kinds of value. Each pairs the parser of the variable's text with the schema of the value.
 
+/**
+ * The schema of a whole number from min (to max): one per range, shared by the settings that
+ * use it (zod's schemas are immutable), and built with its checks at once rather than by
+ * chaining .int().min().max(), which builds a schema per step. Some 65 settings are numbers:
+ * built the chained way, one apiece, they were a third of the configuration's loading, which
+ * every command waits for before its first step.
+ */
+const wholeNumbers = new Map<string, z.ZodNumber>();
+function wholeNumber(min: number, max?: number): z.ZodNumber {
+  const key = `${min}:${max ?? ''}`;
+  let schema = wholeNumbers.get(key);
+  if (!schema) {
+    schema = z.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+    wholeNumbers.set(key, schema);
+  }
+  return schema;
+}
+
 /** Milliseconds, or a number with ms, s, m, h or d: "5000", "30s", "90d". */
 export function duration(min: number): Kind<z.ZodNumber> {
-  return { parse: parseDuration, schema: z.number().int().min(min) };
+  return { parse: parseDuration, schema: wholeNumber(min) };
 }
 
 /** A whole number from min to max. */
 export function integer(min: number, max: number): Kind<z.ZodNumber> {
   return {
     parse: (text, name) => parseInteger(text, name, min, max),
-    schema: z.number().int().min(min).max(max),
+    schema: wholeNumber(min, max),
   };
 }
 
 /** Bytes, or a number with K, M or G (binary units): "5242880", "5M". */
 export function size(min: number): Kind<z.ZodNumber> {
-  return { parse: parseSize, schema: z.number().int().min(min) };
+  return { parse: parseSize, schema: wholeNumber(min) };
 }
+
+const BOOLEAN = z.boolean();
 
 /** true/false, yes/no, on/off or 1/0. */
 export function boolean(): Kind<z.ZodBoolean> {
-  return { parse: parseBoolean, schema: z.boolean() };
+  return { parse: parseBoolean, schema: BOOLEAN };
 }
 
 /** Text, trimmed; `schema` says what is valid. */
@@ -160,7 +180,7 @@ export function text(
   return { parse: (value) => value.trim(), schema };
 }
 
-const RATE = z.object({ points: z.number().int().min(0), windowMs: z.number().int().min(1) });
+const RATE = z.object({ points: wholeNumber(0), windowMs: wholeNumber(1) });
 
 /** A count per duration, "20/10m", or "off". */
 export function rate(): Kind<typeof RATE> {
