@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { Config } from '../config/index.js';
 import { indexTrustAnchors } from '../tls/evaluate.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
@@ -15,7 +16,9 @@ const ANCHORS_PER_STEP = 8;
  * there. First the TLS context of the MTA-STS policy fetch (its lookups are under way too):
  * about a millisecond, except that the first default TLS context of a process makes OpenSSL
  * parse Node's ~150 bundled roots, one call of some 50 ms on a slow host that cannot be cut
- * up, best done right away while the connections' first round trip is on the wire. Then, a
+ * up, best done right away while the connections' first round trip is on the wire. Then
+ * Node's IPv6 address expression, which tls.connect runs on every servername (STARTTLS, the
+ * policy fetch) and V8 compiles on its first two runs (some 4–7 ms on a slow host). Then, a
  * slice of a couple of milliseconds per turn of the event loop, the index of the trust
  * anchors that the MX certificates are checked against, and the scanner of reply wordings.
  */
@@ -30,6 +33,12 @@ export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
   const steps = [
     () => {
       trustContext(store);
+      return true;
+    },
+    () => {
+      // Twice: V8 compiles an expression to bytecode on its first run, to machine code on its second.
+      isIPv6('::1');
+      isIPv6('::1');
       return true;
     },
     () => indexTrustAnchors(store.pems, ANCHORS_PER_STEP),
