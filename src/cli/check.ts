@@ -4,7 +4,6 @@ import { isValidSelector } from '../dkim/record.js';
 import { parseVerifyAddress } from '../input/address.js';
 import { normalizeDomain } from '../input/domain.js';
 import type { NormalizedDomain } from '../input/domain.js';
-import { parseRootsAside } from '../net/trust-context.js';
 import { DEFAULT_CHECK_OPTIONS } from '../report/check-options.js';
 import type { CheckOptions } from '../report/model.js';
 import { collectDnsbl, collectResolver, durationFlag, engineOverrides, portFlag } from './engine-flags.js';
@@ -225,8 +224,6 @@ Examples:
         throw new UsageError('--concurrency, --unordered and --csv go with --file');
       const parsed = normalizeDomain(rawDomain);
       if (!parsed.ok) throw new UsageError(parsed.error);
-      // The TLS root store, parsed on another core while this one loads and starts the check.
-      parseRootsAside();
       // The configuration (with zod) and the check engine load only now: `mxdoctor check --help`
       // and usage errors need neither. The engine's own module is small: it sends the first DNS
       // query before it loads the checks (src/checks/run.ts).

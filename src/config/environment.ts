@@ -27,11 +27,6 @@ export function nodeOptions(env: Env = process.env): string[] {
   return (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
 }
 
-/** NODE_EXTRA_CA_CERTS: a file of certificates Node adds to its default trust, read as it starts. */
-export function nodeExtraCaCerts(env: Env = process.env): string | undefined {
-  return env.NODE_EXTRA_CA_CERTS || undefined;
-}
-
 /** NODE_USE_SYSTEM_CA=1: newer Node versions then trust the operating system's certificate store by default. */
 export function nodeUsesSystemCa(env: Env = process.env): boolean {
   return env.NODE_USE_SYSTEM_CA === '1';

@@ -1,8 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { Worker } from 'node:worker_threads';
 import type { SecureContext } from 'node:tls';
-import { nodeExtraCaCerts, nodeOptions, nodeUsesSystemCa } from '../config/environment.js';
+import { nodeOptions, nodeUsesSystemCa } from '../config/environment.js';
 
 /**
  * TLS client contexts that trust exactly a given list of PEM certificates, made once per list.
@@ -79,39 +77,4 @@ function bundledRootsPlus(added: readonly string[]): SecureContext | undefined {
   for (const pem of added.length > 0 ? added : rootCertificates.slice(0, 1))
     native.addCACert.call(native, pem);
   return context;
-}
-
-/**
- * Has a worker thread, on another core, make this process's first default TLS context, so
- * that OpenSSL parses Node's bundled roots there (once per process, into a store that every
- * thread shares; src/crypto/crypto_context.cc, NewRootCertStore) while the command's own
- * thread loads its code and sends its first queries. Without it, the first TLS context of
- * `mxdoctor check` (made while the first SMTP connection is in flight, smtp/prepare.ts) held
- * the event loop for one uninterruptible call of ~30 ms, and the answers and replies that came
- * meanwhile (the address of a second MX host) waited for it. Nothing to do when
- * NODE_EXTRA_CA_CERTS is set (Node parsed the roots as it started), when the default store is
- * not the bundled roots, or on one core. Never fails: at worst the roots are parsed where
- * they were. Returns the worker, if one was started.
- */
-export function parseRootsAside(
-  extraCaCerts: string | null = nodeExtraCaCerts() ?? null,
-): Worker | undefined {
-  if (extraCaCerts || !bundledRootsAreDefault() || availableParallelism() < 2) return undefined;
-  try {
-    const worker = new Worker("require('node:tls').createSecureContext();", {
-      eval: true,
-      // The worker runs no code of ours and reads no argument, option or variable.
-      argv: [],
-      execArgv: [],
-      env: {},
-      stdout: true,
-      stderr: true,
-    });
-    worker.on('error', () => undefined);
-    worker.unref(); // a command that ends first does not wait for it
-    return worker;
-  } catch {
-    // no worker threads here: the first TLS context parses the roots, as before
-    return undefined;
-  }
 }

@@ -2,20 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect, createSecureContext, createServer, rootCertificates } from 'node:tls';
 import type { SecureContext, Server } from 'node:tls';
 import forge from 'node-forge';
-import {
-  afterBundledRoots,
-  bundledRootsAreDefault,
-  contextTrusting,
-  parseRootsAside,
-} from '../../src/net/trust-context.js';
+import { afterBundledRoots, bundledRootsAreDefault, contextTrusting } from '../../src/net/trust-context.js';
 import { loadTrustStore, trustContext } from '../../src/tls/trust-store.js';
 import { ROOT } from '../support/cli.js';
 import { createTestPki } from '../support/test-ca.js';
@@ -99,35 +92,6 @@ function sampleRsaRoots(count: number): string[] {
   const step = Math.max(1, Math.floor(usable.length / count));
   return usable.filter((_, i) => i % step === 0).slice(0, count);
 }
-
-describe('the bundled roots parsed aside, on a worker thread (mxdoctor check)', () => {
-  const servers: Server[] = [];
-  after(() => {
-    for (const s of servers) s.close();
-  });
-
-  it('starts no worker when Node parsed the roots itself (NODE_EXTRA_CA_CERTS)', () => {
-    assert.equal(parseRootsAside('/etc/ssl/certs/ca-certificates.crt'), undefined);
-  });
-
-  it("parses them on a worker that ends cleanly, and the process's default context still trusts them", async (t) => {
-    if (availableParallelism() < 2 || !bundledRootsAreDefault()) {
-      t.skip('one core, or a default store that is not the bundled roots: no worker by design');
-      return;
-    }
-    const worker = parseRootsAside(null); // as without NODE_EXTRA_CA_CERTS
-    assert.ok(worker, 'a worker was started');
-    worker.ref(); // the command's worker does not hold the process; the test waits for it
-    const [code] = (await once(worker, 'exit')) as [number];
-    assert.equal(code, 0, 'the worker ran its code without an error');
-    const [root] = sampleRsaRoots(1);
-    const claimant = claimingIssuer(root!);
-    const served = await serve(claimant.cert, claimant.key);
-    servers.push(served.server);
-    // The bundled root is found (and the forged signature refused), not missing.
-    assert.equal(await verdict(createSecureContext(), served.port), 'CERT_SIGNATURE_FAILURE');
-  });
-});
 
 describe('trust context: the same trust as ca: pems, without parsing the bundled roots again', () => {
   const servers: Server[] = [];
