@@ -4,8 +4,8 @@ import forge from './forge-asn1.js';
 import type { CertFacts } from './model.js';
 
 /**
- * DER certificate → CertFacts, with node-forge's ASN.1 parser (the only node-forge import in
- * mxdoctor). forge's own certificate reader only understands RSA keys, and many mail servers
+ * DER certificate → CertFacts, with node-forge's ASN.1 parser (./forge-asn1.js loads only that
+ * part of node-forge). forge's own certificate reader only understands RSA keys, and many mail servers
  * present ECDSA or Ed25519 certificates, so the X.509 structure (RFC 5280 §4.1) is walked here
  * directly. Pure: bytes in, data out.
  */
