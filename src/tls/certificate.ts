@@ -5,9 +5,9 @@ import type { CertFacts } from './model.js';
 
 /**
  * DER certificate → CertFacts, with node-forge's ASN.1 parser (./forge-asn1.js loads only that
- * part of node-forge). forge's own certificate reader only understands RSA keys, and many mail servers
- * present ECDSA or Ed25519 certificates, so the X.509 structure (RFC 5280 §4.1) is walked here
- * directly. Pure: bytes in, data out.
+ * part of node-forge). forge's own certificate reader only understands RSA keys, and many mail
+ * servers present ECDSA or Ed25519 certificates, so the X.509 structure (RFC 5280 §4.1) is
+ * walked here directly. Pure: bytes in, data out.
  */
 
 const { asn1 } = forge;
