@@ -16,8 +16,9 @@
 // `npm run bench cli-startup` and `npm run bench latency` measure it.
 //
 // - Project code and the pure-JS packages on the start-up path of check and bounce (INLINE)
-//   are bundled; every other package stays external and loads from node_modules as installed
-//   (some read files beside their code, e.g. disposable-email-domains-js its JSON list).
+//   are bundled, and the package files that two modules load by a computed path (IN_BUNDLE);
+//   every other package stays external and loads from node_modules as installed (some read
+//   files beside their code, e.g. disposable-email-domains-js its JSON list).
 // - The service (serve, web, worker) is not bundled: bin/mxdoctor.js runs it from dist/src/,
 //   where its start-up does not matter and its layout is the one its tests know. main.cjs
 //   reaches it there, for `mxdoctor --help`.
@@ -97,22 +98,27 @@ const dynamicImportsRequired = {
  * (before the first DNS query of `mxdoctor check`; ~7 ms and the first decodes' compiling) and
  * node-forge's ASN.1 reader (before the first certificate is read; ~4 ms).
  */
+/** A line of generated CommonJS that requires a package file by its absolute path. */
+const requireFile = (...path) => `require(${JSON.stringify(join(root, 'node_modules', ...path))});\n`;
+
 const IN_BUNDLE = {
-  'src/dns/dns2-packet.ts': `module.exports = require(${JSON.stringify(join(root, 'node_modules', 'dns2', 'packet.js'))});\n`,
+  'src/dns/dns2-packet.ts': `module.exports = ${requireFile('dns2', 'packet.js')}`,
   'src/tls/forge-asn1.ts':
-    ['asn1', 'oids']
-      .map((f) => `require(${JSON.stringify(join(root, 'node_modules', 'node-forge', 'lib', `${f}.js`))});\n`)
-      .join('') +
-    `module.exports = require(${JSON.stringify(join(root, 'node_modules', 'node-forge', 'lib', 'forge.js'))});\n`,
+    requireFile('node-forge', 'lib', 'asn1.js') +
+    requireFile('node-forge', 'lib', 'oids.js') +
+    `module.exports = ${requireFile('node-forge', 'lib', 'forge.js')}`,
 };
 
 const inBundle = {
   name: 'in-bundle',
   setup(b) {
-    b.onResolve({ filter: /^\.\/.*\.js$/ }, (args) => {
+    const replaced = new Set();
+    b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
       const source = relative(root, join(args.resolveDir, args.path.replace(/\.js$/, '.ts')));
       const key = source.split('\\').join('/');
-      return key in IN_BUNDLE ? { path: key, namespace: 'in-bundle' } : undefined;
+      if (!(key in IN_BUNDLE)) return undefined;
+      replaced.add(key);
+      return { path: key, namespace: 'in-bundle' };
     });
     // Its own namespace: the project's "type": "module" would make esbuild read it as an ES module.
     b.onLoad({ filter: /.*/, namespace: 'in-bundle' }, (args) => ({
@@ -120,6 +126,14 @@ const inBundle = {
       loader: 'js',
       resolveDir: root,
     }));
+    b.onEnd((result) => {
+      // A module moved or renamed: the bundle still works, loading the files from node_modules.
+      const inputs = Object.keys(result.metafile?.inputs ?? {});
+      for (const key of Object.keys(IN_BUNDLE)) {
+        if (!replaced.has(key) && inputs.includes(key))
+          console.warn(`bundle-cli: ${key} was bundled as written, not replaced by its package files`);
+      }
+    });
   },
 };
 
