@@ -1,7 +1,7 @@
+import { ipFamily } from '../net/ip-family.js';
 import { entryHop, hopsOf, parseAuthResults, parseReceivedSpf, stripComments } from './headers.js';
 import type { Field, Hop } from './headers.js';
 import type { Envelope } from './model.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Which envelope (client IP, MAIL FROM, HELO) the receiving server saw, from the trace headers

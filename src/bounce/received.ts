@@ -1,7 +1,7 @@
 import { classifyAddress, connectAllowed } from '../net/address-guard.js';
+import { ipFamily } from '../net/ip-family.js';
 import type { ReceivedHop } from './model.js';
 import { squash } from './reply.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The Received chain (RFC 5321 §4.4) of a returned message: who handed the message to whom.

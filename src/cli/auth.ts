@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { colorEnabled, loadConfig } from '../config/index.js';
 import { MAX_MESSAGE_BYTES, authenticateMessage } from '../auth/run.js';
 import type { AuthReport } from '../auth/model.js';
+import { ipFamily } from '../net/ip-family.js';
 import type { Status } from '../report/model.js';
 import { sortWorstFirst } from '../report/score.js';
 import { collectResolver, durationFlag, engineOverrides } from './engine-flags.js';
@@ -9,7 +10,6 @@ import type { EngineFlags } from './engine-flags.js';
 import { EXIT, UsageError } from './errors.js';
 import { safeText } from './format.js';
 import { readInputBytes } from './input.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * `mxdoctor auth message.eml`: what the receiving server would decide about a received

@@ -4,11 +4,11 @@ import type { ConfigOverrides, ResolverAddress } from '../config/index.js';
 import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { normalizeDomain } from '../input/domain.js';
 import { deadline } from '../net/deadline.js';
+import { ipFamily } from '../net/ip-family.js';
 import { checkHost } from '../spf/evaluate.js';
 import type { CheckHostResult, SpfResult } from '../spf/evaluate.js';
 import { UsageError } from './errors.js';
 import { safeText } from './format.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * `mxdoctor spf <domain> --ip <addr>`: the RFC 7208 verdict for one sending IP, with the

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ipFamily } from '../net/ip-family.js';
 import { ehloName } from './check.js';
 import { duration, integer, rate, setting, size, text } from './declare.js';
 import type { Kind } from './declare.js';
 import { ConfigError } from './parse.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Settings of the inbound test (docs/inbound.md): the SMTP receiver that accepts one message

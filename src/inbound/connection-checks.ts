@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { defineFindings, list } from '../checks/findings.js';
 import type { Resolver } from '../dns/types.js';
 import { classifyAddress } from '../net/address-guard.js';
+import { ipFamily } from '../net/ip-family.js';
 import { ReverseDnsSchema, reverseDns } from '../ptr/check.js';
 import type { Finding } from '../report/model.js';
 import type { ConnectionFacts } from './model.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * The connection a message came over, as a receiver judges it: the sending IP's reverse DNS

@@ -10,9 +10,9 @@ import { DnsClient, dnsClientSettings } from '../dns/client.js';
 import { alertConnectAllowed } from '../net/address-guard.js';
 import { abortReason, withDeadline } from '../net/deadline.js';
 import { describeError } from '../net/errors.js';
+import { ipFamily } from '../net/ip-family.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import { version } from '../version.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * POSTs a webhook under the alert address rules: the host name is resolved once (through

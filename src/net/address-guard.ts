@@ -1,4 +1,5 @@
 import { ipFamily } from './ip-family.js';
+
 /**
  * Classification of IP addresses by the IANA special-purpose registries (RFC 6890 and
  * successors), so that mxdoctor never connects to a loopback, private or otherwise

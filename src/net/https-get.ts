@@ -7,8 +7,8 @@ import { abortReason, withDeadline } from './deadline.js';
 import { describeError } from './errors.js';
 import { FetchClock } from './fetch-timing.js';
 import type { FetchTiming } from './fetch-timing.js';
-import { contextTrusting } from './trust-context.js';
 import { ipFamily } from './ip-family.js';
+import { contextTrusting } from './trust-context.js';
 
 /**
  * A careful HTTPS GET for documents a domain publishes about itself (BIMI logos and mark

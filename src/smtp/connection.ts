@@ -7,11 +7,11 @@ import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:t
 import type { SocketFactory } from '../net/connect.js';
 import { deadline } from '../net/deadline.js';
 import { ProbeError, isProbeError } from '../net/errors.js';
+import { ipFamily } from '../net/ip-family.js';
 import { serializeCommand } from './command.js';
 import type { SmtpCommand } from './command.js';
 import { ReplyAssembler, ReplySyntaxError } from './reply.js';
 import type { SmtpReply } from './reply.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * One SMTP client connection: TCP connect, bounded line framing, command writing (only the

@@ -2,6 +2,7 @@ import { connectAllowed } from '../net/address-guard.js';
 import { deadline } from '../net/deadline.js';
 import { describeError, isProbeError } from '../net/errors.js';
 import { ProbeError } from '../net/errors.js';
+import { ipFamily } from '../net/ip-family.js';
 import { classifyRcpt, classifyRefusalOfProbe } from './classify.js';
 import type { SmtpCommand } from './command.js';
 import { ConnectError, SmtpConnection } from './connection.js';
@@ -24,7 +25,6 @@ import {
   stepsOf,
 } from './steps.js';
 import type { RcptPlan, SessionPlan, Steps } from './steps.js';
-import { ipFamily } from '../net/ip-family.js';
 
 export { sessionClosed } from './steps.js';
 export type { RcptPlan, SessionPlan, SmtpTimeouts } from './steps.js';

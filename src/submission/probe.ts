@@ -6,6 +6,7 @@ import { directConnect } from '../net/connect.js';
 import type { SocketFactory } from '../net/connect.js';
 import { deadline } from '../net/deadline.js';
 import { ProbeError, describeError } from '../net/errors.js';
+import { ipFamily } from '../net/ip-family.js';
 import { LineReader } from '../net/line-reader.js';
 import { parseEhlo } from '../smtp/ehlo.js';
 import { ReplyAssembler, ReplySyntaxError } from '../smtp/reply.js';
@@ -13,7 +14,6 @@ import type { SmtpReply } from '../smtp/reply.js';
 import { chainFacts } from '../tls/certificate.js';
 import { expiryOf, hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
 import type { SubmissionProbe, SubmissionTarget } from './model.js';
-import { ipFamily } from '../net/ip-family.js';
 
 /**
  * One look at a submission port the way a mail client would connect, minus the login:

@@ -6,11 +6,11 @@ import { connectAllowed } from '../../net/address-guard.js';
 import type { SocketFactory } from '../../net/connect.js';
 import { deadline } from '../../net/deadline.js';
 import { ProbeError, describeError, isProbeError } from '../../net/errors.js';
+import { ipFamily } from '../../net/ip-family.js';
 import { LineReader } from '../../net/line-reader.js';
 import type { LineLimits } from '../../net/line-reader.js';
 import { suiteByName } from './suites.js';
 import type { CipherSuite, TlsVersion } from './suites.js';
-import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * One TLS handshake of the depth scan, on a fresh connection: TCP (through the given socket

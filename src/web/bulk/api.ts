@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { authenticateMessage, MAX_MESSAGE_BYTES } from '../../auth/run.js';
 import { domainList, listLines } from '../../input/list.js';
+import { ipFamily } from '../../net/ip-family.js';
 import { CSV_HEADER, csvLine } from '../../report/bulk.js';
 import type { BatchQueue, BatchStatus } from '../../queue/jobs/batch.js';
 import type { VerificationStatus, VerifyQueue } from '../../queue/jobs/verify.js';
@@ -10,7 +11,6 @@ import type { AppDeps } from '../deps.js';
 import { HttpError } from '../errors.js';
 import { apiTokenAuth } from '../security.js';
 import { AuthenticationRequestSchema, BatchRequestSchema, VerificationRequestSchema } from './schemas.js';
-import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * The bulk API under /api/v1: batches of domain checks (POST a list → 202 and an id; GET its

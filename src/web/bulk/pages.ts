@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import { MAX_MESSAGE_BYTES, authenticateMessage } from '../../auth/run.js';
 import { domainList } from '../../input/list.js';
+import { ipFamily } from '../../net/ip-family.js';
 import { DEFAULT_CHECK_OPTIONS } from '../../report/model.js';
 import { sortWorstFirst } from '../../report/score.js';
 import { HttpError } from '../errors.js';
@@ -11,7 +12,6 @@ import { LIST_BODY_LIMIT, batchLinks } from './api.js';
 import type { BulkDeps } from './api.js';
 import { formParser } from '../form-body.js';
 import type { ParsedForm } from '../form-body.js';
-import { ipFamily } from '../../net/ip-family.js';
 
 /**
  * The bulk pages: "Check many domains" (paste or upload a list → a batch page that refreshes
