@@ -88,7 +88,8 @@ export const CHECK_SETTINGS = [
     env: 'MXDOCTOR_DNS_RETRIES',
     group: 'dns',
     key: 'retries',
-    description: 'Further attempts after a DNS query times out, rotating through the resolvers.',
+    description:
+      'Further attempts after a DNS query times out, rotating through the resolvers. A resolver that has answered nothing is first asked for the root zone’s NS records; if that goes unanswered too, it is not asked again for the rest of that check or diagnosis.',
     default: 2,
     value: integer(0, 10),
   }),

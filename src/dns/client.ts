@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { abortReason } from '../net/deadline.js';
+import { abortReason, raceSignal } from '../net/deadline.js';
 import { isProbeError, describeError } from '../net/errors.js';
 import { CheckCache } from './cache.js';
 import type { DnsCache } from './cache.js';
@@ -59,6 +59,27 @@ const NONE: never[] = Object.freeze([]) as unknown as never[];
 /** UDP first, then TCP when the answer is truncated (RFC 7766 §5). */
 const TRANSPORTS = ['udp', 'tcp'] as const;
 
+/**
+ * What a client knows of one resolver's liveness. A resolver that has sent nothing back and
+ * whose attempt failed is asked the root zone's NS records (which every recursive resolver
+ * holds from priming, and which an authoritative-only server at least refuses) before it is
+ * asked anything else; if that goes unanswered too, it is dead for this client: not asked
+ * again, so that a dead resolver costs a check two timeouts instead of one timeout per
+ * attempt of every query, one queue of queries after another (27 s with the defaults). A
+ * resolver that has answered anything is never judged so: a domain whose name servers are
+ * dead makes a live resolver time out on that domain's names alone.
+ */
+interface ResolverHealth {
+  /** It has sent something back (any answer, REFUSED included) to this client. */
+  heard: boolean;
+  /** An attempt to it timed out or met a network error. */
+  failed: boolean;
+  /** The liveness query, once sent; settles when it is answered or has failed. */
+  probe?: Promise<void>;
+  /** Set when it answered neither a query nor the liveness query: why it is not asked. */
+  dead?: string;
+}
+
 export class DnsClient {
   readonly servers: ServerAddress[];
   private readonly wire = new WireLog();
@@ -70,6 +91,7 @@ export class DnsClient {
   private readonly signal: AbortSignal | undefined;
   private readonly maxInFlight: number;
   private readonly startedAt = performance.now();
+  private readonly health: ResolverHealth[];
   private next = 0;
 
   constructor(options: DnsClientOptions) {
@@ -81,6 +103,7 @@ export class DnsClient {
     this.cache = options.cache ?? new CheckCache();
     this.signal = options.signal;
     this.maxInFlight = options.maxInFlight ?? 64;
+    this.health = options.servers.map(() => ({ heard: false, failed: false }));
   }
 
   /** Every exchange on the wire so far, in order (built on each read: read it once). */
@@ -201,7 +224,8 @@ export class DnsClient {
     const attempts = this.retries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
-      const index = this.next++ % this.servers.length;
+      const index = await this.usable(signal);
+      if (index === undefined) return lastFailure ?? this.noneAlive();
       const serverText = this.serverTexts[index]!;
       const result = await this.attempt(index, name, type, query, signal);
       if (result.message) {
@@ -219,6 +243,43 @@ export class DnsClient {
       lastFailure = { rcode: result.rcode, server: serverText, error: result.error };
     }
     return lastFailure ?? { rcode: 'TIMEOUT', error: 'no resolver answered' };
+  }
+
+  /**
+   * The next resolver in turn that is not dead, once its liveness query (if it needs one) has
+   * settled; undefined when every resolver is dead.
+   */
+  private async usable(signal: AbortSignal | undefined): Promise<number | undefined> {
+    for (let tries = 0; tries < this.servers.length; tries++) {
+      const index = this.next++ % this.servers.length;
+      const health = this.health[index]!;
+      if (health.failed && !health.heard) {
+        health.probe ??= this.probe(index);
+        await raceSignal(health.probe, signal);
+      }
+      if (!health.dead) return index;
+    }
+    return undefined;
+  }
+
+  /** Asks resolver `index` for the root zone's NS records; marks it dead when that fails too. */
+  private async probe(index: number): Promise<void> {
+    const health = this.health[index]!;
+    const result = await this.attempt(index, '', 'NS', encodeQuery(0, '', 'NS'), this.signal).catch(
+      () => undefined,
+    );
+    if (result && !result.message && !health.heard)
+      health.dead = `${this.serverTexts[index]} answered no query, nor one for the root zone's NS records (${result.error}); not asked again`;
+  }
+
+  /** The failure of a question no resolver was asked, all being dead. */
+  private noneAlive(): { rcode: DnsRcode; server?: string; error: string } {
+    const dead = this.health.findIndex((h) => h.dead);
+    return {
+      rcode: 'TIMEOUT',
+      ...(dead >= 0 ? { server: this.serverTexts[dead]! } : {}),
+      error: `not asked: ${this.health.map((h) => h.dead).join('; ')}`,
+    };
   }
 
   private async attempt(
@@ -247,6 +308,7 @@ export class DnsClient {
         } finally {
           release();
         }
+        this.health[index]!.heard = true;
         const message = decodeResponse(raw);
         if (message.questionName !== undefined && message.questionName !== name) {
           throw new Error(`answer is for ${message.questionName}, not ${name}`);
@@ -274,6 +336,7 @@ export class DnsClient {
         if (signal?.aborted) throw abortReason(signal);
         const rcode = isProbeError(err, 'ETIMEDOUT') ? 'TIMEOUT' : 'NETWORK_ERROR';
         const error = describeError(err);
+        this.health[index]!.failed = true;
         this.wire.push({
           name,
           type,

@@ -1,10 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { DnsClient } from '../../src/dns/client.js';
 import { TtlCache } from '../../src/dns/cache.js';
 import { ROOM_MARK, admissionStats, inflightStats, whenRoom } from '../../src/dns/inflight.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
+
+/** A UDP port on loopback that takes every datagram and answers none: a dead resolver. */
+async function blackHole(): Promise<{ port: number; received(): number; close(): void }> {
+  const socket = createSocket('udp4');
+  let count = 0;
+  socket.on('message', () => count++);
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, received: () => count, close: () => socket.close() };
+}
 
 describe('DnsClient against a loopback resolver', () => {
   let dns: FixtureDns;
@@ -142,8 +152,85 @@ describe('DnsClient against a loopback resolver', () => {
     const t0 = performance.now();
     const a = await c.query('dead.example.org', 'A');
     assert.equal(a.rcode, 'TIMEOUT');
-    assert.equal(c.log.length, 3);
+    assert.match(a.error ?? '', /no UDP answer/);
+    // Nothing had come back from the resolver when the first attempt timed out: before asking
+    // it again, the client asked it for the root zone's NS records, and it answered.
+    assert.deepEqual(
+      c.log.map((e) => `${e.name || '.'} ${e.type} ${e.rcode === 'TIMEOUT' ? 'TIMEOUT' : 'answered'}`),
+      [
+        'dead.example.org A TIMEOUT',
+        '. NS answered',
+        'dead.example.org A TIMEOUT',
+        'dead.example.org A TIMEOUT',
+      ],
+    );
     assert.ok(performance.now() - t0 < 1000);
+  });
+
+  it('keeps asking a live resolver that times out on one domain, every attempt of every query', async () => {
+    // A domain whose name servers are dead: a live resolver times out on its names alone.
+    const c = client([dns], { retries: 2, timeoutMs: 100 });
+    const answers = await Promise.all(['A', 'MX', 'TXT'].map((t) => c.query('dead.example.org', t as 'A')));
+    assert.deepEqual(
+      answers.map((a) => a.rcode),
+      ['TIMEOUT', 'TIMEOUT', 'TIMEOUT'],
+    );
+    for (const a of answers) assert.match(a.error ?? '', /no UDP answer/);
+    assert.equal(c.log.filter((e) => e.name === 'dead.example.org').length, 9, 'three attempts each');
+    assert.equal(c.log.filter((e) => e.name === '').length, 1, 'one liveness query');
+    assert.equal((await c.query('example.org', 'A')).rcode, 'NOERROR');
+  });
+
+  it('stops asking a resolver that answers neither a query nor the root zone', async () => {
+    const hole = await blackHole();
+    try {
+      const c = new DnsClient({
+        servers: [{ host: '127.0.0.1', port: hole.port }],
+        timeoutMs: 100,
+        retries: 2,
+      });
+      const names = ['a', 'b', 'c', 'd', 'e'].map((l) => `${l}.example.org`);
+      const answers = await Promise.all(names.map((n) => c.query(n, 'A')));
+      for (const a of answers) assert.equal(a.rcode, 'TIMEOUT');
+      // Each question was sent once, then the liveness query; the retries were not sent.
+      assert.equal(hole.received(), names.length + 1);
+      assert.deepEqual(c.log.map((e) => e.name).sort(), ['', ...names]);
+      for (const a of answers) assert.match(a.error ?? '', /^ETIMEDOUT: no UDP answer/);
+      // A later question is not sent at all, and says why.
+      const later = await c.query('f.example.org', 'MX');
+      assert.equal(later.rcode, 'TIMEOUT');
+      assert.match(
+        later.error ?? '',
+        /^not asked: 127\.0\.0\.1:\d+ answered no query, nor one for the root zone's NS records \(ETIMEDOUT/,
+      );
+      assert.equal(later.server, `127.0.0.1:${hole.port}`);
+      assert.equal(hole.received(), names.length + 1);
+    } finally {
+      hole.close();
+    }
+  });
+
+  it('asks the live resolver alone once the other answered neither a query nor the root zone', async () => {
+    const hole = await blackHole();
+    try {
+      const c = new DnsClient({
+        servers: [
+          { host: '127.0.0.1', port: hole.port },
+          { host: '127.0.0.1', port: second.port },
+        ],
+        timeoutMs: 150,
+        retries: 1,
+      });
+      for (let i = 0; i < 6; i++) {
+        const a = await c.query(i % 2 ? 'example.org' : `n${i}.example.org`, 'A');
+        assert.notEqual(a.rcode, 'TIMEOUT', `query ${i}: ${a.error}`);
+        assert.equal(a.server, `127.0.0.1:${second.port}`);
+      }
+      // The first query's first attempt, then the liveness query when its turn came again.
+      assert.equal(hole.received(), 2);
+    } finally {
+      hole.close();
+    }
   });
 
   it('moves to the next resolver after a timeout', async () => {
