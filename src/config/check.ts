@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { boolean, derived, duration, integer, setting, text } from './declare.js';
+import { boolean, derived, duration, integer, kind, setting, text } from './declare.js';
 import type { Kind } from './declare.js';
 import { ConfigError, parseResolverList, parseZoneList, systemResolvers } from './parse.js';
 
@@ -28,7 +28,7 @@ export const DEFAULT_DNSBLS = [
 /** Public domain blocklists queried for the checked domain by default. */
 export const DEFAULT_DOMAIN_BLOCKLISTS = ['dbl.spamhaus.org', 'multi.surbl.org'];
 
-const zones: Kind<z.ZodArray<z.ZodString>> = { parse: parseZoneList, schema: z.array(z.string()) };
+const zones: Kind<z.ZodArray<z.ZodString>> = kind(parseZoneList, () => z.array(z.string()));
 
 const ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
 
@@ -41,7 +41,7 @@ export const ehloName = setting({
     'Name the SMTP probe announces in EHLO. Use a fully qualified name whose A record and PTR match the probing host.',
   defaultText: "this machine's host name",
   default: defaultEhloName,
-  value: text(z.string().min(1)),
+  value: text(() => z.string().min(1)),
   finish(name) {
     if (!/^[a-z0-9.-]+$/i.test(name)) {
       throw new ConfigError(`MXDOCTOR_EHLO_NAME / --helo ${JSON.stringify(name)} is not a host name`);
@@ -60,16 +60,15 @@ export const CHECK_SETTINGS = [
       'DNS resolvers to query, comma-separated ip[:port]. Use a validating resolver to get DNSSEC status.',
     defaultText: 'nameservers from /etc/resolv.conf',
     default: () => systemResolvers(),
-    value: {
-      parse: parseResolverList,
-      schema: z.array(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) })).min(1),
-    },
+    value: kind(parseResolverList, () =>
+      z.array(z.object({ host: z.string(), port: z.number().int().min(1).max(65535) })).min(1),
+    ),
   }),
   /** Where the resolvers came from, for the report ("MXDOCTOR_RESOLVERS", "/etc/resolv.conf", "--resolver"). */
   derived({
     group: 'dns',
     key: 'resolversSource',
-    schema: z.string(),
+    schema: () => z.string(),
     initial: (env) =>
       env.MXDOCTOR_RESOLVERS !== undefined && env.MXDOCTOR_RESOLVERS !== ''
         ? 'MXDOCTOR_RESOLVERS'
@@ -119,7 +118,7 @@ export const CHECK_SETTINGS = [
     description: 'Envelope sender (MAIL FROM) the SMTP probe uses for recipient verification.',
     defaultText: 'mxdoctor@<EHLO name>',
     default: '',
-    value: text(z.string().min(3)),
+    value: text(() => z.string().min(3)),
     finish(from, read) {
       const address = from || `mxdoctor@${read(ehloName)}`;
       if (!ADDRESS.test(address)) {
@@ -146,7 +145,7 @@ export const CHECK_SETTINGS = [
       'PEM file of extra certificate authorities to trust when judging certificates (in addition to the system roots and NODE_EXTRA_CA_CERTS).',
     defaultText: 'none',
     default: () => undefined,
-    value: text(z.string().optional()),
+    value: text(() => z.string().optional()),
     finish(caFile) {
       if (!caFile) return caFile;
       try {
@@ -164,7 +163,7 @@ export const CHECK_SETTINGS = [
   derived({
     group: 'tls',
     key: 'extraCaCertsFile',
-    schema: z.string().optional(),
+    schema: () => z.string().optional(),
     initial: (env) => env.NODE_EXTRA_CA_CERTS || undefined,
   }),
 ];
@@ -198,7 +197,7 @@ export const FETCH_AND_BLOCKLIST_SETTINGS = [
       'PEM file of the mark-certificate issuers (VMC/CMC roots) a BIMI evidence document must chain to; without it, bimi.evidence checks everything but the chain.',
     defaultText: 'none',
     default: () => undefined,
-    value: text(z.string().optional()),
+    value: text(() => z.string().optional()),
     finish(file) {
       if (!file) return undefined;
       try {

@@ -15,10 +15,12 @@ import { parseBoolean, parseDuration, parseInteger, parseRate, parseSize } from 
  *      description  its meaning, for the README table
  *      default      the value when the variable is unset or empty (a function when computed)
  *      defaultText  the default as the README shows it ("30s"; numbers and booleans may omit it)
- *      value        its kind: duration(min), integer(min, max), size(min), boolean(), text(),
- *                   rate(), choice(values), or { parse, schema } of your own. The parser turns
- *                   the text into a value and throws ConfigError naming the variable and what
- *                   is accepted; the zod schema validates the final value, CLI flags included.
+ *      value        its kind: duration(min), integer(min, max), size(min), boolean(),
+ *                   text(() => schema), rate(), choice(values), or kind(parse, () => schema) of
+ *                   your own. The parser turns the text into a value and throws ConfigError
+ *                   naming the variable and what is accepted; the zod schema, built when first
+ *                   needed, validates the final value, CLI flags included (a static default
+ *                   must pass it: a test checks each one).
  *      finish       optional: a default that depends on another setting (`read(otherSetting)`)
  *                   or a check against other settings; runs after CLI flags, in list order.
  *    For example:
@@ -49,6 +51,13 @@ export interface Field<
   schema: S;
   /** The value from the environment, before CLI overrides. */
   initial(env: Env): z.output<S>;
+  /**
+   * Whether initial(env) depends on the environment (a variable given, or a default computed
+   * per load): such a value is validated when the configuration loads. A static default is
+   * not (a test validates every one), so that a command validates and builds the schemas of
+   * the few values actually given, not of all of them, before its first step.
+   */
+  fromEnvironment(env: Env): boolean;
   /** After CLI overrides, in declaration order: fills a default that depends on other settings, or checks against them. */
   finish?(value: z.output<S>, read: Read): z.output<S>;
 }
@@ -69,10 +78,24 @@ export interface Setting<
   default(): z.output<S>;
 }
 
-/** How the text of one kind of value is parsed and its value validated. */
+/**
+ * How the text of one kind of value is parsed and its value validated. The schema is built
+ * when it is first read (`kind` makes one so): most loads read none of them.
+ */
 export interface Kind<S extends z.ZodType> {
   parse(text: string, name: string): z.output<S>;
-  schema: S;
+  readonly schema: S;
+}
+
+/** A kind of value from its parser and a function that builds its schema (once, when first needed). */
+export function kind<S extends z.ZodType>(parse: Kind<S>['parse'], schema: () => S): Kind<S> {
+  let built: S | undefined;
+  return {
+    parse,
+    get schema() {
+      return (built ??= schema());
+    },
+  };
 }
 
 export interface SettingSpec<G extends string, K extends string, S extends z.ZodType> {
@@ -97,29 +120,48 @@ export function setting<G extends string, K extends string, S extends z.ZodType>
   const defaultText =
     spec.defaultText ?? (typeof given === 'number' || typeof given === 'boolean' ? String(given) : undefined);
   if (defaultText === undefined) throw new Error(`${spec.env}: give a defaultText for the README`);
-  const { parse, schema } = spec.value;
+  const kind = spec.value;
+  const isGiven = (env: Env): boolean => env[spec.env] !== undefined && env[spec.env] !== '';
   return {
     env: spec.env,
     group: spec.group,
     key: spec.key,
     description: spec.description,
     defaultText,
-    parse,
-    schema,
+    parse: kind.parse,
+    get schema() {
+      return kind.schema;
+    },
     default: fallback,
     initial(env) {
-      const text = env[spec.env];
-      return text !== undefined && text !== '' ? parse(text, spec.env) : fallback();
+      return isGiven(env) ? kind.parse(env[spec.env]!, spec.env) : fallback();
     },
+    fromEnvironment: (env) => isGiven(env) || typeof given === 'function',
     ...(spec.finish ? { finish: spec.finish } : {}),
   };
 }
 
+/** What `derived` takes: a field whose schema is built when first read. */
+export type DerivedSpec<G extends string, K extends string, S extends z.ZodType> = Omit<
+  Field<G, K, S>,
+  'schema' | 'fromEnvironment'
+> & { schema: () => S };
+
 /** Declares a value that no variable of ours sets: computed from the environment and other settings. */
 export function derived<G extends string, K extends string, S extends z.ZodType>(
-  field: Field<G, K, S>,
+  spec: DerivedSpec<G, K, S>,
 ): Field<G, K, S> {
-  return field;
+  let built: S | undefined;
+  return {
+    group: spec.group,
+    key: spec.key,
+    get schema() {
+      return (built ??= spec.schema());
+    },
+    initial: spec.initial,
+    fromEnvironment: () => true,
+    ...(spec.finish ? { finish: spec.finish } : {}),
+  };
 }
 
 export function isSetting(field: Field): field is Setting {
@@ -148,52 +190,54 @@ function wholeNumber(min: number, max?: number): z.ZodNumber {
 
 /** Milliseconds, or a number with ms, s, m, h or d: "5000", "30s", "90d". */
 export function duration(min: number): Kind<z.ZodNumber> {
-  return { parse: parseDuration, schema: wholeNumber(min) };
+  return kind(parseDuration, () => wholeNumber(min));
 }
 
 /** A whole number from min to max. */
 export function integer(min: number, max: number): Kind<z.ZodNumber> {
-  return {
-    parse: (text, name) => parseInteger(text, name, min, max),
-    schema: wholeNumber(min, max),
-  };
+  return kind(
+    (text, name) => parseInteger(text, name, min, max),
+    () => wholeNumber(min, max),
+  );
 }
 
 /** Bytes, or a number with K, M or G (binary units): "5242880", "5M". */
 export function size(min: number): Kind<z.ZodNumber> {
-  return { parse: parseSize, schema: wholeNumber(min) };
+  return kind(parseSize, () => wholeNumber(min));
 }
-
-const BOOLEAN = z.boolean();
 
 /** true/false, yes/no, on/off or 1/0. */
 export function boolean(): Kind<z.ZodBoolean> {
-  return { parse: parseBoolean, schema: BOOLEAN };
+  return kind(parseBoolean, () => z.boolean());
 }
 
-/** Text, trimmed; `schema` says what is valid. */
-export function text<S extends z.ZodType<string | undefined>>(schema: S): Kind<S>;
+const trimmed = (value: string): string => value.trim();
+
+/** Text, trimmed; `schema` builds the schema of what is valid. */
+export function text<S extends z.ZodType<string | undefined>>(schema: () => S): Kind<S>;
 export function text(): Kind<z.ZodString>;
 export function text(
-  schema: z.ZodType<string | undefined> = z.string(),
+  schema: () => z.ZodType<string | undefined> = () => z.string(),
 ): Kind<z.ZodType<string | undefined>> {
-  return { parse: (value) => value.trim(), schema };
+  return kind(trimmed, schema);
 }
 
-const RATE = z.object({ points: wholeNumber(0), windowMs: wholeNumber(1) });
+const rateSchema = () => z.object({ points: wholeNumber(0), windowMs: wholeNumber(1) });
 
 /** A count per duration, "20/10m", or "off". */
-export function rate(): Kind<typeof RATE> {
-  return { parse: parseRate, schema: RATE };
+export function rate(): Kind<ReturnType<typeof rateSchema>> {
+  return kind(parseRate, rateSchema);
 }
 
 /** One of `values`, case-insensitive; the schema's message lists them. */
 export function choice<const V extends readonly [string, ...string[]]>(
   values: V,
 ): Kind<z.ZodEnum<{ [K in V[number]]: K }>> {
-  const schema = z.enum(values);
   // Unvalidated here on purpose: the schema refuses other text, naming the accepted values.
-  return { parse: (value) => value.trim().toLowerCase() as V[number], schema };
+  return kind(
+    (value) => value.trim().toLowerCase() as V[number],
+    () => z.enum(values),
+  );
 }
 
 // The typed Config, derived from the declarations.

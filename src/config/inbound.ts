@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ipFamily } from '../net/ip-family.js';
 import { ehloName } from './check.js';
-import { duration, integer, rate, setting, size, text } from './declare.js';
-import type { Kind } from './declare.js';
+import { duration, integer, rate, kind, setting, size, text } from './declare.js';
 import { ConfigError } from './parse.js';
 
 /**
@@ -12,8 +11,8 @@ import { ConfigError } from './parse.js';
  * SpamAssassin spamd it asks for an opinion. How to add one: see declare.ts.
  */
 
-const HOST_PORT = z.object({ host: z.string(), port: z.number().int().min(0).max(65535) });
-export type HostPort = z.infer<typeof HOST_PORT>;
+const hostPort = () => z.object({ host: z.string(), port: z.number().int().min(0).max(65535) });
+export type HostPort = z.infer<ReturnType<typeof hostPort>>;
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces); "off" or empty for none. */
 export function parseHostPort(value: string, name: string, defaultHost = '0.0.0.0'): HostPort | undefined {
@@ -30,14 +29,14 @@ export function parseHostPort(value: string, name: string, defaultHost = '0.0.0.
   return { host: host || defaultHost, port };
 }
 
-const listen: Kind<z.ZodOptional<typeof HOST_PORT>> = {
-  parse: (v, name) => parseHostPort(v, name),
-  schema: HOST_PORT.optional(),
-};
-const spamd: Kind<z.ZodOptional<typeof HOST_PORT>> = {
-  parse: (v, name) => parseHostPort(v, name, '127.0.0.1'),
-  schema: HOST_PORT.optional(),
-};
+const listen = kind(
+  (v, name) => parseHostPort(v, name),
+  () => hostPort().optional(),
+);
+const spamd = kind(
+  (v, name) => parseHostPort(v, name, '127.0.0.1'),
+  () => hostPort().optional(),
+);
 
 function readablePem(file: string | undefined, name: string, marker: RegExp): string | undefined {
   if (!file) return file;
@@ -57,7 +56,7 @@ const tlsCert = setting({
     'PEM certificate (chain) the inbound receiver offers with STARTTLS. Unset: a self-signed certificate is generated at start (fine for development; the report says so).',
   defaultText: 'self-signed, generated',
   default: () => undefined,
-  value: text(z.string().optional()),
+  value: text(() => z.string().optional()),
   finish: (file) => readablePem(file, 'MXDOCTOR_INBOUND_TLS_CERT', /-----BEGIN CERTIFICATE-----/),
 });
 
@@ -97,7 +96,7 @@ export const INBOUND_SETTINGS = [
     description: 'PEM private key of MXDOCTOR_INBOUND_TLS_CERT.',
     defaultText: 'none',
     default: () => undefined,
-    value: text(z.string().optional()),
+    value: text(() => z.string().optional()),
     finish(file, read) {
       const checked = readablePem(file, 'MXDOCTOR_INBOUND_TLS_KEY', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
       if (Boolean(checked) !== Boolean(read(tlsCert))) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ehloName } from './check.js';
-import { duration, integer, setting, text } from './declare.js';
+import { duration, integer, kind, setting, text } from './declare.js';
 import { parseNetwork } from '../net/address-guard.js';
 import { ConfigError, parsePublicUrl, parseSmtpUrl } from './parse.js';
 import { webPort } from './service.js';
@@ -55,14 +55,14 @@ export const MONITOR_SETTINGS = [
       'Who may view monitors, their history and reports: "public" (anyone) or "private" (the admin token or an API token). Changing monitors always needs the admin token.',
     defaultText: 'private',
     default: 'private',
-    value: {
-      parse: (v, n) => {
+    value: kind(
+      (v, n) => {
         const t = v.trim().toLowerCase();
         if (t !== 'public' && t !== 'private') throw new ConfigError(`${n} must be "public" or "private"`);
         return t;
       },
-      schema: z.enum(['public', 'private']),
-    },
+      () => z.enum(['public', 'private']),
+    ),
   }),
   setting({
     env: 'MXDOCTOR_ALERT_SMTP_URL',
@@ -72,7 +72,7 @@ export const MONITOR_SETTINGS = [
       'SMTP server that sends alert email: smtp://user:password@mail.example.com:587 (STARTTLS) or smtps://…:465. Unset: email destinations cannot be used.',
     defaultText: 'none (email alerts off)',
     default: () => undefined,
-    value: { parse: parseSmtpUrl, schema: z.string().optional() },
+    value: kind(parseSmtpUrl, () => z.string().optional()),
   }),
   setting({
     env: 'MXDOCTOR_ALERT_FROM',
@@ -81,7 +81,7 @@ export const MONITOR_SETTINGS = [
     description: 'From address of alert email.',
     defaultText: 'mxdoctor@<EHLO name>',
     default: '',
-    value: text(z.string().min(3)),
+    value: text(() => z.string().min(3)),
     finish(from, read) {
       const address = from || `mxdoctor@${read(ehloName)}`;
       if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) {
@@ -119,8 +119,8 @@ export const MONITOR_SETTINGS = [
       'Non-public networks that webhooks may reach (comma-separated addresses or CIDR ranges, e.g. 10.20.0.0/16,fd00:1::/48); public addresses are always allowed. Link-local addresses and cloud metadata endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200, …) are refused whatever is listed. Independent of MXDOCTOR_ALLOW_PRIVATE, which is about probing mail servers.',
     defaultText: 'none (public addresses only)',
     default: [],
-    value: {
-      parse: (text, name) =>
+    value: kind(
+      (text, name) =>
         text
           .split(',')
           .map((t) => t.trim())
@@ -132,8 +132,8 @@ export const MONITOR_SETTINGS = [
               );
             return t;
           }),
-      schema: z.array(z.string().refine((t) => parseNetwork(t) !== undefined, 'an address or CIDR range')),
-    },
+      () => z.array(z.string().refine((t) => parseNetwork(t) !== undefined, 'an address or CIDR range')),
+    ),
   }),
   setting({
     env: 'MXDOCTOR_WEBHOOK_TIMEOUT',
@@ -152,7 +152,7 @@ export const MONITOR_SETTINGS = [
       'Address of the web UI as people reach it, for links in alerts (e.g. https://mxdoctor.example.com).',
     defaultText: 'http://localhost:<PORT>',
     default: '',
-    value: { parse: parsePublicUrl, schema: z.string() },
+    value: kind(parsePublicUrl, () => z.string()),
     finish: (url, read) => url || `http://localhost:${read(webPort) || 3000}`,
   }),
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { derived, duration, integer, setting, text } from './declare.js';
+import { derived, duration, integer, kind, setting, text } from './declare.js';
 import { parseRedisUrl } from './parse.js';
 
 /**
@@ -26,7 +26,7 @@ const redisUrl = setting({
     'Redis to use. When unset and nothing answers at the default, `npm start` starts a private redis-server (data in MXDOCTOR_DATA_DIR, append-only).',
   defaultText: 'redis://127.0.0.1:6379',
   default: '',
-  value: { parse: parseRedisUrl, schema: z.string() },
+  value: kind(parseRedisUrl, () => z.string()),
   finish: (url, read) => url || `redis://127.0.0.1:${read(localRedisPort)}`,
 });
 
@@ -35,7 +35,7 @@ export const REDIS_AND_QUEUE_SETTINGS = [
   derived({
     group: 'redis',
     key: 'urlFromEnv',
-    schema: z.boolean(),
+    schema: () => z.boolean(),
     initial: () => false,
     finish: (_value, read) => Boolean(read(redisUrl)),
   }),
@@ -48,7 +48,7 @@ export const REDIS_AND_QUEUE_SETTINGS = [
       'Prefix of every Redis key (queue, reports, limits). Keep a {hash-tag} in it so BullMQ works on Redis Cluster.',
     defaultText: '{mxdoctor}',
     default: '{mxdoctor}',
-    value: text(z.string().regex(/\{[^{}]+\}/, 'must contain a {hash-tag}, e.g. {mxdoctor}')),
+    value: text(() => z.string().regex(/\{[^{}]+\}/, 'must contain a {hash-tag}, e.g. {mxdoctor}')),
   }),
   setting({
     env: 'MXDOCTOR_REDIS_COMMAND_TIMEOUT',
@@ -69,7 +69,7 @@ export const REDIS_AND_QUEUE_SETTINGS = [
       'Directory of the private redis-server’s data (append-only file) and of the admin token generated on first start (see MXDOCTOR_ADMIN_TOKEN).',
     defaultText: './data',
     default: 'data',
-    value: text(z.string().min(1)),
+    value: text(() => z.string().min(1)),
   }),
   setting({
     env: 'MXDOCTOR_WORKER_CONCURRENCY',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { choice, duration, integer, rate, setting, text } from './declare.js';
+import { choice, duration, integer, rate, kind, setting, text } from './declare.js';
 import { parseSecret, parseTokens, parseTrustProxy } from './parse.js';
 
 /**
@@ -8,7 +8,7 @@ import { parseSecret, parseTokens, parseTrustProxy } from './parse.js';
  * See docs/service.md. How to add one: see declare.ts.
  */
 
-const secret = { parse: parseSecret, schema: z.string().min(16).optional() };
+const secret = kind(parseSecret, () => z.string().min(16).optional());
 
 /** Read by the default of MXDOCTOR_PUBLIC_URL. */
 export const webPort = setting({
@@ -72,10 +72,7 @@ export const WEB_SETTINGS = [
       'Bearer tokens for the API, comma-separated, each "name:token" or just the token. With tokens set, anonymous API use gets the web form’s limit.',
     defaultText: 'none (API open, with the anonymous limit)',
     default: [],
-    value: {
-      parse: parseTokens,
-      schema: z.array(z.object({ name: z.string(), token: z.string().min(16) })),
-    },
+    value: kind(parseTokens, () => z.array(z.object({ name: z.string(), token: z.string().min(16) }))),
   }),
   setting({
     env: 'MXDOCTOR_REPORTS_VIEW',
@@ -134,10 +131,7 @@ export const WEB_SETTINGS = [
     description:
       'Behind a reverse proxy, which X-Forwarded-For hops to trust for client addresses (rate limits): true, a hop count, or addresses/subnets.',
     default: false,
-    value: {
-      parse: parseTrustProxy,
-      schema: z.union([z.boolean(), z.number().int().min(0), z.string()]),
-    },
+    value: kind(parseTrustProxy, () => z.union([z.boolean(), z.number().int().min(0), z.string()])),
   }),
   setting({
     env: 'MXDOCTOR_SHUTDOWN_GRACE',

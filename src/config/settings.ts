@@ -1,6 +1,6 @@
 import { BOUNCE_SETTINGS } from './bounce.js';
 import { CHECK_SETTINGS, FETCH_AND_BLOCKLIST_SETTINGS } from './check.js';
-import { configSchema, isSetting } from './declare.js';
+import { isSetting } from './declare.js';
 import type { ConfigOf, Field, Setting } from './declare.js';
 import { INBOUND_SETTINGS } from './inbound.js';
 import { MONITOR_SETTINGS } from './monitor.js';
@@ -36,6 +36,3 @@ export const ALL_FIELDS: readonly Field[] = FIELDS;
 
 /** The settings read from environment variables, as the README's configuration table lists them. */
 export const SETTINGS: readonly Setting[] = ALL_FIELDS.filter(isSetting);
-
-/** Validates a whole configuration (groups and keys in declaration order). */
-export const CONFIG_SCHEMA = configSchema(ALL_FIELDS);

@@ -9,6 +9,9 @@ import {
   systemResolvers,
 } from '../../src/config/index.js';
 import { unsetBounceMaxBytes } from '../../src/config/bounce-size.js';
+import { configSchema } from '../../src/config/declare.js';
+import type { Setting } from '../../src/config/declare.js';
+import { ALL_FIELDS } from '../../src/config/settings.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +156,39 @@ describe('configuration declarations', () => {
     assert.equal(c.dns!.timeoutMs, 3000);
     assert.deepEqual(c.limits!.checks, { points: 20, windowMs: 600_000 });
     assert.equal(c.alert!.from, 'mxdoctor@probe.example.net', 'a default computed from another setting');
+  });
+
+  it('declares only defaults that pass their own schemas (the loader validates given values alone)', () => {
+    // A field with a `finish` hook is validated at every load (its default is often a placeholder).
+    const fields = ALL_FIELDS.filter((f) => !f.fromEnvironment({}) && !f.finish);
+    assert.ok(fields.length > 70, `${fields.length} settings with a static default`);
+    for (const f of fields) {
+      const value = 'default' in f ? (f as Setting).default() : f.initial({});
+      const result = configSchema([f]).safeParse({ [f.group]: { [f.key]: value } });
+      assert.ok(
+        result.success,
+        `${'env' in f ? (f as Setting).env : f.key}: ${result.error?.issues[0]?.message}`,
+      );
+    }
+  });
+
+  it('validates every value the environment gives, and the defaults computed per load', () => {
+    // A static default is not run through its schema; a given value always is.
+    assert.throws(
+      () => loadConfig({ MXDOCTOR_LOG_LEVEL: 'verbose' }),
+      (e: unknown) => e instanceof ConfigError && /^MXDOCTOR_LOG_LEVEL: .*"info"/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfig({ MXDOCTOR_REDIS_PREFIX: 'nohashtag' }),
+      (e: unknown) =>
+        e instanceof ConfigError && /^MXDOCTOR_REDIS_PREFIX: must contain a \{hash-tag\}/.test(e.message),
+    );
+    const resolvers = ALL_FIELDS.find((f) => f.group === 'dns' && f.key === 'resolvers')!;
+    assert.equal(
+      resolvers.fromEnvironment({}),
+      true,
+      'the resolvers come from /etc/resolv.conf at each load',
+    );
   });
 
   it('validates CLI overrides with the same rules, naming the variable', () => {
