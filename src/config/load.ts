@@ -1,4 +1,5 @@
-import { configSchema } from './declare.js';
+import { isDeepStrictEqual } from 'node:util';
+import { configSchema, isSetting } from './declare.js';
 import type { Env, Field, Read } from './declare.js';
 import { processEnv } from './environment.js';
 import { ConfigError } from './parse.js';
@@ -14,7 +15,7 @@ export type ConfigOverrides = { [K in keyof Config]?: Partial<Config[K]> };
  * every field's value from the environment (or its default), the overrides on top, the
  * `finish` hooks (defaults that depend on other settings, checks across settings), and the
  * schemas, whose first complaint is reported under the variable's name. Only values that the
- * environment, an override or a hook gave are validated: the others are static defaults,
+ * environment, an override or a hook gave (or changed) are validated: the others are static defaults,
  * valid by declaration (test/unit/config.test.ts checks every one), and building and running
  * the schemas of all hundred-odd settings was most of the configuration's cost, which every
  * command pays before its first step.
@@ -36,8 +37,11 @@ export function loadConfig(env: Env = processEnv(), overrides: ConfigOverrides =
   for (const field of ALL_FIELDS) {
     if (field.finish) group(field.group)[field.key] = field.finish(group(field.group)[field.key], read);
   }
-  const given = (f: Field): boolean =>
-    f.fromEnvironment(env) || f.finish !== undefined || overridden.has(`${f.group}.${f.key}`);
+  const given = (f: Field): boolean => {
+    if (f.fromEnvironment(env) || overridden.has(`${f.group}.${f.key}`)) return true;
+    // A hook that left a static default as it was gave nothing new to validate.
+    return f.finish !== undefined && !(isSetting(f) && isDeepStrictEqual(group(f.group)[f.key], f.default()));
+  };
   // Without zod's compiled fast path: a configuration is validated once per process, and
   // compiling a parser per group (new Function) cost a command's start-up 8 ms to save less.
   const parsed = configSchema(ALL_FIELDS.filter(given)).safeParse(draft, { jitless: true });
