@@ -167,6 +167,33 @@ describe('DnsClient against a loopback resolver', () => {
     assert.ok(performance.now() - t0 < 1000);
   });
 
+  it('gets the same answers from a fixture that answers repeated questions from its cache (the latency bench)', async () => {
+    const cached = await startFixtureDns({
+      zones: {
+        'example.org': { A: ['93.184.215.14'], SOA: ['ns1.example.org h.example.org 1 3600 600 86400 120'] },
+      },
+      ad: true,
+      answerCache: true,
+    });
+    try {
+      const ask = async (name: string) => {
+        const c = client([cached], { retries: 0, timeoutMs: 1000 });
+        const [a, nx] = await Promise.all([c.query(name, 'A'), c.query(`nothing.${name}`, 'A')]);
+        return [a.rcode, a.ad, a.records.map((r) => r.address), a.ttl, nx.rcode, nx.ttl];
+      };
+      const first = await ask('example.org');
+      assert.deepEqual(first, ['NOERROR', true, ['93.184.215.14'], 300, 'NXDOMAIN', 120]);
+      assert.deepEqual(await ask('example.org'), first, 'the same answers, under the new IDs');
+      assert.equal(cached.answeredFromCache, 2);
+      assert.equal(cached.queries.length, 4, 'every query logged, cached or not');
+      cached.set('example.org', { A: ['93.184.215.99'] });
+      assert.deepEqual((await ask('example.org'))[2], ['93.184.215.99'], 'a zone change clears the cache');
+      assert.equal(cached.answeredFromCache, 2);
+    } finally {
+      await cached.stop();
+    }
+  });
+
   it('keeps asking a live resolver that times out on one domain, every attempt of every query', async () => {
     // A domain whose name servers are dead: a live resolver times out on its names alone.
     const c = client([dns], { retries: 2, timeoutMs: 100 });
