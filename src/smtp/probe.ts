@@ -153,6 +153,12 @@ const ENVELOPE_PHASES = new Set(['mail', 'rcpt', 'rset', 'quit']);
 
 /** Pause before reconnecting after a session that deferred every recipient. */
 const RECONNECT_PAUSE_MS = 500;
+/**
+ * How long after the first session starts the probe's preparation waits for the other MX
+ * hosts' first addresses (probeDomain): answers to questions sent together come a few
+ * milliseconds apart, unless one name server is slow, and then its host is late anyway.
+ */
+const PREPARE_GRACE_MS = 10;
 
 /** What one MX address showed, across the sessions held with it. */
 export interface AddressProbe extends Target {
@@ -497,18 +503,28 @@ export interface DomainProbe {
  */
 export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe> {
   const { settings } = input;
+  const hosts = input.hosts.filter((h) => !h.ipLiteral);
   let done = 0;
   let total = 0;
+  // The CPU that judging the sessions will need (prepare.ts) is spent while they connect, once
+  // every host's first address is known, or PREPARE_GRACE_MS after the first session started:
+  // its first step holds the event loop for some 30 ms, and the A answer of a second MX host,
+  // arriving a moment after the first, waited for it (its whole session 30 ms late).
   let prepared = false;
+  let grace: NodeJS.Timeout | undefined;
+  const prepare = (): void => {
+    if (prepared) return;
+    prepared = true;
+    clearTimeout(grace);
+    prepareWhileConnecting(input.config);
+  };
+  let unsettled = Math.min(hosts.length, settings.maxHosts);
   const probeHost = async (arrival: HostArrival, index: number): Promise<DomainProbe> => {
     if (index >= settings.maxHosts)
       return { targets: [], skipped: [beyondMaxHosts(arrival.name, settings)], probes: [] };
     const probeTarget = async (target: Target): Promise<AddressProbe> => {
       total++;
-      if (!prepared) {
-        prepared = true;
-        prepareWhileConnecting(input.config);
-      }
+      if (!prepared) grace ??= setTimeout(prepare, PREPARE_GRACE_MS).unref();
       const p = await probeAddress({
         target,
         settings,
@@ -525,7 +541,12 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     };
     // The first IPv4 address is the host's first target: its sessions start with the A
     // answer, without waiting for the AAAA answer (some name servers drop AAAA questions).
-    const firstIpv4 = settings.maxAddressesPerHost > 0 ? await arrival.firstIpv4 : undefined;
+    let firstIpv4: string | undefined;
+    try {
+      firstIpv4 = settings.maxAddressesPerHost > 0 ? await arrival.firstIpv4 : undefined;
+    } finally {
+      if (--unsettled === 0) prepare();
+    }
     const first = firstIpv4 === undefined ? undefined : probeTarget(firstIpv4Target(arrival, firstIpv4));
     first?.catch(() => undefined); // awaited below, unless the AAAA lookup ends in an abort first
     const { targets, skipped } = hostTargets(await arrival.host, index, settings);
@@ -536,7 +557,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     );
     return { targets, skipped, probes };
   };
-  const perHost = await Promise.all(input.hosts.filter((h) => !h.ipLiteral).map(probeHost));
+  const perHost = await Promise.all(hosts.map(probeHost));
   const targets = perHost.flatMap((h) => h.targets);
   const skipped = [
     ...input.hosts.filter((h) => h.ipLiteral).map((h) => ({ host: h.name, why: IP_LITERAL_SKIP })),
