@@ -519,6 +519,11 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     prepareWhileConnecting(input.config);
   };
   let unsettled = Math.min(hosts.length, settings.maxHosts);
+  // A host's first address is known (or known not to exist): prepare once all are, if a session
+  // has started (none may: a domain whose MX hosts have no addresses needs no preparation).
+  const settled = (): void => {
+    if (--unsettled === 0 && total > 0) prepare();
+  };
   const probeHost = async (arrival: HostArrival, index: number): Promise<DomainProbe> => {
     if (index >= settings.maxHosts)
       return { targets: [], skipped: [beyondMaxHosts(arrival.name, settings)], probes: [] };
@@ -544,11 +549,13 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     let firstIpv4: string | undefined;
     try {
       firstIpv4 = settings.maxAddressesPerHost > 0 ? await arrival.firstIpv4 : undefined;
-    } finally {
-      if (--unsettled === 0) prepare();
+    } catch (err) {
+      settled();
+      throw err;
     }
     const first = firstIpv4 === undefined ? undefined : probeTarget(firstIpv4Target(arrival, firstIpv4));
     first?.catch(() => undefined); // awaited below, unless the AAAA lookup ends in an abort first
+    settled();
     const { targets, skipped } = hostTargets(await arrival.host, index, settings);
     const probes = await Promise.all(
       targets.map((target) =>
