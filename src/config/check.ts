@@ -144,7 +144,7 @@ export const CHECK_SETTINGS = [
     description:
       'PEM file of extra certificate authorities to trust when judging certificates (in addition to the system roots and NODE_EXTRA_CA_CERTS).',
     defaultText: 'none',
-    default: () => undefined,
+    default: undefined,
     value: text(() => z.string().optional()),
     finish(caFile) {
       if (!caFile) return caFile;
@@ -196,7 +196,7 @@ export const FETCH_AND_BLOCKLIST_SETTINGS = [
     description:
       'PEM file of the mark-certificate issuers (VMC/CMC roots) a BIMI evidence document must chain to; without it, bimi.evidence checks everything but the chain.',
     defaultText: 'none',
-    default: () => undefined,
+    default: undefined,
     value: text(() => z.string().optional()),
     finish(file) {
       if (!file) return undefined;

@@ -55,7 +55,7 @@ const tlsCert = setting({
   description:
     'PEM certificate (chain) the inbound receiver offers with STARTTLS. Unset: a self-signed certificate is generated at start (fine for development; the report says so).',
   defaultText: 'self-signed, generated',
-  default: () => undefined,
+  default: undefined,
   value: text(() => z.string().optional()),
   finish: (file) => readablePem(file, 'MXDOCTOR_INBOUND_TLS_CERT', /-----BEGIN CERTIFICATE-----/),
 });
@@ -68,7 +68,7 @@ export const INBOUND_SETTINGS = [
     description:
       'Where the inbound test receiver listens for SMTP, host:port (0.0.0.0:25 in production, a high port in development); off: no receiver in this process. Web processes (`serve`, `web`) run it.',
     defaultText: 'off',
-    default: () => undefined,
+    default: undefined,
     value: listen,
   }),
   setting({
@@ -95,7 +95,7 @@ export const INBOUND_SETTINGS = [
     key: 'tlsKeyFile',
     description: 'PEM private key of MXDOCTOR_INBOUND_TLS_CERT.',
     defaultText: 'none',
-    default: () => undefined,
+    default: undefined,
     value: text(() => z.string().optional()),
     finish(file, read) {
       const checked = readablePem(file, 'MXDOCTOR_INBOUND_TLS_KEY', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
@@ -195,7 +195,7 @@ export const INBOUND_SETTINGS = [
     description:
       'SpamAssassin spamd (host:port) asked for its opinion of each test message; off: no spam-filter opinion. See docs/inbound.md.',
     defaultText: 'off',
-    default: () => undefined,
+    default: undefined,
     value: spamd,
   }),
   setting({

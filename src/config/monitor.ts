@@ -71,7 +71,7 @@ export const MONITOR_SETTINGS = [
     description:
       'SMTP server that sends alert email: smtp://user:password@mail.example.com:587 (STARTTLS) or smtps://…:465. Unset: email destinations cannot be used.',
     defaultText: 'none (email alerts off)',
-    default: () => undefined,
+    default: undefined,
     value: kind(parseSmtpUrl, () => z.string().optional()),
   }),
   setting({

@@ -91,7 +91,7 @@ export const WEB_SETTINGS = [
     description:
       'Admin token: creating and changing monitors, the queue dashboard at /admin/queues (Bearer, or any user name with the token as password), every report. Unset: admin is off — except that `npm start` on a loopback-only web server (MXDOCTOR_HOST=127.0.0.1) generates one on first start in MXDOCTOR_DATA_DIR/admin-token and prints a sign-in link.',
     defaultText: 'none (admin off; generated on loopback)',
-    default: () => undefined,
+    default: undefined,
     value: secret,
   }),
   setting({
@@ -111,7 +111,7 @@ export const WEB_SETTINGS = [
     description:
       'Bearer token for /metrics (Prometheus: `authorization: {credentials: …}`), so the scraper needs no admin token. At least 16 characters.',
     defaultText: 'none (the admin token only)',
-    default: () => undefined,
+    default: undefined,
     value: secret,
   }),
   setting({
@@ -121,7 +121,7 @@ export const WEB_SETTINGS = [
     description:
       'Secret that signs form (CSRF) tokens; give all web processes the same one. Unset: generated once and kept in Redis.',
     defaultText: 'generated, kept in Redis',
-    default: () => undefined,
+    default: undefined,
     value: secret,
   }),
   setting({

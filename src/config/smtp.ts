@@ -146,7 +146,7 @@ export const SMTP_SETTINGS = [
     description:
       'Egress proxy for SMTP connections (port 25 probe, TLS depth scan, submission ports), socks5://[user:password@]host:port, for hosts whose outbound port 25 is blocked; `--smtp-proxy` overrides. DNS stays local and the proxy is only ever asked for IP addresses that passed the address guard.',
     defaultText: 'none (direct)',
-    default: () => undefined,
+    default: undefined,
     value: text(() => z.string().optional()),
     finish(proxy) {
       if (!proxy) return undefined;
