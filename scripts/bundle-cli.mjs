@@ -91,6 +91,9 @@ const dynamicImportsRequired = {
   },
 };
 
+/** A line of generated CommonJS that requires a package file by its absolute path. */
+const requireFile = (...path) => `require(${JSON.stringify(join(root, 'node_modules', ...path))});\n`;
+
 /**
  * Modules that load a package's files by a path computed at run time (esbuild cannot follow
  * it), replaced in the bundle by those files themselves, compiled from the code cache with
@@ -98,9 +101,6 @@ const dynamicImportsRequired = {
  * (before the first DNS query of `mxdoctor check`; ~7 ms and the first decodes' compiling) and
  * node-forge's ASN.1 reader (before the first certificate is read; ~4 ms).
  */
-/** A line of generated CommonJS that requires a package file by its absolute path. */
-const requireFile = (...path) => `require(${JSON.stringify(join(root, 'node_modules', ...path))});\n`;
-
 const IN_BUNDLE = {
   'src/dns/dns2-packet.ts': `module.exports = ${requireFile('dns2', 'packet.js')}`,
   'src/tls/forge-asn1.ts':

@@ -87,13 +87,19 @@ export interface Kind<S extends z.ZodType> {
   readonly schema: S;
 }
 
+/** `build`, called once, on the first call of what this returns. */
+function once<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
 /** A kind of value from its parser and a function that builds its schema (once, when first needed). */
 export function kind<S extends z.ZodType>(parse: Kind<S>['parse'], schema: () => S): Kind<S> {
-  let built: S | undefined;
+  const built = once(schema);
   return {
     parse,
     get schema() {
-      return (built ??= schema());
+      return built();
     },
   };
 }
@@ -120,7 +126,7 @@ export function setting<G extends string, K extends string, S extends z.ZodType>
   const defaultText =
     spec.defaultText ?? (typeof given === 'number' || typeof given === 'boolean' ? String(given) : undefined);
   if (defaultText === undefined) throw new Error(`${spec.env}: give a defaultText for the README`);
-  const kind = spec.value;
+  const value = spec.value;
   const isGiven = (env: Env): boolean => env[spec.env] !== undefined && env[spec.env] !== '';
   return {
     env: spec.env,
@@ -128,13 +134,13 @@ export function setting<G extends string, K extends string, S extends z.ZodType>
     key: spec.key,
     description: spec.description,
     defaultText,
-    parse: kind.parse,
+    parse: value.parse,
     get schema() {
-      return kind.schema;
+      return value.schema;
     },
     default: fallback,
     initial(env) {
-      return isGiven(env) ? kind.parse(env[spec.env]!, spec.env) : fallback();
+      return isGiven(env) ? value.parse(env[spec.env]!, spec.env) : fallback();
     },
     fromEnvironment: (env) => isGiven(env) || typeof given === 'function',
     ...(spec.finish ? { finish: spec.finish } : {}),
@@ -151,12 +157,12 @@ export type DerivedSpec<G extends string, K extends string, S extends z.ZodType>
 export function derived<G extends string, K extends string, S extends z.ZodType>(
   spec: DerivedSpec<G, K, S>,
 ): Field<G, K, S> {
-  let built: S | undefined;
+  const built = once(spec.schema);
   return {
     group: spec.group,
     key: spec.key,
     get schema() {
-      return (built ??= spec.schema());
+      return built();
     },
     initial: spec.initial,
     fromEnvironment: () => true,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ipFamily } from '../net/ip-family.js';
 import { ehloName } from './check.js';
-import { duration, integer, rate, kind, setting, size, text } from './declare.js';
+import { duration, integer, kind, rate, setting, size, text } from './declare.js';
 import { ConfigError } from './parse.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { choice, duration, integer, rate, kind, setting, text } from './declare.js';
+import { choice, duration, integer, kind, rate, setting, text } from './declare.js';
 import { parseSecret, parseTokens, parseTrustProxy } from './parse.js';
 
 /**
