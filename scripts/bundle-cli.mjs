@@ -284,6 +284,9 @@ async function bundle(name, entry, plugins) {
     }
   }
   const code = asciiOnly(traced(readFileSync(outfile, 'utf8')));
+  // The loader reads each file as Latin-1 (src/cli/bundle-loader.ts): a byte beyond ASCII
+  // would be read as another character there.
+  if (/[^\0-\x7f]/.test(code)) throw new Error(`bundle-cli: ${name}.cjs is not all ASCII`);
   writeFileSync(outfile, code);
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   const modules = Object.keys(output.inputs)
