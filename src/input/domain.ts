@@ -71,7 +71,11 @@ export function normalizeDomain(raw: string): DomainParseResult {
   if (rawLabels.length < 2) {
     return reject(`${show(raw)} is a single label; mail domains have at least two (e.g. example.com)`);
   }
-  const badChar = /[^\p{L}\p{M}\p{N}.\-_]/u.exec(text);
+  // Anything but letters, marks, digits, ".", "-" and "_". ASCII text (nearly every input)
+  // takes the same test without Unicode's property classes, which cost ~0.5 ms to compile at
+  // the start of every `mxdoctor check` (in ASCII, \p{L} is A-Z a-z, \p{N} 0-9, \p{M} none).
+  const allowed = /^[\0-\x7f]*$/.test(text) ? /[^A-Za-z0-9.\-_]/ : /[^\p{L}\p{M}\p{N}.\-_]/u;
+  const badChar = allowed.exec(text);
   if (badChar)
     return reject(
       `${show(raw)} contains the character ${JSON.stringify(badChar[0])}, which is not allowed in domain names`,

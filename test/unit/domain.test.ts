@@ -33,6 +33,8 @@ describe('normalizeDomain', () => {
     ['over 253 octets', Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.') + '.com', /253/],
     ['a label over 63', `${'a'.repeat(64)}.com`, /limit is 63/],
     ['illegal characters', 'exa$mple.com', /character "\$"/],
+    ['a symbol beyond ASCII', 'exa\u2603mple.com', /character "\u2603"/],
+    ['an illegal ASCII character in an IDN', 'b\u00fccher$.example', /character "\$"/],
     ['underscore', 'mail_server.example.com', /"_"/],
     ['an IPv4 address', '192.0.2.1', /IP address/],
     ['an IPv6 address', '2001:db8::1', /IP address|character/],
