@@ -245,7 +245,8 @@ Examples:
         ...(flags.submission ? { submission: true } : {}),
       };
       const { runCheck } = await engine;
-      const running = runCheck(parsed.domain, options, { config });
+      // With --json the report is serialised here: no plain copy of it first (see RunDeps.plain).
+      const running = runCheck(parsed.domain, options, { config, plain: !flags.json });
       // The text formatter loads while the check waits on the network, not after it.
       const formatter = flags.json || flags.nagios ? null : import('./format.js');
       formatter?.catch(() => undefined);
