@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { indexTrustAnchors } from '../tls/evaluate.js';
 import { loadTrustStore, trustContext } from '../tls/trust-store.js';
 import type { TrustStore } from '../tls/trust-store.js';
+import { LEGACY_TLS, starttlsContext } from './connection.js';
 import { prepareWording } from './wording.js';
 
 /** Work per turn of the event loop, so that a reply that comes meanwhile waits for one slice at most. */
@@ -16,11 +17,13 @@ const ANCHORS_PER_STEP = 8;
  * there. First the TLS context of the MTA-STS policy fetch (its lookups are under way too):
  * about a millisecond, except that the first default TLS context of a process makes OpenSSL
  * parse Node's ~150 bundled roots, one call of some 50 ms on a slow host that cannot be cut
- * up, best done right away while the connections' first round trip is on the wire. Then
- * Node's IPv6 address expression, which tls.connect runs on every servername (STARTTLS, the
- * policy fetch) and V8 compiles on its first two runs (some 4–7 ms on a slow host). Then, a
- * slice of a couple of milliseconds per turn of the event loop, the index of the trust
- * anchors that the MX certificates are checked against, and the scanner of reply wordings.
+ * up, best done right away while the connections' first round trip is on the wire. Then the
+ * client context of STARTTLS (under a millisecond, otherwise paid when a server's "220" to
+ * STARTTLS is in). Then Node's IPv6 address expression, which tls.connect runs on every
+ * servername (STARTTLS, the policy fetch) and V8 compiles on its first two runs (some 4–7 ms
+ * on a slow host). Then, a slice of a couple of milliseconds per turn of the event loop, the
+ * index of the trust anchors that the MX certificates are checked against, the scanner of
+ * reply wordings, and the legacy-TLS session's client context.
  */
 export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
   let store: TrustStore;
@@ -36,6 +39,10 @@ export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
       return true;
     },
     () => {
+      starttlsContext({});
+      return true;
+    },
+    () => {
       // Twice: V8 compiles an expression to bytecode on its first run, to machine code on its second.
       isIPv6('::1');
       isIPv6('::1');
@@ -44,6 +51,10 @@ export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
     () => indexTrustAnchors(store.pems, ANCHORS_PER_STEP),
     () => {
       prepareWording();
+      return true;
+    },
+    () => {
+      starttlsContext(LEGACY_TLS);
       return true;
     },
   ];

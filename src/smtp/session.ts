@@ -5,7 +5,7 @@ import { ProbeError } from '../net/errors.js';
 import { ipFamily } from '../net/ip-family.js';
 import { classifyRcpt, classifyRefusalOfProbe } from './classify.js';
 import type { SmtpCommand } from './command.js';
-import { ConnectError, SmtpConnection } from './connection.js';
+import { ConnectError, LEGACY_TLS, SmtpConnection } from './connection.js';
 import type { TlsHandshake } from './connection.js';
 import { diffExtensions, parseEhlo } from './ehlo.js';
 import type { EhloCapabilities } from './ehlo.js';
@@ -327,9 +327,7 @@ async function handshake({ conn, plan, record }: Steps): Promise<TlsHandshake> {
     hs = await conn.startTls({
       servername: plan.host,
       timeoutMs: plan.timeouts.tlsMs,
-      ...(plan.legacyTls
-        ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }
-        : {}),
+      ...(plan.legacyTls ? LEGACY_TLS : {}),
     });
   } catch (err) {
     if (plan.signal.aborted) throw err;

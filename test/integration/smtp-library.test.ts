@@ -187,6 +187,29 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
     assert.match(second.findings.find((f) => f.id === 'smtp.starttls')!.summary, /shared cache/);
   });
 
+  it('makes a full TLS handshake at every STARTTLS of a process: each session sees the whole chain', async () => {
+    const mx = (
+      await runCheck(
+        domain('lib-good.test'),
+        { verify: [], dkimSelectors: [], smtp: false, greylistRetryMs: 0 },
+        { config },
+      )
+    ).mx;
+    // No connection cache: two sessions, one after the other, with the process's STARTTLS context.
+    const connections = good.connections;
+    const chains: string[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const { tls } = await probeMxTls({ domain: 'lib-good.test', mx, config });
+      assert.equal(tls[0]!.handshake, 'ok');
+      assert.equal(tls[0]!.trusted, true);
+      chains.push(tls[0]!.chain.map((c) => c.sha256));
+    }
+    assert.ok(good.connections >= connections + 2, 'two sessions were made');
+    // A resumed session would present no certificate.
+    assert.ok(chains[0]!.length >= 1);
+    assert.deepEqual(chains[1], chains[0]);
+  });
+
   it('shares connection facts across domain checks but never another domain’s recipients', async () => {
     const cache = new MemoryCache();
     const options = { verify: ['alice@lib-good.test'], dkimSelectors: [], smtp: true, greylistRetryMs: 0 };
