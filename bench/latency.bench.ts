@@ -294,8 +294,9 @@ try {
       p2: p2 === null ? null : Math.round(p2 * 100) / 100,
     });
   }
+  const { tcpConnections, udpDatagrams, deliveries, lateMsTotal, lateMsMax } = world.proxy.stats;
   console.log(
-    `\n  proxy: ${world.proxy.stats.tcpConnections} TCP connections, ${world.proxy.stats.udpDatagrams} UDP datagrams relayed`,
+    `\n  proxy: ${tcpConnections} TCP connections, ${udpDatagrams} UDP datagrams relayed; its ${deliveries} timed deliveries ran ${(lateMsTotal / Math.max(1, deliveries)).toFixed(2)} ms late on average (at most ${lateMsMax.toFixed(1)}), once each way of a round trip`,
   );
   for (const f of world.fakes) f.assertNoMessageSent();
 } finally {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { startFixtureDns } from '../../test/support/dns-server.js';
 import type { FixtureDns, Zones } from '../../test/support/dns-server.js';
 import { createCa, issueLeaf } from '../../test/support/forge-certs.js';
@@ -121,9 +122,9 @@ export async function startLatencyWorld(rttMs: number): Promise<LatencyWorld> {
       const cert = leaf(host);
       certs.set(host, cert);
       // A scripted MTA that answers at once (smtp-server waits 100 ms before its greeting to
-      // catch early talkers): the bench times the prober's waits, not the fake's.
-      const key = cert.keyPem;
-      const chain = `${cert.certPem}${ca.certPem}`;
+      // catch early talkers), with its TLS context built once, as an MTA loads its certificate
+      // at start (not at each STARTTLS): the bench times the prober's waits, not the fake's.
+      const context = createSecureContext({ key: cert.keyPem, cert: `${cert.certPem}${ca.certPem}` });
       fakes.push(
         await startPlaybook(
           real,
@@ -132,7 +133,7 @@ export async function startLatencyWorld(rttMs: number): Promise<LatencyWorld> {
             name: host,
             greeting: [`220 ${host} ESMTP`],
             extensions: ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES', 'STARTTLS'],
-            onStartTls: (conn) => conn.startTls({ key, cert: chain }),
+            onStartTls: (conn) => conn.startTls(context),
             reply: (line) => recipientReply(line, domain),
           }),
         ),

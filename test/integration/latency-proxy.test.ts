@@ -73,4 +73,23 @@ describe('latency proxy', () => {
     assert.equal(msg.toString(), 'query');
     assert.ok(at >= RTT - 2, `answer after ${at} ms, not before ${RTT} ms`);
   });
+
+  it('counts its timed deliveries and how late they ran, which the round trip includes', async () => {
+    const own = new LatencyProxy(RTT);
+    const port = await own.udp('127.0.0.1', 0, '127.0.0.1', udpEcho.address().port);
+    const client = createSocket('udp4');
+    await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const t0 = performance.now();
+    const answered = new Promise<number>((resolve) =>
+      client.once('message', () => resolve(performance.now() - t0)),
+    );
+    client.send(Buffer.from('query'), port, '127.0.0.1');
+    const at = await answered;
+    client.close();
+    await own.stop();
+    assert.equal(own.stats.deliveries, 2, 'the query there, the answer back');
+    const late = own.stats.lateMsTotal;
+    assert.ok(late >= 0 && late <= at - RTT + 1, `late by ${late} ms in a round trip of ${at} ms`);
+    assert.ok(own.stats.lateMsMax >= late / 2 && own.stats.lateMsMax <= late);
+  });
 });

@@ -18,16 +18,30 @@ import type { Server, Socket } from 'node:net';
  * UDP: every datagram takes RTT/2 each way.
  *
  * Loopback only: it listens and connects on the addresses given, which must be 127.0.0.0/8.
+ *
+ * Its deliveries run on timers, so they are late when its event loop is busy (the fixture
+ * servers of the same process take CPU): `stats` says by how much.
  */
 export interface ProxyStats {
   tcpConnections: number;
   udpDatagrams: number;
+  /** Timed deliveries made (each chunk, datagram, end or close, one way). */
+  deliveries: number;
+  /**
+   * How late the deliveries ran after their due time, in ms, summed and at most: a timer
+   * fires a millisecond or so late, and later when the process is busy (the fixture servers
+   * share it). Each round trip is longer than asked by the lateness of its two deliveries.
+   */
+  lateMsTotal: number;
+  lateMsMax: number;
 }
 
 /** A FIFO of timed deliveries: each item goes out at its time, never before the one ahead of it. */
 class Pipe {
   private readonly queue: { at: number; run: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly stats: ProxyStats) {}
 
   push(at: number, run: () => void): void {
     const last = this.queue.at(-1)?.at ?? 0;
@@ -44,7 +58,14 @@ class Pipe {
     this.timer = setTimeout(
       () => {
         const now = performance.now();
-        while (this.queue.length && this.queue[0]!.at <= now + 0.5) this.queue.shift()!.run();
+        while (this.queue.length && this.queue[0]!.at <= now + 0.5) {
+          const { at, run } = this.queue.shift()!;
+          const late = Math.max(0, now - at);
+          this.stats.deliveries++;
+          this.stats.lateMsTotal += late;
+          this.stats.lateMsMax = Math.max(this.stats.lateMsMax, late);
+          run();
+        }
         this.arm();
       },
       Math.max(0, head.at - performance.now()),
@@ -59,7 +80,13 @@ class Pipe {
 }
 
 export class LatencyProxy {
-  readonly stats: ProxyStats = { tcpConnections: 0, udpDatagrams: 0 };
+  readonly stats: ProxyStats = {
+    tcpConnections: 0,
+    udpDatagrams: 0,
+    deliveries: 0,
+    lateMsTotal: 0,
+    lateMsMax: 0,
+  };
   private readonly servers: Server[] = [];
   private readonly udpSockets: UdpSocket[] = [];
   private readonly sockets = new Set<Socket>();
@@ -133,7 +160,7 @@ export class LatencyProxy {
   }
 
   private pipe(): Pipe {
-    const p = new Pipe();
+    const p = new Pipe(this.stats);
     this.pipes.add(p);
     return p;
   }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { TLSSocket, createSecureContext } from 'node:tls';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerOptions, SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 
@@ -225,9 +225,13 @@ export interface PlaybookConnection {
   raw(text: string): void;
   /** Next command line from the client (undefined when it hung up). */
   read(): Promise<string | undefined>;
-  /** Upgrades to TLS as the server side of STARTTLS. */
+  /**
+   * Upgrades to TLS as the server side of STARTTLS: with a context built once (as a real MTA
+   * loads its certificate at start), or one built from the options at this STARTTLS.
+   */
   startTls(
-    options: SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string },
+    options:
+      SecureContext | (SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string }),
   ): Promise<void>;
   /** Protocol of the TLS session, once upgraded. */
   tlsProtocol(): string | undefined;
@@ -311,16 +315,18 @@ export async function startPlaybook(
       startTls: (options) =>
         new Promise<void>((resolve, reject) => {
           socket.removeListener('data', onData);
-          const { minVersion, maxVersion, ciphers, ...ctx } = options;
-          const secure = new TLSSocket(socket, {
-            isServer: true,
-            secureContext: createSecureContext({
+          let secureContext: SecureContext;
+          if ('context' in options) secureContext = options;
+          else {
+            const { minVersion, maxVersion, ciphers, ...ctx } = options;
+            secureContext = createSecureContext({
               ...ctx,
               ...(minVersion ? { minVersion: minVersion as 'TLSv1' } : {}),
               ...(maxVersion ? { maxVersion: maxVersion as 'TLSv1' } : {}),
               ...(ciphers ? { ciphers } : {}),
-            }),
-          });
+            });
+          }
+          const secure = new TLSSocket(socket, { isServer: true, secureContext });
           secure.on('error', (err) => reject(err));
           secure.on('secure', () => {
             tlsProtocol = secure.getProtocol() ?? undefined;
