@@ -352,7 +352,6 @@ async function probeAddressWith(
   const { target, settings, tests, sharing, signal } = input;
   const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
   const cache: ConnectionCache | undefined = sharing.connectionCache;
-  const key = connectionCacheKey(target, settings);
   const base: Omit<SessionPlan, 'kind' | 'recipients' | 'starttls'> = {
     host: target.host,
     address: target.address,
@@ -434,7 +433,9 @@ async function probeAddressWith(
   if (cache && main.ehlo && !main.error?.code.startsWith('EABORT')) {
     const value: CachedConnection = { main: connectionPart(main), tls };
     if (result.legacy) value.legacy = result.legacy;
-    await cache.set(key, JSON.parse(JSON.stringify(value)), settings.cacheTtlMs).catch(() => undefined);
+    await cache
+      .set(connectionCacheKey(target, settings), JSON.parse(JSON.stringify(value)), settings.cacheTtlMs)
+      .catch(() => undefined);
   }
   return result;
 }
