@@ -238,12 +238,43 @@ export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionR
   return legacyCounts(p) ? p.legacy?.legacy : undefined;
 }
 
-/** Builds the TLS observation of a session from its handshake and presented chain. */
+/** What a presented chain shows: its certificates, whether it is trusted, whether it names the host. */
+export interface ChainJudgement {
+  /** The chain judged (observeTls uses a judgement of the very chain it is given). */
+  chainDer: readonly Uint8Array[];
+  parsed: ReturnType<typeof chainFacts>;
+  trust: ReturnType<typeof verifyChain>;
+  hostnameMatches?: boolean;
+}
+
+/** Judges a presented chain for `host`. Throws when the configured CA file cannot be read. */
+export function judgeChain(
+  chainDer: readonly Uint8Array[],
+  host: string,
+  config: Pick<Config, 'tls'>,
+  now: Date,
+): ChainJudgement {
+  const parsed = chainFacts(chainDer);
+  const trust = verifyChain(chainDer, trustAnchors(loadTrustStore(config).pems), now);
+  const leaf = parsed.chain[0];
+  return {
+    chainDer,
+    parsed,
+    trust,
+    ...(leaf ? { hostnameMatches: hostnameMatches(leaf, host).matches } : {}),
+  };
+}
+
+/**
+ * Builds the TLS observation of a session from its handshake and presented chain, with the
+ * chain's judgement when it was made already (see probeAddressWith).
+ */
 export function observeTls(
   main: SessionRecord,
   chainDer: readonly Uint8Array[],
   config: Pick<Config, 'tls'>,
   now: Date,
+  judged?: ChainJudgement,
 ): TlsObservation {
   const caps = main.ehlo?.capabilities;
   const refusedEhlo = main.ehlo?.ehloRefused;
@@ -272,15 +303,13 @@ export function observeTls(
   if (hs) {
     obs.protocol = hs.protocol;
     obs.cipher = hs.cipher;
-    const parsed = chainFacts(chainDer);
+    const { parsed, trust, hostnameMatches } =
+      judged?.chainDer === chainDer ? judged : judgeChain(chainDer, main.host, config, now);
     obs.chain = parsed.chain;
     if (parsed.errors.length > 0) main.starttls!.chainErrors = parsed.errors;
-    const store = loadTrustStore(config);
-    const trust = verifyChain(chainDer, trustAnchors(store.pems), now);
     obs.trusted = trust.trusted;
     if (trust.error) obs.trustError = trust.error;
-    const leaf = parsed.chain[0];
-    if (leaf) obs.hostnameMatches = hostnameMatches(leaf, main.host).matches;
+    if (hostnameMatches !== undefined) obs.hostnameMatches = hostnameMatches;
   }
   return obs;
 }
@@ -418,8 +447,25 @@ async function probeAddressWith(
     // Awaited below; never left to reject unobserved meanwhile.
     legacy.catch(() => undefined);
   };
-  const main = await run({ ...withTests('probe', true), onGreeted: startLegacy });
-  const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now());
+  // The certificates are judged while the session goes on, once its EHLO after TLS is on
+  // the wire (an immediate runs after the session's own continuation): not when it has
+  // ended, where the last host's judgement held up the report.
+  let judged: ChainJudgement | undefined;
+  const judgeMeanwhile = (chain: readonly Buffer[]): void => {
+    setImmediate(() => {
+      try {
+        judged = judgeChain(chain, target.host, input.config, input.now());
+      } catch {
+        // observeTls judges again, and reports what failed
+      }
+    });
+  };
+  const main = await run({
+    ...withTests('probe', true),
+    onGreeted: startLegacy,
+    onHandshake: judgeMeanwhile,
+  });
+  const tls = observeTls(main, chains.get(main) ?? [], input.config, input.now(), judged);
   const result: AddressProbe = { ...target, main, tls };
   // The reconnect is the next session after the main one, as a sender's would be.
   await reconnectIfDeferred(result, main, tls.handshake === 'ok');

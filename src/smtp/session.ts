@@ -292,6 +292,7 @@ async function starttls(
   };
   tls.handshake = handshakeData;
   chains.set(record, hs.chain);
+  plan.onHandshake?.(hs.chain);
   if (plan.legacyTls) {
     record.legacy = { accepted: true, protocol: hs.protocol, cipher: hs.cipher };
     quit(steps);

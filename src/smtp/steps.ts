@@ -50,6 +50,11 @@ export interface SessionPlan {
    * that never finishes its greeting gets no second connection).
    */
   onGreeted?: () => void;
+  /**
+   * Called once when the STARTTLS handshake is done, with the certificates the server
+   * presented, before the session goes on (EHLO again): the probe judges them meanwhile.
+   */
+  onHandshake?: (chain: readonly Buffer[]) => void;
   /** RCPT target of the null-sender test (MAIL FROM:<>). */
   nullSenderTo?: string;
   /** The open-relay test: a foreign sender and a recipient in a domain the server does not serve. */
