@@ -12,7 +12,8 @@ import {
 import type { SmtpFacts } from './evaluate-facts.js';
 import type { SessionRecord, TransactionTest } from './model.js';
 import type { SmtpReply } from './reply.js';
-import { OUT_OF_STEP, recipientSession } from './probe.js';
+import { OUT_OF_STEP } from './pairing.js';
+import { recipientSession } from './probe.js';
 import type { AddressProbe } from './probe.js';
 
 /**

@@ -14,6 +14,9 @@ import type { SmtpReply } from './reply.js';
  * every later one.
  */
 
+/** Why a verdict was not drawn from a reply whose pairing with its command is in doubt. */
+export const OUT_OF_STEP = "the server's replies were out of step";
+
 /** Success codes each command can get (RFC 5321 §4.3.2; RFC 3207 §4 for STARTTLS). */
 const SUCCESS: Record<string, readonly number[]> = {
   ehlo: [250],

@@ -4,11 +4,10 @@ import { abortReason, sleep } from '../net/deadline.js';
 import { smtpEgress } from '../net/egress.js';
 import type { Egress } from '../net/egress.js';
 import type { HostArrival } from '../mx/check.js';
-import { chainFacts } from '../tls/certificate.js';
-import { hostnameMatches, trustAnchors, verifyChain } from '../tls/evaluate.js';
-import { loadTrustStore } from '../tls/trust-store.js';
 import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
+import { judgeChain, observeTls } from './observe-tls.js';
+import type { ChainJudgement } from './observe-tls.js';
 import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
 import { prepareWhileConnecting } from './prepare.js';
@@ -146,9 +145,6 @@ export interface CachedConnection {
   tls: TlsObservation;
 }
 
-/** Why a verdict was not drawn from a reply whose pairing with its command is in doubt. */
-export const OUT_OF_STEP = "the server's replies were out of step";
-
 const ENVELOPE_PHASES = new Set(['mail', 'rcpt', 'rset', 'quit']);
 
 /** Pause before reconnecting after a session that deferred every recipient. */
@@ -218,17 +214,6 @@ export interface RecipientTests {
   relay?: { from: string; to: string };
 }
 
-/**
- * Whether what the session saw of STARTTLS rests on replies out of step: an EHLO reply without
- * STARTTLS, or a refusal of STARTTLS, may belong to another command. A handshake that
- * happened proves itself.
- */
-export function starttlsInDoubt(main: SessionRecord): boolean {
-  if (main.starttls?.handshake) return false;
-  if (main.starttls?.outOfStep) return true;
-  return main.ehlo?.outOfStep === true && main.ehlo.capabilities?.starttls !== true;
-}
-
 /** Whether the legacy-TLS session counts: it starts at the main greeting, before STARTTLS is seen offered. */
 export const legacyCounts = (p: Pick<AddressProbe, 'main'>): boolean =>
   p.main.ehlo?.capabilities?.starttls === true;
@@ -236,82 +221,6 @@ export const legacyCounts = (p: Pick<AddressProbe, 'main'>): boolean =>
 /** What the legacy-TLS session showed, when it counts; otherwise it is only a transcript. */
 export function legacyJudged(p: Pick<AddressProbe, 'main' | 'legacy'>): SessionRecord['legacy'] {
   return legacyCounts(p) ? p.legacy?.legacy : undefined;
-}
-
-/** What a presented chain shows: its certificates, whether it is trusted, whether it names the host. */
-export interface ChainJudgement {
-  /** The chain judged (observeTls uses a judgement of the very chain it is given). */
-  chainDer: readonly Uint8Array[];
-  parsed: ReturnType<typeof chainFacts>;
-  trust: ReturnType<typeof verifyChain>;
-  hostnameMatches?: boolean;
-}
-
-/** Judges a presented chain for `host`. Throws when the configured CA file cannot be read. */
-export function judgeChain(
-  chainDer: readonly Uint8Array[],
-  host: string,
-  config: Pick<Config, 'tls'>,
-  now: Date,
-): ChainJudgement {
-  const parsed = chainFacts(chainDer);
-  const trust = verifyChain(chainDer, trustAnchors(loadTrustStore(config).pems), now);
-  const leaf = parsed.chain[0];
-  return {
-    chainDer,
-    parsed,
-    trust,
-    ...(leaf ? { hostnameMatches: hostnameMatches(leaf, host).matches } : {}),
-  };
-}
-
-/**
- * Builds the TLS observation of a session from its handshake and presented chain, with the
- * chain's judgement when it was made already (see probeAddressWith).
- */
-export function observeTls(
-  main: SessionRecord,
-  chainDer: readonly Uint8Array[],
-  config: Pick<Config, 'tls'>,
-  now: Date,
-  judged?: ChainJudgement,
-): TlsObservation {
-  const caps = main.ehlo?.capabilities;
-  const refusedEhlo = main.ehlo?.ehloRefused;
-  const seen: TlsObservation['starttls'] = caps
-    ? caps.starttls
-      ? 'offered'
-      : 'not_offered'
-    : refusedEhlo && (refusedEhlo.code === 500 || refusedEhlo.code === 502)
-      ? 'not_offered'
-      : 'unknown';
-  const doubt = starttlsInDoubt(main);
-  const starttls = doubt ? 'unknown' : seen;
-  const obs: TlsObservation = {
-    host: main.host,
-    address: main.address,
-    port: main.port,
-    starttls,
-    handshake: main.starttls?.handshake ? 'ok' : main.starttls ? 'failed' : 'not_attempted',
-    chain: [],
-  };
-  if (doubt) obs.error = OUT_OF_STEP;
-  else if (main.starttls?.error) obs.error = main.starttls.error;
-  else if (starttls === 'offered' && !main.starttls && main.error)
-    obs.error = `not attempted: ${main.error.message}`;
-  const hs = main.starttls?.handshake;
-  if (hs) {
-    obs.protocol = hs.protocol;
-    obs.cipher = hs.cipher;
-    const { parsed, trust, hostnameMatches } =
-      judged?.chainDer === chainDer ? judged : judgeChain(chainDer, main.host, config, now);
-    obs.chain = parsed.chain;
-    if (parsed.errors.length > 0) main.starttls!.chainErrors = parsed.errors;
-    obs.trusted = trust.trusted;
-    if (trust.error) obs.trustError = trust.error;
-    if (hostnameMatches !== undefined) obs.hostnameMatches = hostnameMatches;
-  }
-  return obs;
 }
 
 /** A copy of a session record without anything about recipients (for the shared cache). */
