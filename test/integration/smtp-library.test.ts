@@ -36,6 +36,17 @@ function domain(name: string) {
   return d.domain;
 }
 
+/** The MX set of a domain, as a check without SMTP reports it (what probeMxTls takes). */
+async function mxSetOf(name: string, config: Config) {
+  return (
+    await runCheck(
+      domain(name),
+      { verify: [], dkimSelectors: [], smtp: false, greylistRetryMs: 0 },
+      { config },
+    )
+  ).mx;
+}
+
 describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cache, limiter', () => {
   let dns: FixtureDns;
   let port: number;
@@ -146,13 +157,7 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
 
   it('probes STARTTLS and certificates on its own, sharing results through the connection cache', async () => {
     const cache = new MemoryCache();
-    const mx = (
-      await runCheck(
-        domain('lib-good.test'),
-        { verify: [], dkimSelectors: [], smtp: false, greylistRetryMs: 0 },
-        { config },
-      )
-    ).mx;
+    const mx = await mxSetOf('lib-good.test', config);
     const first = await probeMxTls({
       domain: 'lib-good.test',
       mx,
@@ -188,13 +193,7 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
   });
 
   it('makes a full TLS handshake at every STARTTLS of a process: each session sees the whole chain', async () => {
-    const mx = (
-      await runCheck(
-        domain('lib-good.test'),
-        { verify: [], dkimSelectors: [], smtp: false, greylistRetryMs: 0 },
-        { config },
-      )
-    ).mx;
+    const mx = await mxSetOf('lib-good.test', config);
     // No connection cache: two sessions, one after the other, with the process's STARTTLS context.
     const connections = good.connections;
     const chains: string[][] = [];
