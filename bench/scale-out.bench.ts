@@ -17,7 +17,7 @@ import { startFastDns } from './support/fast-dns.js';
 import type { FastZone } from './support/fast-dns.js';
 import { loopbackAddress, startFakeMx } from './support/fake-mx.js';
 import type { FakeMx } from './support/fake-mx.js';
-import { startWorkerProcess, workerEnv } from './support/worker-process.js';
+import { settledJobs, startWorkerProcess, workerEnv } from './support/worker-process.js';
 import type { WorkerProcess } from './support/worker-process.js';
 
 const CHECKS = Number(process.env.BENCH_CHECKS ?? 200);
@@ -77,16 +77,7 @@ async function run(workers: number): Promise<RunResult> {
     if (res.status !== 202) throw new Error(`POST: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
   };
-  const settled = async (count: number): Promise<void> => {
-    for (;;) {
-      const counts = await queue.getJobCounts('completed', 'failed');
-      if ((counts.completed ?? 0) + (counts.failed ?? 0) >= count) {
-        if (counts.failed) throw new Error(`${counts.failed} checks failed`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const settled = (count: number): Promise<void> => settledJobs(queue, count);
   try {
     for (let w = 0; w < workers; w++)
       procs.push(

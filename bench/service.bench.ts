@@ -15,7 +15,7 @@ import { cpus } from 'node:os';
 import { startFixtureDns } from '../test/support/dns-server.js';
 import { SERVICE_ZONES, benchZones } from '../test/fixtures/zones/service.js';
 import { startTestService } from '../test/support/service.js';
-import { startWorkerProcess, workerEnv } from './support/worker-process.js';
+import { settledJobs, startWorkerProcess, workerEnv } from './support/worker-process.js';
 
 const LATENCY_RUNS = 10;
 const QUEUED = 200;
@@ -84,16 +84,7 @@ async function throughput(
     }),
     prof ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } : {},
   );
-  const settled = async (count: number): Promise<void> => {
-    for (;;) {
-      const counts = await queue.getJobCounts('completed', 'failed');
-      if ((counts.completed ?? 0) + (counts.failed ?? 0) >= count) {
-        if (counts.failed) throw new Error(`${counts.failed} checks failed`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const settled = (count: number): Promise<void> => settledJobs(queue, count, 20);
   if (WARM_UP > 0) {
     for (let i = 0; i < WARM_UP; i++) await post(t.url, `bench-${offset + QUEUED + i}.example.com`);
     await queue.resume();

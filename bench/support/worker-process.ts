@@ -148,3 +148,19 @@ export async function startWorkerProcess(
     },
   };
 }
+
+/** Waits until `count` jobs of the queue have completed; throws if any failed. */
+export async function settledJobs(
+  queue: { getJobCounts(...types: string[]): Promise<Record<string, number>> },
+  count: number,
+  pollMs = 10,
+): Promise<void> {
+  for (;;) {
+    const counts = await queue.getJobCounts('completed', 'failed');
+    if ((counts.completed ?? 0) + (counts.failed ?? 0) >= count) {
+      if (counts.failed) throw new Error(`${counts.failed} checks failed`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
