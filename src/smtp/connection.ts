@@ -72,7 +72,7 @@ export interface TlsUpgradeOptions {
   ciphers?: string;
 }
 
-/** What the legacy-TLS session offers: TLS 1.0 and 1.1 only, with every cipher OpenSSL still has. */
+/** What the legacy-TLS session offers: TLS 1.0 and 1.1 only, with OpenSSL's default ciphers at security level 0 (which lets the old ones through). */
 export const LEGACY_TLS: Pick<TlsUpgradeOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {
   minVersion: 'TLSv1',
   maxVersion: 'TLSv1.1',

@@ -23,9 +23,13 @@ const ANCHORS_PER_STEP = 8;
  * servername (STARTTLS, the policy fetch) and V8 compiles on its first two runs (some 4–7 ms
  * on a slow host). Then, a slice of a couple of milliseconds per turn of the event loop, the
  * index of the trust anchors that the MX certificates are checked against, the scanner of
- * reply wordings, and the legacy-TLS session's client context.
+ * reply wordings, and, when the probe runs one (`legacyTls`), the legacy-TLS session's client
+ * context.
  */
-export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
+export function prepareWhileConnecting(
+  config: Pick<Config, 'tls'>,
+  options: { legacyTls?: boolean } = {},
+): void {
   let store: TrustStore;
   try {
     store = loadTrustStore(config);
@@ -53,11 +57,12 @@ export function prepareWhileConnecting(config: Pick<Config, 'tls'>): void {
       prepareWording();
       return true;
     },
-    () => {
+  ];
+  if (options.legacyTls)
+    steps.push(() => {
       starttlsContext(LEGACY_TLS);
       return true;
-    },
-  ];
+    });
   const slice = (): void => {
     const until = performance.now() + SLICE_MS;
     try {

@@ -472,7 +472,7 @@ export async function probeDomain(input: DomainProbeInput): Promise<DomainProbe>
     if (prepared) return;
     prepared = true;
     clearTimeout(grace);
-    prepareWhileConnecting(input.config);
+    prepareWhileConnecting(input.config, { legacyTls: settings.legacyTls });
   };
   let unsettled = Math.min(hosts.length, settings.maxHosts);
   // A host's first address is known (or known not to exist): prepare once all are, if a session
