@@ -7,15 +7,23 @@ import { defineCheck } from '../checks/descriptors.js';
 
 /**
  * DKIM keys (RFC 6376, RFC 8463). Selectors are not discoverable, so the check asks the
- * selectors the user names (--dkim-selector) plus a list of the usual ones, concurrently,
- * and judges every key it finds. Not finding one proves nothing, and the findings say so.
+ * selectors the user names (--dkim-selector) plus a list of the usual ones, and judges every
+ * key it finds. Not finding one proves nothing, and the findings say so — unless
+ * _domainkey.<domain> itself does not exist: nothing exists beneath a name that does not
+ * (RFC 8020), so then no selector can have a key, and the usual ones are not all asked.
  */
 const F = defineFindings('dkim', {
   'dkim.selectors': {
     title: 'DKIM selectors',
     statuses: ['pass', 'info', 'fail', 'error'],
     meaning:
-      'Which selectors publish a key at <selector>._domainkey.<domain> (pass when at least one). None of the common selectors found (info: DKIM may still be in use under another selector; name it with --dkim-selector). A selector named with --dkim-selector has no key (fail). Lookups failed (error).',
+      'Which selectors publish a key at <selector>._domainkey.<domain> (pass when at least one). None of the common selectors found (info: DKIM may still be in use under another selector; name it with --dkim-selector), or _domainkey.<domain> does not exist, so no selector has a key (info). A selector named with --dkim-selector has no key (fail). Lookups failed (error).',
+  },
+  'dkim.tree': {
+    title: 'DKIM name tree',
+    statuses: ['warn'],
+    meaning:
+      'The name server answers NXDOMAIN for _domainkey.<domain> although selectors beneath it exist (warn): it denies an empty non-terminal, and resolvers that take NXDOMAIN to cover every name beneath (RFC 8020) miss the keys, so DKIM fails for the mail they verify.',
   },
   'dkim.key': {
     title: 'DKIM key',
@@ -74,6 +82,14 @@ export const COMMON_DKIM_SELECTORS = [
   'amazonses',
 ];
 
+/**
+ * The common selectors asked beside _domainkey.<domain> itself, before its answer is known:
+ * those of the largest providers and the generic default. When _domainkey.<domain> does not
+ * exist (NXDOMAIN) the others are not asked, but a key under one of these shows a name
+ * server that denies an empty non-terminal (dkim.tree): then every selector is asked.
+ */
+const SENTINEL_DKIM_SELECTORS = ['selector1', 'google', 'default', 's1'];
+
 export const DkimKeySchema = z.object({
   selector: z.string(),
   name: z.string().describe('<selector>._domainkey.<domain>'),
@@ -94,6 +110,12 @@ export type DkimKey = z.infer<typeof DkimKeySchema>;
 
 export const DkimDataSchema = z.object({
   asked: z.array(z.string()).describe('Selectors asked'),
+  tree: z
+    .object({ name: z.string(), rcode: z.string() })
+    .optional()
+    .describe(
+      'The answer for _domainkey.<domain> itself: NXDOMAIN means no selector exists beneath it (RFC 8020); absent in reports made before it was asked',
+    ),
   found: z.array(DkimKeySchema).describe('Selectors that publish a DKIM key record'),
   missing: z.array(z.string()).describe('User-named selectors without a record'),
   errors: z.array(z.object({ selector: z.string(), rcode: z.string() })),
@@ -226,8 +248,33 @@ function errorList(errors: { selector: string; rcode: string }[]): string {
   return `Lookups of ${errors.length} selector${errors.length > 1 ? 's' : ''} failed (${errors.map((e) => `${e.selector}: ${e.rcode}`).join(', ')})`;
 }
 
-export function evaluateDkim(domain: string, data: DkimData, userSelectors: string[]): Finding[] {
+/** Selectors that exist although _domainkey.<domain> was denied (NXDOMAIN). Pure. */
+function existingBelowDenial(data: DkimData, keys: readonly DkimKey[]): string[] {
+  if (data.tree?.rcode !== 'NXDOMAIN') return [];
+  return keys
+    .filter((k) => k.records.length > 0 || k.cnameChain.length > 0 || k.rcode === 'NOERROR')
+    .map((k) => k.name);
+}
+
+export function evaluateDkim(
+  domain: string,
+  data: DkimData,
+  userSelectors: string[],
+  keys: readonly DkimKey[] = data.found,
+): Finding[] {
   const findings: Finding[] = [];
+  const tree = `_domainkey.${domain}`;
+  const beneath = existingBelowDenial(data, keys);
+  if (beneath.length > 0) {
+    findings.push(
+      F.make('dkim.tree', 'warn', {
+        summary: `The name server answers NXDOMAIN for ${tree} (no such name), yet ${list(beneath, 3)} beneath it exist${beneath.length === 1 ? 's' : ''}: it denies an empty non-terminal. Resolvers that take NXDOMAIN to mean that nothing exists beneath the name (RFC 8020) do not find these keys, and DKIM fails for the mail they verify.`,
+        remedy: `A name with names beneath it must answer NOERROR without records (RFC 8020 §2): have the DNS provider fix its server, or move the zone. Until then, a TXT record at ${tree} itself (e.g. the DomainKeys-era "o=~", which nothing reads today) makes the name exist.`,
+        subject: { name: tree },
+        details: { rcode: data.tree?.rcode ?? null, beneath },
+      }),
+    );
+  }
   for (const s of data.missing) {
     findings.push(
       F.make('dkim.selectors', 'fail', {
@@ -250,6 +297,20 @@ export function evaluateDkim(domain: string, data: DkimData, userSelectors: stri
       F.make('dkim.selectors', 'pass', {
         summary: `DKIM keys found for selector${data.found.length > 1 ? 's' : ''} ${data.found.map((k) => k.selector).join(', ')} (of ${data.asked.length} asked). Other selectors may exist: they cannot be listed from DNS.`,
         details: { found: data.found.map((k) => k.selector), asked: data.asked.length },
+      }),
+    );
+  } else if (
+    data.missing.length === 0 &&
+    data.errors.length === 0 &&
+    data.tree?.rcode === 'NXDOMAIN' &&
+    beneath.length === 0
+  ) {
+    findings.push(
+      F.make('dkim.selectors', 'info', {
+        summary: `${domain} publishes no DKIM key: ${tree} does not exist (NXDOMAIN), and no name exists beneath a name that does not (RFC 8020), so no selector has a key. Mail from ${domain} cannot pass DKIM; DMARC then rests on SPF alone, which forwarding breaks.`,
+        remedy: `If ${domain} sends mail, have each service that sends it sign with DKIM and publish the key it gives you at <selector>._domainkey.${domain}.`,
+        subject: { name: tree },
+        details: { tree: data.tree, asked: data.asked },
       }),
     );
   } else if (data.missing.length === 0 && data.errors.length === 0) {
@@ -277,35 +338,53 @@ export const dkimCheck = defineCheck('dkim', {
   async run(ctx) {
     const domain = ctx.domain.ascii;
     const user = [...new Set(ctx.options.dkimSelectors.map((s) => s.toLowerCase()))];
-    const asked = [...new Set([...user, ...COMMON_DKIM_SELECTORS])];
-    let done = 0;
+    const wanted = [...new Set([...user, ...COMMON_DKIM_SELECTORS])];
+    const first = wanted.filter((s) => user.includes(s) || SENTINEL_DKIM_SELECTORS.includes(s));
     // One query promise per selector, not a suspended lookup call each: under load the
     // questions wait in the process's DNS queue, and 500 checks × 45 selectors of waiting
     // calls were most of a worker's memory (issue 14 P4).
     // No other check asks for a selector's key: its answer need not be kept for the run.
     const options = { signal: ctx.signal, once: true };
-    const keys = await Promise.all(
-      asked.map((selector) => {
-        const name = dkimKeyName(selector, domain);
-        return ctx.dns.query(name, 'TXT', options).then((answer) => {
-          done++;
-          ctx.progress(`DKIM selector ${selector}`, done / asked.length, {
-            index: done,
-            total: asked.length,
-          });
-          return dkimKeyFrom(answer, selector, name, user.includes(selector) ? 'user' : 'common');
-        });
-      }),
+    let done = 0;
+    let total = first.length;
+    const ask = (selector: string): Promise<DkimKey> => {
+      const name = dkimKeyName(selector, domain);
+      return ctx.dns.query(name, 'TXT', options).then((answer) => {
+        done++;
+        ctx.progress(`DKIM selector ${selector}`, done / total, { index: done, total });
+        return dkimKeyFrom(answer, selector, name, user.includes(selector) ? 'user' : 'common');
+      });
+    };
+    // _domainkey.<domain>, the named selectors and the sentinels together; the other common
+    // selectors once the name is known to exist (one round trip more, beside the SMTP probe's
+    // nine), or when a sentinel shows that its NXDOMAIN cannot be trusted.
+    const treeName = `_domainkey.${domain}`;
+    const [treeAnswer, ...firstKeys] = await Promise.all([
+      ctx.dns.query(treeName, 'TXT', options),
+      ...first.map(ask),
+    ]);
+    const tree = { name: treeName, rcode: treeAnswer.rcode };
+    const contradicted = existingBelowDenial(
+      { asked: first, tree, found: [], missing: [], errors: [] },
+      firstKeys,
     );
+    const rest =
+      tree.rcode === 'NXDOMAIN' && contradicted.length === 0 ? [] : wanted.filter((s) => !first.includes(s));
+    total = first.length + rest.length;
+    const keys = [...firstKeys, ...(await Promise.all(rest.map(ask)))];
+    const byName = new Map(keys.map((k) => [k.selector, k]));
+    const asked = wanted.filter((s) => byName.has(s));
+    const ordered = asked.map((s) => byName.get(s)!);
     const failed = (k: DkimKey) => k.rcode !== 'NOERROR' && k.rcode !== 'NXDOMAIN';
     const data: DkimData = {
       asked,
-      found: keys.filter((k) => k.records.length > 0),
-      missing: keys
+      tree,
+      found: ordered.filter((k) => k.records.length > 0),
+      missing: ordered
         .filter((k) => k.source === 'user' && k.records.length === 0 && !failed(k))
         .map((k) => k.selector),
-      errors: keys.filter(failed).map((k) => ({ selector: k.selector, rcode: k.rcode })),
+      errors: ordered.filter(failed).map((k) => ({ selector: k.selector, rcode: k.rcode })),
     };
-    return { findings: evaluateDkim(domain, data, user), data };
+    return { findings: evaluateDkim(domain, data, user, ordered), data };
   },
 });

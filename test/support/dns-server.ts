@@ -43,6 +43,11 @@ export interface NameBehaviour {
   ad?: boolean;
   /** SERVFAIL unless the query has CD set (emulates a bogus DNSSEC answer). */
   bogus?: boolean;
+  /**
+   * NXDOMAIN although names exist beneath this one: a server that denies empty
+   * non-terminals, against RFC 8020 §2.
+   */
+  deniedNonTerminal?: boolean;
 }
 
 export interface FixtureDnsOptions {
@@ -363,6 +368,13 @@ export class FixtureDns {
       }
       if (b.refused || (!this.recursion && !this.serves(qname))) {
         rh.rcode = 5;
+        send(response);
+        return;
+      }
+      if (b.deniedNonTerminal && !this.zones.has(qname)) {
+        rh.rcode = 3;
+        const soa = this.soaFor(qname);
+        if (soa) response.authorities.push(soa as never);
         send(response);
         return;
       }

@@ -151,14 +151,63 @@ describe('dmarc and dkim checks', () => {
       );
     });
 
-    it('says that finding no selector proves nothing, and fails a named selector that is missing', async () => {
-      const report = await dkim('dkim-none.example.com');
-      assert.match(finding(report, 'dkim.selectors', 'info').summary, /does not prove/);
-      const named = await dkim('dkim-none.example.com', ['s2025']);
+    it('says that finding no common selector proves nothing while _domainkey exists, and fails a named selector that is missing', async () => {
+      const report = await dkim('dkim-unguessed.example.com');
+      const info = finding(report, 'dkim.selectors', 'info');
+      assert.match(info.summary, /None of the 45 common DKIM selectors has a key/);
+      assert.match(info.summary, /does not prove/);
+      const data = report.data.dkim as DkimData;
+      assert.deepEqual(data.tree, { name: '_domainkey.dkim-unguessed.example.com', rcode: 'NOERROR' });
+      assert.equal(data.asked.length, 45);
+      const named = await dkim('dkim-unguessed.example.com', ['s2026q3']);
+      assert.deepEqual(statuses(named, 'dkim.'), [
+        'dkim.key:pass@s2026q3._domainkey.dkim-unguessed.example.com',
+        'dkim.selectors:pass',
+      ]);
+      const missing = await dkim('dkim-unguessed.example.com', ['s2025']);
       assert.equal(
-        finding(named, 'dkim.selectors', 'fail').subject?.name,
-        's2025._domainkey.dkim-none.example.com',
+        finding(missing, 'dkim.selectors', 'fail').subject?.name,
+        's2025._domainkey.dkim-unguessed.example.com',
       );
+    });
+
+    it('states that a domain without _domainkey has no key at all, without guessing every selector (RFC 8020)', async () => {
+      const before = dns.queries.length;
+      const report = await dkim('dkim-none.example.com');
+      const info = finding(report, 'dkim.selectors', 'info');
+      assert.match(
+        info.summary,
+        /^dkim-none\.example\.com publishes no DKIM key: _domainkey\.dkim-none\.example\.com does not exist \(NXDOMAIN\)/,
+      );
+      assert.doesNotMatch(info.summary, /does not prove/);
+      const asked = dns.queries.slice(before).map((q) => q.name);
+      // _domainkey itself and the four sentinels, not the 45 common selectors.
+      assert.deepEqual([...asked].sort(), [
+        '_domainkey.dkim-none.example.com',
+        'default._domainkey.dkim-none.example.com',
+        'google._domainkey.dkim-none.example.com',
+        's1._domainkey.dkim-none.example.com',
+        'selector1._domainkey.dkim-none.example.com',
+      ]);
+      assert.deepEqual((report.data.dkim as DkimData).asked, ['default', 's1', 'selector1', 'google']);
+      const named = await dkim('dkim-none.example.com', ['s2025']);
+      assert.deepEqual(statuses(named, 'dkim.'), [
+        'dkim.selectors:fail@s2025._domainkey.dkim-none.example.com',
+      ]);
+    });
+
+    it('warns when the name server denies _domainkey although keys exist beneath it, and asks every selector', async () => {
+      const report = await dkim('dkim-ent-denied.example.com');
+      const tree = finding(report, 'dkim.tree', 'warn');
+      assert.match(tree.summary, /NXDOMAIN for _domainkey\.dkim-ent-denied\.example\.com/);
+      assert.match(tree.summary, /yet mail\._domainkey\.dkim-ent-denied\.example\.com, selector1\._domainkey\.dkim-ent-denied\.example\.com beneath it exist:/);
+      assert.match(tree.remedy ?? '', /RFC 8020/);
+      // mail is not a sentinel: found because the denial was not trusted.
+      assert.deepEqual((report.data.dkim as DkimData).found.map((k) => k.selector).sort(), [
+        'mail',
+        'selector1',
+      ]);
+      assert.equal(finding(report, 'dkim.selectors', 'pass').status, 'pass');
     });
   });
 });
