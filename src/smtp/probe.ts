@@ -8,7 +8,14 @@ import type { TlsObservation } from '../tls/model.js';
 import type { SessionRecord } from './model.js';
 import { judgeChain, observeTls } from './observe-tls.js';
 import type { ChainJudgement } from './observe-tls.js';
-import type { AddressLimiter, CacheEntry, ConnectionCache, SmtpSharing } from './sharing.js';
+import type {
+  AddressLimiter,
+  CacheClaim,
+  CacheEntry,
+  ConnectionCache,
+  HeldClaim,
+  SmtpSharing,
+} from './sharing.js';
 import { chains, runSessionHeld } from './session.js';
 import { prepareWhileConnecting } from './prepare.js';
 import { IP_LITERAL_SKIP, beyondMaxHosts, firstIpv4Target, hostTargets } from './targets.js';
@@ -261,35 +268,55 @@ export async function probeAddress(input: ProbeAddressInput): Promise<AddressPro
   const cache = input.sharing.connectionCache;
   if (!cache) return probeAddressWith(input, undefined);
   const key = connectionCacheKey(input.target, input.settings);
+  const waitMs = input.settings.timeouts.sessionMs;
   let cached: CacheEntry | undefined;
-  let release: (() => void) | undefined;
+  let held: HeldClaim | undefined;
   try {
-    cached = await cache.get(key);
-    if (!cached && cache.claim) {
-      // Another check is probing this address right now: wait for its result (single flight).
-      const claim = await cache.claim(key, input.settings.timeouts.sessionMs, input.signal);
-      if ('entry' in claim) cached = claim.entry;
-      else release = claim.release;
-    }
+    // Another check may be probing this address right now: then wait for its result (single
+    // flight). A cache that can look up and claim in one round trip (Redis) does.
+    const claim = cache.getOrClaim
+      ? await cache.getOrClaim(key, waitMs, input.signal)
+      : await lookUpThenClaim(cache, key, waitMs, input.signal);
+    if (claim && 'entry' in claim) cached = claim.entry;
+    else held = claim;
   } catch {
     if (input.signal.aborted) throw abortReason(input.signal);
     cached = undefined; // a cache outage must not fail the check
   }
+  // The holder of a claim stores its result and lets go in one step where the cache can.
+  const store = held?.store ?? ((value: unknown, ttlMs: number) => cache.set(key, value, ttlMs));
   try {
-    return await probeAddressWith(input, cached);
+    return await probeAddressWith(input, cached, store);
   } finally {
-    release?.();
+    // After store(), a no-op; without a result to store (no EHLO, aborted, an error) or
+    // without store() on the claim, this lets the next waiter probe.
+    held?.release();
   }
 }
 
-/** probeAddress once the shared cache was asked: `cached` is its entry for the address, if any. */
+/** get(), and on a miss claim() when the cache has single flight; undefined: probe unclaimed. */
+async function lookUpThenClaim(
+  cache: ConnectionCache,
+  key: string,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<CacheClaim | undefined> {
+  const entry = await cache.get(key);
+  if (entry) return { entry };
+  return cache.claim?.(key, waitMs, signal);
+}
+
+/**
+ * probeAddress once the shared cache was asked: `cached` is its entry for the address, if
+ * any; `store` keeps the connection-level results for the next check (absent: no cache).
+ */
 async function probeAddressWith(
   input: ProbeAddressInput,
   cached: CacheEntry | undefined,
+  store?: (value: unknown, ttlMs: number) => Promise<void>,
 ): Promise<AddressProbe> {
   const { target, settings, tests, sharing, signal } = input;
   const limiter = sharing.addressLimiter ?? defaultLimiter(settings.perAddressConcurrency);
-  const cache: ConnectionCache | undefined = sharing.connectionCache;
   const base: Omit<SessionPlan, 'kind' | 'recipients' | 'starttls'> = {
     host: target.host,
     address: target.address,
@@ -385,12 +412,10 @@ async function probeAddressWith(
   if (handshakeFailed && tests.recipients.length > 0 && !signal.aborted) {
     result.fallback = await run(withTests('plain_fallback', false));
   }
-  if (cache && main.ehlo && !main.error?.code.startsWith('EABORT')) {
+  if (store && main.ehlo && !main.error?.code.startsWith('EABORT')) {
     const value: CachedConnection = { main: connectionPart(main), tls };
     if (result.legacy) value.legacy = result.legacy;
-    await cache
-      .set(connectionCacheKey(target, settings), JSON.parse(JSON.stringify(value)), settings.cacheTtlMs)
-      .catch(() => undefined);
+    await store(JSON.parse(JSON.stringify(value)), settings.cacheTtlMs).catch(() => undefined);
   }
   return result;
 }

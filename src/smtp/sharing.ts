@@ -27,6 +27,12 @@ export interface ConnectionCache {
    * `release()` whether or not it stored anything (then the next waiter probes).
    */
   claim?(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim>;
+  /**
+   * Optional get() and claim() in one, for a cache where each call is a round trip (Redis):
+   * the entry when one is stored, else what claim() resolves with. The caller asks it instead
+   * of get() followed by claim() when the cache has it.
+   */
+  getOrClaim?(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim>;
 }
 
 export interface CacheEntry {
@@ -34,7 +40,19 @@ export interface CacheEntry {
   storedAt: string;
 }
 
-export type CacheClaim = { entry: CacheEntry } | { release: () => void };
+/** A claim on a key: the holder probes, then stores its result and lets go. */
+export interface HeldClaim {
+  /** Lets the next waiter probe; safe to call more than once, and after store(). */
+  release: () => void;
+  /**
+   * Optional set() of the holder's result and release() in one (one round trip instead of
+   * two). A value the cache does not keep (TTL 0, too large) is not stored and the claim is
+   * released all the same. Without it, the holder calls set() and then release().
+   */
+  store?: (value: unknown, ttlMs: number) => Promise<void>;
+}
+
+export type CacheClaim = { entry: CacheEntry } | HeldClaim;
 
 /** What the runtime lends the SMTP probe; each part falls back to an in-process default. */
 export interface SmtpSharing {

@@ -13,11 +13,13 @@ import { tlsObservationsOf, sessionSummariesOf } from '../../src/smtp/contract.j
 import type { SmtpData } from '../../src/smtp/model.js';
 import { InProcessLimiter } from '../../src/smtp/probe.js';
 import type { ConnectionCache } from '../../src/smtp/sharing.js';
+import { RedisConnectionCache } from '../../src/store/connection-cache.js';
 import { startFixtureDns } from '../support/dns-server.js';
 import type { FixtureDns } from '../support/dns-server.js';
 import { freePort, startSmtpFake } from '../support/smtp-fakes.js';
 import type { SmtpFake } from '../support/smtp-fakes.js';
 import { createTestPki } from '../support/test-ca.js';
+import { cleanPrefix, connectTestRedis, recordCommands, testPrefix } from '../support/redis.js';
 
 /** A ConnectionCache in memory, with the shape of the Redis one (plain JSON, storedAt). */
 class MemoryCache implements ConnectionCache {
@@ -190,6 +192,60 @@ describe('SMTP probe as a library: verification, TLS probe, re-probe merge, cach
     assert.equal(good.connections, connections, 'served from the cache: no new connection');
     assert.deepEqual(second.tls[0]!.cached, { storedAt: '2026-01-02T03:04:05.000Z' });
     assert.match(second.findings.find((f) => f.id === 'smtp.starttls')!.summary, /shared cache/);
+  });
+
+  it('asks the Redis cache once per probe and once to store, and opens one session between concurrent probes', async () => {
+    const mx = await mxSetOf('lib-good.test', config);
+    // What one probe opens on its own (the main session and the legacy-TLS one).
+    let before = good.connections;
+    await probeMxTls({ domain: 'lib-good.test', mx, config });
+    const perProbe = good.connections - before;
+    assert.ok(perProbe >= 1);
+
+    const counted = connectTestRedis();
+    const prefixes = [testPrefix('lib'), testPrefix('lib')];
+    try {
+      await counted.ping();
+      const sent = recordCommands(counted);
+      const sharing = (prefix: string) => ({
+        connectionCache: new RedisConnectionCache(counted, { prefix }),
+      });
+      // A miss: the look-up takes the claim, and the result goes in with the claim's release.
+      const probed = await probeMxTls({
+        domain: 'lib-good.test',
+        mx,
+        config,
+        sharing: sharing(prefixes[0]!),
+      });
+      assert.equal(probed.tls[0]!.cached, undefined);
+      assert.deepEqual(sent, ['eval', 'eval'], 'look-up with claim, then store with release');
+      // A hit: one look-up, no session.
+      before = good.connections;
+      const hit = await probeMxTls({ domain: 'lib-good.test', mx, config, sharing: sharing(prefixes[0]!) });
+      assert.ok(hit.tls[0]!.cached?.storedAt);
+      assert.equal(good.connections, before);
+      assert.deepEqual(sent, ['eval', 'eval', 'eval']);
+
+      // Three checks of domains behind this MX at once, on another key space: one probes.
+      before = good.connections;
+      const probes = await Promise.all(
+        [1, 2, 3].map(() =>
+          probeMxTls({ domain: 'lib-good.test', mx, config, sharing: sharing(prefixes[1]!) }),
+        ),
+      );
+      assert.equal(good.connections - before, perProbe, "one probe's sessions between the three");
+      assert.equal(probes.filter((p) => p.tls[0]!.cached === undefined).length, 1);
+      assert.equal(probes.filter((p) => p.tls[0]!.cached?.storedAt).length, 2);
+      assert.equal(probes.filter((p) => p.tls[0]!.handshake === 'ok').length, 3);
+      assert.equal(
+        (await counted.keys(`${prefixes[1]}:smtp:conn:*`)).length,
+        1,
+        'the entry, and no lock left',
+      );
+    } finally {
+      counted.disconnect();
+      for (const prefix of prefixes) await cleanPrefix(prefix);
+    }
   });
 
   it('makes a full TLS handshake at every STARTTLS of a process: each session sees the whole chain', async () => {

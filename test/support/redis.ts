@@ -24,3 +24,18 @@ export async function cleanPrefix(prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * Records the commands `redis` sends from now on, by name (lower case), in order: each is a
+ * round trip, which is what a test of "one command instead of three" counts. Give it a
+ * connection of the test's own, not one that others share.
+ */
+export function recordCommands(redis: Redis): string[] {
+  const sent: string[] = [];
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = (command, stream) => {
+    sent.push(command.name);
+    return send(command, stream);
+  };
+  return sent;
+}

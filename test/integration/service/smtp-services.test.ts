@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { RedisAddressLimiter } from '../../../src/store/address-limiter.js';
 import { RedisConnectionCache } from '../../../src/store/connection-cache.js';
 import { sleep } from '../../../src/net/deadline.js';
-import { cleanPrefix, connectTestRedis, testPrefix } from '../../support/redis.js';
+import { cleanPrefix, connectTestRedis, recordCommands, testPrefix } from '../../support/redis.js';
 
 describe('Redis-backed SMTP politeness and connection cache', () => {
   const prefix = testPrefix('smtp');
@@ -228,5 +228,161 @@ describe('Redis-backed SMTP politeness and connection cache', () => {
     assert.ok('release' in taken);
     assert.ok(performance.now() - t0 < 2000);
     if ('release' in taken) taken.release();
+  });
+
+  describe('look-up with claim, and store with release, one round trip each', () => {
+    const entryKey = (key: string) => `${prefix}:smtp:conn:${createHash('sha256').update(key).digest('hex')}`;
+    const signal = new AbortController().signal;
+
+    it('claims a missing key in one command, stores with the lock released in one more, and hits in one', async () => {
+      const counted = connectTestRedis();
+      try {
+        await counted.ping();
+        const sent = recordCommands(counted);
+        const cache = new RedisConnectionCache(counted, { prefix });
+        const key = 'mx.one-trip.example|192.0.2.70|ehlo=probe.example.org|port=25';
+        const claim = await cache.getOrClaim(key, 5000, signal);
+        assert.ok('release' in claim && claim.store, 'a miss: this caller probes, and can store');
+        assert.deepEqual(sent, ['eval']);
+        const lockTtl = await a.pttl(`${entryKey(key)}:lock`);
+        assert.ok(lockTtl > 0 && lockTtl <= 5000, `the lock lives as long as a session may (${lockTtl})`);
+
+        await claim.store({ banner: '220 mx' }, 60_000);
+        assert.deepEqual(sent, ['eval', 'eval']);
+        assert.equal(await a.exists(`${entryKey(key)}:lock`), 0, 'the lock went with the store');
+        const pttl = await a.pttl(entryKey(key));
+        assert.ok(pttl > 55_000 && pttl <= 60_000, `stored with its TTL (${pttl})`);
+        claim.release();
+        await sleep(20);
+        assert.deepEqual(sent, ['eval', 'eval'], 'release() after store() sends nothing');
+
+        const hit = await cache.getOrClaim(key, 5000, signal);
+        assert.ok('entry' in hit, 'a hit');
+        assert.deepEqual(hit.entry.value, { banner: '220 mx' });
+        assert.ok(Math.abs(Date.parse(hit.entry.storedAt) - Date.now()) < 5000);
+        assert.deepEqual(sent, ['eval', 'eval', 'eval']);
+        assert.equal(await a.exists(`${entryKey(key)}:lock`), 0, 'a hit takes no lock');
+      } finally {
+        counted.disconnect();
+      }
+    });
+
+    it('lets exactly one of many concurrent askers across workers probe; the others get its result', async () => {
+      const key = `one-prober-${Date.now()}`;
+      const caches = [a, b, a, b, a, b].map((r) => new RedisConnectionCache(r, { prefix }));
+      const settled: boolean[] = caches.map(() => false);
+      const asks = caches.map((c, i) =>
+        c.getOrClaim(key, 5000, signal).then((claim) => {
+          settled[i] = true;
+          return claim;
+        }),
+      );
+      const [first, claim] = await Promise.race(asks.map((p, i) => p.then((c) => [i, c] as const)));
+      assert.ok('release' in claim && claim.store, 'the first to settle is the prober');
+      await sleep(150);
+      assert.deepEqual(
+        settled.filter((s, i) => s && i !== first),
+        [],
+        'the others wait while it probes',
+      );
+      await claim.store({ banner: '220 shared' }, 60_000);
+      const others = await Promise.all(asks.filter((_, i) => i !== first));
+      assert.equal(others.length, 5);
+      for (const got of others) {
+        assert.ok('entry' in got, 'a waiter gets the stored result rather than probing');
+        assert.deepEqual(got.entry.value, { banner: '220 shared' });
+      }
+      assert.equal(await a.exists(`${entryKey(key)}:lock`), 0);
+    });
+
+    it('takes an entry stored under the same hash for another key (a collision) as a miss, and claims the key', async () => {
+      const key = 'mx.collision.example|192.0.2.71|ehlo=probe.example.org|port=25';
+      await a.set(
+        entryKey(key),
+        JSON.stringify({
+          key: 'mx.other.example|198.51.100.9',
+          value: { banner: '220 wrong MX' },
+          storedAt: '',
+        }),
+        'PX',
+        60_000,
+      );
+      const w1 = new RedisConnectionCache(a, { prefix });
+      const w2 = new RedisConnectionCache(b, { prefix });
+      assert.equal(await w1.get(key), undefined, "another key's entry is never returned");
+      const claim = await w1.getOrClaim(key, 5000, signal);
+      assert.ok('release' in claim && claim.store, 'a miss: this caller probes');
+      assert.equal(await a.exists(`${entryKey(key)}:lock`), 1, 'holding the lock of the key');
+      // A second asker neither gets the wrong MX's results nor probes alongside.
+      let waited = false;
+      const waiter = w2.getOrClaim(key, 5000, signal).then((got) => {
+        waited = true;
+        return got;
+      });
+      await sleep(150);
+      assert.equal(waited, false, 'the second asker waits for the holder');
+      await claim.store({ banner: '220 right MX' }, 60_000);
+      const got = await waiter;
+      assert.ok('entry' in got);
+      assert.deepEqual(got.entry.value, { banner: '220 right MX' });
+      assert.deepEqual((await w2.get(key))?.value, { banner: '220 right MX' });
+      assert.equal(await a.exists(`${entryKey(key)}:lock`), 0, 'the store released the lock');
+    });
+
+    it('releases the lock alone when the result is not stored, and the next asker probes at once', async () => {
+      const small = new RedisConnectionCache(a, { prefix, maxValueBytes: 200 });
+      const other = new RedisConnectionCache(b, { prefix, maxValueBytes: 200 });
+      for (const [what, value, ttlMs] of [
+        ['too large', { banner: 'x'.repeat(500) }, 60_000],
+        ['no lifetime', { banner: '220 mx' }, 0],
+      ] as const) {
+        const key = `not-stored-${what}-${Date.now()}`;
+        const held = await small.getOrClaim(key, 5000, signal);
+        assert.ok('release' in held && held.store, what);
+        const next = other.getOrClaim(key, 5000, signal);
+        await sleep(50);
+        const t0 = performance.now();
+        await held.store(value, ttlMs);
+        assert.equal(await a.exists(entryKey(key)), 0, `${what}: nothing stored`);
+        const taken = await next;
+        assert.ok('release' in taken, `${what}: the next asker probes in its place`);
+        assert.ok(performance.now() - t0 < 2000, `${what}: promptly`);
+        taken.release();
+        await sleep(50);
+        assert.equal(await a.exists(`${entryKey(key)}:lock`), 0, `${what}: and lets go in turn`);
+      }
+    });
+
+    it("stores a result but leaves alone a lock that is no longer the holder's", async () => {
+      const cache = new RedisConnectionCache(a, { prefix });
+      const key = `lock-taken-over-${Date.now()}`;
+      const held = await cache.getOrClaim(key, 5000, signal);
+      assert.ok('release' in held && held.store);
+      // The holder outlived its lock, and the next prober took the key.
+      await a.set(`${entryKey(key)}:lock`, 'next-prober', 'PX', 5000);
+      await held.store({ banner: '220 late' }, 60_000);
+      assert.deepEqual((await cache.get(key))?.value, { banner: '220 late' });
+      assert.equal(await a.get(`${entryKey(key)}:lock`), 'next-prober');
+      held.release();
+      await sleep(50);
+      assert.equal(await a.get(`${entryKey(key)}:lock`), 'next-prober');
+    });
+
+    it('asks Redis nothing when the cache is off', async () => {
+      const counted = connectTestRedis();
+      try {
+        await counted.ping();
+        const sent = recordCommands(counted);
+        const off = new RedisConnectionCache(counted, { prefix, maxTtlMs: 0 });
+        const claim = await off.getOrClaim('off-key', 5000, signal);
+        assert.ok('release' in claim);
+        await claim.store?.({ banner: '220 mx' }, 60_000);
+        claim.release();
+        assert.deepEqual(sent, []);
+        assert.equal(await a.exists(entryKey('off-key'), `${entryKey('off-key')}:lock`), 0);
+      } finally {
+        counted.disconnect();
+      }
+    });
   });
 });
