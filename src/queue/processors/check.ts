@@ -49,7 +49,13 @@ export async function processCheck(
   const log = deps.log.child({ jobId: id, ...(data.requestId ? { reqId: data.requestId } : {}) });
 
   // Run again after a stall although the first run stored its report: nothing to redo.
-  const existing = await deps.store.getMeta(id);
+  // Only a job that ran before can find one, and BullMQ counts every earlier run on the job:
+  // a run that ended (completed or failed, then retried) in attemptsMade, a stall (its worker
+  // died or lost the lock) in stalledCounter, and every move to active, this one included,
+  // in attemptsStarted (which also counts a job handed back at shutdown). On the first run
+  // all say so, and the look-up, a Redis round trip in every check, is skipped. A job
+  // object without these counts (undefined) is looked up, as every job once was.
+  const existing = isFirstRun(job) ? undefined : await deps.store.getMeta(id);
   if (existing) {
     await requeuePendingReprobe(id, deps);
     // The earlier run may have died before writing its batch row.
@@ -91,6 +97,18 @@ export async function processCheck(
   } finally {
     finished?.();
   }
+}
+
+/**
+ * Whether this is certainly the job's first run, so that no earlier run can have stored its
+ * report (the counts are those of BullMQ v5's Job; see processCheck). When in doubt, false:
+ * a re-run that skipped the look-up would probe the domain again, and write its batch row
+ * from a report other than the one saveOnce kept.
+ */
+export function isFirstRun(
+  job: Pick<CheckJob, 'attemptsMade' | 'stalledCounter' | 'attemptsStarted'>,
+): boolean {
+  return job.attemptsMade === 0 && job.stalledCounter === 0 && job.attemptsStarted <= 1;
 }
 
 /**

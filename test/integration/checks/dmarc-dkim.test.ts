@@ -200,7 +200,10 @@ describe('dmarc and dkim checks', () => {
       const report = await dkim('dkim-ent-denied.example.com');
       const tree = finding(report, 'dkim.tree', 'warn');
       assert.match(tree.summary, /NXDOMAIN for _domainkey\.dkim-ent-denied\.example\.com/);
-      assert.match(tree.summary, /yet mail\._domainkey\.dkim-ent-denied\.example\.com, selector1\._domainkey\.dkim-ent-denied\.example\.com beneath it exist:/);
+      assert.match(
+        tree.summary,
+        /yet mail\._domainkey\.dkim-ent-denied\.example\.com, selector1\._domainkey\.dkim-ent-denied\.example\.com beneath it exist:/,
+      );
       assert.match(tree.remedy ?? '', /RFC 8020/);
       // mail is not a sentinel: found because the denial was not trusted.
       assert.deepEqual((report.data.dkim as DkimData).found.map((k) => k.selector).sort(), [
