@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import type { SocketOptions } from 'node:dgram';
+import type { Socket, SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import type { LookupOneOptions } from 'node:dns';
 import { connect } from 'node:net';
@@ -9,8 +9,9 @@ import { ipFamily } from '../net/ip-family.js';
 
 /**
  * Sends one DNS message to one server over UDP or TCP and returns the raw response. Each
- * exchange has its own socket (a fresh random source port for UDP, RFC 5452), a timeout,
- * honours an AbortSignal, and reads at most one DNS message (≤ 65535 bytes).
+ * exchange has a timeout, honours an AbortSignal, and reads at most one DNS message
+ * (≤ 65535 bytes). UDP exchanges with one server share a socket for a few dozen questions
+ * (see SharedUdp); each TCP exchange has a connection of its own.
  */
 export interface ServerAddress {
   host: string;
@@ -56,6 +57,93 @@ function exchange<T>(
   return finish;
 }
 
+/**
+ * The UDP socket that exchanges with one server share. A socket of its own for every
+ * question (bind, then close) was an eighth of a worker's CPU per check: a check asks 30 to
+ * 75 questions. Each socket carries at most SOCKET_QUESTIONS questions, each with an ID
+ * never used on it before, and is then replaced by one on a fresh random port, as c-ares
+ * does with udp_max_queries: a reply must still match the server, the port and the ID
+ * (RFC 5452 §9.1; the client then checks the question). Sockets are per server, so a server
+ * that a user names (an authoritative server of theirs) learns only the port of the socket
+ * it is asked on, never the one that asks the resolver. Unreferenced: an idle socket does
+ * not keep a process alive (a waiting exchange's timer does); one that asked nothing since
+ * the last sweep (every IDLE_SWEEP_MS) is closed.
+ */
+interface SharedUdp {
+  readonly socket: Socket;
+  /** IDs of the questions sent on it so far; a repeated ID would pair with a late reply. */
+  readonly ids: Set<number>;
+  /** The exchanges waiting for a reply, by ID. */
+  readonly waiting: Map<number, (err: Error | null, msg?: Buffer) => void>;
+  retired: boolean;
+  closed: boolean;
+  /** ids.size at the last sweep: unchanged and nothing waiting means idle. */
+  sweptAt: number;
+}
+
+const SOCKET_QUESTIONS = 32;
+const IDLE_SWEEP_MS = 10_000;
+const udpSockets = new Map<string, SharedUdp>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweepIdle(): void {
+  for (const [key, shared] of udpSockets) {
+    if (shared.waiting.size === 0 && shared.ids.size === shared.sweptAt) retire(key, shared);
+    else shared.sweptAt = shared.ids.size;
+  }
+  if (udpSockets.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+function udpSocketFor(server: ServerAddress, id: number): SharedUdp {
+  const key = serverText(server);
+  const current = udpSockets.get(key);
+  if (current && current.ids.size < SOCKET_QUESTIONS && !current.ids.has(id)) return current;
+  if (current) retire(key, current);
+  const socket = createSocket({ type: ipFamily(server.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
+  socket.unref();
+  const shared: SharedUdp = {
+    socket,
+    ids: new Set(),
+    waiting: new Map(),
+    retired: false,
+    closed: false,
+    sweptAt: 0,
+  };
+  const host = normalizeHost(server.host);
+  socket.on('message', (msg, rinfo) => {
+    // Accept only a reply from the server we asked, with the ID of a waiting question;
+    // anything else is ignored (spoofing defence, RFC 5452 §4).
+    if (rinfo.port !== server.port || msg.length < 12) return;
+    if (normalizeHost(rinfo.address) !== host) return;
+    shared.waiting.get(msg.readUInt16BE(0))?.(null, msg);
+  });
+  socket.on('error', (err) => {
+    // An error of the socket (not of one send) ends every exchange on it.
+    retire(key, shared);
+    const failure = new ProbeError('EDNS', `UDP to ${serverText(server)}: ${err.message}`);
+    for (const settle of [...shared.waiting.values()]) settle(failure);
+  });
+  udpSockets.set(key, shared);
+  sweeper ??= setInterval(sweepIdle, IDLE_SWEEP_MS).unref();
+  return shared;
+}
+
+/** Takes a socket out of use; it closes once no exchange waits on it. */
+function retire(key: string, shared: SharedUdp): void {
+  shared.retired = true;
+  if (udpSockets.get(key) === shared) udpSockets.delete(key);
+  closeWhenIdle(shared);
+}
+
+function closeWhenIdle(shared: SharedUdp): void {
+  if (!shared.retired || shared.closed || shared.waiting.size > 0) return;
+  shared.closed = true;
+  shared.socket.close();
+}
+
 export function udpExchange(
   server: ServerAddress,
   query: Buffer,
@@ -65,29 +153,22 @@ export function udpExchange(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
-    const socket = createSocket({
-      type: ipFamily(server.host) === 6 ? 'udp6' : 'udp4',
-      lookup: literalLookup,
-    });
+    const key = serverText(server);
+    const shared = udpSocketFor(server, expectId);
+    shared.ids.add(expectId);
     const finish = exchange<Buffer>(
-      `UDP answer from ${serverText(server)}`,
+      `UDP answer from ${key}`,
       timeoutMs,
       signal,
-      () => socket.close(),
+      () => {
+        shared.waiting.delete(expectId);
+        closeWhenIdle(shared);
+      },
       reject,
       resolve,
     );
-    socket.on('error', (err) =>
-      finish(new ProbeError('EDNS', `UDP to ${server.host}:${server.port}: ${err.message}`)),
-    );
-    socket.on('message', (msg, rinfo) => {
-      // Accept only a reply from the server we asked, with our transaction id; anything
-      // else is ignored (spoofing defence, RFC 5452 §4).
-      if (rinfo.port !== server.port || msg.length < 12 || msg.readUInt16BE(0) !== expectId) return;
-      if (normalizeHost(rinfo.address) !== normalizeHost(server.host)) return;
-      finish(null, msg);
-    });
-    socket.send(query, server.port, server.host, (err) => {
+    shared.waiting.set(expectId, finish);
+    shared.socket.send(query, server.port, server.host, (err) => {
       if (err) finish(new ProbeError('EDNS', `UDP send to ${server.host}:${server.port}: ${err.message}`));
     });
   });

@@ -16,6 +16,36 @@ async function blackHole(): Promise<{ port: number; received(): number; close():
   return { port: socket.address().port, received: () => count, close: () => socket.close() };
 }
 
+/** The question name of a DNS message (uncompressed, as a query has it); '' for the root. */
+function questionName(msg: Buffer): string {
+  const labels: string[] = [];
+  for (let i = 12; msg[i]! > 0; i += msg[i]! + 1) labels.push(msg.toString('latin1', i + 1, i + 1 + msg[i]!));
+  return labels.join('.');
+}
+
+/** A NOERROR reply to `query` with these A records. */
+function reply(query: Buffer, addresses: string[]): Buffer {
+  let end = 12;
+  while (query[end]! > 0) end += query[end]! + 1;
+  const question = query.subarray(12, end + 5);
+  const header = Buffer.alloc(12);
+  query.copy(header, 0, 0, 2);
+  header.writeUInt16BE(0x8180, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(addresses.length, 6);
+  const answers = addresses.map((a) => {
+    const rr = Buffer.alloc(16);
+    rr.writeUInt16BE(0xc00c, 0);
+    rr.writeUInt16BE(1, 2);
+    rr.writeUInt16BE(1, 4);
+    rr.writeUInt32BE(60, 6);
+    rr.writeUInt16BE(4, 10);
+    a.split('.').forEach((o, i) => (rr[12 + i] = Number(o)));
+    return rr;
+  });
+  return Buffer.concat([header, question, ...answers]);
+}
+
 describe('DnsClient against a loopback resolver', () => {
   let dns: FixtureDns;
   let second: FixtureDns;
@@ -292,6 +322,64 @@ describe('DnsClient against a loopback resolver', () => {
     assert.deepEqual(new Set(answers.map((a) => a.rcode)), new Set(['NXDOMAIN']));
     assert.ok(c.log.every((e) => e.rcode === 'NXDOMAIN' && e.ms < 300));
     assert.equal(inflightStats()[`127.0.0.1:${dns.port}`], undefined, 'no slot leaked');
+  });
+
+  it('shares a UDP socket per resolver for at most 32 questions, never repeating an ID on one socket', async () => {
+    const before = dns.queries.length;
+    const c = client([dns], { timeoutMs: 2000 });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => c.query(`shared${i}.example.org`, 'A')),
+    );
+    assert.ok(answers.every((a) => a.rcode === 'NXDOMAIN'));
+    const byPort = new Map<number, number[]>();
+    for (const q of dns.queries.slice(before)) byPort.set(q.port!, [...(byPort.get(q.port!) ?? []), q.id]);
+    assert.equal([...byPort.values()].flat().length, 100);
+    assert.ok(byPort.size >= 4 && byPort.size <= 8, `${byPort.size} source ports`);
+    for (const ids of byPort.values()) {
+      assert.ok(ids.length <= 32);
+      assert.equal(new Set(ids).size, ids.length, 'an ID used twice on one socket');
+    }
+  });
+
+  it('takes on a shared socket only the reply with the ID, source address and port it waits for', async () => {
+    // A resolver that answers a question's first attempt only after the client gave up on it,
+    // just before the second attempt's answer, which a spoofer from another port tries to beat.
+    const fake = createSocket('udp4');
+    const spoofer = createSocket('udp4');
+    await new Promise<void>((resolve) => fake.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', resolve));
+    const asked: { id: number; port: number; name: string }[] = [];
+    let firstAttempt: Buffer | undefined;
+    fake.on('message', (msg, rinfo) => {
+      const name = questionName(msg);
+      asked.push({ id: msg.readUInt16BE(0), port: rinfo.port, name });
+      if (name === '') return void fake.send(reply(msg, []), rinfo.port, rinfo.address);
+      if (!firstAttempt) return void (firstAttempt = msg);
+      spoofer.send(reply(msg, ['192.0.2.66']), rinfo.port, rinfo.address);
+      fake.send(reply(firstAttempt, ['192.0.2.1']), rinfo.port, rinfo.address);
+      setTimeout(() => fake.send(reply(msg, ['192.0.2.2']), rinfo.port, rinfo.address), 20);
+    });
+    try {
+      const c = new DnsClient({
+        servers: [{ host: '127.0.0.1', port: fake.address().port }],
+        timeoutMs: 150,
+        retries: 1,
+      });
+      const a = await c.query('late.example.org', 'A');
+      assert.deepEqual(
+        a.records.map((r) => r.address),
+        ['192.0.2.2'],
+      );
+      assert.deepEqual(
+        asked.map((q) => q.name),
+        ['late.example.org', '', 'late.example.org'],
+      );
+      assert.equal(new Set(asked.map((q) => q.port)).size, 1, 'one socket');
+      assert.equal(new Set(asked.map((q) => q.id)).size, 3, 'a new ID each');
+    } finally {
+      fake.close();
+      spoofer.close();
+    }
   });
 
   it('makes identical in-flight queries once', async () => {

@@ -81,6 +81,10 @@ export interface LoggedQuery {
   transport: 'udp' | 'tcp';
   cd: boolean;
   ad: boolean;
+  /** The message ID. */
+  id: number;
+  /** The source port the question came from (UDP). */
+  port?: number;
 }
 
 // The types the fixture serves: our resolver's, plus the obsolete SPF type (RFC 7208 §3.1).
@@ -303,7 +307,7 @@ export class FixtureDns {
       const key = data.toString('latin1', 2);
       const hit = answers.get(key);
       if (hit && this.answersLeft === undefined) {
-        this.queries.push({ ...hit.query });
+        this.queries.push({ ...hit.query, id: data.readUInt16BE(0), port: rinfo.port });
         this.answeredFromCache++;
         const out = Buffer.from(hit.bytes);
         out[0] = data[0]!;
@@ -352,6 +356,8 @@ export class FixtureDns {
       transport,
       cd: Boolean(header.cd),
       ad: Boolean(header.ad),
+      id: (request.header as unknown as { id: number }).id,
+      ...(transport === 'udp' ? { port: (rinfo as RemoteInfo).port } : {}),
     });
     if (this.answersLeft !== undefined) {
       if (this.answersLeft <= 0) return;
