@@ -57,6 +57,14 @@ export interface RedisConnectionCacheOptions {
   maxValueBytes?: number;
 }
 
+/** One claim's keys, lock token and deadline. */
+interface Turn {
+  entryKey: string;
+  lock: string;
+  token: string;
+  until: number;
+}
+
 export class RedisConnectionCache implements ConnectionCache {
   private readonly maxTtlMs: number;
   private readonly maxValueBytes: number;
@@ -98,20 +106,13 @@ export class RedisConnectionCache implements ConnectionCache {
    * releases the lock together.
    */
   async getOrClaim(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim> {
-    if (this.maxTtlMs <= 0) return { release: () => undefined };
-    const entryKey = this.key(key);
-    const lock = `${entryKey}:lock`;
-    const token = randomBytes(12).toString('base64url');
-    const until = Date.now() + waitMs;
-    let pause = 25;
-    for (;;) {
-      if (signal.aborted) throw abortReason(signal);
+    return this.waitTurn(key, waitMs, signal, async (turn) => {
       const got = (await this.redis.eval(
         GET_OR_CLAIM,
         2,
-        entryKey,
-        lock,
-        token,
+        turn.entryKey,
+        turn.lock,
+        turn.token,
         String(Math.max(1000, waitMs)),
       )) as string | number;
       if (typeof got === 'string') {
@@ -120,27 +121,16 @@ export class RedisConnectionCache implements ConnectionCache {
         // Something is stored under this hash that is not this key's entry (a collision, or
         // JSON that does not parse): a miss, although the script saw a value and took no lock.
         // The two-command path treats it as one and takes the lock for this key.
-        return this.claim(key, Math.max(0, until - Date.now()), signal);
+        return this.claim(key, Math.max(0, turn.until - Date.now()), signal);
       }
-      if (got === 1) return this.held(key, entryKey, lock, token);
-      // The holder is taking longer than a session may: probe alongside it.
-      if (Date.now() >= until) return { release: () => undefined };
-      await sleep(Math.min(pause, Math.max(1, until - Date.now())), signal);
-      pause = Math.min(500, pause * 2);
-    }
+      return got === 1 ? this.held(key, turn.entryKey, turn.lock, turn.token) : undefined;
+    });
   }
 
   async claim(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim> {
-    if (this.maxTtlMs <= 0) return { release: () => undefined };
-    const entryKey = this.key(key);
-    const lock = `${entryKey}:lock`;
-    const token = randomBytes(12).toString('base64url');
-    const until = Date.now() + waitMs;
-    let pause = 25;
-    for (;;) {
-      if (signal.aborted) throw abortReason(signal);
-      if ((await this.redis.set(lock, token, 'PX', Math.max(1000, waitMs), 'NX')) === 'OK') {
-        const claim = this.held(key, entryKey, lock, token);
+    return this.waitTurn(key, waitMs, signal, async (turn) => {
+      if ((await this.redis.set(turn.lock, turn.token, 'PX', Math.max(1000, waitMs), 'NX')) === 'OK') {
+        const claim = this.held(key, turn.entryKey, turn.lock, turn.token);
         // Stored between our miss and the lock: nothing to probe.
         const entry = await this.get(key);
         if (entry) {
@@ -150,10 +140,37 @@ export class RedisConnectionCache implements ConnectionCache {
         return claim;
       }
       const entry = await this.get(key);
-      if (entry) return { entry };
-      // The holder is taking longer than a session may: probe alongside it.
-      if (Date.now() >= until) return { release: () => undefined };
-      await sleep(Math.min(pause, Math.max(1, until - Date.now())), signal);
+      return entry ? { entry } : undefined;
+    });
+  }
+
+  /**
+   * The single-flight wait of both claims: `attempt` runs until it settles the claim (an
+   * entry, or the lock), with a pause of 25 ms doubling to 500 ms between attempts; once
+   * `waitMs` has passed the holder is taking longer than a session may, and this check
+   * probes alongside it.
+   */
+  private async waitTurn(
+    key: string,
+    waitMs: number,
+    signal: AbortSignal,
+    attempt: (turn: Turn) => Promise<CacheClaim | undefined>,
+  ): Promise<CacheClaim> {
+    if (this.maxTtlMs <= 0) return { release: () => undefined };
+    const entryKey = this.key(key);
+    const turn: Turn = {
+      entryKey,
+      lock: `${entryKey}:lock`,
+      token: randomBytes(12).toString('base64url'),
+      until: Date.now() + waitMs,
+    };
+    let pause = 25;
+    for (;;) {
+      if (signal.aborted) throw abortReason(signal);
+      const settled = await attempt(turn);
+      if (settled) return settled;
+      if (Date.now() >= turn.until) return { release: () => undefined };
+      await sleep(Math.min(pause, Math.max(1, turn.until - Date.now())), signal);
       pause = Math.min(500, pause * 2);
     }
   }
