@@ -248,9 +248,9 @@ function errorList(errors: { selector: string; rcode: string }[]): string {
   return `Lookups of ${errors.length} selector${errors.length > 1 ? 's' : ''} failed (${errors.map((e) => `${e.selector}: ${e.rcode}`).join(', ')})`;
 }
 
-/** Selectors that exist although _domainkey.<domain> was denied (NXDOMAIN). Pure. */
-function existingBelowDenial(data: DkimData, keys: readonly DkimKey[]): string[] {
-  if (data.tree?.rcode !== 'NXDOMAIN') return [];
+/** Names of selectors that exist although _domainkey.<domain> was denied (NXDOMAIN). Pure. */
+function existingBelowDenial(treeRcode: string | undefined, keys: readonly DkimKey[]): string[] {
+  if (treeRcode !== 'NXDOMAIN') return [];
   return keys
     .filter((k) => k.records.length > 0 || k.cnameChain.length > 0 || k.rcode === 'NOERROR')
     .map((k) => k.name);
@@ -264,7 +264,7 @@ export function evaluateDkim(
 ): Finding[] {
   const findings: Finding[] = [];
   const tree = `_domainkey.${domain}`;
-  const beneath = existingBelowDenial(data, keys);
+  const beneath = existingBelowDenial(data.tree?.rcode, keys);
   if (beneath.length > 0) {
     findings.push(
       F.make('dkim.tree', 'warn', {
@@ -364,12 +364,8 @@ export const dkimCheck = defineCheck('dkim', {
       ...first.map(ask),
     ]);
     const tree = { name: treeName, rcode: treeAnswer.rcode };
-    const contradicted = existingBelowDenial(
-      { asked: first, tree, found: [], missing: [], errors: [] },
-      firstKeys,
-    );
-    const rest =
-      tree.rcode === 'NXDOMAIN' && contradicted.length === 0 ? [] : wanted.filter((s) => !first.includes(s));
+    const surelyNone = tree.rcode === 'NXDOMAIN' && existingBelowDenial(tree.rcode, firstKeys).length === 0;
+    const rest = surelyNone ? [] : wanted.filter((s) => !first.includes(s));
     total = first.length + rest.length;
     const keys = [...firstKeys, ...(await Promise.all(rest.map(ask)))];
     const byName = new Map(keys.map((k) => [k.selector, k]));

@@ -97,8 +97,8 @@ function sweepIdle(): void {
   }
 }
 
-function udpSocketFor(server: ServerAddress, id: number): SharedUdp {
-  const key = serverText(server);
+/** The socket to ask `server` (whose serverText is `key`) with ID `id` on. */
+function udpSocketFor(server: ServerAddress, key: string, id: number): SharedUdp {
   const current = udpSockets.get(key);
   if (current && current.ids.size < SOCKET_QUESTIONS && !current.ids.has(id)) return current;
   if (current) retire(key, current);
@@ -123,7 +123,7 @@ function udpSocketFor(server: ServerAddress, id: number): SharedUdp {
   socket.on('error', (err) => {
     // An error of the socket (not of one send) ends every exchange on it.
     retire(key, shared);
-    const failure = new ProbeError('EDNS', `UDP to ${serverText(server)}: ${err.message}`);
+    const failure = new ProbeError('EDNS', `UDP to ${key}: ${err.message}`);
     for (const settle of [...shared.waiting.values()]) settle(failure);
   });
   udpSockets.set(key, shared);
@@ -154,7 +154,7 @@ export function udpExchange(
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     const key = serverText(server);
-    const shared = udpSocketFor(server, expectId);
+    const shared = udpSocketFor(server, key, expectId);
     shared.ids.add(expectId);
     const finish = exchange<Buffer>(
       `UDP answer from ${key}`,

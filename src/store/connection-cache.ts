@@ -123,14 +123,14 @@ export class RedisConnectionCache implements ConnectionCache {
         // The two-command path treats it as one and takes the lock for this key.
         return this.claim(key, Math.max(0, turn.until - Date.now()), signal);
       }
-      return got === 1 ? this.held(key, turn.entryKey, turn.lock, turn.token) : undefined;
+      return got === 1 ? this.held(key, turn) : undefined;
     });
   }
 
   async claim(key: string, waitMs: number, signal: AbortSignal): Promise<CacheClaim> {
     return this.waitTurn(key, waitMs, signal, async (turn) => {
       if ((await this.redis.set(turn.lock, turn.token, 'PX', Math.max(1000, waitMs), 'NX')) === 'OK') {
-        const claim = this.held(key, turn.entryKey, turn.lock, turn.token);
+        const claim = this.held(key, turn);
         // Stored between our miss and the lock: nothing to probe.
         const entry = await this.get(key);
         if (entry) {
@@ -175,8 +175,8 @@ export class RedisConnectionCache implements ConnectionCache {
     }
   }
 
-  /** The claim of a prober that holds the lock of `key` with `token`. */
-  private held(key: string, entryKey: string, lock: string, token: string): HeldClaim {
+  /** The claim of a prober that holds the lock of `key` (its turn's token). */
+  private held(key: string, { entryKey, lock, token }: Turn): HeldClaim {
     let released = false;
     const release = (): void => {
       if (released) return;
